@@ -1,0 +1,151 @@
+//! Types shared by the runner, the history store and the command line: the vocabulary of a
+//! run. They carry no behaviour beyond naming and parsing themselves.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// How a run ended (or that it has not ended yet). Stored in SQLite and printed in JSON as
+/// the lowercase snake-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Started and not yet recorded as finished.
+    Running,
+    /// The main process exited with status 0.
+    Success,
+    /// The main process exited non-zero, died of a signal it was not sent by slotcron, or
+    /// could not be started.
+    Failed,
+    /// slotcron stopped the run because it exceeded its timeout.
+    Timeout,
+    /// The kernel's OOM killer killed a process of the run (`memory.events` `oom_kill` > 0).
+    OomKilled,
+    /// slotcron stopped the run on request (a signal to `slotcron run`, a kill command).
+    Killed,
+    /// The supervising slotcron process died; the run was found later and its exit code is
+    /// unknown.
+    Lost,
+    /// The run never started (a policy decided against it); the reason is recorded.
+    Skipped,
+}
+
+impl RunStatus {
+    /// Every status, in a stable order.
+    pub const ALL: [RunStatus; 8] = [
+        RunStatus::Running,
+        RunStatus::Success,
+        RunStatus::Failed,
+        RunStatus::Timeout,
+        RunStatus::OomKilled,
+        RunStatus::Killed,
+        RunStatus::Lost,
+        RunStatus::Skipped,
+    ];
+
+    /// The name used in the database, in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Success => "success",
+            RunStatus::Failed => "failed",
+            RunStatus::Timeout => "timeout",
+            RunStatus::OomKilled => "oom_killed",
+            RunStatus::Killed => "killed",
+            RunStatus::Lost => "lost",
+            RunStatus::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The text was not the name of a [`RunStatus`] or [`Enforcement`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownName {
+    /// What was being parsed (`run status`, `enforcement`).
+    pub kind: &'static str,
+    /// The text that was given.
+    pub value: String,
+}
+
+impl FromStr for RunStatus {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RunStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownName {
+                kind: "run status",
+                value: s.to_owned(),
+            })
+    }
+}
+
+/// Whether the kernel enforced a run's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Enforcement {
+    /// The run had its own cgroup v2 below its slot; figures come from the kernel's cgroup files.
+    Cgroup,
+    /// No cgroup: limits were not enforced; figures come from `wait4` rusage.
+    None,
+}
+
+impl Enforcement {
+    /// The name used in the database and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enforcement::Cgroup => "cgroup",
+            Enforcement::None => "none",
+        }
+    }
+}
+
+impl fmt::Display for Enforcement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Enforcement {
+    type Err = UnknownName;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "cgroup" => Ok(Enforcement::Cgroup),
+            "none" => Ok(Enforcement::None),
+            _ => Err(UnknownName {
+                kind: "enforcement",
+                value: s.to_owned(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for status in RunStatus::ALL {
+            assert_eq!(status.as_str().parse::<RunStatus>().unwrap(), status);
+            assert_eq!(
+                serde_json::to_string(&status).unwrap(),
+                format!("\"{}\"", status.as_str())
+            );
+        }
+        assert_eq!(
+            "oom-killed".parse::<RunStatus>().unwrap_err().value,
+            "oom-killed"
+        );
+    }
+}
