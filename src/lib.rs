@@ -4,5 +4,7 @@
 //! The crate is a library with a thin binary on top (`src/main.rs`). Each module owns one
 //! concern:
 //! - [`model`]: the small vocabulary shared by every other module (run status, enforcement).
+//! - [`config`]: `slotcron.yaml` and the job files, validated into domain types.
 
+pub mod config;
 pub mod model;

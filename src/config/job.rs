@@ -1,0 +1,343 @@
+//! A job as declared in one file of `jobs_dir`, validated against the slots it can use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::fields::Fields;
+use super::problem::Problem;
+use super::raw::{RawCommand, RawJob};
+use super::schedule::Schedule;
+use super::settings::Settings;
+use super::units::{ByteSize, Scalar, duration_text};
+
+/// What to execute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Command {
+    /// Runs under `/bin/sh -c`.
+    Shell(String),
+    /// Executed directly; the first element is the program (looked up in `PATH`).
+    Argv(Vec<String>),
+}
+
+impl Command {
+    /// The argv that is executed.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Shell(script) => vec!["/bin/sh".into(), "-c".into(), script.clone()],
+            Command::Argv(argv) => argv.clone(),
+        }
+    }
+}
+
+/// Scheduling and alert priority.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+/// What happens when a run is due while the previous one still runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Concurrency {
+    /// The new run is skipped.
+    Forbid,
+    /// Both run.
+    Allow,
+    /// The old run is killed, then the new one starts.
+    Replace,
+}
+
+/// Per-run limits; each must fit within the slot's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JobLimits {
+    /// Hard memory cap of the run (`memory.max`); `None`: only the slot's applies.
+    pub memory: Option<ByteSize>,
+    /// CPU cores (`cpu.max` quota = cores x period).
+    pub cpu: Option<f64>,
+    /// Processes (`pids.max`).
+    pub pids: Option<u64>,
+    /// Wall-clock limit; the run is stopped and recorded `timeout` after it.
+    #[serde(serialize_with = "duration_text::option")]
+    pub timeout: Option<Duration>,
+}
+
+/// Relative weights, 0.1 to 2.0 (1.0 = normal).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Weights {
+    /// Maps to `cpu.weight` (x100).
+    pub cpu: f64,
+    /// Scales the expected memory used by admission (scheduler).
+    pub memory: f64,
+}
+
+/// Alert thresholds of a job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AlertThresholds {
+    #[serde(serialize_with = "duration_text::option")]
+    pub max_duration: Option<Duration>,
+    pub max_memory: Option<ByteSize>,
+    pub consecutive_failures: Option<u32>,
+}
+
+/// A validated job. Every field holds a usable value; its slot exists.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    /// Unique name: `name:` or the file name without `.yaml`.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    pub description: Option<String>,
+    pub command: Command,
+    /// The schedule as written (the parsed form is [`Job::schedule`]).
+    pub schedule_text: String,
+    #[serde(skip)]
+    pub schedule: Schedule,
+    /// IANA zone the schedule is read in; `None`: the machine's local zone.
+    #[serde(serialize_with = "serialize_tz")]
+    pub timezone: Option<Tz>,
+    pub slot: String,
+    pub priority: Priority,
+    pub category: Option<String>,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub working_dir: Option<PathBuf>,
+    pub env: BTreeMap<String, String>,
+    pub limits: JobLimits,
+    pub weights: Weights,
+    pub retries: u32,
+    #[serde(serialize_with = "duration_text::serialize")]
+    pub retry_delay: Duration,
+    pub concurrency: Concurrency,
+    pub depends_on: Vec<String>,
+    pub blocks: Vec<String>,
+    pub alerts: AlertThresholds,
+}
+
+fn serialize_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
+    match tz {
+        Some(tz) => s.serialize_some(tz.name()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A job name may be used in paths and cgroup names: keep it to a safe alphabet.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+impl Job {
+    /// Validates a parsed job file against the slots of `settings`.
+    ///
+    /// # Errors
+    /// Every problem in the file, each naming the field and value.
+    pub fn from_raw(file: &Path, raw: RawJob, settings: &Settings) -> Result<Job, Vec<Problem>> {
+        let mut f = Fields::new(file);
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let name = raw.name.clone().unwrap_or(stem);
+        if !valid_name(&name) {
+            f.problem(
+                "name",
+                &name,
+                "a job name uses letters, digits, `-`, `_` and `.` (at most 128)",
+            );
+        }
+        let command = match raw.command {
+            RawCommand::Shell(s) if s.trim().is_empty() => {
+                f.problem("command", "", "must not be empty");
+                None
+            }
+            RawCommand::Argv(v) if v.is_empty() || v[0].is_empty() => {
+                f.problem("command", "[]", "an argv list needs at least the program");
+                None
+            }
+            RawCommand::Shell(s) => Some(Command::Shell(s)),
+            RawCommand::Argv(v) => Some(Command::Argv(v)),
+        };
+        let schedule_text = raw.schedule.unwrap_or_else(|| "manual".to_owned());
+        let schedule = Schedule::parse(&schedule_text)
+            .map_err(|e| f.problem("schedule", &schedule_text, e.0))
+            .ok();
+        let timezone = raw.timezone.as_deref().and_then(|tz| {
+            tz.parse::<Tz>()
+                .map_err(|_| {
+                    f.problem(
+                        "timezone",
+                        tz,
+                        "not an IANA time zone name (e.g. Europe/Berlin, UTC)",
+                    )
+                })
+                .ok()
+        });
+        let slot_name = raw.slot.unwrap_or_else(|| "default".to_owned());
+        let slot = settings.slots.get(&slot_name);
+        if slot.is_none() {
+            let known: Vec<&str> = settings.slots.keys().map(String::as_str).collect();
+            f.problem(
+                "slot",
+                &slot_name,
+                format!("no such slot; known slots: {}", known.join(", ")),
+            );
+        }
+        let priority = f
+            .choice(
+                "priority",
+                raw.priority.as_deref(),
+                &[
+                    ("critical", Priority::Critical),
+                    ("high", Priority::High),
+                    ("medium", Priority::Medium),
+                    ("low", Priority::Low),
+                ],
+            )
+            .unwrap_or(Priority::Medium);
+        let limits = JobLimits {
+            memory: f.size("limits.memory", raw.limits.memory.as_ref()),
+            cpu: f.number("limits.cpu", raw.limits.cpu.as_ref(), 0.01..=1024.0),
+            pids: f.integer("limits.pids", raw.limits.pids.as_ref(), 1..=4_194_304),
+            timeout: f.duration("limits.timeout", raw.limits.timeout.as_ref()),
+        };
+        if let (Some(memory), Some(slot)) = (limits.memory, slot)
+            && memory > slot.memory_max
+        {
+            f.problem(
+                "limits.memory",
+                memory,
+                format!(
+                    "is above slot `{}`'s memory_max {}",
+                    slot.name, slot.memory_max
+                ),
+            );
+        }
+        if let (Some(pids), Some(Some(slot_pids))) = (limits.pids, slot.map(|s| s.pids_max))
+            && pids > slot_pids
+        {
+            f.problem(
+                "limits.pids",
+                pids,
+                format!("is above slot `{slot_name}`'s pids_max {slot_pids}"),
+            );
+        }
+        let weights = Weights {
+            cpu: f
+                .number("weights.cpu", raw.weights.cpu.as_ref(), 0.1..=2.0)
+                .unwrap_or(1.0),
+            memory: f
+                .number("weights.memory", raw.weights.memory.as_ref(), 0.1..=2.0)
+                .unwrap_or(1.0),
+        };
+        let concurrency = f
+            .choice(
+                "concurrency",
+                raw.concurrency.as_deref(),
+                &[
+                    ("forbid", Concurrency::Forbid),
+                    ("allow", Concurrency::Allow),
+                    ("replace", Concurrency::Replace),
+                ],
+            )
+            .unwrap_or(Concurrency::Forbid);
+        let env = raw
+            .env
+            .into_iter()
+            .filter_map(|(key, value)| {
+                if key.is_empty() || key.contains('=') || key.contains('\0') {
+                    f.problem(
+                        "env",
+                        &key,
+                        "an environment variable name cannot be empty or contain `=`",
+                    );
+                    return None;
+                }
+                let text = match value {
+                    Scalar::Text(s) => s,
+                    other => other.to_string(),
+                };
+                Some((key, text))
+            })
+            .collect();
+        let alerts = AlertThresholds {
+            max_duration: f.duration("alerts.max_duration", raw.alerts.max_duration.as_ref()),
+            max_memory: f.size("alerts.max_memory", raw.alerts.max_memory.as_ref()),
+            consecutive_failures: f
+                .integer(
+                    "alerts.consecutive_failures",
+                    raw.alerts.consecutive_failures.as_ref(),
+                    1..=10_000,
+                )
+                .map(|n| n as u32),
+        };
+        let retries = f
+            .integer("retries", raw.retries.as_ref(), 0..=100)
+            .unwrap_or(0) as u32;
+        let retry_delay = f
+            .duration("retry_delay", raw.retry_delay.as_ref())
+            .unwrap_or(Duration::from_secs(10));
+        for (field, names) in [("depends_on", &raw.depends_on), ("blocks", &raw.blocks)] {
+            for other in names.iter().filter(|n| **n == name) {
+                f.problem(field, other, "a job cannot name itself");
+            }
+        }
+        let user = raw.user.filter(|u| !u.is_empty());
+        let group = raw.group.filter(|g| !g.is_empty());
+        if let Some(user) = &user
+            && !matches!(nix::unistd::User::from_name(user), Ok(Some(_)))
+        {
+            f.problem("user", user, "no such user on this machine");
+        }
+        if let Some(group) = &group
+            && !matches!(nix::unistd::Group::from_name(group), Ok(Some(_)))
+        {
+            f.problem("group", group, "no such group on this machine");
+        }
+        if !f.problems.is_empty() {
+            return Err(f.problems);
+        }
+        let base = file.parent().unwrap_or(Path::new("."));
+        Ok(Job {
+            name,
+            file: file.to_path_buf(),
+            description: raw.description,
+            command: command.expect("checked above"),
+            schedule_text,
+            schedule: schedule.expect("checked above"),
+            timezone,
+            slot: slot_name,
+            priority,
+            category: raw.category,
+            tags: raw.tags,
+            enabled: raw.enabled.unwrap_or(true),
+            user,
+            group,
+            working_dir: raw.working_dir.map(|d| Fields::path(base, &d)),
+            env,
+            limits,
+            weights,
+            retries,
+            retry_delay,
+            concurrency,
+            depends_on: raw.depends_on,
+            blocks: raw.blocks,
+            alerts,
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! Configuration: `slotcron.yaml` ([`Settings`]) and the job files of `jobs_dir`
+//! ([`Catalog`]). Raw serde structs mirror the YAML; conversions validate them into domain
+//! types that cannot hold an invalid value, collecting every [`Problem`] on the way.
+
+mod catalog;
+mod fields;
+mod job;
+mod problem;
+mod raw;
+mod schedule;
+mod settings;
+mod units;
+
+use std::path::{Path, PathBuf};
+
+pub use catalog::{Catalog, parse_job};
+pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
+pub use problem::{Problem, Problems};
+pub use schedule::{Schedule, ScheduleError};
+pub use settings::{
+    CgroupRoot, DEFAULT_CONFIG_PATH, DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX,
+    DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode, Settings, Slot, builtin_slots,
+};
+pub use units::{ByteSize, Scalar, UnitError, format_duration, parse_duration};
+
+/// Where the settings come from: `--config` / `$SLOTCRON_CONFIG` if given (it must exist),
+/// else [`DEFAULT_CONFIG_PATH`] if it exists, else the built-in defaults.
+///
+/// # Errors
+/// The problems of the chosen file; a named file that does not exist is one.
+pub fn load_settings(explicit: Option<&Path>) -> Result<Settings, Problems> {
+    match explicit {
+        Some(path) => Settings::load(path),
+        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
+            Settings::load(Path::new(DEFAULT_CONFIG_PATH))
+        }
+        None => Ok(Settings::builtin()),
+    }
+}
+
+/// The settings and every job, loaded together.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub catalog: Catalog,
+}
+
+/// Loads the settings (see [`load_settings`]) and then every job file.
+///
+/// # Errors
+/// Only the settings' problems; job problems are in [`Catalog::problems`].
+pub fn load(explicit: Option<&Path>) -> Result<Loaded, Problems> {
+    let settings = load_settings(explicit)?;
+    let catalog = Catalog::load_dir(&settings.jobs_dir, &settings);
+    Ok(Loaded { settings, catalog })
+}
+
+/// The path of the settings file in use, for messages.
+pub fn describe_source(settings: &Settings) -> String {
+    settings.source.as_deref().map_or_else(
+        || "built-in defaults".to_owned(),
+        |p: &Path| PathBuf::from(p).display().to_string(),
+    )
+}

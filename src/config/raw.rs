@@ -1,0 +1,112 @@
+//! serde structs that mirror the YAML exactly (`deny_unknown_fields`, everything optional
+//! that has a default). They are never used past loading: `TryFrom`-style conversions in
+//! [`super::settings`] and [`super::job`] turn them into validated domain types.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::units::Scalar;
+
+/// `slotcron.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub jobs_dir: Option<String>,
+    pub state_dir: Option<String>,
+    pub enforcement: Option<String>,
+    pub cgroup: Option<RawCgroup>,
+    pub slots: Option<BTreeMap<String, RawSlot>>,
+    pub kill_grace: Option<Scalar>,
+    pub log_max: Option<Scalar>,
+}
+
+/// `cgroup:` in `slotcron.yaml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCgroup {
+    pub root: Option<String>,
+    pub memory_max: Option<Scalar>,
+}
+
+/// One entry of `slots:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlot {
+    pub max_concurrent: Option<Scalar>,
+    pub memory_max: Option<Scalar>,
+    pub memory_high: Option<Scalar>,
+    pub cpu_max_percent: Option<Scalar>,
+    pub pids_max: Option<Scalar>,
+    pub swap_max: Option<Scalar>,
+}
+
+/// A job file in `jobs_dir`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJob {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub command: RawCommand,
+    pub schedule: Option<String>,
+    pub timezone: Option<String>,
+    pub slot: Option<String>,
+    pub priority: Option<String>,
+    pub category: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub enabled: Option<bool>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub weights: RawWeights,
+    pub retries: Option<Scalar>,
+    pub retry_delay: Option<Scalar>,
+    pub concurrency: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub blocks: Vec<String>,
+    #[serde(default)]
+    pub alerts: RawAlerts,
+}
+
+/// `command:` is a shell string or an argv list.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawCommand {
+    Shell(String),
+    Argv(Vec<String>),
+}
+
+/// `limits:` of a job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub memory: Option<Scalar>,
+    pub cpu: Option<Scalar>,
+    pub pids: Option<Scalar>,
+    pub timeout: Option<Scalar>,
+}
+
+/// `weights:` of a job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeights {
+    pub cpu: Option<Scalar>,
+    pub memory: Option<Scalar>,
+}
+
+/// `alerts:` of a job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerts {
+    pub max_duration: Option<Scalar>,
+    pub max_memory: Option<Scalar>,
+    pub consecutive_failures: Option<Scalar>,
+}

@@ -1,0 +1,353 @@
+//! `slotcron.yaml`: where jobs and state live, how cgroups are used, and the slots.
+//! With no file at all the built-in defaults apply, so a fresh checkout runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::fields::Fields;
+use super::problem::{Problem, Problems};
+use super::raw::{RawConfig, RawSlot};
+use super::units::ByteSize;
+
+/// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
+/// `jobs_dir` of the built-in defaults, relative to the working directory.
+pub const DEFAULT_JOBS_DIR: &str = "jobs.d";
+/// `state_dir` of the built-in defaults, relative to the working directory.
+pub const DEFAULT_STATE_DIR: &str = ".slotcron";
+/// How long a stopped run gets between SIGTERM and SIGKILL.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+/// How much of a run's output is kept (the tail).
+pub const DEFAULT_LOG_MAX: ByteSize = ByteSize::new(1 << 20);
+
+/// Whether cgroup enforcement is demanded, attempted, or never used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforcementMode {
+    /// Use cgroups where possible; otherwise run unconfined with a loud warning.
+    Auto,
+    /// Refuse to run without working cgroup v2 enforcement, saying why and how to fix it.
+    Required,
+    /// Never touch cgroups.
+    Off,
+}
+
+/// Which cgroup slotcron builds its tree in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CgroupRoot {
+    /// The (delegated) cgroup slotcron itself runs in.
+    Auto,
+    /// This absolute path in the cgroup2 mount.
+    Path(PathBuf),
+}
+
+/// One execution slot: a cgroup with hard limits and a cap on concurrent runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slot {
+    /// The slot's name, which is also its cgroup's directory name.
+    pub name: String,
+    /// Runs admitted at once (>= 1).
+    pub max_concurrent: u32,
+    /// Hard memory cap of all runs in the slot together (`memory.max`).
+    pub memory_max: ByteSize,
+    /// Throttling threshold (`memory.high`), if any.
+    pub memory_high: Option<ByteSize>,
+    /// Share of the whole machine's CPU, in (0, 100].
+    pub cpu_max_percent: f64,
+    /// Cap on processes in the slot (`pids.max`); `None` is unlimited.
+    pub pids_max: Option<u64>,
+    /// Swap the slot may use (`memory.swap.max`); 0 by default so a capped job dies rather
+    /// than thrashes.
+    pub swap_max: ByteSize,
+}
+
+impl Slot {
+    fn builtin(name: &str, max_concurrent: u32, gib: u64, cpu: f64) -> Slot {
+        Slot {
+            name: name.to_owned(),
+            max_concurrent,
+            memory_max: ByteSize::gib(gib),
+            memory_high: None,
+            cpu_max_percent: cpu,
+            pids_max: Some(DEFAULT_SLOT_PIDS_MAX),
+            swap_max: ByteSize::new(0),
+        }
+    }
+}
+
+/// `pids_max` of a slot that does not set one: enough for any sane job, a wall for a fork bomb.
+pub const DEFAULT_SLOT_PIDS_MAX: u64 = 4096;
+
+/// The built-in slots: `default` 5 / 3 GiB / 80 %, `heavy` 2 / 4 GiB / 90 %, `light` 10 / 1 GiB / 50 %.
+pub fn builtin_slots() -> BTreeMap<String, Slot> {
+    [
+        Slot::builtin("default", 5, 3, 80.0),
+        Slot::builtin("heavy", 2, 4, 90.0),
+        Slot::builtin("light", 10, 1, 50.0),
+    ]
+    .into_iter()
+    .map(|slot| (slot.name.clone(), slot))
+    .collect()
+}
+
+/// The validated `slotcron.yaml`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The file this came from; `None` for the built-in defaults.
+    pub source: Option<PathBuf>,
+    /// Folder of job files (absolute, or relative to the working directory for defaults).
+    pub jobs_dir: PathBuf,
+    /// Folder for the database, run logs and locks.
+    pub state_dir: PathBuf,
+    pub enforcement: EnforcementMode,
+    pub cgroup_root: CgroupRoot,
+    /// Cap on all jobs together, across slots.
+    pub memory_max: Option<ByteSize>,
+    /// Slots by name. Always has `default`.
+    pub slots: BTreeMap<String, Slot>,
+    /// SIGTERM-to-SIGKILL grace when a run is stopped.
+    pub kill_grace: Duration,
+    /// Bytes of each run's output kept (the tail).
+    pub log_max: ByteSize,
+}
+
+impl Settings {
+    /// The built-in defaults: three slots, `./jobs.d`, state in `./.slotcron`.
+    pub fn builtin() -> Settings {
+        Settings {
+            source: None,
+            jobs_dir: PathBuf::from(DEFAULT_JOBS_DIR),
+            state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            enforcement: EnforcementMode::Auto,
+            cgroup_root: CgroupRoot::Auto,
+            memory_max: None,
+            slots: builtin_slots(),
+            kill_grace: DEFAULT_KILL_GRACE,
+            log_max: DEFAULT_LOG_MAX,
+        }
+    }
+
+    /// Reads and validates `path`. Relative paths in it resolve against its folder.
+    ///
+    /// # Errors
+    /// Every problem in the file, each naming the field and value.
+    pub fn load(path: &Path) -> Result<Settings, Problems> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Problems(vec![Problem::file(path, format!("cannot read: {e}"))]))?;
+        Settings::parse(path, &text)
+    }
+
+    /// Validates the text of a `slotcron.yaml` that lives at `path`.
+    ///
+    /// # Errors
+    /// Every problem in the text, each naming the field and value.
+    pub fn parse(path: &Path, text: &str) -> Result<Settings, Problems> {
+        let raw: RawConfig = if text.trim().is_empty() {
+            RawConfig::default()
+        } else {
+            serde_saphyr::from_str(text)
+                .map_err(|e| Problems(vec![Problem::yaml(path, text, &e)]))?
+        };
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut f = Fields::new(path);
+        let defaults = Settings::builtin();
+        let enforcement = f
+            .choice(
+                "enforcement",
+                raw.enforcement.as_deref(),
+                &[
+                    ("auto", EnforcementMode::Auto),
+                    ("required", EnforcementMode::Required),
+                    ("off", EnforcementMode::Off),
+                ],
+            )
+            .unwrap_or(EnforcementMode::Auto);
+        let cgroup = raw.cgroup.unwrap_or_default();
+        let cgroup_root = match cgroup.root.as_deref() {
+            None | Some("auto") => CgroupRoot::Auto,
+            Some(p) if Path::new(p).is_absolute() => CgroupRoot::Path(PathBuf::from(p)),
+            Some(p) => {
+                f.problem(
+                    "cgroup.root",
+                    p,
+                    "must be `auto` or an absolute path (e.g. /sys/fs/cgroup/slotcron)",
+                );
+                CgroupRoot::Auto
+            }
+        };
+        let memory_max = f.size("cgroup.memory_max", cgroup.memory_max.as_ref());
+        let slots = match raw.slots {
+            None => defaults.slots,
+            Some(raw_slots) => raw_slots
+                .into_iter()
+                .filter_map(|(name, raw)| slot(&mut f, &name, &raw).map(|s| (name, s)))
+                .collect(),
+        };
+        if !slots.contains_key("default") && f.problems.is_empty() {
+            f.problem(
+                "slots",
+                "",
+                "must define a slot named `default` (jobs without `slot:` run there)",
+            );
+        }
+        let settings = Settings {
+            source: Some(path.to_path_buf()),
+            jobs_dir: raw
+                .jobs_dir
+                .map_or_else(|| base.join(DEFAULT_JOBS_DIR), |p| Fields::path(base, &p)),
+            state_dir: raw
+                .state_dir
+                .map_or_else(|| base.join(DEFAULT_STATE_DIR), |p| Fields::path(base, &p)),
+            enforcement,
+            cgroup_root,
+            memory_max,
+            slots,
+            kill_grace: f
+                .duration("kill_grace", raw.kill_grace.as_ref())
+                .unwrap_or(DEFAULT_KILL_GRACE),
+            log_max: f
+                .size("log_max", raw.log_max.as_ref())
+                .unwrap_or(DEFAULT_LOG_MAX),
+        };
+        if f.problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(Problems(f.problems))
+        }
+    }
+}
+
+fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
+    let before = f.problems.len();
+    let valid_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && name != "supervisor";
+    if !valid_name {
+        f.problem(
+            "slots",
+            name,
+            "a slot name uses letters, digits, `-` and `_` (and is not `supervisor`)",
+        );
+    }
+    let field = |knob: &str| format!("slots.{name}.{knob}");
+    let max_concurrent = f.integer(
+        &field("max_concurrent"),
+        raw.max_concurrent.as_ref(),
+        1..=10_000,
+    );
+    let memory_max = f.size(&field("memory_max"), raw.memory_max.as_ref());
+    if raw.memory_max.is_none() {
+        f.problem(
+            &field("memory_max"),
+            "",
+            "every slot needs a memory_max (e.g. 2G)",
+        );
+    }
+    let memory_high = f.size(&field("memory_high"), raw.memory_high.as_ref());
+    let cpu = f.number(
+        &field("cpu_max_percent"),
+        raw.cpu_max_percent.as_ref(),
+        1.0..=100.0,
+    );
+    let pids_max = f.integer(&field("pids_max"), raw.pids_max.as_ref(), 1..=4_194_304);
+    let swap_max = f.size(&field("swap_max"), raw.swap_max.as_ref());
+    if let (Some(high), Some(max)) = (memory_high, memory_max)
+        && high > max
+    {
+        f.problem(
+            &field("memory_high"),
+            high,
+            format!("is above the slot's memory_max {max}"),
+        );
+    }
+    if f.problems.len() > before {
+        return None;
+    }
+    Some(Slot {
+        name: name.to_owned(),
+        max_concurrent: max_concurrent.unwrap_or(1) as u32,
+        memory_max: memory_max?,
+        memory_high,
+        cpu_max_percent: cpu.unwrap_or(100.0),
+        pids_max: pids_max.or(Some(DEFAULT_SLOT_PIDS_MAX)),
+        swap_max: swap_max.unwrap_or(ByteSize::new(0)),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, Problems> {
+        Settings::parse(Path::new("/etc/slotcron/slotcron.yaml"), text)
+    }
+
+    #[test]
+    fn empty_file_means_builtin_slots_and_paths_beside_the_file() {
+        let s = parse("").unwrap();
+        assert_eq!(s.slots["default"].max_concurrent, 5);
+        assert_eq!(s.slots["heavy"].memory_max, ByteSize::gib(4));
+        assert_eq!(s.slots["light"].cpu_max_percent, 50.0);
+        assert_eq!(s.jobs_dir, PathBuf::from("/etc/slotcron/jobs.d"));
+        assert_eq!(s.state_dir, PathBuf::from("/etc/slotcron/.slotcron"));
+    }
+
+    #[test]
+    fn full_file() {
+        let s = parse(
+            "jobs_dir: jobs\nstate_dir: /var/lib/slotcron\nenforcement: required\n\
+             cgroup: { root: /sys/fs/cgroup/slotcron, memory_max: 7G }\n\
+             slots:\n  default: { max_concurrent: 3, memory_max: 2G, cpu_max_percent: 40, pids_max: 100, swap_max: 128M }\n",
+        )
+        .unwrap();
+        assert_eq!(s.jobs_dir, PathBuf::from("/etc/slotcron/jobs"));
+        assert_eq!(s.state_dir, PathBuf::from("/var/lib/slotcron"));
+        assert_eq!(s.enforcement, EnforcementMode::Required);
+        assert_eq!(
+            s.cgroup_root,
+            CgroupRoot::Path("/sys/fs/cgroup/slotcron".into())
+        );
+        assert_eq!(s.memory_max, Some(ByteSize::gib(7)));
+        let d = &s.slots["default"];
+        assert_eq!(
+            (d.max_concurrent, d.pids_max, d.swap_max.bytes()),
+            (3, Some(100), 128 << 20)
+        );
+        assert_eq!(s.slots.len(), 1);
+    }
+
+    #[test]
+    fn every_bad_field_is_named_with_its_value() {
+        let err = parse(
+            "enforcement: sometimes\ncgroup: { root: relative/path }\n\
+             slots:\n  default: { max_concurrent: 0, memory_max: 3X, cpu_max_percent: 150 }\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "field `enforcement`: must be one of: auto, required, off (value: `sometimes`)",
+            "field `cgroup.root`",
+            "field `slots.default.max_concurrent`",
+            "(value: `3X`)",
+            "field `slots.default.cpu_max_percent`: must be a number from 1 to 100 (value: `150`)",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert_eq!(err.0.len(), 5);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_their_line() {
+        let err = parse("jobs_dir: x\nslot:\n  default: {}\n").unwrap_err();
+        assert_eq!(err.0[0].line, Some(2));
+        assert!(err.0[0].message.contains("unknown field `slot`"), "{}", err);
+    }
+
+    #[test]
+    fn slots_without_default_are_rejected() {
+        let err = parse("slots:\n  heavy: { max_concurrent: 1, memory_max: 1G }\n").unwrap_err();
+        assert!(err.to_string().contains("`default`"));
+    }
+}
