@@ -1,0 +1,29 @@
+//! What most subcommands start from: the loaded configuration and the history database.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::config::{self, Loaded};
+use crate::store::{DEFAULT_DB_FILE, Store};
+
+/// Loads the settings and jobs; settings problems are fatal, job problems are not.
+pub fn load(config: Option<&Path>) -> Result<Loaded> {
+    config::load(config).map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))
+}
+
+/// Opens (creating if needed) the history database in `state_dir`.
+pub fn open_store(loaded: &Loaded) -> Result<Store> {
+    let dir = &loaded.settings.state_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating state_dir {}", dir.display()))?;
+    Ok(Store::open(&dir.join(DEFAULT_DB_FILE))?)
+}
+
+/// Opens the history database only if it exists (read-only commands never create state).
+pub fn existing_store(loaded: &Loaded) -> Result<Option<Store>> {
+    let path = loaded.settings.state_dir.join(DEFAULT_DB_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(Store::open(&path)?))
+}

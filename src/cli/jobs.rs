@@ -1,0 +1,78 @@
+//! `slotcron jobs`: the jobs that loaded, with their slot, schedule, limits and last run.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::config::{Job, format_duration};
+use crate::store::{RunFilter, RunRecord};
+
+use super::context;
+use super::table::{bytes, render};
+
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One element of `slotcron jobs --json`: the job as loaded, and its latest run.
+#[derive(Serialize)]
+struct JobView<'a> {
+    #[serde(flatten)]
+    job: &'a Job,
+    last_run: Option<&'a RunRecord>,
+}
+
+pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
+    let loaded = context::load(config)?;
+    let mut last: HashMap<String, RunRecord> = HashMap::new();
+    if let Some(store) = context::existing_store(&loaded)? {
+        for name in loaded.catalog.jobs.keys() {
+            let filter = RunFilter { job: Some(name.clone()), limit: 1 };
+            if let Some(run) = store.runs(&filter)?.into_iter().next() {
+                last.insert(name.clone(), run);
+            }
+        }
+    }
+    let views: Vec<JobView<'_>> = loaded
+        .catalog
+        .jobs
+        .values()
+        .map(|job| JobView { job, last_run: last.get(&job.name) })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&views)?);
+    } else {
+        let rows: Vec<Vec<String>> = views.iter().map(row).collect();
+        print!(
+            "{}",
+            render(&["NAME", "SLOT", "SCHEDULE", "PRIORITY", "ENABLED", "MEMORY", "TIMEOUT", "LAST RUN"], &rows)
+        );
+    }
+    for problem in &loaded.catalog.problems {
+        eprintln!("warning: {problem}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn row(view: &JobView<'_>) -> Vec<String> {
+    let job = view.job;
+    vec![
+        job.name.clone(),
+        job.slot.clone(),
+        job.schedule_text.clone(),
+        format!("{:?}", job.priority).to_lowercase(),
+        if job.enabled { "yes" } else { "no" }.to_owned(),
+        job.limits.memory.map_or("-".into(), |m| bytes(m.bytes())),
+        job.limits.timeout.map_or("-".into(), format_duration),
+        view.last_run.map_or("never".into(), |r| {
+            format!("{} {}", r.status, r.started_at.format("%Y-%m-%d %H:%M"))
+        }),
+    ]
+}

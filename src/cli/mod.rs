@@ -1,0 +1,67 @@
+//! The command line: argument definitions and one function per subcommand. `main` parses,
+//! installs tracing and calls [`execute`]; every subcommand returns its exit code.
+
+mod check;
+mod context;
+mod history;
+mod jobs;
+mod run;
+mod slots;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code of slotcron's own failures (bad configuration, unusable history, required
+/// enforcement unavailable), kept apart from a job's exit codes as `docker run` and `env` do.
+pub const EXIT_SLOTCRON_FAILED: u8 = 125;
+
+/// slotcron: run jobs in cgroup v2 slots with limits the kernel enforces.
+#[derive(Debug, Parser)]
+#[command(name = "slotcron", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The configuration file (default: /etc/slotcron/slotcron.yaml if it exists, else
+    /// built-in defaults with ./jobs.d and state in ./.slotcron).
+    #[arg(long, short = 'c', global = true, env = "SLOTCRON_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output (-v info, -vv debug); `SLOTCRON_LOG` takes a full filter.
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the configuration and every job file, print every problem; exit 1 if any.
+    Check,
+    /// Run one job now in its slot, wait for it, and exit with its status.
+    Run(run::RunArgs),
+    /// List the jobs.
+    Jobs(jobs::JobsArgs),
+    /// List the slots, their limits and, where cgroups are live, their usage.
+    Slots(slots::SlotsArgs),
+    /// Show past runs, newest first.
+    History(history::HistoryArgs),
+}
+
+/// Runs the parsed command.
+pub fn execute(cli: Cli) -> ExitCode {
+    let config = cli.config.as_deref();
+    let result = match cli.command {
+        Command::Check => check::check(config),
+        Command::Run(args) => run::run(config, &args),
+        Command::Jobs(args) => jobs::jobs(config, &args),
+        Command::Slots(args) => slots::slots(config, &args),
+        Command::History(args) => history::history(config, &args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("slotcron: {error:#}");
+            ExitCode::from(EXIT_SLOTCRON_FAILED)
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! `slotcron run JOB`: run one job now in its slot, wait, print what the kernel measured,
+//! and exit with the job's status.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::runner::{CgroupEnv, Enforcer, RunRequest, Runner, shell_status};
+use crate::store::RunRecord;
+
+use super::context;
+use super::table::{bytes, millis};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job's name.
+    pub job: String,
+    /// Print the finished run as JSON (the `history --json` shape) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
+    let loaded = context::load(config)?;
+    let Some(job) = loaded.catalog.jobs.get(&args.job).cloned() else {
+        let broken: Vec<String> = loaded
+            .catalog
+            .problems
+            .iter()
+            .filter(|p| p.file.file_stem().is_some_and(|s| s == args.job.as_str()))
+            .map(ToString::to_string)
+            .collect();
+        if broken.is_empty() {
+            let known: Vec<&str> = loaded.catalog.jobs.keys().map(String::as_str).collect();
+            bail!(
+                "no job named `{}` in {} (jobs: {})",
+                args.job,
+                loaded.settings.jobs_dir.display(),
+                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            );
+        }
+        bail!("job `{}` does not load:\n{}", args.job, broken.join("\n"));
+    };
+    let store = context::open_store(&loaded)?;
+    let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
+    let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), Arc::new(Mutex::new(store)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let record = runtime.block_on(async {
+        let request = RunRequest {
+            job: &job,
+            trigger: "manual",
+            attempt: 1,
+            retry_of: None,
+            queued_at: None,
+        };
+        runner.run(request, stop_requested()).await
+    })?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&record)?);
+    } else {
+        print!("{}", summary(&record));
+    }
+    let status = shell_status(record.exit_code, record.signal);
+    Ok(ExitCode::from(u8::try_from(status.clamp(0, 255)).unwrap_or(1)))
+}
+
+/// Resolves on SIGINT or SIGTERM, so stopping `slotcron run` stops the job with it.
+async fn stop_requested() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The human summary of a finished run.
+pub fn summary(r: &RunRecord) -> String {
+    let mut out = format!("run {} of {} in slot {}: {}\n", r.id, r.job, r.slot, r.status);
+    let ended = match (r.exit_code, r.signal) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, None) => "did not start".to_owned(),
+    };
+    out.push_str(&format!("  ended:       {ended}\n"));
+    if let Some(ms) = r.duration_ms {
+        out.push_str(&format!("  duration:    {}\n", millis(ms)));
+    }
+    let limit = r.memory_limit_bytes.map_or_else(|| "no limit".to_owned(), |l| format!("limit {}", bytes(l)));
+    let peak = r.memory_peak_bytes.map_or_else(|| "unknown".to_owned(), bytes);
+    out.push_str(&format!("  peak memory: {peak} ({limit})\n"));
+    if let Some(cpu) = r.cpu_usage_usec {
+        let throttled = r
+            .cpu_throttled_usec
+            .map(|t| format!(", throttled {}", millis(t / 1000)))
+            .unwrap_or_default();
+        out.push_str(&format!("  cpu time:    {}{throttled}\n", millis(cpu / 1000)));
+    }
+    out.push_str(&format!("  oom kills:   {}\n", r.oom_kills.map_or("unknown".into(), |n| n.to_string())));
+    out.push_str(&format!("  enforcement: {}\n", r.enforcement));
+    if let Some(path) = &r.log_path {
+        out.push_str(&format!("  log:         {path}\n"));
+    }
+    if let Some(error) = &r.error {
+        out.push_str(&format!("  error:       {error}\n"));
+    }
+    out
+}

@@ -1,0 +1,87 @@
+//! `slotcron slots`: each slot's limits and, where its cgroup is live, its current usage.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use crate::cgroup::SlotUsage;
+use crate::config::Slot;
+use crate::runner::{CgroupEnv, Enforcer, online_cpus, slot_limits};
+
+use super::context;
+use super::table::{bytes, render};
+
+#[derive(Debug, Args)]
+pub struct SlotsArgs {
+    /// Print a JSON array.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct SlotView {
+    name: String,
+    max_concurrent: u32,
+    memory_max_bytes: u64,
+    memory_high_bytes: Option<u64>,
+    cpu_max_percent: f64,
+    cpu_quota_usec: u64,
+    pids_max: Option<u64>,
+    swap_max_bytes: u64,
+    /// Live figures from the slot's cgroup; `None` where cgroups are not in use.
+    usage: Option<SlotUsage>,
+}
+
+pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
+    let loaded = context::load(config)?;
+    let env = CgroupEnv::kernel();
+    let root = Enforcer::probe(&loaded.settings, &env);
+    let cpus = online_cpus();
+    let views: Vec<SlotView> = loaded
+        .settings
+        .slots
+        .values()
+        .map(|slot| view(slot, cpus, root.as_ref().ok().and_then(|r| crate::cgroup::read_slot_usage(env.fs.as_ref(), r, &slot.name).ok())))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&views)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<Vec<String>> = views
+        .iter()
+        .map(|v| {
+            vec![
+                v.name.clone(),
+                v.max_concurrent.to_string(),
+                bytes(v.memory_max_bytes),
+                format!("{}%", v.cpu_max_percent),
+                v.pids_max.map_or("max".into(), |p| p.to_string()),
+                v.usage.as_ref().map_or("-".into(), |u| u.runs.to_string()),
+                v.usage.as_ref().and_then(|u| u.memory_current).map_or("-".into(), bytes),
+            ]
+        })
+        .collect();
+    print!("{}", render(&["SLOT", "SEATS", "MEMORY", "CPU", "PIDS", "RUNNING", "MEM NOW"], &rows));
+    if let Err(reason) = root {
+        println!("cgroups not in use: {reason}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn view(slot: &Slot, cpus: u32, usage: Option<SlotUsage>) -> SlotView {
+    let limits = slot_limits(slot, cpus);
+    SlotView {
+        name: slot.name.clone(),
+        max_concurrent: slot.max_concurrent,
+        memory_max_bytes: slot.memory_max.bytes(),
+        memory_high_bytes: slot.memory_high.map(|m| m.bytes()),
+        cpu_max_percent: slot.cpu_max_percent,
+        cpu_quota_usec: limits.cpu_max.map_or(0, |c| c.quota_usec),
+        pids_max: slot.pids_max,
+        swap_max_bytes: slot.swap_max.bytes(),
+        usage,
+    }
+}

@@ -1,0 +1,72 @@
+//! Plain aligned text tables for terminal output.
+
+/// Renders rows under a header, columns padded to their widest cell.
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: Vec<&str>| {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(text.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+/// Bytes as a short human figure (`1.5G`, `300M`, `12K`).
+pub fn bytes(n: u64) -> String {
+    const UNITS: [(&str, u64); 4] = [("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    for (unit, size) in UNITS {
+        if n >= size {
+            let value = n as f64 / size as f64;
+            return if value >= 100.0 || value.fract() == 0.0 {
+                format!("{value:.0}{unit}")
+            } else {
+                format!("{value:.1}{unit}")
+            };
+        }
+    }
+    format!("{n}B")
+}
+
+/// Milliseconds as a short duration (`850ms`, `12.3s`, `4m05s`).
+pub fn millis(ms: u64) -> String {
+    match ms {
+        0..1_000 => format!("{ms}ms"),
+        1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
+        _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures() {
+        assert_eq!(bytes(3 << 30), "3G");
+        assert_eq!(bytes(1536 << 20), "1.5G");
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(millis(850), "850ms");
+        assert_eq!(millis(12_340), "12.3s");
+        assert_eq!(millis(245_000), "4m05s");
+    }
+
+    #[test]
+    fn columns_align() {
+        let text = render(&["a", "bb"], &[vec!["long".into(), "x".into()]]);
+        assert_eq!(text, "a     bb\nlong  x\n");
+    }
+}

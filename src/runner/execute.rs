@@ -1,0 +1,451 @@
+//! The life of one run: record it, give it a cgroup, start it inside, wait for it (or for its
+//! timeout, or for a stop request), empty and remove the cgroup, read what the kernel
+//! measured, and complete the record. Every path after the record exists completes it.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinHandle;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::cgroup::{RunCgroup, RunStats};
+use crate::config::{Job, Settings, Slot};
+use crate::model::{Enforcement, RunStatus};
+use crate::store::{NewRun, RunCompletion, RunRecord, Store, StoreError};
+
+use super::enforce::Enforcer;
+use super::limits::{effective_memory_limit, run_limits};
+use super::log::CappedLog;
+use super::outcome::{Ending, Stopped, classify};
+use super::spawn::{Identity, Launch, spawn};
+
+/// How long to wait for a killed run's cgroup to empty before giving up on removing it.
+const EMPTY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the output pump may still drain after the run ended (an escaped process of an
+/// unconfined run may hold the pipe open forever).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs jobs now, each in its own cgroup below its slot.
+#[derive(Clone)]
+pub struct Runner {
+    settings: Arc<Settings>,
+    enforcer: Arc<Enforcer>,
+    /// A std Mutex is right here: it is only locked inside `spawn_blocking`, never across
+    /// an `.await`.
+    store: Arc<Mutex<Store>>,
+}
+
+/// One request to run a job.
+#[derive(Debug, Clone)]
+pub struct RunRequest<'a> {
+    pub job: &'a Job,
+    /// `manual`, `schedule`, `retry`...
+    pub trigger: &'a str,
+    /// 1 for a first attempt.
+    pub attempt: u32,
+    /// The first attempt's run id, for retries.
+    pub retry_of: Option<i64>,
+    /// When the run entered its slot's queue, if it waited.
+    pub queued_at: Option<DateTime<Utc>>,
+}
+
+/// The run could not be recorded. Everything else (a command that does not exist, a user
+/// that cannot be switched to, a cgroup that cannot be made) is recorded as a failed run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error("history: {0}")]
+    Store(#[from] StoreError),
+    #[error("job `{job}` names slot `{slot}`, which is not configured")]
+    UnknownSlot { job: String, slot: String },
+}
+
+/// Why a recorded run never got going.
+#[derive(Debug, thiserror::Error)]
+enum StartFailure {
+    #[error("{0}")]
+    Identity(#[from] super::spawn::IdentityError),
+    #[error("creating the run's cgroup: {0}")]
+    Cgroup(#[from] crate::cgroup::CgroupError),
+    #[error("creating the run's log {path}: {source}")]
+    Log { path: PathBuf, source: io::Error },
+    #[error("creating the output pipe: {0}")]
+    Pipe(nix::Error),
+    #[error("starting `{program}`: {source}")]
+    Spawn { program: String, source: io::Error },
+}
+
+impl StartFailure {
+    /// The shell's convention: 127 not found, 126 not executable.
+    fn exit_code(&self) -> Option<i32> {
+        match self {
+            StartFailure::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => Some(127),
+            StartFailure::Spawn { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(126),
+            _ => None,
+        }
+    }
+}
+
+/// What is signalled to stop a run: its cgroup, or without one, its session's process group.
+enum Target {
+    Cgroup(Arc<RunCgroup>),
+    Group(Pid),
+}
+
+impl Target {
+    fn terminate(&self) {
+        let result = match self {
+            Target::Cgroup(cg) => cg.signal_all(Signal::SIGTERM).map(drop).map_err(|e| e.to_string()),
+            Target::Group(pgid) => killpg(*pgid, Signal::SIGTERM).map_err(|e| e.to_string()),
+        };
+        if let Err(error) = result {
+            warn!(%error, "sending SIGTERM to the run");
+        }
+    }
+
+    fn kill(&self) {
+        let result = match self {
+            Target::Cgroup(cg) => cg.kill().map_err(|e| e.to_string()),
+            Target::Group(pgid) => match killpg(*pgid, Signal::SIGKILL) {
+                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        if let Err(error) = result {
+            warn!(%error, "killing the run");
+        }
+    }
+}
+
+type Waited = io::Result<(Ending, libc::rusage)>;
+
+impl Runner {
+    /// A runner over these settings, enforcement and history.
+    pub fn new(settings: Arc<Settings>, enforcer: Arc<Enforcer>, store: Arc<Mutex<Store>>) -> Runner {
+        Runner { settings, enforcer, store }
+    }
+
+    /// Where a run's output is kept.
+    pub fn log_path(&self, job: &str, run_id: i64) -> PathBuf {
+        self.settings.state_dir.join("logs").join(job).join(format!("{run_id}.log"))
+    }
+
+    /// Runs `req.job` now and waits for it. `cancel` resolving stops the run (SIGTERM, the
+    /// kill grace, then SIGKILL) and records it `killed`.
+    ///
+    /// # Errors
+    /// Only when history cannot be written; every other failure is a recorded failed run.
+    pub async fn run(&self, req: RunRequest<'_>, cancel: impl Future<Output = ()>) -> Result<RunRecord, RunnerError> {
+        let job = req.job;
+        let slot = self.settings.slots.get(&job.slot).ok_or_else(|| RunnerError::UnknownSlot {
+            job: job.name.clone(),
+            slot: job.slot.clone(),
+        })?;
+        let enforcement = match *self.enforcer {
+            Enforcer::Cgroup(_) => Enforcement::Cgroup,
+            Enforcer::Unconfined { .. } => Enforcement::None,
+        };
+        let new = NewRun {
+            job: job.name.clone(),
+            slot: job.slot.clone(),
+            trigger: req.trigger.to_owned(),
+            attempt: req.attempt,
+            retry_of: req.retry_of,
+            enforcement,
+            memory_limit_bytes: (enforcement == Enforcement::Cgroup).then(|| effective_memory_limit(job, slot)),
+            queued_at: req.queued_at,
+            started_at: Utc::now(),
+        };
+        let clock = Instant::now();
+        let id = self.db(move |s| s.start_run(&new)).await?;
+        let span = info_span!("run", job = %job.name, run_id = id);
+        let completion = match self.execute(id, job, slot, cancel).instrument(span.clone()).await {
+            Ok(done) => done,
+            Err(failure) => {
+                span.in_scope(|| warn!(error = %failure, "run failed to start"));
+                RunCompletion {
+                    status: RunStatus::Failed,
+                    exit_code: failure.exit_code(),
+                    error: Some(failure.to_string()),
+                    ..completion(Utc::now(), clock)
+                }
+            }
+        };
+        let status = completion.status;
+        self.db(move |s| s.finish_run(id, &completion)).await?;
+        span.in_scope(|| info!(%status, "finished"));
+        let record = self.db(move |s| s.run(id)).await?;
+        Ok(record.expect("a run that was just completed exists"))
+    }
+
+    async fn execute(
+        &self,
+        id: i64,
+        job: &Job,
+        slot: &Slot,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<RunCompletion, StartFailure> {
+        let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
+        let cgroup = match &*self.enforcer {
+            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(&job.slot, &format!("run-{id}"), &run_limits(job, slot))?)),
+            Enforcer::Unconfined { .. } => None,
+        };
+        let started = self.start(id, job, identity.as_ref(), cgroup.as_deref()).await;
+        let (child, output, log) = match started {
+            Ok(parts) => parts,
+            Err(failure) => {
+                if let Some(cg) = cgroup {
+                    let _ = tokio::task::spawn_blocking(move || cleanup(&cg)).await;
+                }
+                return Err(failure);
+            }
+        };
+        let pid = child.id();
+        let log_path = log.path().display().to_string();
+        let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
+        if let Err(error) = self
+            .db(move |s| s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path)))
+            .await
+        {
+            warn!(%error, "recording the run's pid");
+        }
+        info!(pid, "started");
+        let pump = tokio::spawn(pump_output(output, log));
+        let clock = Instant::now();
+        let target = match &cgroup {
+            Some(cg) => Target::Cgroup(cg.clone()),
+            None => Target::Group(Pid::from_raw(pid as i32)),
+        };
+        let mut waiter = tokio::task::spawn_blocking(move || wait4(pid as i32));
+        let timeout = async {
+            match job.limits.timeout {
+                Some(limit) => tokio::time::sleep(limit).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(timeout, cancel);
+        let (stopped, waited) = tokio::select! {
+            waited = &mut waiter => (Stopped::No, joined(waited)),
+            () = &mut timeout => {
+                warn!(timeout = ?job.limits.timeout, "timed out; stopping the run");
+                (Stopped::Timeout, self.stop(&target, &mut waiter).await)
+            }
+            () = &mut cancel => {
+                info!("stop requested; stopping the run");
+                (Stopped::Cancelled, self.stop(&target, &mut waiter).await)
+            }
+        };
+        let finished_at = Utc::now();
+        // Whatever the main process left behind (background grandchildren) dies with it.
+        target.kill();
+        let stats = match cgroup {
+            Some(cg) => tokio::task::spawn_blocking(move || cleanup(&cg)).await.ok().flatten(),
+            None => None,
+        };
+        if tokio::time::timeout(DRAIN_TIMEOUT, pump).await.is_err() {
+            warn!("output still open after the run ended (an escaped process holds it); log closed");
+        }
+        let (ending, rusage) = waited.unwrap_or_else(|error| {
+            warn!(%error, "waiting for the run's process");
+            (Ending::Signaled(libc::SIGKILL), unsafe { std::mem::zeroed() })
+        });
+        let oom_kills = stats.as_ref().map(|s| s.memory_events.oom_kill);
+        let (exit_code, signal) = match ending {
+            Ending::Exited(code) => (Some(code), None),
+            Ending::Signaled(sig) => (None, Some(sig)),
+        };
+        let base = completion(finished_at, clock);
+        let rusage_user = timeval_usec(rusage.ru_utime);
+        let rusage_system = timeval_usec(rusage.ru_stime);
+        Ok(RunCompletion {
+            status: classify(ending, stopped, oom_kills.unwrap_or(0)),
+            exit_code,
+            signal,
+            memory_peak_bytes: stats
+                .as_ref()
+                .and_then(|s| s.memory_peak)
+                .or_else(|| cgroup_free_peak(&rusage)),
+            cpu_usage_usec: Some(stats.as_ref().map_or(rusage_user + rusage_system, |s| s.cpu.usage_usec)),
+            cpu_user_usec: Some(stats.as_ref().map_or(rusage_user, |s| s.cpu.user_usec)),
+            cpu_system_usec: Some(stats.as_ref().map_or(rusage_system, |s| s.cpu.system_usec)),
+            cpu_throttled_usec: stats.as_ref().and_then(|s| s.cpu.throttled_usec),
+            oom_kills,
+            pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
+            error: None,
+            ..base
+        })
+    }
+
+    /// Creates the log and the pipe, and starts the process inside the cgroup.
+    async fn start(
+        &self,
+        id: i64,
+        job: &Job,
+        identity: Option<&Identity>,
+        cgroup: Option<&RunCgroup>,
+    ) -> Result<(std::process::Child, OwnedFd, CappedLog), StartFailure> {
+        let path = self.log_path(&job.name, id);
+        let log = CappedLog::create(&path, self.settings.log_max.bytes())
+            .map_err(|source| StartFailure::Log { path, source })?;
+        let procs = cgroup.map(RunCgroup::open_procs).transpose()?;
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(StartFailure::Pipe)?;
+        let launch = Launch {
+            job,
+            run_id: id,
+            cgroup_procs: procs.as_ref(),
+            identity,
+            output: &write,
+        };
+        let child = spawn(&launch).map_err(|source| StartFailure::Spawn {
+            program: job.command.argv()[0].clone(),
+            source,
+        })?;
+        // The child has its copies; ours must close so the pipe ends when the run's do.
+        drop(write);
+        Ok((child, read, log))
+    }
+
+    /// SIGTERM, then the kill grace, then SIGKILL; returns how the main process ended.
+    async fn stop(&self, target: &Target, waiter: &mut JoinHandle<Waited>) -> Waited {
+        target.terminate();
+        match tokio::time::timeout(self.settings.kill_grace, &mut *waiter).await {
+            Ok(waited) => joined(waited),
+            Err(_) => {
+                warn!(grace = ?self.settings.kill_grace, "still running after the kill grace; killing");
+                target.kill();
+                joined(waiter.await)
+            }
+        }
+    }
+
+    async fn db<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, RunnerError> {
+        let store = self.store.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            work(&mut store)
+        })
+        .await
+        .expect("history task panicked");
+        Ok(result?)
+    }
+}
+
+fn completion(finished_at: DateTime<Utc>, clock: Instant) -> RunCompletion {
+    RunCompletion {
+        status: RunStatus::Failed,
+        exit_code: None,
+        signal: None,
+        finished_at,
+        duration_ms: clock.elapsed().as_millis() as u64,
+        memory_peak_bytes: None,
+        cpu_usage_usec: None,
+        cpu_user_usec: None,
+        cpu_system_usec: None,
+        cpu_throttled_usec: None,
+        oom_kills: None,
+        pids_peak: None,
+        error: None,
+    }
+}
+
+fn joined(waited: Result<Waited, tokio::task::JoinError>) -> Waited {
+    waited.unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
+/// Kills what is left in the cgroup, waits for it to empty, reads the kernel's figures and
+/// removes it. Blocking. `None` when the figures could not be read.
+fn cleanup(cg: &RunCgroup) -> Option<RunStats> {
+    if let Err(error) = cg.kill() {
+        warn!(%error, "killing what is left of the run");
+    }
+    match cg.wait_empty(EMPTY_TIMEOUT) {
+        Ok(true) => {}
+        Ok(false) => warn!(cgroup = %cg.path().display(), "run cgroup did not empty in time"),
+        Err(error) => warn!(%error, "waiting for the run cgroup to empty"),
+    }
+    let stats = cg
+        .stats()
+        .map_err(|error| warn!(%error, "reading the run's kernel figures"))
+        .ok();
+    if let Err(error) = RunCgroup::remove(cg.clone_handle()) {
+        warn!(%error, "removing the run cgroup");
+    }
+    stats
+}
+
+/// Blocks until `pid` exits; returns how, with its resource usage.
+fn wait4(pid: i32) -> Waited {
+    let mut status = 0;
+    // SAFETY: rusage is plain old data; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: valid pointers to our own locals.
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if rc == pid {
+            break;
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+    let ending = if libc::WIFEXITED(status) {
+        Ending::Exited(libc::WEXITSTATUS(status))
+    } else {
+        Ending::Signaled(libc::WTERMSIG(status))
+    };
+    Ok((ending, usage))
+}
+
+fn timeval_usec(tv: libc::timeval) -> u64 {
+    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
+}
+
+/// Without a cgroup, the best peak figure is the largest resident set of the process and
+/// its waited-for children (`ru_maxrss`, KiB).
+fn cgroup_free_peak(usage: &libc::rusage) -> Option<u64> {
+    (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
+}
+
+/// Copies the run's output into its capped log until every writer has closed the pipe.
+async fn pump_output(read: OwnedFd, mut log: CappedLog) {
+    let receiver = match tokio::net::unix::pipe::Receiver::from_owned_fd(read) {
+        Ok(r) => r,
+        Err(error) => {
+            warn!(%error, "reading the run's output");
+            return;
+        }
+    };
+    let mut receiver = receiver;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match receiver.read(&mut buf).await {
+            Ok(0) => break,
+            // A plain file write: local, small and buffered by the kernel, so it is not
+            // worth a blocking-pool hop per chunk.
+            Ok(n) => {
+                if let Err(error) = log.write(&buf[..n]) {
+                    warn!(%error, path = %log.path().display(), "writing the run's log; output dropped");
+                    return;
+                }
+            }
+            Err(error) => {
+                warn!(%error, "reading the run's output");
+                break;
+            }
+        }
+    }
+    if let Err(error) = log.finish() {
+        warn!(%error, "finishing the run's log");
+    }
+}

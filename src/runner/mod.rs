@@ -1,0 +1,17 @@
+//! Running one job now, inside its slot: a run row in history, a child cgroup with the
+//! job's limits, the process placed in it before exec, a timeout, the kernel's figures read
+//! back, the cgroup emptied and removed, and the row completed. Scheduling is not here.
+
+mod enforce;
+mod execute;
+mod limits;
+mod log;
+mod outcome;
+mod spawn;
+
+pub use enforce::{CgroupEnv, EnforcementError, Enforcer};
+pub use execute::{RunRequest, Runner, RunnerError};
+pub use limits::{CPU_PERIOD_USEC, effective_memory_limit, global_limits, online_cpus, run_limits, slot_limits};
+pub use log::CappedLog;
+pub use outcome::{Ending, Stopped, classify, shell_status};
+pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};
