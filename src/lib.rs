@@ -4,5 +4,7 @@
 //! The crate is a library with a thin binary on top (`src/main.rs`). Each module owns one
 //! concern:
 //! - [`model`]: the small vocabulary shared by every other module (run status, enforcement).
+//! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
 
 pub mod model;
+pub mod store;
