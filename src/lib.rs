@@ -5,6 +5,8 @@
 //! concern:
 //! - [`model`]: the small vocabulary shared by every other module (run status, enforcement).
 //! - [`config`]: `slotcron.yaml` and the job files, validated into domain types.
+//! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
 
 pub mod config;
 pub mod model;
+pub mod store;

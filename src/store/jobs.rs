@@ -1,0 +1,162 @@
+//! Mirroring the job files into the `jobs` table. The table is never pruned: a job whose
+//! file disappears is marked `removed_at`, so the history of its runs keeps its definition,
+//! and a job that comes back is the same row again.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Row, Transaction, params};
+
+use super::record::{get_time, get_time_req, to_ms};
+use super::{JobRecord, JobRow, Store, StoreError, SyncSummary};
+
+/// The columns [`job_from_row`] reads.
+const JOB_COLUMNS: &str =
+    "name, file, slot, schedule, enabled, definition, first_seen_at, updated_at, removed_at";
+
+impl Store {
+    /// Makes the `jobs` table match `jobs`, the complete list of jobs loaded from the job
+    /// files, in one transaction: new jobs are added, changed jobs updated (`updated_at` =
+    /// `now`), jobs absent from the list marked removed at `now`, and removed jobs that
+    /// are back restored. Unchanged jobs are not written.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] for an empty or duplicate job name (nothing is written);
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn sync_jobs(
+        &mut self,
+        jobs: &[JobRow],
+        now: DateTime<Utc>,
+    ) -> Result<SyncSummary, StoreError> {
+        const OP: &str = "syncing jobs";
+        let mut names = HashSet::with_capacity(jobs.len());
+        for job in jobs {
+            if job.name.is_empty() {
+                return Err(invalid(format!("empty name for the job in {}", job.file)));
+            }
+            if !names.insert(job.name.as_str()) {
+                return Err(invalid(format!(
+                    "`{}` is defined twice (again in {})",
+                    job.name, job.file
+                )));
+            }
+        }
+        let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
+        let stored = stored_jobs(&tx)?;
+        let now = to_ms(now);
+        let mut summary = SyncSummary::default();
+        for job in jobs {
+            let definition = job.definition.to_string();
+            let params = params![
+                job.name,
+                job.file,
+                job.slot,
+                job.schedule,
+                job.enabled,
+                definition,
+                now
+            ];
+            let sql = match stored.get(&job.name) {
+                None => {
+                    summary.added += 1;
+                    "INSERT INTO jobs (name, file, slot, schedule, enabled, definition, \
+                     first_seen_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+                }
+                Some(old) if old.removed_at.is_some() || old.differs(job) => {
+                    if old.removed_at.is_some() {
+                        summary.restored += 1;
+                    } else {
+                        summary.updated += 1;
+                    }
+                    "UPDATE jobs SET file = ?2, slot = ?3, schedule = ?4, enabled = ?5, \
+                     definition = ?6, updated_at = ?7, removed_at = NULL WHERE name = ?1"
+                }
+                Some(_) => continue,
+            };
+            tx.execute(sql, params).map_err(StoreError::sql(OP))?;
+        }
+        for (name, _) in stored
+            .iter()
+            .filter(|(n, old)| old.removed_at.is_none() && !names.contains(n.as_str()))
+        {
+            tx.execute(
+                "UPDATE jobs SET removed_at = ?2 WHERE name = ?1",
+                params![name, now],
+            )
+            .map_err(StoreError::sql(OP))?;
+            summary.removed += 1;
+        }
+        tx.commit().map_err(StoreError::sql(OP))?;
+        tracing::debug!(?summary, "jobs synced");
+        Ok(summary)
+    }
+
+    /// Every job ever synced, removed ones included, by name.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
+    pub fn jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        const OP: &str = "listing jobs";
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY name");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql(OP))?;
+        let rows = stmt
+            .query_map([], job_from_row)
+            .map_err(StoreError::sql(OP))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+    }
+}
+
+/// Every stored job by name, read inside the sync transaction.
+fn stored_jobs(tx: &Transaction<'_>) -> Result<HashMap<String, JobRecord>, StoreError> {
+    const OP: &str = "reading jobs to sync";
+    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs");
+    let mut stmt = tx.prepare_cached(&sql).map_err(StoreError::sql(OP))?;
+    let rows = stmt
+        .query_map([], job_from_row)
+        .map_err(StoreError::sql(OP))?;
+    rows.map(|r| r.map(|job| (job.name.clone(), job)))
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::sql(OP))
+}
+
+impl JobRecord {
+    /// Whether the job file's content differs from this stored row. JSON is compared as
+    /// values, so key order does not count as a change.
+    fn differs(&self, job: &JobRow) -> bool {
+        self.file != job.file
+            || self.slot != job.slot
+            || self.schedule != job.schedule
+            || self.enabled != job.enabled
+            || self.definition != job.definition
+    }
+}
+
+fn job_from_row(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    let text: String = row.get("definition")?;
+    let definition = serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(JobRecord {
+        name: row.get("name")?,
+        file: row.get("file")?,
+        slot: row.get("slot")?,
+        schedule: row.get("schedule")?,
+        enabled: row.get("enabled")?,
+        definition,
+        first_seen_at: get_time_req(row, "first_seen_at")?,
+        updated_at: get_time_req(row, "updated_at")?,
+        removed_at: get_time(row, "removed_at")?,
+    })
+}
+
+fn invalid(reason: String) -> StoreError {
+    StoreError::Invalid {
+        field: "job name",
+        reason,
+    }
+}
