@@ -26,7 +26,7 @@ pub struct HistoryArgs {
 pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
     let loaded = context::load(config)?;
     let runs = match context::existing_store(&loaded)? {
-        Some(store) => store.runs(&RunFilter { job: args.job.clone(), limit: args.limit })?,
+        Some(store) => store.runs(&RunFilter { job: args.job.clone(), limit: Some(args.limit) })?,
         None => Vec::new(),
     };
     if args.json {

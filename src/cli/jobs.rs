@@ -34,7 +34,7 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
     let mut last: HashMap<String, RunRecord> = HashMap::new();
     if let Some(store) = context::existing_store(&loaded)? {
         for name in loaded.catalog.jobs.keys() {
-            let filter = RunFilter { job: Some(name.clone()), limit: 1 };
+            let filter = RunFilter { job: Some(name.clone()), limit: Some(1) };
             if let Some(run) = store.runs(&filter)?.into_iter().next() {
                 last.insert(name.clone(), run);
             }

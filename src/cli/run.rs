@@ -44,7 +44,8 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         }
         bail!("job `{}` does not load:\n{}", args.job, broken.join("\n"));
     };
-    let store = context::open_store(&loaded)?;
+    let mut store = context::open_store(&loaded)?;
+    context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
     let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), Arc::new(Mutex::new(store)));
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -1,0 +1,283 @@
+//! The real-kernel suite: proves on a real cgroup v2 tree that slotcron's limits hold.
+//! It runs inside the VM (`tests/vm/run`, as `.ci/run` does), as root, with cgroup2 at
+//! `/sys/fs/cgroup` and `slotcron` on PATH. On any other machine it says it was skipped,
+//! and why, and runs nothing: it never counts as a pass there.
+//!
+//! The same binary is also the workload: `vm_suite hog 200M [hold]` allocates and touches
+//! memory, `vm_suite spin 2s` burns CPU, so the VM needs nothing beyond busybox.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Where the suite builds its slotcron tree (a child of the VM's root cgroup).
+const ROOT: &str = "/sys/fs/cgroup/slotcron";
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("hog") => hog(&args[1], args.get(2).is_some_and(|a| a == "hold")),
+        Some("spin") => spin(parse_secs(&args[1])),
+        _ => suite(&args),
+    }
+}
+
+type Scenario = (&'static str, fn() -> Result<(), String>);
+
+const SCENARIOS: &[Scenario] = &[
+    ("oom_kill_stays_inside_the_run", oom_kill_stays_inside_the_run),
+    ("two_runs_cannot_exceed_their_slot", two_runs_cannot_exceed_their_slot),
+    ("cpu_max_throttles_a_busy_loop", cpu_max_throttles_a_busy_loop),
+    ("pids_max_stops_a_fork_bomb", pids_max_stops_a_fork_bomb),
+    ("timeout_leaves_no_process_and_no_cgroup", timeout_leaves_no_process_and_no_cgroup),
+    ("job_runs_as_the_declared_user", job_runs_as_the_declared_user),
+];
+
+fn suite(filter: &[String]) {
+    let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
+    if !controllers.split_whitespace().any(|c| c == "memory") || std::env::var_os("SLOTCRON_VM").is_none() {
+        println!(
+            "vm_suite: {} scenarios skipped: they need the real cgroup v2 kernel of the test VM \
+             (run `tests/vm/run --include DIR -- /work/vm_suite`, as .ci/run does)",
+            SCENARIOS.len()
+        );
+        return;
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for (name, scenario) in SCENARIOS {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let clock = Instant::now();
+        match scenario() {
+            Ok(()) => {
+                passed += 1;
+                println!("vm_suite: ok     {name} ({:.1}s)", clock.elapsed().as_secs_f64());
+            }
+            Err(why) => {
+                failed += 1;
+                println!("vm_suite: FAILED {name}: {why}");
+            }
+        }
+    }
+    println!("vm_suite: {passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// A scratch configuration: `slotcron.yaml`, a jobs folder, a state folder.
+struct Setup {
+    dir: PathBuf,
+}
+
+impl Setup {
+    fn new(name: &str, slots: &str, jobs: &[(&str, &str)]) -> Setup {
+        let dir = PathBuf::from("/tmp/vm_suite").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("jobs.d")).unwrap();
+        let config = format!(
+            "jobs_dir: jobs.d\nstate_dir: state\nenforcement: required\nkill_grace: 1s\n\
+             cgroup: {{ root: {ROOT} }}\nslots:\n{slots}"
+        );
+        std::fs::write(dir.join("slotcron.yaml"), config).unwrap();
+        for (job, text) in jobs {
+            std::fs::write(dir.join("jobs.d").join(format!("{job}.yaml")), text).unwrap();
+        }
+        Setup { dir }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("slotcron");
+        cmd.arg("--config").arg(self.dir.join("slotcron.yaml")).args(args);
+        cmd
+    }
+
+    /// Starts `slotcron run JOB --json` in the background.
+    fn start(&self, job: &str) -> Child {
+        self.command(&["run", job, "--json"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("slotcron is on PATH")
+    }
+
+    /// Runs a job to completion and returns its history record.
+    fn run(&self, job: &str) -> Result<Value, String> {
+        record(self.start(job))
+    }
+}
+
+fn record(child: Child) -> Result<Value, String> {
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!("slotcron run printed no record ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
+    &record[name]
+}
+
+fn number(record: &Value, name: &str) -> Result<u64, String> {
+    field(record, name).as_u64().ok_or_else(|| format!("{name} missing in {record}"))
+}
+
+fn expect_status(record: &Value, status: &str) -> Result<(), String> {
+    match field(record, "status").as_str() {
+        Some(s) if s == status => Ok(()),
+        other => Err(format!("expected status {status}, got {other:?}: {record}")),
+    }
+}
+
+fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if condition { Ok(()) } else { Err(what()) }
+}
+
+const MIB: u64 = 1 << 20;
+const SLOTS: &str = "  default: { max_concurrent: 5, memory_max: 512M, cpu_max_percent: 100, pids_max: 200 }\n";
+
+fn oom_kill_stays_inside_the_run() -> Result<(), String> {
+    // Outside slotcron: a process holding 300 MiB in a 1 GiB machine.
+    let mut bystander = Command::new("/work/vm_suite").args(["hog", "300M", "hold"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let setup = Setup::new(
+        "oom",
+        SLOTS,
+        &[("hog", "command: [/work/vm_suite, hog, 400M]\nlimits: { memory: 64M, timeout: 60s }\n")],
+    );
+    let run = setup.run("hog");
+    let alive = bystander.try_wait().map(|s| s.is_none()).unwrap_or(false);
+    let _ = bystander.kill();
+    let _ = bystander.wait();
+    let run = run?;
+    expect_status(&run, "oom_killed")?;
+    let peak = number(&run, "memory_peak_bytes")?;
+    ensure(peak <= 64 * MIB, || format!("peak {peak} above the 64M limit"))?;
+    ensure(number(&run, "oom_kills")? >= 1, || format!("no oom_kills recorded: {run}"))?;
+    ensure(number(&run, "memory_limit_bytes")? == 64 * MIB, || format!("limit not recorded: {run}"))?;
+    ensure(alive, || "the process outside slotcron was killed".into())
+}
+
+fn two_runs_cannot_exceed_their_slot() -> Result<(), String> {
+    let job = "command: [/work/vm_suite, hog, 100M, hold]\nlimits: { timeout: 4s }\n";
+    let setup = Setup::new(
+        "slot_cap",
+        "  default: { max_concurrent: 5, memory_max: 150M, cpu_max_percent: 100 }\n",
+        &[("a", job), ("b", job)],
+    );
+    let (a, b) = (setup.start("a"), setup.start("b"));
+    let (a, b) = (record(a)?, record(b)?);
+    let statuses = [field(&a, "status").as_str(), field(&b, "status").as_str()];
+    ensure(statuses.contains(&Some("oom_killed")), || format!("neither run was OOM-killed: {a} {b}"))?;
+    let slot_peak: u64 = std::fs::read_to_string(format!("{ROOT}/jobs/default/memory.peak"))
+        .map_err(|e| e.to_string())?
+        .trim()
+        .parse()
+        .map_err(|e| format!("memory.peak: {e}"))?;
+    ensure(slot_peak <= 150 * MIB, || format!("slot peak {slot_peak} above its 150M cap"))
+}
+
+fn cpu_max_throttles_a_busy_loop() -> Result<(), String> {
+    let setup = Setup::new(
+        "cpu",
+        SLOTS,
+        &[("spin", "command: [/work/vm_suite, spin, 3s]\nlimits: { cpu: 0.2, timeout: 60s }\n")],
+    );
+    let run = setup.run("spin")?;
+    expect_status(&run, "success")?;
+    let usage = number(&run, "cpu_usage_usec")?;
+    let throttled = number(&run, "cpu_throttled_usec")?;
+    let wall = number(&run, "duration_ms")? * 1000;
+    ensure(throttled > 0, || format!("never throttled: {run}"))?;
+    let share = usage as f64 / wall as f64;
+    ensure((0.1..=0.3).contains(&share), || format!("used {share:.2} of a CPU under a 0.2 quota: {run}"))
+}
+
+fn pids_max_stops_a_fork_bomb() -> Result<(), String> {
+    let bomb = "command: 'bomb() { bomb | bomb & }; bomb; sleep 3'\nlimits: { pids: 20, timeout: 8s }\n";
+    let setup = Setup::new("pids", SLOTS, &[("bomb", bomb)]);
+    let run = setup.run("bomb")?;
+    let peak = number(&run, "pids_peak")?;
+    ensure(peak <= 20, || format!("pids_peak {peak} above pids.max 20"))?;
+    ensure(peak >= 10, || format!("the bomb never got going (pids_peak {peak})"))?;
+    no_run_cgroups_left()
+}
+
+fn timeout_leaves_no_process_and_no_cgroup() -> Result<(), String> {
+    let job = "command: 'sleep 1000 & sleep 1001 & (trap \"\" TERM; sleep 1002) & setsid sleep 1003 & sleep 1004'\n\
+               limits: { timeout: 2s }\n";
+    let setup = Setup::new("timeout", SLOTS, &[("slow", job)]);
+    let clock = Instant::now();
+    let run = setup.run("slow")?;
+    expect_status(&run, "timeout")?;
+    ensure(clock.elapsed() < Duration::from_secs(15), || format!("took {:?}", clock.elapsed()))?;
+    let sleepers = processes_named("sleep");
+    ensure(sleepers.is_empty(), || format!("processes left behind: {sleepers:?}"))?;
+    no_run_cgroups_left()
+}
+
+fn job_runs_as_the_declared_user() -> Result<(), String> {
+    let setup = Setup::new("user", SLOTS, &[("whoami", "command: 'id -u; id -g; echo $HOME'\nuser: tester\n")]);
+    let run = setup.run("whoami")?;
+    expect_status(&run, "success")?;
+    let log = field(&run, "log_path").as_str().ok_or("no log_path")?;
+    let text = std::fs::read_to_string(log).map_err(|e| format!("{log}: {e}"))?;
+    ensure(text == "1000\n1000\n/tmp/tester\n", || format!("log says {text:?}"))
+}
+
+fn no_run_cgroups_left() -> Result<(), String> {
+    let slot = Path::new(ROOT).join("jobs/default");
+    let left: Vec<String> = std::fs::read_dir(&slot)
+        .map_err(|e| format!("{}: {e}", slot.display()))?
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ensure(left.is_empty(), || format!("run cgroups left behind: {left:?}"))
+}
+
+fn processes_named(name: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|e| {
+            let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
+            (comm.trim() == name).then(|| format!("{} {}", e.file_name().to_string_lossy(), comm.trim()))
+        })
+        .collect()
+}
+
+/// Allocates `size` (e.g. `200M`) and touches every page; with `hold`, then sleeps forever.
+fn hog(size: &str, hold: bool) {
+    let mib: usize = size.trim_end_matches('M').parse().expect("size like 200M");
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..mib {
+        blocks.push(vec![1u8; 1 << 20]);
+    }
+    if hold {
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    println!("allocated {} MiB", blocks.len());
+}
+
+/// Burns CPU for `duration` of wall-clock time.
+fn spin(duration: Duration) {
+    let start = Instant::now();
+    let mut x: u64 = 0;
+    while start.elapsed() < duration {
+        for i in 0..100_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(i);
+        }
+        std::hint::black_box(x);
+    }
+}
+
+fn parse_secs(text: &str) -> Duration {
+    Duration::from_secs(text.trim_end_matches('s').parse().expect("duration like 3s"))
+}
