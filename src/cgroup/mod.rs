@@ -30,6 +30,8 @@ pub mod parse;
 pub mod probe;
 mod run;
 mod stats;
+#[cfg(test)]
+mod test_support;
 
 pub use error::{CgroupError, Op};
 pub use fs::{CgroupFs, KernelFs};
