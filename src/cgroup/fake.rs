@@ -64,6 +64,15 @@ const READ_ONLY: &[&str] = &[
     PIDS_EVENTS,
 ];
 
+/// Rewrites a file in place (creating it if absent): a descriptor a waiter holds keeps
+/// seeing the file, and a reader never sees it empty in between (as it could after a
+/// truncating write); a same-length update is seen old or new, never torn.
+fn replace(path: &Path, content: &str) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.set_len(content.len() as u64)
+}
+
 fn err(code: i32) -> io::Error {
     io::Error::from_raw_os_error(code)
 }
@@ -118,7 +127,7 @@ impl FakeFs {
     /// # Errors
     /// I/O errors.
     pub fn set_knob(&self, path: &Path, content: &str) -> io::Result<()> {
-        fs::write(path, content)
+        replace(path, content)
     }
 
     /// Test helper: deletes a knob file, as on kernels or configurations that lack it
@@ -279,7 +288,7 @@ impl FakeFs {
                 pids.push(pid);
             }
             let text: String = pids.iter().map(|p| format!("{p}\n")).collect();
-            fs::write(cg.join(CGROUP_PROCS), text)
+            replace(&cg.join(CGROUP_PROCS), &text)
         })?;
         self.update_populated(&self.top.clone()).map(|_| ())
     }
@@ -305,7 +314,7 @@ impl FakeFs {
             u8::from(populated),
             frozen.trim()
         );
-        fs::write(dir.join(CGROUP_EVENTS), text)?;
+        replace(&dir.join(CGROUP_EVENTS), &text)?;
         Ok(populated)
     }
 }
@@ -388,8 +397,7 @@ impl CgroupFs for FakeFs {
             CGROUP_SUBTREE_CONTROL => self.write_subtree_control(dir, value),
             CGROUP_PROCS => self.write_procs(dir, value),
             _ => {
-                let mut f = OpenOptions::new().write(true).truncate(true).open(path)?;
-                f.write_all(format!("{}\n", value.trim_end()).as_bytes())?;
+                replace(path, &format!("{}\n", value.trim_end()))?;
                 if name == CGROUP_FREEZE {
                     self.update_populated(dir)?;
                 }
