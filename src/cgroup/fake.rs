@@ -68,7 +68,11 @@ const READ_ONLY: &[&str] = &[
 /// seeing the file, and a reader never sees it empty in between (as it could after a
 /// truncating write); a same-length update is seen old or new, never torn.
 fn replace(path: &Path, content: &str) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
     f.write_all(content.as_bytes())?;
     f.set_len(content.len() as u64)
 }

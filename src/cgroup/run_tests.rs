@@ -3,8 +3,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::Pid;
+use std::os::unix::process::ExitStatusExt;
 
 use super::*;
 use crate::cgroup::test_support::{Fixture, fixture, my_pid};
@@ -12,16 +11,23 @@ use crate::cgroup::{Hierarchy, Limits};
 
 fn run(fx: &Fixture) -> RunCgroup {
     let slots = vec![("s".to_owned(), Limits::default())];
-    let h = Hierarchy::prepare(fx.fs(), &fx.root, false, &Limits::default(), &slots).expect("prepare");
-    h.create_run("s", "run-1", &Limits::default()).expect("create_run")
+    let h =
+        Hierarchy::prepare(fx.fs(), &fx.root, false, &Limits::default(), &slots).expect("prepare");
+    h.create_run("s", "run-1", &Limits::default())
+        .expect("create_run")
 }
 
 fn set(fx: &Fixture, run: &RunCgroup, knob: &str, content: &str) {
-    fx.fake.set_knob(&run.path().join(knob), content).expect("set_knob");
+    fx.fake
+        .set_knob(&run.path().join(knob), content)
+        .expect("set_knob");
 }
 
 fn sleeper() -> Child {
-    Command::new("sleep").arg("30").spawn().expect("spawn sleep")
+    Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep")
 }
 
 fn pid_of(child: &Child) -> i32 {
@@ -29,11 +35,9 @@ fn pid_of(child: &Child) -> i32 {
 }
 
 /// Waits for the child and returns the signal that ended it.
-fn killed_by(child: &Child) -> Option<Signal> {
-    match waitpid(Pid::from_raw(pid_of(child)), None).expect("waitpid") {
-        WaitStatus::Signaled(_, sig, _) => Some(sig),
-        _ => None,
-    }
+fn killed_by(child: &mut Child) -> Option<Signal> {
+    let status = child.wait().expect("wait");
+    status.signal().and_then(|s| Signal::try_from(s).ok())
 }
 
 #[test]
@@ -42,10 +46,19 @@ fn open_procs_gives_a_writable_fd_for_pre_exec() {
     let run = run(&fx);
     let fd = run.open_procs().expect("open_procs");
     // What the runner's pre_exec does after fork.
-    let n = unsafe { libc::write(std::os::fd::AsRawFd::as_raw_fd(&fd), b"0".as_ptr().cast(), 1) };
+    let n = unsafe {
+        libc::write(
+            std::os::fd::AsRawFd::as_raw_fd(&fd),
+            b"0".as_ptr().cast(),
+            1,
+        )
+    };
     assert_eq!(n, 1);
     assert_eq!(fx.knob(run.path().join("cgroup.procs")), "0");
-    assert!(run.pids().unwrap().is_empty(), "0 means 'self', never a pid");
+    assert!(
+        run.pids().unwrap().is_empty(),
+        "0 means 'self', never a pid"
+    );
 }
 
 #[test]
@@ -75,20 +88,26 @@ fn kill_writes_one_to_cgroup_kill() {
     let run = run(&fx);
     run.kill().expect("kill");
     assert_eq!(fx.knob(run.path().join("cgroup.kill")), "1");
-    assert!(fx.fake.writes().contains(&(run.path().join("cgroup.kill"), "1".to_owned())));
+    assert!(
+        fx.fake
+            .writes()
+            .contains(&(run.path().join("cgroup.kill"), "1".to_owned()))
+    );
 }
 
 #[test]
 fn kill_without_cgroup_kill_freezes_sigkills_and_thaws() {
     let fx = fixture();
     let run = run(&fx);
-    fx.fake.remove_knob(&run.path().join("cgroup.kill")).unwrap();
-    let child = sleeper();
+    fx.fake
+        .remove_knob(&run.path().join("cgroup.kill"))
+        .unwrap();
+    let mut child = sleeper();
     set(&fx, &run, "cgroup.procs", &format!("{}\n", pid_of(&child)));
     // Plays the kernel: once the child is dead, it leaves cgroup.procs.
     let (fake, procs) = (Arc::clone(&fx.fake), run.path().join("cgroup.procs"));
     let reaper = std::thread::spawn(move || {
-        let sig = killed_by(&child);
+        let sig = killed_by(&mut child);
         fake.set_knob(&procs, "").unwrap();
         sig
     });
@@ -96,7 +115,11 @@ fn kill_without_cgroup_kill_freezes_sigkills_and_thaws() {
     assert_eq!(reaper.join().unwrap(), Some(Signal::SIGKILL));
     let freeze = run.path().join("cgroup.freeze");
     let writes = fx.fake.writes();
-    let freezes: Vec<_> = writes.iter().filter(|(p, _)| p == &freeze).map(|(_, v)| v.as_str()).collect();
+    let freezes: Vec<_> = writes
+        .iter()
+        .filter(|(p, _)| p == &freeze)
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(freezes, ["1", "0"]);
     assert_eq!(fx.knob(&freeze), "0");
 }
@@ -105,24 +128,34 @@ fn kill_without_cgroup_kill_freezes_sigkills_and_thaws() {
 fn kill_fallback_gives_up_with_a_typed_error() {
     let fx = fixture();
     let run = run(&fx);
-    fx.fake.remove_knob(&run.path().join("cgroup.kill")).unwrap();
+    fx.fake
+        .remove_knob(&run.path().join("cgroup.kill"))
+        .unwrap();
     // A zombie child of ours: SIGKILL succeeds but it "stays" in the fake's cgroup.procs.
-    let zombie = Command::new("true").spawn().unwrap();
+    let mut zombie = Command::new("true").spawn().unwrap();
     set(&fx, &run, "cgroup.procs", &format!("{}\n", pid_of(&zombie)));
     let err = run.kill().unwrap_err();
-    assert!(matches!(err, CgroupError::KillIncomplete { remaining: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, CgroupError::KillIncomplete { remaining: 1, .. }),
+        "{err:?}"
+    );
     assert_eq!(fx.knob(run.path().join("cgroup.freeze")), "0");
-    waitpid(Pid::from_raw(pid_of(&zombie)), None).unwrap();
+    zombie.wait().unwrap();
 }
 
 #[test]
 fn signal_all_signals_members_and_skips_init_and_self() {
     let fx = fixture();
     let run = run(&fx);
-    let child = sleeper();
-    set(&fx, &run, "cgroup.procs", &format!("1\n{}\n{}\n", my_pid(), pid_of(&child)));
+    let mut child = sleeper();
+    set(
+        &fx,
+        &run,
+        "cgroup.procs",
+        &format!("1\n{}\n{}\n", my_pid(), pid_of(&child)),
+    );
     assert_eq!(run.signal_all(Signal::SIGTERM).expect("signal_all"), 1);
-    assert_eq!(killed_by(&child), Some(Signal::SIGTERM));
+    assert_eq!(killed_by(&mut child), Some(Signal::SIGTERM));
     // Reaped now: ESRCH is not an error.
     set(&fx, &run, "cgroup.procs", &format!("{}\n", pid_of(&child)));
     assert_eq!(run.signal_all(Signal::SIGCONT).expect("ESRCH ignored"), 0);
@@ -164,7 +197,10 @@ fn wait_empty_sees_the_cgroup_empty_out() {
     assert!(run.wait_empty(Duration::from_secs(10)).unwrap());
     let took = start.elapsed();
     emptier.join().unwrap();
-    assert!(took >= Duration::from_millis(150) && took < Duration::from_secs(2), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(150) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -172,7 +208,12 @@ fn stats_parse_knob_contents() {
     let fx = fixture();
     let run = run(&fx);
     set(&fx, &run, "memory.peak", "268435456\n");
-    set(&fx, &run, "memory.events", "low 0\nhigh 2\nmax 7\noom 1\noom_kill 1\noom_group_kill 1\n");
+    set(
+        &fx,
+        &run,
+        "memory.events",
+        "low 0\nhigh 2\nmax 7\noom 1\noom_kill 1\noom_group_kill 1\n",
+    );
     set(
         &fx,
         &run,
@@ -185,7 +226,14 @@ fn stats_parse_knob_contents() {
     assert_eq!(s.memory_peak, Some(256 << 20));
     assert_eq!(
         s.memory_events,
-        MemoryEvents { low: 0, high: 2, max: 7, oom: 1, oom_kill: 1, oom_group_kill: 1 }
+        MemoryEvents {
+            low: 0,
+            high: 2,
+            max: 7,
+            oom: 1,
+            oom_kill: 1,
+            oom_group_kill: 1
+        }
     );
     assert!(s.oom_killed());
     assert_eq!(s.cpu.usage_usec, 900);
@@ -198,7 +246,9 @@ fn stats_parse_knob_contents() {
 fn stats_without_peak_files_are_none() {
     let fx = fixture();
     let run = run(&fx);
-    fx.fake.remove_knob(&run.path().join("memory.peak")).unwrap();
+    fx.fake
+        .remove_knob(&run.path().join("memory.peak"))
+        .unwrap();
     fx.fake.remove_knob(&run.path().join("pids.peak")).unwrap();
     let s = run.stats().expect("stats");
     assert_eq!((s.memory_peak, s.pids_peak), (None, None));
@@ -226,7 +276,10 @@ fn remove_is_busy_while_processes_remain_then_succeeds() {
     let path = run.path().to_path_buf();
     set(&fx, &run, "cgroup.procs", "4242\n");
     let err = run.clone().remove().unwrap_err();
-    assert!(matches!(&err, CgroupError::Busy { path: p } if p == &path), "{err:?}");
+    assert!(
+        matches!(&err, CgroupError::Busy { path: p } if p == &path),
+        "{err:?}"
+    );
     assert!(path.is_dir());
     set(&fx, &run, "cgroup.procs", "");
     run.remove().expect("remove");
