@@ -81,6 +81,25 @@ impl Hierarchy {
         })
     }
 
+    /// Uses a tree an earlier [`Hierarchy::prepare`] laid out, without writing anything
+    /// (for status commands, or to look at runs left by a crash before preparing again).
+    /// The slots are the cgroups found under `<root>/jobs`.
+    ///
+    /// # Errors
+    /// [`CgroupError::NoSuchCgroup`] when `<root>/jobs` does not exist, I/O errors.
+    pub fn attach(fs: Arc<dyn CgroupFs>, root: &Path) -> Result<Hierarchy, CgroupError> {
+        let dirs = knob::child_dirs(fs.as_ref(), &root.join(JOBS_DIR))?;
+        let slots = dirs
+            .iter()
+            .filter_map(|d| d.file_name()?.to_str().map(str::to_owned))
+            .collect();
+        Ok(Hierarchy {
+            fs,
+            root: root.to_path_buf(),
+            slots,
+        })
+    }
+
     /// The root cgroup.
     pub fn root(&self) -> &Path {
         &self.root

@@ -232,7 +232,7 @@ fn rejected_value_carries_path_and_value() {
 #[test]
 fn bad_names_are_rejected() {
     let fx = fixture();
-    for name in ["", "..", "a/b", "cgroup.procs", "memory.max"] {
+    for name in ["", "..", "a/b", "cgroup.procs", "memory.max", "io.weight"] {
         let bad = vec![(name.to_owned(), Limits::default())];
         let err = Hierarchy::prepare(fx.fs(), &fx.root, false, &global(), &bad).unwrap_err();
         assert!(
@@ -339,4 +339,17 @@ fn hierarchy_is_send_and_sync() {
     fn is<T: Send + Sync>() {}
     is::<Hierarchy>();
     is::<RunCgroup>();
+}
+
+#[test]
+fn attach_finds_prepared_slots_without_writing() {
+    let fx = fixture();
+    prepare(&fx);
+    let writes = fx.fake.writes().len();
+    let h = Hierarchy::attach(fx.fs(), &fx.root).expect("attach");
+    assert_eq!(h.slots(), ["batch", "small"]);
+    assert_eq!(h.slot_usage("batch").unwrap().memory_max, Some(512 << 20));
+    assert_eq!(fx.fake.writes().len(), writes);
+    let err = Hierarchy::attach(fx.fs(), &fx.root.join("nothing")).unwrap_err();
+    assert!(matches!(err, CgroupError::NoSuchCgroup { .. }), "{err:?}");
 }

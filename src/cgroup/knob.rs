@@ -65,6 +65,7 @@ pub(crate) fn write(
     value: &str,
 ) -> Result<(), CgroupError> {
     let path = dir.join(knob);
+    tracing::debug!(path = %path.display(), value, "cgroup write");
     fs.write(&path, value).map_err(|e| match e.raw_os_error() {
         Some(libc::ENOENT) => missing(fs, dir, knob),
         Some(libc::EACCES) | Some(libc::EPERM) => CgroupError::io(Op::Write, path, e),
@@ -167,6 +168,11 @@ pub(crate) fn child_dirs(fs: &dyn CgroupFs, dir: &Path) -> Result<Vec<PathBuf>, 
     })
 }
 
+/// Prefixes of kernel knob files: a child cgroup must not be named like one.
+const KNOB_PREFIXES: [&str; 9] = [
+    "cgroup", "cpu", "cpuset", "io", "memory", "hugetlb", "pids", "rdma", "misc",
+];
+
 /// Checks that `name` is one plain path component, usable as a cgroup name.
 ///
 /// # Errors
@@ -178,9 +184,7 @@ pub(crate) fn check_name(name: &str) -> Result<(), CgroupError> {
         "reserved"
     } else if name.contains('/') || name.contains('\0') {
         "contains '/' or NUL"
-    } else if name.starts_with("cgroup.")
-        || name.contains('.') && super::CONTROLLERS.contains(&controller_of(name))
-    {
+    } else if name.contains('.') && KNOB_PREFIXES.contains(&controller_of(name)) {
         "looks like a knob file name"
     } else if name.len() > 255 {
         "longer than 255 bytes"
