@@ -1,3 +1,6 @@
+//! Tests of the slot tree on the fake cgroupfs: layout, limit values, idempotence,
+//! error cases, and that nothing outside the root is written.
+
 use std::sync::Arc;
 
 use super::*;

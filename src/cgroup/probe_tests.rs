@@ -1,3 +1,5 @@
+//! Tests of the probe: v1/hybrid hosts, auto with and without delegation, explicit roots.
+
 use std::path::Path;
 
 use super::*;

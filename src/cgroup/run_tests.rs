@@ -1,3 +1,6 @@
+//! Tests of one run cgroup on the fake: placement fd, signals (on real child processes of
+//! the test), kill and its fallback, waiting for empty, stats, removal.
+
 use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

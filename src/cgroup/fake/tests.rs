@@ -1,3 +1,6 @@
+//! Tests that the fake behaves like the kernel: knob layout, subtree_control rules,
+//! pid migration, rmdir rules, refusal outside its top.
+
 use super::*;
 use crate::cgroup::test_support::{KERNEL_CONTROLLERS, fixture, my_pid};
 
