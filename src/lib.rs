@@ -5,8 +5,14 @@
 //! concern:
 //! - [`model`]: the small vocabulary shared by every other module (run status, enforcement).
 //! - [`config`]: `slotcron.yaml` and the job files, validated into domain types.
+//! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
+//! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
+//! - [`cli`]: one function per subcommand of the `slotcron` binary.
 
+pub mod cgroup;
+pub mod cli;
 pub mod config;
 pub mod model;
+pub mod runner;
 pub mod store;

@@ -1,0 +1,53 @@
+//! cgroup v2 "slots": the kernel-enforced limits every slotcron job runs under.
+//!
+//! Layout, all of it inside one injected root cgroup (nothing above the root is ever
+//! written):
+//!
+//! ```text
+//! <root>/                      cgroup.subtree_control = +cpu +memory +pids
+//! <root>/supervisor            slotcron itself (no-internal-process rule)
+//! <root>/jobs                  optional global cap on all jobs together
+//! <root>/jobs/<slot>           the slot's limits
+//! <root>/jobs/<slot>/<run>     one run: the job's limits, memory.oom.group = 1
+//! ```
+//!
+//! - [`probe`] decides, read-only, which root to use ([`probe::resolve`]).
+//! - [`Hierarchy::prepare`] lays out the tree and writes the limits.
+//! - [`RunCgroup`] places, signals, kills, waits for and measures one run.
+//! - [`CgroupFs`] is the kernel seam: [`KernelFs`] for the real cgroupfs,
+//!   [`fake::FakeFs`] for tests (a temp dir laid out as the kernel would).
+//! - [`parse`] holds the pure parsers of kernel files.
+//!
+//! See `docs/adr/0002-own-cgroup-module.md` for why this is our own module.
+
+mod error;
+pub mod fake;
+mod fs;
+mod hierarchy;
+pub mod knob;
+mod limits;
+pub mod parse;
+pub mod probe;
+mod run;
+mod stats;
+#[cfg(test)]
+mod test_support;
+
+pub use error::{CgroupError, Op};
+pub use fs::{CgroupFs, KernelFs};
+pub use hierarchy::Hierarchy;
+pub use limits::{CpuMax, Limits};
+pub use parse::ParseError;
+pub use run::RunCgroup;
+pub use stats::{CpuStat, MemoryEvents, Pressure, PressureLine, RunStats, SlotUsage};
+
+/// Where cgroup2 is normally mounted. Only a default: the root is always passed in.
+pub const DEFAULT_MOUNT: &str = "/sys/fs/cgroup";
+
+/// The controllers slotcron enables, in the kernel's order.
+pub const CONTROLLERS: [&str; 3] = ["cpu", "memory", "pids"];
+
+/// Name of the leaf that holds slotcron's own process.
+pub const SUPERVISOR_DIR: &str = "supervisor";
+/// Name of the common parent of every slot (carries the global cap).
+pub const JOBS_DIR: &str = "jobs";
