@@ -24,7 +24,8 @@ fn main() {
     }
 }
 
-type Scenario = (&'static str, fn() -> Result<(), String>);
+/// A scenario returns the figures worth printing, or why it failed.
+type Scenario = (&'static str, fn() -> Result<String, String>);
 
 const SCENARIOS: &[Scenario] = &[
     ("oom_kill_stays_inside_the_run", oom_kill_stays_inside_the_run),
@@ -52,9 +53,9 @@ fn suite(filter: &[String]) {
         }
         let clock = Instant::now();
         match scenario() {
-            Ok(()) => {
+            Ok(figures) => {
                 passed += 1;
-                println!("vm_suite: ok     {name} ({:.1}s)", clock.elapsed().as_secs_f64());
+                println!("vm_suite: ok     {name} ({:.1}s): {figures}", clock.elapsed().as_secs_f64());
             }
             Err(why) => {
                 failed += 1;
@@ -138,7 +139,7 @@ fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> 
 const MIB: u64 = 1 << 20;
 const SLOTS: &str = "  default: { max_concurrent: 5, memory_max: 512M, cpu_max_percent: 100, pids_max: 200 }\n";
 
-fn oom_kill_stays_inside_the_run() -> Result<(), String> {
+fn oom_kill_stays_inside_the_run() -> Result<String, String> {
     // Outside slotcron: a process holding 300 MiB in a 1 GiB machine.
     let mut bystander = Command::new("/work/vm_suite").args(["hog", "300M", "hold"]).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(500));
@@ -157,10 +158,11 @@ fn oom_kill_stays_inside_the_run() -> Result<(), String> {
     ensure(peak <= 64 * MIB, || format!("peak {peak} above the 64M limit"))?;
     ensure(number(&run, "oom_kills")? >= 1, || format!("no oom_kills recorded: {run}"))?;
     ensure(number(&run, "memory_limit_bytes")? == 64 * MIB, || format!("limit not recorded: {run}"))?;
-    ensure(alive, || "the process outside slotcron was killed".into())
+    ensure(alive, || "the process outside slotcron was killed".into())?;
+    Ok(format!("peak {} of a {} limit, oom_kills {}, bystander alive", mib(peak), mib(64 * MIB), number(&run, "oom_kills")?))
 }
 
-fn two_runs_cannot_exceed_their_slot() -> Result<(), String> {
+fn two_runs_cannot_exceed_their_slot() -> Result<String, String> {
     let job = "command: [/work/vm_suite, hog, 100M, hold]\nlimits: { timeout: 4s }\n";
     let setup = Setup::new(
         "slot_cap",
@@ -176,10 +178,11 @@ fn two_runs_cannot_exceed_their_slot() -> Result<(), String> {
         .trim()
         .parse()
         .map_err(|e| format!("memory.peak: {e}"))?;
-    ensure(slot_peak <= 150 * MIB, || format!("slot peak {slot_peak} above its 150M cap"))
+    ensure(slot_peak <= 150 * MIB, || format!("slot peak {slot_peak} above its 150M cap"))?;
+    Ok(format!("statuses {statuses:?}, slot memory.peak {} of 150M", mib(slot_peak)))
 }
 
-fn cpu_max_throttles_a_busy_loop() -> Result<(), String> {
+fn cpu_max_throttles_a_busy_loop() -> Result<String, String> {
     let setup = Setup::new(
         "cpu",
         SLOTS,
@@ -192,20 +195,22 @@ fn cpu_max_throttles_a_busy_loop() -> Result<(), String> {
     let wall = number(&run, "duration_ms")? * 1000;
     ensure(throttled > 0, || format!("never throttled: {run}"))?;
     let share = usage as f64 / wall as f64;
-    ensure((0.1..=0.3).contains(&share), || format!("used {share:.2} of a CPU under a 0.2 quota: {run}"))
+    ensure((0.1..=0.3).contains(&share), || format!("used {share:.2} of a CPU under a 0.2 quota: {run}"))?;
+    Ok(format!("{share:.3} CPU over {:.1}s under a 0.2 quota, throttled {:.1}s", wall as f64 / 1e6, throttled as f64 / 1e6))
 }
 
-fn pids_max_stops_a_fork_bomb() -> Result<(), String> {
+fn pids_max_stops_a_fork_bomb() -> Result<String, String> {
     let bomb = "command: 'bomb() { bomb | bomb & }; bomb; sleep 3'\nlimits: { pids: 20, timeout: 8s }\n";
     let setup = Setup::new("pids", SLOTS, &[("bomb", bomb)]);
     let run = setup.run("bomb")?;
     let peak = number(&run, "pids_peak")?;
     ensure(peak <= 20, || format!("pids_peak {peak} above pids.max 20"))?;
     ensure(peak >= 10, || format!("the bomb never got going (pids_peak {peak})"))?;
-    no_run_cgroups_left()
+    no_run_cgroups_left()?;
+    Ok(format!("pids_peak {peak} of pids.max 20, status {}, run cgroup removed", field(&run, "status")))
 }
 
-fn timeout_leaves_no_process_and_no_cgroup() -> Result<(), String> {
+fn timeout_leaves_no_process_and_no_cgroup() -> Result<String, String> {
     let job = "command: 'sleep 1000 & sleep 1001 & (trap \"\" TERM; sleep 1002) & setsid sleep 1003 & sleep 1004'\n\
                limits: { timeout: 2s }\n";
     let setup = Setup::new("timeout", SLOTS, &[("slow", job)]);
@@ -213,18 +218,26 @@ fn timeout_leaves_no_process_and_no_cgroup() -> Result<(), String> {
     let run = setup.run("slow")?;
     expect_status(&run, "timeout")?;
     ensure(clock.elapsed() < Duration::from_secs(15), || format!("took {:?}", clock.elapsed()))?;
+    let duration = number(&run, "duration_ms")?;
+    ensure(duration >= 2900, || format!("the 1s kill grace was not given to the process ignoring SIGTERM: {run}"))?;
     let sleepers = processes_named("sleep");
     ensure(sleepers.is_empty(), || format!("processes left behind: {sleepers:?}"))?;
-    no_run_cgroups_left()
+    no_run_cgroups_left()?;
+    Ok(format!("ended after {duration} ms (2s timeout + 1s grace), no process or cgroup left"))
 }
 
-fn job_runs_as_the_declared_user() -> Result<(), String> {
+fn job_runs_as_the_declared_user() -> Result<String, String> {
     let setup = Setup::new("user", SLOTS, &[("whoami", "command: 'id -u; id -g; echo $HOME'\nuser: tester\n")]);
     let run = setup.run("whoami")?;
     expect_status(&run, "success")?;
     let log = field(&run, "log_path").as_str().ok_or("no log_path")?;
     let text = std::fs::read_to_string(log).map_err(|e| format!("{log}: {e}"))?;
-    ensure(text == "1000\n1000\n/tmp/tester\n", || format!("log says {text:?}"))
+    ensure(text == "1000\n1000\n/tmp/tester\n", || format!("log says {text:?}"))?;
+    Ok("uid 1000, gid 1000, HOME /tmp/tester".into())
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1}M", bytes as f64 / MIB as f64)
 }
 
 fn no_run_cgroups_left() -> Result<(), String> {

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cgroup::SlotUsage;
+use crate::cgroup::{Hierarchy, SlotUsage};
 use crate::config::Slot;
 use crate::runner::{CgroupEnv, Enforcer, online_cpus, slot_limits};
 
@@ -32,7 +32,34 @@ struct SlotView {
     pids_max: Option<u64>,
     swap_max_bytes: u64,
     /// Live figures from the slot's cgroup; `None` where cgroups are not in use.
-    usage: Option<SlotUsage>,
+    usage: Option<UsageView>,
+}
+
+/// What the kernel says a slot uses now.
+#[derive(Serialize)]
+struct UsageView {
+    /// Run cgroups in the slot.
+    runs: usize,
+    memory_current_bytes: u64,
+    memory_peak_bytes: Option<u64>,
+    pids_current: u64,
+    cpu_usage_usec: u64,
+    cpu_throttled_usec: Option<u64>,
+    memory_pressure_avg10: Option<f64>,
+}
+
+impl From<SlotUsage> for UsageView {
+    fn from(u: SlotUsage) -> UsageView {
+        UsageView {
+            runs: u.runs.len(),
+            memory_current_bytes: u.memory_current,
+            memory_peak_bytes: u.memory_peak,
+            pids_current: u.pids_current,
+            cpu_usage_usec: u.cpu.usage_usec,
+            cpu_throttled_usec: u.cpu.throttled_usec,
+            memory_pressure_avg10: u.memory_pressure.map(|p| p.some.avg10),
+        }
+    }
 }
 
 pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
@@ -40,11 +67,16 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
     let env = CgroupEnv::kernel();
     let root = Enforcer::probe(&loaded.settings, &env);
     let cpus = online_cpus();
+    // Read-only: a tree an earlier run laid out, if there is one.
+    let tree = root.as_ref().ok().and_then(|r| Hierarchy::attach(env.fs.clone(), r).ok());
     let views: Vec<SlotView> = loaded
         .settings
         .slots
         .values()
-        .map(|slot| view(slot, cpus, root.as_ref().ok().and_then(|r| crate::cgroup::read_slot_usage(env.fs.as_ref(), r, &slot.name).ok())))
+        .map(|slot| {
+            let usage = tree.as_ref().and_then(|t| t.slot_usage(&slot.name).ok());
+            view(slot, cpus, usage.map(UsageView::from))
+        })
         .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&views)?);
@@ -60,7 +92,7 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
                 format!("{}%", v.cpu_max_percent),
                 v.pids_max.map_or("max".into(), |p| p.to_string()),
                 v.usage.as_ref().map_or("-".into(), |u| u.runs.to_string()),
-                v.usage.as_ref().and_then(|u| u.memory_current).map_or("-".into(), bytes),
+                v.usage.as_ref().map_or("-".into(), |u| bytes(u.memory_current_bytes)),
             ]
         })
         .collect();
@@ -71,7 +103,7 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn view(slot: &Slot, cpus: u32, usage: Option<SlotUsage>) -> SlotView {
+fn view(slot: &Slot, cpus: u32, usage: Option<UsageView>) -> SlotView {
     let limits = slot_limits(slot, cpus);
     SlotView {
         name: slot.name.clone(),

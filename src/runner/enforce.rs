@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cgroup::{self, CgroupFs, Hierarchy, RootSetting};
+use crate::cgroup::probe::RootSetting;
+use crate::cgroup::{self, CgroupFs, Hierarchy};
 use crate::config::{CgroupRoot, EnforcementMode, Settings};
 
 use super::limits::{global_limits, online_cpus, slot_limits};

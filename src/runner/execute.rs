@@ -93,34 +93,38 @@ impl StartFailure {
     }
 }
 
-/// What is signalled to stop a run: its cgroup, or without one, its session's process group.
-enum Target {
-    Cgroup(Arc<RunCgroup>),
-    Group(Pid),
+/// What is signalled to stop a run: its cgroup (every process in it, wherever it went) and
+/// the session the main process leads (all that is left without a cgroup; with one, a
+/// second net should writing the cgroup's knobs ever fail).
+struct Target {
+    cgroup: Option<Arc<RunCgroup>>,
+    session: Pid,
 }
 
 impl Target {
     fn terminate(&self) {
-        let result = match self {
-            Target::Cgroup(cg) => cg.signal_all(Signal::SIGTERM).map(drop).map_err(|e| e.to_string()),
-            Target::Group(pgid) => killpg(*pgid, Signal::SIGTERM).map_err(|e| e.to_string()),
-        };
-        if let Err(error) = result {
-            warn!(%error, "sending SIGTERM to the run");
+        if let Some(cg) = &self.cgroup {
+            if let Err(error) = cg.signal_all(Signal::SIGTERM) {
+                warn!(%error, "sending SIGTERM to the run's cgroup");
+            }
         }
+        signal_group(self.session, Signal::SIGTERM);
     }
 
     fn kill(&self) {
-        let result = match self {
-            Target::Cgroup(cg) => cg.kill().map_err(|e| e.to_string()),
-            Target::Group(pgid) => match killpg(*pgid, Signal::SIGKILL) {
-                Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-                Err(e) => Err(e.to_string()),
-            },
-        };
-        if let Err(error) = result {
-            warn!(%error, "killing the run");
+        if let Some(cg) = &self.cgroup {
+            if let Err(error) = cg.kill() {
+                warn!(%error, "killing the run's cgroup");
+            }
         }
+        signal_group(self.session, Signal::SIGKILL);
+    }
+}
+
+fn signal_group(pgid: Pid, signal: Signal) {
+    match killpg(pgid, signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+        Err(error) => warn!(%error, %signal, "signalling the run's process group"),
     }
 }
 
@@ -219,9 +223,9 @@ impl Runner {
         info!(pid, "started");
         let pump = tokio::spawn(pump_output(output, log));
         let clock = Instant::now();
-        let target = match &cgroup {
-            Some(cg) => Target::Cgroup(cg.clone()),
-            None => Target::Group(Pid::from_raw(pid as i32)),
+        let target = Target {
+            cgroup: cgroup.clone(),
+            session: Pid::from_raw(pid as i32),
         };
         let mut waiter = tokio::task::spawn_blocking(move || wait4(pid as i32));
         let timeout = async {
@@ -243,8 +247,10 @@ impl Runner {
             }
         };
         let finished_at = Utc::now();
-        // Whatever the main process left behind (background grandchildren) dies with it.
-        target.kill();
+        // Whatever the main process left behind (background grandchildren) dies with it:
+        // its session here, and everything in its cgroup in `cleanup`.
+        signal_group(target.session, Signal::SIGKILL);
+        drop(target);
         let stats = match cgroup {
             Some(cg) => tokio::task::spawn_blocking(move || cleanup(&cg)).await.ok().flatten(),
             None => None,
@@ -252,18 +258,22 @@ impl Runner {
         if tokio::time::timeout(DRAIN_TIMEOUT, pump).await.is_err() {
             warn!("output still open after the run ended (an escaped process holds it); log closed");
         }
-        let (ending, rusage) = waited.unwrap_or_else(|error| {
-            warn!(%error, "waiting for the run's process");
-            (Ending::Signaled(libc::SIGKILL), unsafe { std::mem::zeroed() })
-        });
+        let (ending, rusage) = match waited {
+            Ok((ending, rusage)) => (ending, Some(rusage)),
+            Err(error) => {
+                warn!(%error, "waiting for the run's process");
+                (Ending::Signaled(libc::SIGKILL), None)
+            }
+        };
         let oom_kills = stats.as_ref().map(|s| s.memory_events.oom_kill);
         let (exit_code, signal) = match ending {
             Ending::Exited(code) => (Some(code), None),
             Ending::Signaled(sig) => (None, Some(sig)),
         };
         let base = completion(finished_at, clock);
-        let rusage_user = timeval_usec(rusage.ru_utime);
-        let rusage_system = timeval_usec(rusage.ru_stime);
+        let rusage_user = rusage.map(|r| timeval_usec(r.ru_utime));
+        let rusage_system = rusage.map(|r| timeval_usec(r.ru_stime));
+        let cpu = stats.as_ref().map(|s| s.cpu);
         Ok(RunCompletion {
             status: classify(ending, stopped, oom_kills.unwrap_or(0)),
             exit_code,
@@ -271,11 +281,13 @@ impl Runner {
             memory_peak_bytes: stats
                 .as_ref()
                 .and_then(|s| s.memory_peak)
-                .or_else(|| cgroup_free_peak(&rusage)),
-            cpu_usage_usec: Some(stats.as_ref().map_or(rusage_user + rusage_system, |s| s.cpu.usage_usec)),
-            cpu_user_usec: Some(stats.as_ref().map_or(rusage_user, |s| s.cpu.user_usec)),
-            cpu_system_usec: Some(stats.as_ref().map_or(rusage_system, |s| s.cpu.system_usec)),
-            cpu_throttled_usec: stats.as_ref().and_then(|s| s.cpu.throttled_usec),
+                .or_else(|| rusage.as_ref().and_then(rusage_peak)),
+            cpu_usage_usec: cpu
+                .map(|c| c.usage_usec)
+                .or_else(|| Some(rusage_user? + rusage_system?)),
+            cpu_user_usec: cpu.map(|c| c.user_usec).or(rusage_user),
+            cpu_system_usec: cpu.map(|c| c.system_usec).or(rusage_system),
+            cpu_throttled_usec: cpu.and_then(|c| c.throttled_usec),
             oom_kills,
             pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
             error: None,
@@ -312,16 +324,35 @@ impl Runner {
         Ok((child, read, log))
     }
 
-    /// SIGTERM, then the kill grace, then SIGKILL; returns how the main process ended.
+    /// SIGTERM to every process of the run, then up to the kill grace for all of them to
+    /// exit (not just the main process: as systemd's stop timeout), then SIGKILL. Returns
+    /// how the main process ended.
     async fn stop(&self, target: &Target, waiter: &mut JoinHandle<Waited>) -> Waited {
         target.terminate();
-        match tokio::time::timeout(self.settings.kill_grace, &mut *waiter).await {
-            Ok(waited) => joined(waited),
-            Err(_) => {
-                warn!(grace = ?self.settings.kill_grace, "still running after the kill grace; killing");
-                target.kill();
-                joined(waiter.await)
+        let grace = self.settings.kill_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        let exited = match tokio::time::timeout_at(deadline, &mut *waiter).await {
+            Ok(waited) => Some(joined(waited)),
+            Err(_) => None,
+        };
+        let everyone_gone = match (&exited, &target.cgroup) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(_), Some(cg)) => {
+                let cg = cg.clone();
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                tokio::task::spawn_blocking(move || cg.wait_empty(left).unwrap_or(false))
+                    .await
+                    .unwrap_or(false)
             }
+        };
+        if !everyone_gone {
+            warn!(?grace, "still running after the kill grace; killing");
+            target.kill();
+        }
+        match exited {
+            Some(waited) => waited,
+            None => joined(waiter.await),
         }
     }
 
@@ -377,7 +408,7 @@ fn cleanup(cg: &RunCgroup) -> Option<RunStats> {
         .stats()
         .map_err(|error| warn!(%error, "reading the run's kernel figures"))
         .ok();
-    if let Err(error) = RunCgroup::remove(cg.clone_handle()) {
+    if let Err(error) = cg.clone().remove() {
         warn!(%error, "removing the run cgroup");
     }
     stats
@@ -413,7 +444,7 @@ fn timeval_usec(tv: libc::timeval) -> u64 {
 
 /// Without a cgroup, the best peak figure is the largest resident set of the process and
 /// its waited-for children (`ru_maxrss`, KiB).
-fn cgroup_free_peak(usage: &libc::rusage) -> Option<u64> {
+fn rusage_peak(usage: &libc::rusage) -> Option<u64> {
     (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
 }
 

@@ -204,6 +204,13 @@ impl FakeFs {
         Ok(())
     }
 
+    /// `cgroup.kill`: the kernel kills every process below `dir`, so every `cgroup.procs`
+    /// there ends up empty. (The fake signals nothing: it only records the outcome.)
+    pub(super) fn kill_subtree(&self, dir: &Path) -> io::Result<()> {
+        self.walk(dir, &mut |cg| replace(&cg.join(CGROUP_PROCS), ""))?;
+        self.update_populated(&self.top.clone()).map(|_| ())
+    }
+
     pub(super) fn update_populated(&self, dir: &Path) -> io::Result<bool> {
         let mut populated = !fs::read_to_string(dir.join(CGROUP_PROCS))?
             .trim()

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use super::fs::{CgroupFs, list_child_dirs};
-use super::knob::{CGROUP_FREEZE, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
+use super::knob::{CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
 use kernel::{READ_ONLY, err, replace, valid_value};
 
 mod kernel;
@@ -171,6 +171,7 @@ impl CgroupFs for FakeFs {
         match name {
             CGROUP_SUBTREE_CONTROL => self.write_subtree_control(dir, value),
             CGROUP_PROCS => self.write_procs(dir, value),
+            CGROUP_KILL => self.kill_subtree(dir),
             _ => {
                 replace(path, &format!("{}\n", value.trim_end()))?;
                 if name == CGROUP_FREEZE {

@@ -1,0 +1,9 @@
+//! Integration tests: the real `slotcron` binary against real SQLite and real processes in
+//! temp dirs, and the runner in-process against the fake cgroupfs. One test binary, as in
+//! pueue: `helper` holds the fixtures, each other module one area.
+
+mod helper;
+
+mod check;
+mod fake_cgroup;
+mod run;
