@@ -18,13 +18,28 @@ use slotcron::store::Store;
 const RUNS: usize = 200;
 
 fn main() {
-    let runs = std::env::var("BENCH_RUNS").ok().and_then(|n| n.parse().ok()).unwrap_or(RUNS);
+    let runs = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(RUNS);
     let dir = tempfile::tempdir().expect("temp dir");
     let in_vm = std::env::var_os("SLOTCRON_VM").is_some();
-    let root = if in_vm { "cgroup: { root: /sys/fs/cgroup/slotcron-bench }\nenforcement: required\n" } else { "enforcement: auto\n" };
+    let root = if in_vm {
+        "cgroup: { root: /sys/fs/cgroup/slotcron-bench }\nenforcement: required\n"
+    } else {
+        "enforcement: auto\n"
+    };
     std::fs::create_dir_all(dir.path().join("jobs.d")).unwrap();
-    std::fs::write(dir.path().join("slotcron.yaml"), format!("jobs_dir: jobs.d\nstate_dir: state\n{root}")).unwrap();
-    std::fs::write(dir.path().join("jobs.d/true.yaml"), "command: [/bin/true]\nlimits: { memory: 64M, cpu: 1, pids: 16 }\n").unwrap();
+    std::fs::write(
+        dir.path().join("slotcron.yaml"),
+        format!("jobs_dir: jobs.d\nstate_dir: state\n{root}"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("jobs.d/true.yaml"),
+        "command: [/bin/true]\nlimits: { memory: 64M, cpu: 1, pids: 16 }\n",
+    )
+    .unwrap();
     let config_path = dir.path().join("slotcron.yaml");
 
     let direct = time_each(runs, || {
@@ -42,12 +57,29 @@ fn main() {
         peak_rss_kib = peak_rss_kib.max(rss);
     });
 
-    let enforcement = if in_vm { "cgroup v2 (VM)" } else { "whatever this host allows" };
+    let enforcement = if in_vm {
+        "cgroup v2 (VM)"
+    } else {
+        "whatever this host allows"
+    };
     println!("run overhead, {runs} runs of /bin/true, enforcement: {enforcement}");
     println!("  spawn /bin/true directly:        {}", fmt(direct));
-    println!("  slotcron lifecycle (in-process): {}  (adds {:.2} ms, ratio {:.1}x)", fmt(in_process), ms(in_process) - ms(direct), ms(in_process) / ms(direct));
-    println!("  `slotcron run true` (process):   {}  (adds {:.2} ms, ratio {:.1}x)", fmt(cli), ms(cli) - ms(direct), ms(cli) / ms(direct));
-    println!("  `slotcron run` peak RSS:         {:.1} MB", peak_rss_kib as f64 * 1024.0 / 1e6);
+    println!(
+        "  slotcron lifecycle (in-process): {}  (adds {:.2} ms, ratio {:.1}x)",
+        fmt(in_process),
+        ms(in_process) - ms(direct),
+        ms(in_process) / ms(direct)
+    );
+    println!(
+        "  `slotcron run true` (process):   {}  (adds {:.2} ms, ratio {:.1}x)",
+        fmt(cli),
+        ms(cli) - ms(direct),
+        ms(cli) / ms(direct)
+    );
+    println!(
+        "  `slotcron run` peak RSS:         {:.1} MB",
+        peak_rss_kib as f64 * 1024.0 / 1e6
+    );
 }
 
 /// The runner's whole lifecycle, `runs` times, in one process (as the daemon will run it).
@@ -65,17 +97,38 @@ fn lifecycle(loaded: &config::Loaded, runs: usize) -> Duration {
     };
     store.sync_jobs(&[row], chrono::Utc::now()).unwrap();
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel()).expect("enforcement");
-    let runner = Runner::new(Arc::new(settings), Arc::new(enforcer), Arc::new(Mutex::new(store)));
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runner = Runner::new(
+        Arc::new(settings),
+        Arc::new(enforcer),
+        Arc::new(Mutex::new(store)),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     time_each(runs, || {
-        let request = RunRequest { job: &job, trigger: "manual", attempt: 1, retry_of: None, queued_at: None };
-        let record = rt.block_on(runner.run(request, std::future::pending())).unwrap();
-        assert_eq!(record.status, slotcron::model::RunStatus::Success, "{record:?}");
+        let request = RunRequest {
+            job: &job,
+            trigger: "manual",
+            attempt: 1,
+            retry_of: None,
+            queued_at: None,
+        };
+        let record = rt
+            .block_on(runner.run(request, std::future::pending()))
+            .unwrap();
+        assert_eq!(
+            record.status,
+            slotcron::model::RunStatus::Success,
+            "{record:?}"
+        );
     })
 }
 
 /// Runs `slotcron run true` once; returns success and the child's max RSS in KiB.
 fn run_cli(config: &Path) -> (bool, i64) {
+    // Reaped by wait4 below (for its rusage), not by `Child::wait`.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env_or("SLOTCRON_BIN", "slotcron"))
         .args(["--config"])
         .arg(config)
@@ -88,7 +141,10 @@ fn run_cli(config: &Path) -> (bool, i64) {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert_eq!(rc, child.id() as i32);
-    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, usage.ru_maxrss)
+    (
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        usage.ru_maxrss,
+    )
 }
 
 fn env_or(key: &str, default: &str) -> String {

@@ -28,17 +28,35 @@ fn main() {
 type Scenario = (&'static str, fn() -> Result<String, String>);
 
 const SCENARIOS: &[Scenario] = &[
-    ("oom_kill_stays_inside_the_run", oom_kill_stays_inside_the_run),
-    ("two_runs_cannot_exceed_their_slot", two_runs_cannot_exceed_their_slot),
-    ("cpu_max_throttles_a_busy_loop", cpu_max_throttles_a_busy_loop),
+    (
+        "oom_kill_stays_inside_the_run",
+        oom_kill_stays_inside_the_run,
+    ),
+    (
+        "two_runs_cannot_exceed_their_slot",
+        two_runs_cannot_exceed_their_slot,
+    ),
+    (
+        "cpu_max_throttles_a_busy_loop",
+        cpu_max_throttles_a_busy_loop,
+    ),
     ("pids_max_stops_a_fork_bomb", pids_max_stops_a_fork_bomb),
-    ("timeout_leaves_no_process_and_no_cgroup", timeout_leaves_no_process_and_no_cgroup),
-    ("job_runs_as_the_declared_user", job_runs_as_the_declared_user),
+    (
+        "timeout_leaves_no_process_and_no_cgroup",
+        timeout_leaves_no_process_and_no_cgroup,
+    ),
+    (
+        "job_runs_as_the_declared_user",
+        job_runs_as_the_declared_user,
+    ),
 ];
 
 fn suite(filter: &[String]) {
-    let controllers = std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
-    if !controllers.split_whitespace().any(|c| c == "memory") || std::env::var_os("SLOTCRON_VM").is_none() {
+    let controllers =
+        std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
+    if !controllers.split_whitespace().any(|c| c == "memory")
+        || std::env::var_os("SLOTCRON_VM").is_none()
+    {
         println!(
             "vm_suite: {} scenarios skipped: they need the real cgroup v2 kernel of the test VM \
              (run `tests/vm/run --include DIR -- /work/vm_suite`, as .ci/run does)",
@@ -55,7 +73,10 @@ fn suite(filter: &[String]) {
         match scenario() {
             Ok(figures) => {
                 passed += 1;
-                println!("vm_suite: ok     {name} ({:.1}s): {figures}", clock.elapsed().as_secs_f64());
+                println!(
+                    "vm_suite: ok     {name} ({:.1}s): {figures}",
+                    clock.elapsed().as_secs_f64()
+                );
             }
             Err(why) => {
                 failed += 1;
@@ -92,7 +113,9 @@ impl Setup {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new("slotcron");
-        cmd.arg("--config").arg(self.dir.join("slotcron.yaml")).args(args);
+        cmd.arg("--config")
+            .arg(self.dir.join("slotcron.yaml"))
+            .args(args);
         cmd
     }
 
@@ -113,7 +136,10 @@ impl Setup {
 fn record(child: Child) -> Result<Value, String> {
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     serde_json::from_slice(&out.stdout).map_err(|e| {
-        format!("slotcron run printed no record ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        format!(
+            "slotcron run printed no record ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -122,7 +148,9 @@ fn field<'a>(record: &'a Value, name: &str) -> &'a Value {
 }
 
 fn number(record: &Value, name: &str) -> Result<u64, String> {
-    field(record, name).as_u64().ok_or_else(|| format!("{name} missing in {record}"))
+    field(record, name)
+        .as_u64()
+        .ok_or_else(|| format!("{name} missing in {record}"))
 }
 
 fn expect_status(record: &Value, status: &str) -> Result<(), String> {
@@ -137,16 +165,23 @@ fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> 
 }
 
 const MIB: u64 = 1 << 20;
-const SLOTS: &str = "  default: { max_concurrent: 5, memory_max: 512M, cpu_max_percent: 100, pids_max: 200 }\n";
+const SLOTS: &str =
+    "  default: { max_concurrent: 5, memory_max: 512M, cpu_max_percent: 100, pids_max: 200 }\n";
 
 fn oom_kill_stays_inside_the_run() -> Result<String, String> {
     // Outside slotcron: a process holding 300 MiB in a 1 GiB machine.
-    let mut bystander = Command::new("/work/vm_suite").args(["hog", "300M", "hold"]).spawn().unwrap();
+    let mut bystander = Command::new("/work/vm_suite")
+        .args(["hog", "300M", "hold"])
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let setup = Setup::new(
         "oom",
         SLOTS,
-        &[("hog", "command: [/work/vm_suite, hog, 400M]\nlimits: { memory: 64M, timeout: 60s }\n")],
+        &[(
+            "hog",
+            "command: [/work/vm_suite, hog, 400M]\nlimits: { memory: 64M, timeout: 60s }\n",
+        )],
     );
     let run = setup.run("hog");
     let alive = bystander.try_wait().map(|s| s.is_none()).unwrap_or(false);
@@ -155,11 +190,22 @@ fn oom_kill_stays_inside_the_run() -> Result<String, String> {
     let run = run?;
     expect_status(&run, "oom_killed")?;
     let peak = number(&run, "memory_peak_bytes")?;
-    ensure(peak <= 64 * MIB, || format!("peak {peak} above the 64M limit"))?;
-    ensure(number(&run, "oom_kills")? >= 1, || format!("no oom_kills recorded: {run}"))?;
-    ensure(number(&run, "memory_limit_bytes")? == 64 * MIB, || format!("limit not recorded: {run}"))?;
+    ensure(peak <= 64 * MIB, || {
+        format!("peak {peak} above the 64M limit")
+    })?;
+    ensure(number(&run, "oom_kills")? >= 1, || {
+        format!("no oom_kills recorded: {run}")
+    })?;
+    ensure(number(&run, "memory_limit_bytes")? == 64 * MIB, || {
+        format!("limit not recorded: {run}")
+    })?;
     ensure(alive, || "the process outside slotcron was killed".into())?;
-    Ok(format!("peak {} of a {} limit, oom_kills {}, bystander alive", mib(peak), mib(64 * MIB), number(&run, "oom_kills")?))
+    Ok(format!(
+        "peak {} of a {} limit, oom_kills {}, bystander alive",
+        mib(peak),
+        mib(64 * MIB),
+        number(&run, "oom_kills")?
+    ))
 }
 
 fn two_runs_cannot_exceed_their_slot() -> Result<String, String> {
@@ -172,21 +218,31 @@ fn two_runs_cannot_exceed_their_slot() -> Result<String, String> {
     let (a, b) = (setup.start("a"), setup.start("b"));
     let (a, b) = (record(a)?, record(b)?);
     let statuses = [field(&a, "status").as_str(), field(&b, "status").as_str()];
-    ensure(statuses.contains(&Some("oom_killed")), || format!("neither run was OOM-killed: {a} {b}"))?;
+    ensure(statuses.contains(&Some("oom_killed")), || {
+        format!("neither run was OOM-killed: {a} {b}")
+    })?;
     let slot_peak: u64 = std::fs::read_to_string(format!("{ROOT}/jobs/default/memory.peak"))
         .map_err(|e| e.to_string())?
         .trim()
         .parse()
         .map_err(|e| format!("memory.peak: {e}"))?;
-    ensure(slot_peak <= 150 * MIB, || format!("slot peak {slot_peak} above its 150M cap"))?;
-    Ok(format!("statuses {statuses:?}, slot memory.peak {} of 150M", mib(slot_peak)))
+    ensure(slot_peak <= 150 * MIB, || {
+        format!("slot peak {slot_peak} above its 150M cap")
+    })?;
+    Ok(format!(
+        "statuses {statuses:?}, slot memory.peak {} of 150M",
+        mib(slot_peak)
+    ))
 }
 
 fn cpu_max_throttles_a_busy_loop() -> Result<String, String> {
     let setup = Setup::new(
         "cpu",
         SLOTS,
-        &[("spin", "command: [/work/vm_suite, spin, 3s]\nlimits: { cpu: 0.2, timeout: 60s }\n")],
+        &[(
+            "spin",
+            "command: [/work/vm_suite, spin, 3s]\nlimits: { cpu: 0.2, timeout: 60s }\n",
+        )],
     );
     let run = setup.run("spin")?;
     expect_status(&run, "success")?;
@@ -195,19 +251,31 @@ fn cpu_max_throttles_a_busy_loop() -> Result<String, String> {
     let wall = number(&run, "duration_ms")? * 1000;
     ensure(throttled > 0, || format!("never throttled: {run}"))?;
     let share = usage as f64 / wall as f64;
-    ensure((0.1..=0.3).contains(&share), || format!("used {share:.2} of a CPU under a 0.2 quota: {run}"))?;
-    Ok(format!("{share:.3} CPU over {:.1}s under a 0.2 quota, throttled {:.1}s", wall as f64 / 1e6, throttled as f64 / 1e6))
+    ensure((0.1..=0.3).contains(&share), || {
+        format!("used {share:.2} of a CPU under a 0.2 quota: {run}")
+    })?;
+    Ok(format!(
+        "{share:.3} CPU over {:.1}s under a 0.2 quota, throttled {:.1}s",
+        wall as f64 / 1e6,
+        throttled as f64 / 1e6
+    ))
 }
 
 fn pids_max_stops_a_fork_bomb() -> Result<String, String> {
-    let bomb = "command: 'bomb() { bomb | bomb & }; bomb; sleep 3'\nlimits: { pids: 20, timeout: 8s }\n";
+    let bomb =
+        "command: 'bomb() { bomb | bomb & }; bomb; sleep 3'\nlimits: { pids: 20, timeout: 8s }\n";
     let setup = Setup::new("pids", SLOTS, &[("bomb", bomb)]);
     let run = setup.run("bomb")?;
     let peak = number(&run, "pids_peak")?;
     ensure(peak <= 20, || format!("pids_peak {peak} above pids.max 20"))?;
-    ensure(peak >= 10, || format!("the bomb never got going (pids_peak {peak})"))?;
+    ensure(peak >= 10, || {
+        format!("the bomb never got going (pids_peak {peak})")
+    })?;
     no_run_cgroups_left()?;
-    Ok(format!("pids_peak {peak} of pids.max 20, status {}, run cgroup removed", field(&run, "status")))
+    Ok(format!(
+        "pids_peak {peak} of pids.max 20, status {}, run cgroup removed",
+        field(&run, "status")
+    ))
 }
 
 fn timeout_leaves_no_process_and_no_cgroup() -> Result<String, String> {
@@ -217,22 +285,39 @@ fn timeout_leaves_no_process_and_no_cgroup() -> Result<String, String> {
     let clock = Instant::now();
     let run = setup.run("slow")?;
     expect_status(&run, "timeout")?;
-    ensure(clock.elapsed() < Duration::from_secs(15), || format!("took {:?}", clock.elapsed()))?;
+    ensure(clock.elapsed() < Duration::from_secs(15), || {
+        format!("took {:?}", clock.elapsed())
+    })?;
     let duration = number(&run, "duration_ms")?;
-    ensure(duration >= 2900, || format!("the 1s kill grace was not given to the process ignoring SIGTERM: {run}"))?;
+    ensure(duration >= 2900, || {
+        format!("the 1s kill grace was not given to the process ignoring SIGTERM: {run}")
+    })?;
     let sleepers = processes_named("sleep");
-    ensure(sleepers.is_empty(), || format!("processes left behind: {sleepers:?}"))?;
+    ensure(sleepers.is_empty(), || {
+        format!("processes left behind: {sleepers:?}")
+    })?;
     no_run_cgroups_left()?;
-    Ok(format!("ended after {duration} ms (2s timeout + 1s grace), no process or cgroup left"))
+    Ok(format!(
+        "ended after {duration} ms (2s timeout + 1s grace), no process or cgroup left"
+    ))
 }
 
 fn job_runs_as_the_declared_user() -> Result<String, String> {
-    let setup = Setup::new("user", SLOTS, &[("whoami", "command: 'id -u; id -g; echo $HOME'\nuser: tester\n")]);
+    let setup = Setup::new(
+        "user",
+        SLOTS,
+        &[(
+            "whoami",
+            "command: 'id -u; id -g; echo $HOME'\nuser: tester\n",
+        )],
+    );
     let run = setup.run("whoami")?;
     expect_status(&run, "success")?;
     let log = field(&run, "log_path").as_str().ok_or("no log_path")?;
     let text = std::fs::read_to_string(log).map_err(|e| format!("{log}: {e}"))?;
-    ensure(text == "1000\n1000\n/tmp/tester\n", || format!("log says {text:?}"))?;
+    ensure(text == "1000\n1000\n/tmp/tester\n", || {
+        format!("log says {text:?}")
+    })?;
     Ok("uid 1000, gid 1000, HOME /tmp/tester".into())
 }
 
@@ -248,7 +333,9 @@ fn no_run_cgroups_left() -> Result<(), String> {
         .filter(|e| e.path().is_dir())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    ensure(left.is_empty(), || format!("run cgroups left behind: {left:?}"))
+    ensure(left.is_empty(), || {
+        format!("run cgroups left behind: {left:?}")
+    })
 }
 
 fn processes_named(name: &str) -> Vec<String> {
@@ -256,10 +343,16 @@ fn processes_named(name: &str) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
         .filter_map(|e| {
             let comm = std::fs::read_to_string(e.path().join("comm")).ok()?;
-            (comm.trim() == name).then(|| format!("{} {}", e.file_name().to_string_lossy(), comm.trim()))
+            (comm.trim() == name)
+                .then(|| format!("{} {}", e.file_name().to_string_lossy(), comm.trim()))
         })
         .collect()
 }
@@ -292,5 +385,9 @@ fn spin(duration: Duration) {
 }
 
 fn parse_secs(text: &str) -> Duration {
-    Duration::from_secs(text.trim_end_matches('s').parse().expect("duration like 3s"))
+    Duration::from_secs(
+        text.trim_end_matches('s')
+            .parse()
+            .expect("duration like 3s"),
+    )
 }

@@ -89,8 +89,11 @@ fn pids_and_populated_are_read_from_knobs() {
 fn kill_writes_one_to_cgroup_kill() {
     let fx = fixture();
     let run = run(&fx);
+    set(&fx, &run, "cgroup.procs", "101\n202\n");
     run.kill().expect("kill");
-    assert_eq!(fx.knob(run.path().join("cgroup.kill")), "1");
+    // The fake plays the kernel: every process below is gone, the cgroup unpopulated.
+    assert_eq!(fx.knob(run.path().join("cgroup.procs")), "");
+    assert!(!run.is_populated().unwrap());
     assert!(
         fx.fake
             .writes()

@@ -21,11 +21,18 @@ pub fn check(config_path: Option<&Path>) -> Result<ExitCode> {
         }
     };
     let settings = &loaded.settings;
-    let mut problems: Vec<String> = loaded.catalog.problems.iter().map(ToString::to_string).collect();
+    let mut problems: Vec<String> = loaded
+        .catalog
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let enforcement = match Enforcer::probe(settings, &CgroupEnv::kernel()) {
         Ok(root) => format!("cgroup v2 at {}", root.display()),
         Err(reason) if settings.enforcement == EnforcementMode::Required => {
-            problems.push(format!("enforcement is `required` but cgroup v2 is unusable: {reason}"));
+            problems.push(format!(
+                "enforcement is `required` but cgroup v2 is unusable: {reason}"
+            ));
             "unavailable".to_owned()
         }
         Err(_) if settings.enforcement == EnforcementMode::Off => "off".to_owned(),

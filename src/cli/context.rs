@@ -9,13 +9,15 @@ use crate::store::{DEFAULT_DB_FILE, JobRow, Store};
 
 /// Loads the settings and jobs; settings problems are fatal, job problems are not.
 pub fn load(config: Option<&Path>) -> Result<Loaded> {
-    config::load(config).map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))
+    config::load(config)
+        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))
 }
 
 /// Opens (creating if needed) the history database in `state_dir`.
 pub fn open_store(loaded: &Loaded) -> Result<Store> {
     let dir = &loaded.settings.state_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating state_dir {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating state_dir {}", dir.display()))?;
     Ok(Store::open(&dir.join(DEFAULT_DB_FILE))?)
 }
 
@@ -35,8 +37,18 @@ pub fn existing_store(loaded: &Loaded) -> Result<Option<Store>> {
 /// # Errors
 /// The database cannot be written.
 pub fn sync_jobs(store: &mut Store, loaded: &Loaded) -> Result<()> {
-    let mut rows: Vec<JobRow> = loaded.catalog.jobs.values().map(job_row).collect::<Result<_>>()?;
-    let broken: Vec<&Path> = loaded.catalog.problems.iter().map(|p| p.file.as_path()).collect();
+    let mut rows: Vec<JobRow> = loaded
+        .catalog
+        .jobs
+        .values()
+        .map(job_row)
+        .collect::<Result<_>>()?;
+    let broken: Vec<&Path> = loaded
+        .catalog
+        .problems
+        .iter()
+        .map(|p| p.file.as_path())
+        .collect();
     for kept in store.jobs()? {
         let still_there = kept.removed_at.is_none()
             && broken.contains(&Path::new(&kept.file))

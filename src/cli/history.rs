@@ -26,7 +26,10 @@ pub struct HistoryArgs {
 pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
     let loaded = context::load(config)?;
     let runs = match context::existing_store(&loaded)? {
-        Some(store) => store.runs(&RunFilter { job: args.job.clone(), limit: Some(args.limit) })?,
+        Some(store) => store.runs(&RunFilter {
+            job: args.job.clone(),
+            limit: Some(args.limit),
+        })?,
         None => Vec::new(),
     };
     if args.json {
@@ -37,7 +40,13 @@ pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
         let rows: Vec<Vec<String>> = runs.iter().map(row).collect();
         print!(
             "{}",
-            render(&["ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "DURATION", "PEAK MEM", "CPU", "OOM"], &rows)
+            render(
+                &[
+                    "ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "DURATION", "PEAK MEM",
+                    "CPU", "OOM"
+                ],
+                &rows
+            )
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -55,7 +64,10 @@ fn row(r: &RunRecord) -> Vec<String> {
         r.slot.clone(),
         r.status.to_string(),
         exit,
-        r.started_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string(),
+        r.started_at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         r.duration_ms.map_or("-".into(), millis),
         r.memory_peak_bytes.map_or("-".into(), bytes),
         r.cpu_usage_usec.map_or("-".into(), |u| millis(u / 1000)),

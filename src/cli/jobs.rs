@@ -34,7 +34,10 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
     let mut last: HashMap<String, RunRecord> = HashMap::new();
     if let Some(store) = context::existing_store(&loaded)? {
         for name in loaded.catalog.jobs.keys() {
-            let filter = RunFilter { job: Some(name.clone()), limit: Some(1) };
+            let filter = RunFilter {
+                job: Some(name.clone()),
+                limit: Some(1),
+            };
             if let Some(run) = store.runs(&filter)?.into_iter().next() {
                 last.insert(name.clone(), run);
             }
@@ -44,7 +47,10 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         .catalog
         .jobs
         .values()
-        .map(|job| JobView { job, last_run: last.get(&job.name) })
+        .map(|job| JobView {
+            job,
+            last_run: last.get(&job.name),
+        })
         .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&views)?);
@@ -52,7 +58,13 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         let rows: Vec<Vec<String>> = views.iter().map(row).collect();
         print!(
             "{}",
-            render(&["NAME", "SLOT", "SCHEDULE", "PRIORITY", "ENABLED", "MEMORY", "TIMEOUT", "LAST RUN"], &rows)
+            render(
+                &[
+                    "NAME", "SLOT", "SCHEDULE", "PRIORITY", "ENABLED", "MEMORY", "TIMEOUT",
+                    "LAST RUN"
+                ],
+                &rows
+            )
         );
     }
     for problem in &loaded.catalog.problems {

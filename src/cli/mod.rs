@@ -24,7 +24,13 @@ pub const EXIT_SLOTCRON_FAILED: u8 = 125;
 pub struct Cli {
     /// The configuration file (default: /etc/slotcron/slotcron.yaml if it exists, else
     /// built-in defaults with ./jobs.d and state in ./.slotcron).
-    #[arg(long, short = 'c', global = true, env = "SLOTCRON_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        env = "SLOTCRON_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// More log output (-v info, -vv debug); `SLOTCRON_LOG` takes a full filter.
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]

@@ -39,7 +39,11 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
                 "no job named `{}` in {} (jobs: {})",
                 args.job,
                 loaded.settings.jobs_dir.display(),
-                if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_owned()
+                } else {
+                    known.join(", ")
+                }
             );
         }
         bail!("job `{}` does not load:\n{}", args.job, broken.join("\n"));
@@ -47,7 +51,11 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     let mut store = context::open_store(&loaded)?;
     context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
-    let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), Arc::new(Mutex::new(store)));
+    let runner = Runner::new(
+        Arc::new(loaded.settings),
+        Arc::new(enforcer),
+        Arc::new(Mutex::new(store)),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,13 +76,18 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         print!("{}", summary(&record));
     }
     let status = shell_status(record.exit_code, record.signal);
-    Ok(ExitCode::from(u8::try_from(status.clamp(0, 255)).unwrap_or(1)))
+    Ok(ExitCode::from(
+        u8::try_from(status.clamp(0, 255)).unwrap_or(1),
+    ))
 }
 
 /// Resolves on SIGINT or SIGTERM, so stopping `slotcron run` stops the job with it.
 async fn stop_requested() {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return std::future::pending().await;
     };
     tokio::select! {
@@ -85,7 +98,10 @@ async fn stop_requested() {
 
 /// The human summary of a finished run.
 pub fn summary(r: &RunRecord) -> String {
-    let mut out = format!("run {} of {} in slot {}: {}\n", r.id, r.job, r.slot, r.status);
+    let mut out = format!(
+        "run {} of {} in slot {}: {}\n",
+        r.id, r.job, r.slot, r.status
+    );
     let ended = match (r.exit_code, r.signal) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(sig)) => format!("killed by signal {sig}"),
@@ -95,17 +111,27 @@ pub fn summary(r: &RunRecord) -> String {
     if let Some(ms) = r.duration_ms {
         out.push_str(&format!("  duration:    {}\n", millis(ms)));
     }
-    let limit = r.memory_limit_bytes.map_or_else(|| "no limit".to_owned(), |l| format!("limit {}", bytes(l)));
-    let peak = r.memory_peak_bytes.map_or_else(|| "unknown".to_owned(), bytes);
+    let limit = r
+        .memory_limit_bytes
+        .map_or_else(|| "no limit".to_owned(), |l| format!("limit {}", bytes(l)));
+    let peak = r
+        .memory_peak_bytes
+        .map_or_else(|| "unknown".to_owned(), bytes);
     out.push_str(&format!("  peak memory: {peak} ({limit})\n"));
     if let Some(cpu) = r.cpu_usage_usec {
         let throttled = r
             .cpu_throttled_usec
             .map(|t| format!(", throttled {}", millis(t / 1000)))
             .unwrap_or_default();
-        out.push_str(&format!("  cpu time:    {}{throttled}\n", millis(cpu / 1000)));
+        out.push_str(&format!(
+            "  cpu time:    {}{throttled}\n",
+            millis(cpu / 1000)
+        ));
     }
-    out.push_str(&format!("  oom kills:   {}\n", r.oom_kills.map_or("unknown".into(), |n| n.to_string())));
+    out.push_str(&format!(
+        "  oom kills:   {}\n",
+        r.oom_kills.map_or("unknown".into(), |n| n.to_string())
+    ));
     out.push_str(&format!("  enforcement: {}\n", r.enforcement));
     if let Some(path) = &r.log_path {
         out.push_str(&format!("  log:         {path}\n"));

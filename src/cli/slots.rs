@@ -68,7 +68,10 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
     let root = Enforcer::probe(&loaded.settings, &env);
     let cpus = online_cpus();
     // Read-only: a tree an earlier run laid out, if there is one.
-    let tree = root.as_ref().ok().and_then(|r| Hierarchy::attach(env.fs.clone(), r).ok());
+    let tree = root
+        .as_ref()
+        .ok()
+        .and_then(|r| Hierarchy::attach(env.fs.clone(), r).ok());
     let views: Vec<SlotView> = loaded
         .settings
         .slots
@@ -92,11 +95,21 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
                 format!("{}%", v.cpu_max_percent),
                 v.pids_max.map_or("max".into(), |p| p.to_string()),
                 v.usage.as_ref().map_or("-".into(), |u| u.runs.to_string()),
-                v.usage.as_ref().map_or("-".into(), |u| bytes(u.memory_current_bytes)),
+                v.usage
+                    .as_ref()
+                    .map_or("-".into(), |u| bytes(u.memory_current_bytes)),
             ]
         })
         .collect();
-    print!("{}", render(&["SLOT", "SEATS", "MEMORY", "CPU", "PIDS", "RUNNING", "MEM NOW"], &rows));
+    print!(
+        "{}",
+        render(
+            &[
+                "SLOT", "SEATS", "MEMORY", "CPU", "PIDS", "RUNNING", "MEM NOW"
+            ],
+            &rows
+        )
+    );
     if let Err(reason) = root {
         println!("cgroups not in use: {reason}");
     }

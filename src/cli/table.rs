@@ -27,7 +27,12 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 
 /// Bytes as a short human figure (`1.5G`, `300M`, `12K`).
 pub fn bytes(n: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("T", 1 << 40),
+        ("G", 1 << 30),
+        ("M", 1 << 20),
+        ("K", 1 << 10),
+    ];
     for (unit, size) in UNITS {
         if n >= size {
             let value = n as f64 / size as f64;

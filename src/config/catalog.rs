@@ -204,6 +204,15 @@ mod tests {
     }
 
     #[test]
+    fn a_command_of_the_wrong_type_says_what_it_must_be() {
+        let problems = job("command: { run: x }\n").unwrap_err();
+        assert!(
+            problems[0].message.contains("`command` must be a string"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn unknown_field_names_the_line() {
         let problems = job("command: x\nlimits:\n  memroy: 1G\n").unwrap_err();
         assert_eq!(problems[0].line, Some(3));

@@ -78,7 +78,10 @@ pub struct RawJob {
 
 /// `command:` is a shell string or an argv list.
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "`command` must be a string (run by /bin/sh -c) or a list of strings (an argv); quote values YAML reads as other types"
+)]
 pub enum RawCommand {
     Shell(String),
     Argv(Vec<String>),

@@ -62,7 +62,9 @@ impl Enforcer {
         }
         match Self::build(settings, env) {
             Ok(hierarchy) => Ok(Enforcer::Cgroup(hierarchy)),
-            Err(reason) if settings.enforcement == EnforcementMode::Required => Err(EnforcementError { reason }),
+            Err(reason) if settings.enforcement == EnforcementMode::Required => {
+                Err(EnforcementError { reason })
+            }
             Err(reason) => {
                 tracing::warn!(
                     %reason,
@@ -83,8 +85,9 @@ impl Enforcer {
             mountinfo: &env.mountinfo,
             self_cgroup: &env.self_cgroup,
         };
-        let resolved = cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
-            .map_err(|e| e.to_string())?;
+        let resolved =
+            cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
+                .map_err(|e| e.to_string())?;
         let cpus = online_cpus();
         let slots: Vec<(String, cgroup::Limits)> = settings
             .slots

@@ -86,8 +86,14 @@ impl StartFailure {
     /// The shell's convention: 127 not found, 126 not executable.
     fn exit_code(&self) -> Option<i32> {
         match self {
-            StartFailure::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => Some(127),
-            StartFailure::Spawn { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => Some(126),
+            StartFailure::Spawn { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                Some(127)
+            }
+            StartFailure::Spawn { source, .. }
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                Some(126)
+            }
             _ => None,
         }
     }
@@ -103,19 +109,19 @@ struct Target {
 
 impl Target {
     fn terminate(&self) {
-        if let Some(cg) = &self.cgroup {
-            if let Err(error) = cg.signal_all(Signal::SIGTERM) {
-                warn!(%error, "sending SIGTERM to the run's cgroup");
-            }
+        if let Some(cg) = &self.cgroup
+            && let Err(error) = cg.signal_all(Signal::SIGTERM)
+        {
+            warn!(%error, "sending SIGTERM to the run's cgroup");
         }
         signal_group(self.session, Signal::SIGTERM);
     }
 
     fn kill(&self) {
-        if let Some(cg) = &self.cgroup {
-            if let Err(error) = cg.kill() {
-                warn!(%error, "killing the run's cgroup");
-            }
+        if let Some(cg) = &self.cgroup
+            && let Err(error) = cg.kill()
+        {
+            warn!(%error, "killing the run's cgroup");
         }
         signal_group(self.session, Signal::SIGKILL);
     }
@@ -132,13 +138,25 @@ type Waited = io::Result<(Ending, libc::rusage)>;
 
 impl Runner {
     /// A runner over these settings, enforcement and history.
-    pub fn new(settings: Arc<Settings>, enforcer: Arc<Enforcer>, store: Arc<Mutex<Store>>) -> Runner {
-        Runner { settings, enforcer, store }
+    pub fn new(
+        settings: Arc<Settings>,
+        enforcer: Arc<Enforcer>,
+        store: Arc<Mutex<Store>>,
+    ) -> Runner {
+        Runner {
+            settings,
+            enforcer,
+            store,
+        }
     }
 
     /// Where a run's output is kept.
     pub fn log_path(&self, job: &str, run_id: i64) -> PathBuf {
-        self.settings.state_dir.join("logs").join(job).join(format!("{run_id}.log"))
+        self.settings
+            .state_dir
+            .join("logs")
+            .join(job)
+            .join(format!("{run_id}.log"))
     }
 
     /// Runs `req.job` now and waits for it. `cancel` resolving stops the run (SIGTERM, the
@@ -146,12 +164,20 @@ impl Runner {
     ///
     /// # Errors
     /// Only when history cannot be written; every other failure is a recorded failed run.
-    pub async fn run(&self, req: RunRequest<'_>, cancel: impl Future<Output = ()>) -> Result<RunRecord, RunnerError> {
+    pub async fn run(
+        &self,
+        req: RunRequest<'_>,
+        cancel: impl Future<Output = ()>,
+    ) -> Result<RunRecord, RunnerError> {
         let job = req.job;
-        let slot = self.settings.slots.get(&job.slot).ok_or_else(|| RunnerError::UnknownSlot {
-            job: job.name.clone(),
-            slot: job.slot.clone(),
-        })?;
+        let slot = self
+            .settings
+            .slots
+            .get(&job.slot)
+            .ok_or_else(|| RunnerError::UnknownSlot {
+                job: job.name.clone(),
+                slot: job.slot.clone(),
+            })?;
         let enforcement = match *self.enforcer {
             Enforcer::Cgroup(_) => Enforcement::Cgroup,
             Enforcer::Unconfined { .. } => Enforcement::None,
@@ -163,14 +189,19 @@ impl Runner {
             attempt: req.attempt,
             retry_of: req.retry_of,
             enforcement,
-            memory_limit_bytes: (enforcement == Enforcement::Cgroup).then(|| effective_memory_limit(job, slot)),
+            memory_limit_bytes: (enforcement == Enforcement::Cgroup)
+                .then(|| effective_memory_limit(job, slot)),
             queued_at: req.queued_at,
             started_at: Utc::now(),
         };
         let clock = Instant::now();
         let id = self.db(move |s| s.start_run(&new)).await?;
         let span = info_span!("run", job = %job.name, run_id = id);
-        let completion = match self.execute(id, job, slot, cancel).instrument(span.clone()).await {
+        let completion = match self
+            .execute(id, job, slot, cancel)
+            .instrument(span.clone())
+            .await
+        {
             Ok(done) => done,
             Err(failure) => {
                 span.in_scope(|| warn!(error = %failure, "run failed to start"));
@@ -198,10 +229,16 @@ impl Runner {
     ) -> Result<RunCompletion, StartFailure> {
         let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
         let cgroup = match &*self.enforcer {
-            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(&job.slot, &format!("run-{id}"), &run_limits(job, slot))?)),
+            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(
+                &job.slot,
+                &format!("run-{id}"),
+                &run_limits(job, slot),
+            )?)),
             Enforcer::Unconfined { .. } => None,
         };
-        let started = self.start(id, job, identity.as_ref(), cgroup.as_deref()).await;
+        let started = self
+            .start(id, job, identity.as_ref(), cgroup.as_deref())
+            .await;
         let (child, output, log) = match started {
             Ok(parts) => parts,
             Err(failure) => {
@@ -252,11 +289,16 @@ impl Runner {
         signal_group(target.session, Signal::SIGKILL);
         drop(target);
         let stats = match cgroup {
-            Some(cg) => tokio::task::spawn_blocking(move || cleanup(&cg)).await.ok().flatten(),
+            Some(cg) => tokio::task::spawn_blocking(move || cleanup(&cg))
+                .await
+                .ok()
+                .flatten(),
             None => None,
         };
         if tokio::time::timeout(DRAIN_TIMEOUT, pump).await.is_err() {
-            warn!("output still open after the run ended (an escaped process holds it); log closed");
+            warn!(
+                "output still open after the run ended (an escaped process holds it); log closed"
+            );
         }
         let (ending, rusage) = match waited {
             Ok((ending, rusage)) => (ending, Some(rusage)),
@@ -307,7 +349,8 @@ impl Runner {
         let log = CappedLog::create(&path, self.settings.log_max.bytes())
             .map_err(|source| StartFailure::Log { path, source })?;
         let procs = cgroup.map(RunCgroup::open_procs).transpose()?;
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(StartFailure::Pipe)?;
+        let (read, write) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(StartFailure::Pipe)?;
         let launch = Launch {
             job,
             run_id: id,

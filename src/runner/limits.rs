@@ -90,20 +90,43 @@ mod tests {
         let slot = &settings.slots["heavy"];
         let limits = run_limits(&job, slot);
         assert_eq!(limits.memory_max, Some(1500 << 20));
-        assert_eq!(limits.cpu_max, Some(CpuMax { quota_usec: 150_000, period_usec: 100_000 }));
-        assert_eq!((limits.cpu_weight, limits.pids_max, limits.swap_max), (Some(50), Some(64), Some(0)));
+        assert_eq!(
+            limits.cpu_max,
+            Some(CpuMax {
+                quota_usec: 150_000,
+                period_usec: 100_000
+            })
+        );
+        assert_eq!(
+            (limits.cpu_weight, limits.pids_max, limits.swap_max),
+            (Some(50), Some(64), Some(0))
+        );
         assert!(limits.oom_group);
         assert_eq!(effective_memory_limit(&job, slot), 1500 << 20);
-        let bare = parse_job(Path::new("/j/y.yaml"), "command: y\nslot: light\n", &settings).unwrap();
+        let bare = parse_job(
+            Path::new("/j/y.yaml"),
+            "command: tidy\nslot: light\n",
+            &settings,
+        )
+        .unwrap();
         assert_eq!(run_limits(&bare, slot).memory_max, None);
-        assert_eq!(effective_memory_limit(&bare, &settings.slots["light"]), 1 << 30);
+        assert_eq!(
+            effective_memory_limit(&bare, &settings.slots["light"]),
+            1 << 30
+        );
     }
 
     #[test]
     fn slot_cpu_is_a_share_of_the_machine() {
         let slots = crate::config::builtin_slots();
-        assert_eq!(slot_limits(&slots["heavy"], 4).cpu_max.unwrap().quota_usec, 360_000);
-        assert_eq!(slot_limits(&slots["light"], 1).cpu_max.unwrap().quota_usec, 50_000);
+        assert_eq!(
+            slot_limits(&slots["heavy"], 4).cpu_max.unwrap().quota_usec,
+            360_000
+        );
+        assert_eq!(
+            slot_limits(&slots["light"], 1).cpu_max.unwrap().quota_usec,
+            50_000
+        );
         assert_eq!(slot_limits(&slots["light"], 1).pids_max, Some(4096));
     }
 }

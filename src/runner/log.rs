@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(dropped, 11 * 10_000 - 1000);
         let text = std::fs::read_to_string(&path).unwrap();
         let (note, tail) = text.split_once('\n').unwrap();
-        assert_eq!(note, "[slotcron: output was 110000 bytes; only the last 1000 are kept]");
+        assert_eq!(
+            note,
+            "[slotcron: output was 110000 bytes; only the last 1000 are kept]"
+        );
         assert_eq!(tail.len(), 1000);
         assert!(tail.ends_with("line 09999\n"));
     }

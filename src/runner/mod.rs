@@ -11,7 +11,9 @@ mod spawn;
 
 pub use enforce::{CgroupEnv, EnforcementError, Enforcer};
 pub use execute::{RunRequest, Runner, RunnerError};
-pub use limits::{CPU_PERIOD_USEC, effective_memory_limit, global_limits, online_cpus, run_limits, slot_limits};
+pub use limits::{
+    CPU_PERIOD_USEC, effective_memory_limit, global_limits, online_cpus, run_limits, slot_limits,
+};
 pub use log::CappedLog;
 pub use outcome::{Ending, Stopped, classify, shell_status};
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

@@ -38,7 +38,9 @@ pub enum IdentityError {
     NoUser(String),
     #[error("group `{0}` does not exist")]
     NoGroup(String),
-    #[error("cannot run as user `{user}`: slotcron runs as uid {uid}, and only root can switch users")]
+    #[error(
+        "cannot run as user `{user}`: slotcron runs as uid {uid}, and only root can switch users"
+    )]
     NotRoot { user: String, uid: u32 },
     #[error("looking up `{name}`: {source}")]
     Lookup { name: String, source: nix::Error },
@@ -49,32 +51,48 @@ impl Identity {
     ///
     /// # Errors
     /// The user or group does not exist, or slotcron is not root but another user is asked for.
-    pub fn resolve(user: Option<&str>, group: Option<&str>) -> Result<Option<Identity>, IdentityError> {
+    pub fn resolve(
+        user: Option<&str>,
+        group: Option<&str>,
+    ) -> Result<Option<Identity>, IdentityError> {
         if user.is_none() && group.is_none() {
             return Ok(None);
         }
         let me = Uid::current();
         let account = match user {
             Some(name) => User::from_name(name)
-                .map_err(|source| IdentityError::Lookup { name: name.into(), source })?
+                .map_err(|source| IdentityError::Lookup {
+                    name: name.into(),
+                    source,
+                })?
                 .ok_or_else(|| IdentityError::NoUser(name.into()))?,
             None => User::from_uid(me)
-                .map_err(|source| IdentityError::Lookup { name: me.to_string(), source })?
+                .map_err(|source| IdentityError::Lookup {
+                    name: me.to_string(),
+                    source,
+                })?
                 .ok_or_else(|| IdentityError::NoUser(me.to_string()))?,
         };
         let gid = match group {
             Some(name) => {
                 Group::from_name(name)
-                    .map_err(|source| IdentityError::Lookup { name: name.into(), source })?
+                    .map_err(|source| IdentityError::Lookup {
+                        name: name.into(),
+                        source,
+                    })?
                     .ok_or_else(|| IdentityError::NoGroup(name.into()))?
                     .gid
             }
             None => account.gid,
         };
         if !me.is_root() && (account.uid != me || gid != nix::unistd::getgid()) {
-            return Err(IdentityError::NotRoot { user: account.name, uid: me.as_raw() });
+            return Err(IdentityError::NotRoot {
+                user: account.name,
+                uid: me.as_raw(),
+            });
         }
-        let cname = CString::new(account.name.clone()).map_err(|_| IdentityError::NoUser(account.name.clone()))?;
+        let cname = CString::new(account.name.clone())
+            .map_err(|_| IdentityError::NoUser(account.name.clone()))?;
         let groups = if me.is_root() {
             nix::unistd::getgrouplist(&cname, gid).map_err(|source| IdentityError::Lookup {
                 name: account.name.clone(),
@@ -126,18 +144,22 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<std::process::Child> {
     cmd.current_dir(working_dir(job));
 
     let procs_fd = launch.cgroup_procs.map(AsRawFd::as_raw_fd);
-    let ids = launch
-        .identity
-        .map(|id| (id.uid.as_raw(), id.gid.as_raw(), id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>()));
+    let ids = launch.identity.map(|id| {
+        (
+            id.uid.as_raw(),
+            id.gid.as_raw(),
+            id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
+        )
+    });
     // SAFETY: between fork and exec only async-signal-safe calls are made: write(2),
     // setsid(2), setgroups(2), setgid(2), setuid(2). Nothing allocates or takes a lock; the
     // group list was built in the parent.
     unsafe {
         cmd.pre_exec(move || {
-            if let Some(fd) = procs_fd {
-                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                    return Err(io::Error::last_os_error());
-                }
+            if let Some(fd) = procs_fd
+                && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
+            {
+                return Err(io::Error::last_os_error());
             }
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
@@ -162,10 +184,18 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<std::process::Child> {
 pub fn environment(job: &Job, run_id: i64, identity: Option<&Identity>) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![("PATH".into(), DEFAULT_PATH.into())];
     let (name, home, shell) = match identity {
-        Some(id) => (Some(id.name.clone()), Some(id.home.clone()), Some(id.shell.clone())),
+        Some(id) => (
+            Some(id.name.clone()),
+            Some(id.home.clone()),
+            Some(id.shell.clone()),
+        ),
         None => {
             let me = User::from_uid(Uid::current()).ok().flatten();
-            (me.as_ref().map(|u| u.name.clone()), me.as_ref().map(|u| u.dir.clone()), None)
+            (
+                me.as_ref().map(|u| u.name.clone()),
+                me.as_ref().map(|u| u.dir.clone()),
+                None,
+            )
         }
     };
     if let Some(name) = name {
@@ -175,7 +205,9 @@ pub fn environment(job: &Job, run_id: i64, identity: Option<&Identity>) -> Vec<(
     if let Some(home) = home {
         env.push(("HOME".into(), home.display().to_string()));
     }
-    let shell = shell.filter(|s| !s.as_os_str().is_empty()).unwrap_or_else(|| "/bin/sh".into());
+    let shell = shell
+        .filter(|s| !s.as_os_str().is_empty())
+        .unwrap_or_else(|| "/bin/sh".into());
     env.push(("SHELL".into(), shell.display().to_string()));
     if let Ok(lang) = std::env::var("LANG") {
         env.push(("LANG".into(), lang));

@@ -23,14 +23,29 @@ struct World {
 
 fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(FakeFs::new_root(&dir.path().join("cgroup"), &["cpu", "memory", "pids", "io"]).unwrap());
-    let root = fake.add_delegated("slotcron.service", &["cpu", "memory", "pids"]).unwrap();
+    let fake = Arc::new(
+        FakeFs::new_root(&dir.path().join("cgroup"), &["cpu", "memory", "pids", "io"]).unwrap(),
+    );
+    let root = fake
+        .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
+        .unwrap();
     let mut settings = Settings::builtin();
     settings.state_dir = dir.path().join("state");
     settings.jobs_dir = dir.path().join("jobs.d");
     std::fs::create_dir_all(&settings.jobs_dir).unwrap();
-    let slots: Vec<_> = settings.slots.values().map(|s| (s.name.clone(), slot_limits(s, 2))).collect();
-    let tree = Hierarchy::prepare(fake.clone(), &root, false, &global_limits(&settings), &slots).unwrap();
+    let slots: Vec<_> = settings
+        .slots
+        .values()
+        .map(|s| (s.name.clone(), slot_limits(s, 2)))
+        .collect();
+    let tree = Hierarchy::prepare(
+        fake.clone(),
+        &root,
+        false,
+        &global_limits(&settings),
+        &slots,
+    )
+    .unwrap();
     let store = Store::open(&settings.state_dir.join("slotcron.db")).unwrap();
     let runner = Runner::new(
         Arc::new(settings.clone()),
@@ -38,7 +53,14 @@ fn world() -> World {
         Arc::new(Mutex::new(store)),
     );
     let jobs = settings.jobs_dir.clone();
-    World { _dir: dir, fake, root, jobs, runner, settings }
+    World {
+        _dir: dir,
+        fake,
+        root,
+        jobs,
+        runner,
+        settings,
+    }
 }
 
 impl World {
@@ -55,9 +77,19 @@ impl World {
         };
         let mut store = Store::open(&self.settings.state_dir.join("slotcron.db")).unwrap();
         store.sync_jobs(&[row], chrono::Utc::now()).unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        let request = RunRequest { job: &job, trigger: "manual", attempt: 1, retry_of: None, queued_at: None };
-        rt.block_on(self.runner.run(request, std::future::pending())).unwrap()
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let request = RunRequest {
+            job: &job,
+            trigger: "manual",
+            attempt: 1,
+            retry_of: None,
+            queued_at: None,
+        };
+        rt.block_on(self.runner.run(request, std::future::pending()))
+            .unwrap()
     }
 
     fn writes_to(&self, cgroup: &Path) -> Vec<(String, String)> {
@@ -65,7 +97,12 @@ impl World {
             .writes()
             .into_iter()
             .filter(|(path, _)| path.parent() == Some(cgroup))
-            .map(|(path, value)| (path.file_name().unwrap().to_string_lossy().into_owned(), value))
+            .map(|(path, value)| {
+                (
+                    path.file_name().unwrap().to_string_lossy().into_owned(),
+                    value,
+                )
+            })
             .collect()
     }
 }
@@ -124,7 +161,12 @@ fn the_kernels_figures_become_the_runs_history() {
     assert_eq!(record.memory_peak_bytes, Some(67_100_000));
     assert_eq!(record.pids_peak, Some(12));
     assert_eq!(
-        (record.cpu_usage_usec, record.cpu_user_usec, record.cpu_system_usec, record.cpu_throttled_usec),
+        (
+            record.cpu_usage_usec,
+            record.cpu_user_usec,
+            record.cpu_system_usec,
+            record.cpu_throttled_usec
+        ),
         (Some(900), Some(600), Some(300), Some(4000))
     );
 }

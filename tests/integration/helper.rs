@@ -17,7 +17,9 @@ impl Sandbox {
     pub fn new(extra: &str) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("jobs.d")).unwrap();
-        let config = format!("jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\n{extra}");
+        let config = format!(
+            "jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\n{extra}"
+        );
         std::fs::write(dir.path().join("slotcron.yaml"), config).unwrap();
         Sandbox { dir }
     }
@@ -39,7 +41,9 @@ impl Sandbox {
     /// `slotcron --config <sandbox>/slotcron.yaml ARGS`, not yet run.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slotcron"));
-        cmd.arg("--config").arg(self.path().join("slotcron.yaml")).args(args);
+        cmd.arg("--config")
+            .arg(self.path().join("slotcron.yaml"))
+            .args(args);
         cmd.env_remove("SLOTCRON_LOG");
         cmd
     }
@@ -66,7 +70,11 @@ impl Sandbox {
         let mut all = vec!["history", "--json"];
         all.extend_from_slice(args);
         let out = self.slotcron(&all);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
     }
 }
@@ -100,7 +108,10 @@ pub fn wait_until(deadline: Duration, mut condition: impl FnMut() -> bool) -> bo
 /// Whether a process is alive (not gone, not a zombie).
 pub fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| !rest.trim_start().starts_with('Z')),
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }

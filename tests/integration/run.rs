@@ -17,7 +17,10 @@ fn a_successful_run_is_recorded_with_its_figures_and_output() {
     assert_eq!(record["enforcement"], "none");
     assert_eq!(record["job"], "hello");
     assert_eq!(record["slot"], "default");
-    assert!(record["memory_peak_bytes"].as_u64().unwrap() > 0, "{record}");
+    assert!(
+        record["memory_peak_bytes"].as_u64().unwrap() > 0,
+        "{record}"
+    );
     assert!(record["cpu_usage_usec"].as_u64().is_some(), "{record}");
     assert_eq!(log_of(&record), "hello\noops\n");
     let history = sb.history(&[]);
@@ -28,17 +31,29 @@ fn a_successful_run_is_recorded_with_its_figures_and_output() {
 #[test]
 fn history_is_newest_first_and_filters_by_job() {
     let sb = Sandbox::new("");
-    sb.job("a.yaml", "command: 'true'\n").job("b.yaml", "command: 'false'\n");
+    sb.job("a.yaml", "command: 'true'\n")
+        .job("b.yaml", "command: 'false'\n");
     for job in ["a", "b", "a"] {
         sb.run(job);
     }
-    let ids: Vec<u64> = sb.history(&[]).iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    let ids: Vec<u64> = sb
+        .history(&[])
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids, [3, 2, 1]);
-    let a: Vec<u64> = sb.history(&["a"]).iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    let a: Vec<u64> = sb
+        .history(&["a"])
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
     assert_eq!(a, [3, 1]);
     assert_eq!(sb.history(&["--limit", "1"]).len(), 1);
     let b = &sb.history(&["b"])[0];
-    assert_eq!((b["status"].as_str(), b["exit_code"].as_i64()), (Some("failed"), Some(1)));
+    assert_eq!(
+        (b["status"].as_str(), b["exit_code"].as_i64()),
+        (Some("failed"), Some(1))
+    );
 }
 
 #[test]
@@ -52,23 +67,36 @@ fn the_exit_code_of_the_job_is_the_exit_code_of_run() {
 #[test]
 fn a_timeout_stops_the_job_with_sigterm() {
     let sb = Sandbox::new("");
-    sb.job("slow.yaml", "command: [sleep, '30']\nlimits: { timeout: 500ms }\n");
+    sb.job(
+        "slow.yaml",
+        "command: [sleep, '30']\nlimits: { timeout: 500ms }\n",
+    );
     let start = Instant::now();
     let (record, code) = sb.run("slow");
     assert_eq!(record["status"], "timeout");
     assert_eq!((record["signal"].as_i64(), code), (Some(15), 143));
-    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
 fn a_job_that_ignores_sigterm_is_killed_after_the_grace() {
     let sb = Sandbox::new("");
-    sb.job("stubborn.yaml", "command: \"trap '' TERM; sleep 30\"\nlimits: { timeout: 300ms }\n");
+    sb.job(
+        "stubborn.yaml",
+        "command: \"trap '' TERM; sleep 30\"\nlimits: { timeout: 300ms }\n",
+    );
     let start = Instant::now();
     let (record, code) = sb.run("stubborn");
     assert_eq!(record["status"], "timeout");
     assert_eq!((record["signal"].as_i64(), code), (Some(9), 137));
-    assert!(start.elapsed() >= Duration::from_millis(1300), "the 1s grace was not given");
+    assert!(
+        start.elapsed() >= Duration::from_millis(1300),
+        "the 1s grace was not given"
+    );
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
@@ -78,10 +106,16 @@ fn a_missing_program_is_a_failed_run_with_127() {
     sb.job("ghost.yaml", "command: [/no/such/program, --flag]\n");
     let (record, code) = sb.run("ghost");
     assert_eq!(code, 127);
-    assert_eq!((record["status"].as_str(), record["exit_code"].as_i64()), (Some("failed"), Some(127)));
+    assert_eq!(
+        (record["status"].as_str(), record["exit_code"].as_i64()),
+        (Some("failed"), Some(127))
+    );
     let error = record["error"].as_str().unwrap();
     assert!(error.contains("/no/such/program"), "{error}");
-    assert!(record["finished_at"].is_string(), "no run may stay running: {record}");
+    assert!(
+        record["finished_at"].is_string(),
+        "no run may stay running: {record}"
+    );
 }
 
 #[test]
@@ -90,7 +124,11 @@ fn an_unknown_job_is_slotcrons_own_error() {
     sb.job("real.yaml", "command: 'true'\n");
     let out = sb.slotcron(&["run", "imaginary"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("no job named `imaginary`") && stderr(&out).contains("real"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no job named `imaginary`") && stderr(&out).contains("real"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -99,26 +137,44 @@ fn a_job_with_a_broken_file_is_refused_with_its_problem() {
     sb.job("broken.yaml", "command: 'true'\nlimits: { memory: lots }\n");
     let out = sb.slotcron(&["run", "broken"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("field `limits.memory`") && stderr(&out).contains("lots"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("field `limits.memory`") && stderr(&out).contains("lots"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn stopping_slotcron_run_stops_the_job_and_records_it_killed() {
     let sb = Sandbox::new("");
     sb.job("long.yaml", "command: [sleep, '60']\n");
-    let mut child = sb.command(&["run", "long", "--json"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = sb
+        .command(&["run", "long", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let started = wait_until(Duration::from_secs(10), || {
         sb.path().join("state/slotcron.db").exists()
-            && sb.history(&[]).first().is_some_and(|r| r["status"] == "running" && r["pid"].is_u64())
+            && sb
+                .history(&[])
+                .first()
+                .is_some_and(|r| r["status"] == "running" && r["pid"].is_u64())
     });
     assert!(started, "the run never showed as running");
     let job_pid = sb.history(&[])[0]["pid"].as_u64().unwrap() as u32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143));
     let record = &sb.history(&[])[0];
     assert_eq!(record["status"], "killed");
-    assert!(wait_until(Duration::from_secs(5), || !alive(job_pid)), "the job outlived slotcron run");
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(job_pid)),
+        "the job outlived slotcron run"
+    );
 }
 
 #[test]
@@ -128,17 +184,27 @@ fn background_children_die_with_the_run() {
     let (record, code) = sb.run("leaky");
     assert_eq!((code, record["status"].as_str()), (0, Some("success")));
     let pid: u32 = log_of(&record).trim().parse().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || !alive(pid)), "background child {pid} survived");
+    assert!(
+        wait_until(Duration::from_secs(5), || !alive(pid)),
+        "background child {pid} survived"
+    );
 }
 
 #[test]
 fn output_is_capped_and_the_tail_kept() {
     let sb = Sandbox::new("log_max: 1K\n");
-    sb.job("chatty.yaml", "command: 'i=0; while [ $i -lt 5000 ]; do echo line $i; i=$((i+1)); done'\n");
+    sb.job(
+        "chatty.yaml",
+        "command: 'i=0; while [ $i -lt 5000 ]; do echo line $i; i=$((i+1)); done'\n",
+    );
     let (record, _) = sb.run("chatty");
     let log = log_of(&record);
     let (note, tail) = log.split_once('\n').unwrap();
-    assert!(note.starts_with("[slotcron: output was ") && note.ends_with("only the last 1024 are kept]"), "{note}");
+    assert!(
+        note.starts_with("[slotcron: output was ")
+            && note.ends_with("only the last 1024 are kept]"),
+        "{note}"
+    );
     assert_eq!(tail.len(), 1024);
     assert!(tail.ends_with("line 4999\n"));
 }
@@ -146,18 +212,34 @@ fn output_is_capped_and_the_tail_kept() {
 #[test]
 fn the_environment_is_clean_and_the_job_starts_in_its_folder() {
     let sb = Sandbox::new("");
-    sb.job("env.yaml", "command: 'pwd; env | sort'\nenv: { GREETING: hi, PATH: /bin:/usr/bin }\n");
-    let out = sb.command(&["run", "env", "--json"]).env("LEAKY_SECRET", "x").output().unwrap();
+    sb.job(
+        "env.yaml",
+        "command: 'pwd; env | sort'\nenv: { GREETING: hi, PATH: /bin:/usr/bin }\n",
+    );
+    let out = sb
+        .command(&["run", "env", "--json"])
+        .env("LEAKY_SECRET", "x")
+        .output()
+        .unwrap();
     let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let log = log_of(&record);
     let mut lines = log.lines();
     let cwd = std::fs::canonicalize(lines.next().unwrap()).unwrap();
     assert_eq!(cwd, std::fs::canonicalize(sb.jobs_dir()).unwrap());
     let env: Vec<&str> = lines.collect();
-    assert!(env.contains(&"GREETING=hi") && env.contains(&"PATH=/bin:/usr/bin"), "{env:?}");
+    assert!(
+        env.contains(&"GREETING=hi") && env.contains(&"PATH=/bin:/usr/bin"),
+        "{env:?}"
+    );
     assert!(env.contains(&"SLOTCRON_JOB=env"), "{env:?}");
-    assert!(env.contains(&format!("SLOTCRON_RUN_ID={}", record["id"]).as_str()), "{env:?}");
-    assert!(!env.iter().any(|l| l.starts_with("LEAKY_SECRET")), "slotcron's environment leaked: {env:?}");
+    assert!(
+        env.contains(&format!("SLOTCRON_RUN_ID={}", record["id"]).as_str()),
+        "{env:?}"
+    );
+    assert!(
+        !env.iter().any(|l| l.starts_with("LEAKY_SECRET")),
+        "slotcron's environment leaked: {env:?}"
+    );
 }
 
 #[test]
@@ -165,7 +247,12 @@ fn several_runs_at_once_share_the_history() {
     let sb = Sandbox::new("");
     sb.job("quick.yaml", "command: 'true'\n");
     let children: Vec<_> = (0..6)
-        .map(|_| sb.command(&["run", "quick"]).stdout(std::process::Stdio::null()).spawn().unwrap())
+        .map(|_| {
+            sb.command(&["run", "quick"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for mut child in children {
         assert!(child.wait().unwrap().success());
@@ -188,6 +275,10 @@ fn required_enforcement_that_cannot_be_met_refuses_to_run() {
     sb.job("x.yaml", "command: 'true'\n");
     let out = sb.slotcron(&["run", "x"]);
     assert_eq!(out.status.code(), Some(125));
-    assert!(stderr(&out).contains("cgroup enforcement is required but unavailable"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cgroup enforcement is required but unavailable"),
+        "{}",
+        stderr(&out)
+    );
     assert!(sb.history(&[]).is_empty() || sb.history(&[]).iter().all(|r| r["status"] != "running"));
 }
