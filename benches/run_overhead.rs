@@ -107,13 +107,7 @@ fn lifecycle(loaded: &config::Loaded, runs: usize) -> Duration {
         .build()
         .unwrap();
     time_each(runs, || {
-        let request = RunRequest {
-            job: &job,
-            trigger: "manual",
-            attempt: 1,
-            retry_of: None,
-            queued_at: None,
-        };
+        let request = RunRequest::manual(&job);
         let record = rt
             .block_on(runner.run(request, std::future::pending()))
             .unwrap();

@@ -61,13 +61,7 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let record = runtime.block_on(async {
-        let request = RunRequest {
-            job: &job,
-            trigger: "manual",
-            attempt: 1,
-            retry_of: None,
-            queued_at: None,
-        };
+        let request = RunRequest::manual(&job);
         runner.run(request, stop_requested()).await
     })?;
     if args.json {

@@ -34,7 +34,15 @@ pub fn load_settings(explicit: Option<&Path>) -> Result<Settings, Problems> {
         None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
             Settings::load(Path::new(DEFAULT_CONFIG_PATH))
         }
-        None => Ok(Settings::builtin()),
+        None => {
+            // Absolute, so paths recorded in history (run logs) stay valid from any folder.
+            let mut settings = Settings::builtin();
+            if let Ok(cwd) = std::env::current_dir() {
+                settings.jobs_dir = cwd.join(&settings.jobs_dir);
+                settings.state_dir = cwd.join(&settings.state_dir);
+            }
+            Ok(settings)
+        }
     }
 }
 

@@ -10,25 +10,23 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use tokio::io::AsyncReadExt;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::cgroup::{RunCgroup, RunStats};
+use crate::cgroup::RunCgroup;
 use crate::config::{Job, Settings, Slot};
-use crate::model::{Enforcement, RunStatus};
+use crate::model::Enforcement;
 use crate::store::{NewRun, RunCompletion, RunRecord, Store, StoreError};
 
 use super::enforce::Enforcer;
 use super::limits::{effective_memory_limit, run_limits};
-use super::log::CappedLog;
-use super::outcome::{Ending, Stopped, classify};
+use super::log::{CappedLog, pump_output};
+use super::outcome::{Stopped, completed, not_started};
+use super::reap::{Target, Waited, cleanup, joined, signal_group, wait4};
 use super::spawn::{Identity, Launch, spawn};
 
-/// How long to wait for a killed run's cgroup to empty before giving up on removing it.
-const EMPTY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the output pump may still drain after the run ended (an escaped process of an
 /// unconfined run may hold the pipe open forever).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
@@ -55,6 +53,19 @@ pub struct RunRequest<'a> {
     pub retry_of: Option<i64>,
     /// When the run entered its slot's queue, if it waited.
     pub queued_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> RunRequest<'a> {
+    /// A first attempt asked for by hand (`slotcron run`), not queued.
+    pub fn manual(job: &'a Job) -> RunRequest<'a> {
+        RunRequest {
+            job,
+            trigger: "manual",
+            attempt: 1,
+            retry_of: None,
+            queued_at: None,
+        }
+    }
 }
 
 /// The run could not be recorded. Everything else (a command that does not exist, a user
@@ -98,43 +109,6 @@ impl StartFailure {
         }
     }
 }
-
-/// What is signalled to stop a run: its cgroup (every process in it, wherever it went) and
-/// the session the main process leads (all that is left without a cgroup; with one, a
-/// second net should writing the cgroup's knobs ever fail).
-struct Target {
-    cgroup: Option<Arc<RunCgroup>>,
-    session: Pid,
-}
-
-impl Target {
-    fn terminate(&self) {
-        if let Some(cg) = &self.cgroup
-            && let Err(error) = cg.signal_all(Signal::SIGTERM)
-        {
-            warn!(%error, "sending SIGTERM to the run's cgroup");
-        }
-        signal_group(self.session, Signal::SIGTERM);
-    }
-
-    fn kill(&self) {
-        if let Some(cg) = &self.cgroup
-            && let Err(error) = cg.kill()
-        {
-            warn!(%error, "killing the run's cgroup");
-        }
-        signal_group(self.session, Signal::SIGKILL);
-    }
-}
-
-fn signal_group(pgid: Pid, signal: Signal) {
-    match killpg(pgid, signal) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
-        Err(error) => warn!(%error, %signal, "signalling the run's process group"),
-    }
-}
-
-type Waited = io::Result<(Ending, libc::rusage)>;
 
 impl Runner {
     /// A runner over these settings, enforcement and history.
@@ -205,12 +179,12 @@ impl Runner {
             Ok(done) => done,
             Err(failure) => {
                 span.in_scope(|| warn!(error = %failure, "run failed to start"));
-                RunCompletion {
-                    status: RunStatus::Failed,
-                    exit_code: failure.exit_code(),
-                    error: Some(failure.to_string()),
-                    ..completion(Utc::now(), clock)
-                }
+                not_started(
+                    failure.to_string(),
+                    failure.exit_code(),
+                    Utc::now(),
+                    clock.elapsed(),
+                )
             }
         };
         let status = completion.status;
@@ -300,41 +274,14 @@ impl Runner {
                 "output still open after the run ended (an escaped process holds it); log closed"
             );
         }
-        let (ending, rusage) = match waited {
-            Ok((ending, rusage)) => (ending, Some(rusage)),
-            Err(error) => {
-                warn!(%error, "waiting for the run's process");
-                (Ending::Signaled(libc::SIGKILL), None)
-            }
-        };
-        let oom_kills = stats.as_ref().map(|s| s.memory_events.oom_kill);
-        let (exit_code, signal) = match ending {
-            Ending::Exited(code) => (Some(code), None),
-            Ending::Signaled(sig) => (None, Some(sig)),
-        };
-        let base = completion(finished_at, clock);
-        let rusage_user = rusage.map(|r| timeval_usec(r.ru_utime));
-        let rusage_system = rusage.map(|r| timeval_usec(r.ru_stime));
-        let cpu = stats.as_ref().map(|s| s.cpu);
-        Ok(RunCompletion {
-            status: classify(ending, stopped, oom_kills.unwrap_or(0)),
-            exit_code,
-            signal,
-            memory_peak_bytes: stats
-                .as_ref()
-                .and_then(|s| s.memory_peak)
-                .or_else(|| rusage.as_ref().and_then(rusage_peak)),
-            cpu_usage_usec: cpu
-                .map(|c| c.usage_usec)
-                .or_else(|| Some(rusage_user? + rusage_system?)),
-            cpu_user_usec: cpu.map(|c| c.user_usec).or(rusage_user),
-            cpu_system_usec: cpu.map(|c| c.system_usec).or(rusage_system),
-            cpu_throttled_usec: cpu.and_then(|c| c.throttled_usec),
-            oom_kills,
-            pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
-            error: None,
-            ..base
-        })
+        let waited = waited.map_err(|error| warn!(%error, "waiting for the run's process"));
+        Ok(completed(
+            waited.ok(),
+            stopped,
+            stats,
+            finished_at,
+            clock.elapsed(),
+        ))
     }
 
     /// Creates the log and the pipe, and starts the process inside the cgroup.
@@ -411,115 +358,5 @@ impl Runner {
         .await
         .expect("history task panicked");
         Ok(result?)
-    }
-}
-
-fn completion(finished_at: DateTime<Utc>, clock: Instant) -> RunCompletion {
-    RunCompletion {
-        status: RunStatus::Failed,
-        exit_code: None,
-        signal: None,
-        finished_at,
-        duration_ms: clock.elapsed().as_millis() as u64,
-        memory_peak_bytes: None,
-        cpu_usage_usec: None,
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: None,
-        pids_peak: None,
-        error: None,
-    }
-}
-
-fn joined(waited: Result<Waited, tokio::task::JoinError>) -> Waited {
-    waited.unwrap_or_else(|e| Err(io::Error::other(e)))
-}
-
-/// Kills what is left in the cgroup, waits for it to empty, reads the kernel's figures and
-/// removes it. Blocking. `None` when the figures could not be read.
-fn cleanup(cg: &RunCgroup) -> Option<RunStats> {
-    if let Err(error) = cg.kill() {
-        warn!(%error, "killing what is left of the run");
-    }
-    match cg.wait_empty(EMPTY_TIMEOUT) {
-        Ok(true) => {}
-        Ok(false) => warn!(cgroup = %cg.path().display(), "run cgroup did not empty in time"),
-        Err(error) => warn!(%error, "waiting for the run cgroup to empty"),
-    }
-    let stats = cg
-        .stats()
-        .map_err(|error| warn!(%error, "reading the run's kernel figures"))
-        .ok();
-    if let Err(error) = cg.clone().remove() {
-        warn!(%error, "removing the run cgroup");
-    }
-    stats
-}
-
-/// Blocks until `pid` exits; returns how, with its resource usage.
-fn wait4(pid: i32) -> Waited {
-    let mut status = 0;
-    // SAFETY: rusage is plain old data; wait4 fills it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: valid pointers to our own locals.
-        let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if rc == pid {
-            break;
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
-    let ending = if libc::WIFEXITED(status) {
-        Ending::Exited(libc::WEXITSTATUS(status))
-    } else {
-        Ending::Signaled(libc::WTERMSIG(status))
-    };
-    Ok((ending, usage))
-}
-
-fn timeval_usec(tv: libc::timeval) -> u64 {
-    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
-}
-
-/// Without a cgroup, the best peak figure is the largest resident set of the process and
-/// its waited-for children (`ru_maxrss`, KiB).
-fn rusage_peak(usage: &libc::rusage) -> Option<u64> {
-    (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
-}
-
-/// Copies the run's output into its capped log until every writer has closed the pipe.
-async fn pump_output(read: OwnedFd, mut log: CappedLog) {
-    let receiver = match tokio::net::unix::pipe::Receiver::from_owned_fd(read) {
-        Ok(r) => r,
-        Err(error) => {
-            warn!(%error, "reading the run's output");
-            return;
-        }
-    };
-    let mut receiver = receiver;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match receiver.read(&mut buf).await {
-            Ok(0) => break,
-            // A plain file write: local, small and buffered by the kernel, so it is not
-            // worth a blocking-pool hop per chunk.
-            Ok(n) => {
-                if let Err(error) = log.write(&buf[..n]) {
-                    warn!(%error, path = %log.path().display(), "writing the run's log; output dropped");
-                    return;
-                }
-            }
-            Err(error) => {
-                warn!(%error, "reading the run's output");
-                break;
-            }
-        }
-    }
-    if let Err(error) = log.finish() {
-        warn!(%error, "finishing the run's log");
     }
 }

@@ -3,7 +3,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncReadExt;
+use tracing::warn;
 
 /// Appends output to a file and, whenever the file grows past twice the cap, rewrites it
 /// to its last `max` bytes (amortised O(1) per byte written).
@@ -104,6 +108,39 @@ impl CappedLog {
         self.dropped += self.len - keep;
         self.len = keep;
         Ok(())
+    }
+}
+
+/// Copies the run's output into its capped log until every writer has closed the pipe.
+pub async fn pump_output(read: OwnedFd, mut log: CappedLog) {
+    let receiver = match tokio::net::unix::pipe::Receiver::from_owned_fd(read) {
+        Ok(r) => r,
+        Err(error) => {
+            warn!(%error, "reading the run's output");
+            return;
+        }
+    };
+    let mut receiver = receiver;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match receiver.read(&mut buf).await {
+            Ok(0) => break,
+            // A plain file write: local, small and buffered by the kernel, so it is not
+            // worth a blocking-pool hop per chunk.
+            Ok(n) => {
+                if let Err(error) = log.write(&buf[..n]) {
+                    warn!(%error, path = %log.path().display(), "writing the run's log; output dropped");
+                    return;
+                }
+            }
+            Err(error) => {
+                warn!(%error, "reading the run's output");
+                break;
+            }
+        }
+    }
+    if let Err(error) = log.finish() {
+        warn!(%error, "finishing the run's log");
     }
 }
 

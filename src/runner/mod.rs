@@ -7,6 +7,7 @@ mod execute;
 mod limits;
 mod log;
 mod outcome;
+mod reap;
 mod spawn;
 
 pub use enforce::{CgroupEnv, EnforcementError, Enforcer};
@@ -15,5 +16,5 @@ pub use limits::{
     CPU_PERIOD_USEC, effective_memory_limit, global_limits, online_cpus, run_limits, slot_limits,
 };
 pub use log::CappedLog;
-pub use outcome::{Ending, Stopped, classify, shell_status};
+pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

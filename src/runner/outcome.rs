@@ -1,7 +1,15 @@
 //! How a run ended, from what `wait4` and the kernel's cgroup counters say, and what
 //! `slotcron run` exits with.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::cgroup::RunStats;
 use crate::model::RunStatus;
+use crate::store::RunCompletion;
+
+use super::reap::{rusage_peak, timeval_usec};
 
 /// How the main process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,5 +61,71 @@ pub fn shell_status(exit_code: Option<i32>, signal: Option<i32>) -> i32 {
         (Some(code), _) => code,
         (None, Some(sig)) => 128 + sig,
         (None, None) => 1,
+    }
+}
+
+/// A run's completed record: how it ended, and what it used. The kernel's cgroup figures
+/// where there are some; `wait4`'s rusage for an unconfined run. `waited` is `None` when
+/// waiting for the main process failed (it is then taken as killed).
+pub fn completed(
+    waited: Option<(Ending, libc::rusage)>,
+    stopped: Stopped,
+    stats: Option<RunStats>,
+    finished_at: DateTime<Utc>,
+    duration: Duration,
+) -> RunCompletion {
+    let (ending, rusage) = match waited {
+        Some((ending, rusage)) => (ending, Some(rusage)),
+        None => (Ending::Signaled(libc::SIGKILL), None),
+    };
+    let (exit_code, signal) = match ending {
+        Ending::Exited(code) => (Some(code), None),
+        Ending::Signaled(sig) => (None, Some(sig)),
+    };
+    let oom_kills = stats.as_ref().map(|s| s.memory_events.oom_kill);
+    let user = rusage.map(|r| timeval_usec(r.ru_utime));
+    let system = rusage.map(|r| timeval_usec(r.ru_stime));
+    let cpu = stats.as_ref().map(|s| s.cpu);
+    RunCompletion {
+        status: classify(ending, stopped, oom_kills.unwrap_or(0)),
+        exit_code,
+        signal,
+        finished_at,
+        duration_ms: duration.as_millis() as u64,
+        memory_peak_bytes: stats
+            .as_ref()
+            .and_then(|s| s.memory_peak)
+            .or_else(|| rusage.as_ref().and_then(rusage_peak)),
+        cpu_usage_usec: cpu.map(|c| c.usage_usec).or_else(|| Some(user? + system?)),
+        cpu_user_usec: cpu.map(|c| c.user_usec).or(user),
+        cpu_system_usec: cpu.map(|c| c.system_usec).or(system),
+        cpu_throttled_usec: cpu.and_then(|c| c.throttled_usec),
+        oom_kills,
+        pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
+        error: None,
+    }
+}
+
+/// The record of a run that never started.
+pub fn not_started(
+    error: String,
+    exit_code: Option<i32>,
+    finished_at: DateTime<Utc>,
+    duration: Duration,
+) -> RunCompletion {
+    RunCompletion {
+        status: RunStatus::Failed,
+        exit_code,
+        signal: None,
+        finished_at,
+        duration_ms: duration.as_millis() as u64,
+        memory_peak_bytes: None,
+        cpu_usage_usec: None,
+        cpu_user_usec: None,
+        cpu_system_usec: None,
+        cpu_throttled_usec: None,
+        oom_kills: None,
+        pids_peak: None,
+        error: Some(error),
     }
 }

@@ -81,13 +81,7 @@ impl World {
             .enable_all()
             .build()
             .unwrap();
-        let request = RunRequest {
-            job: &job,
-            trigger: "manual",
-            attempt: 1,
-            retry_of: None,
-            queued_at: None,
-        };
+        let request = RunRequest::manual(&job);
         rt.block_on(self.runner.run(request, std::future::pending()))
             .unwrap()
     }
