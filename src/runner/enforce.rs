@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cgroup::probe::RootSetting;
+use crate::cgroup::probe::{Resolved, RootSetting};
 use crate::cgroup::{self, CgroupFs, Hierarchy};
 use crate::config::{CgroupRoot, EnforcementMode, Settings};
 
@@ -77,17 +77,7 @@ impl Enforcer {
     }
 
     fn build(settings: &Settings, env: &CgroupEnv) -> Result<Hierarchy, String> {
-        let setting = match &settings.cgroup_root {
-            CgroupRoot::Auto => RootSetting::Auto,
-            CgroupRoot::Path(p) => RootSetting::Path(p.clone()),
-        };
-        let input = cgroup::probe::ProbeInput {
-            mountinfo: &env.mountinfo,
-            self_cgroup: &env.self_cgroup,
-        };
-        let resolved =
-            cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
-                .map_err(|e| e.to_string())?;
+        let resolved = resolve(settings, env)?;
         let cpus = online_cpus();
         let slots: Vec<(String, cgroup::Limits)> = settings
             .slots
@@ -103,14 +93,6 @@ impl Enforcer {
         )
         .map_err(|e| e.to_string())
     }
-
-    /// The tree's root, when enforcing.
-    pub fn root(&self) -> Option<PathBuf> {
-        match self {
-            Enforcer::Cgroup(h) => Some(h.root().to_path_buf()),
-            Enforcer::Unconfined { .. } => None,
-        }
-    }
 }
 
 impl Enforcer {
@@ -122,16 +104,21 @@ impl Enforcer {
         if settings.enforcement == EnforcementMode::Off {
             return Err("enforcement is `off` in the configuration".into());
         }
-        let setting = match &settings.cgroup_root {
-            CgroupRoot::Auto => RootSetting::Auto,
-            CgroupRoot::Path(p) => RootSetting::Path(p.clone()),
-        };
-        let input = cgroup::probe::ProbeInput {
-            mountinfo: &env.mountinfo,
-            self_cgroup: &env.self_cgroup,
-        };
-        cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
-            .map(|resolved| resolved.root)
-            .map_err(|e| e.to_string())
+        resolve(settings, env).map(|resolved| resolved.root)
     }
+}
+
+/// The read-only probe: where the tree goes, and whether slotcron must first move itself
+/// out of the root.
+fn resolve(settings: &Settings, env: &CgroupEnv) -> Result<Resolved, String> {
+    let setting = match &settings.cgroup_root {
+        CgroupRoot::Auto => RootSetting::Auto,
+        CgroupRoot::Path(p) => RootSetting::Path(p.clone()),
+    };
+    let input = cgroup::probe::ProbeInput {
+        mountinfo: &env.mountinfo,
+        self_cgroup: &env.self_cgroup,
+    };
+    cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
+        .map_err(|e| e.to_string())
 }
