@@ -15,4 +15,5 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod runner;
+pub mod scheduler;
 pub mod store;
