@@ -42,7 +42,7 @@ pub struct Runner {
 }
 
 /// One request to run a job.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct RunRequest<'a> {
     pub job: &'a Job,
     /// `manual`, `schedule`, `retry`...
@@ -53,6 +53,9 @@ pub struct RunRequest<'a> {
     pub retry_of: Option<i64>,
     /// When the run entered its slot's queue, if it waited.
     pub queued_at: Option<DateTime<Utc>>,
+    /// Told the run's id as soon as its history row exists (the daemon needs it to kill
+    /// the run on request before it ends).
+    pub on_recorded: Option<tokio::sync::oneshot::Sender<i64>>,
 }
 
 impl<'a> RunRequest<'a> {
@@ -64,6 +67,7 @@ impl<'a> RunRequest<'a> {
             attempt: 1,
             retry_of: None,
             queued_at: None,
+            on_recorded: None,
         }
     }
 }
@@ -170,6 +174,10 @@ impl Runner {
         };
         let clock = Instant::now();
         let id = self.db(move |s| s.start_run(&new)).await?;
+        if let Some(tell) = req.on_recorded {
+            // The receiver may be gone (the daemon no longer cares): nothing to do then.
+            let _ = tell.send(id);
+        }
         let span = info_span!("run", job = %job.name, run_id = id);
         let completion = match self
             .execute(id, job, slot, cancel)

@@ -162,12 +162,16 @@ impl Admission {
     }
 
     /// Takes every run that may start now, in order, and reserves its seat and memory.
-    /// `eligible` passes over runs that must keep waiting for a reason of their own.
+    /// `eligible` passes over runs that must keep waiting for a reason of their own; it is
+    /// shown the runs admitted so far in this call (for `blocks:` between two queued runs).
     ///
     /// Across slots, the best head (priority, then due time) goes first, so the global
     /// budget serves the most urgent work; when that head does not fit the global budget,
     /// admission stops for everyone until memory is released.
-    pub fn admit(&mut self, mut eligible: impl FnMut(&Pending) -> bool) -> Vec<Admitted> {
+    pub fn admit(
+        &mut self,
+        mut eligible: impl FnMut(&Pending, &[Admitted]) -> bool,
+    ) -> Vec<Admitted> {
         let mut admitted = Vec::new();
         loop {
             let mut best: Option<(Key, String)> = None;
@@ -175,7 +179,7 @@ impl Admission {
                 if book.running >= book.spec.max_concurrent {
                     continue;
                 }
-                let Some((key, run)) = book.queue.iter().find(|(_, run)| eligible(run)) else {
+                let Some((key, run)) = book.queue.iter().find(|(_, run)| eligible(run, &admitted)) else {
                     continue;
                 };
                 // Head-of-line: when the first eligible run does not fit, the slot waits.

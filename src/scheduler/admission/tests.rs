@@ -48,12 +48,12 @@ fn six_due_at_once_with_five_seats_start_five() {
         ))
         .unwrap();
     }
-    let first = a.admit(|_| true);
+    let first = a.admit(|_, _| true);
     assert_eq!(names(&first), ["j0", "j1", "j2", "j3", "j4"]);
     assert_eq!(a.slot("default").unwrap().queue_len(), 1);
-    assert!(a.admit(|_| true).is_empty(), "no seat until one frees");
+    assert!(a.admit(|_, _| true).is_empty(), "no seat until one frees");
     a.release("default", 1 << 20);
-    assert_eq!(names(&a.admit(|_| true)), ["j5"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["j5"]);
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn priority_beats_due_time_and_due_time_beats_arrival() {
         .unwrap();
     let mut order = Vec::new();
     for _ in 0..4 {
-        let got = a.admit(|_| true);
+        let got = a.admit(|_, _| true);
         assert_eq!(got.len(), 1);
         order.push(got[0].0.job.clone());
         a.release("default", 0);
@@ -86,10 +86,10 @@ fn memory_budget_holds_back_a_run_that_does_not_fit_and_nothing_overtakes_it() {
         .unwrap();
     a.enqueue(run("small", "default", Priority::Medium, 2, GIB / 4))
         .unwrap();
-    assert_eq!(names(&a.admit(|_| true)), ["two-gib"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["two-gib"]);
     assert_eq!(a.slot("default").unwrap().reserved, 2 * GIB);
     a.release("default", 2 * GIB);
-    assert_eq!(names(&a.admit(|_| true)), ["big", "small"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["big", "small"]);
 }
 
 #[test]
@@ -97,7 +97,7 @@ fn an_idle_slot_admits_a_run_expected_above_its_whole_budget() {
     let mut a = Admission::new([slot("light", 10, 1, 100)], None);
     a.enqueue(run("huge", "light", Priority::Medium, 0, 5 * GIB))
         .unwrap();
-    assert_eq!(names(&a.admit(|_| true)), ["huge"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["huge"]);
 }
 
 #[test]
@@ -137,9 +137,9 @@ fn global_budget_holds_across_slots_and_serves_the_most_urgent_first() {
         .unwrap();
     // backup (high) first, then report; import would take the total to 6 GiB > 5 GiB,
     // although it fits its own slot (heavy: 2 + 2 of 4 GiB).
-    assert_eq!(names(&a.admit(|_| true)), ["backup", "report"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["backup", "report"]);
     a.release("default", 2 * GIB);
-    assert_eq!(names(&a.admit(|_| true)), ["import"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["import"]);
     let total: u64 = a.slots().map(|s| s.reserved).sum();
     assert_eq!(total, 4 * GIB);
 }
@@ -151,9 +151,9 @@ fn ineligible_runs_wait_without_holding_up_the_others() {
         .unwrap();
     a.enqueue(run("free", "default", Priority::Low, 1, 0))
         .unwrap();
-    assert_eq!(names(&a.admit(|p| p.job != "blocked")), ["free"]);
+    assert_eq!(names(&a.admit(|p, _| p.job != "blocked")), ["free"]);
     assert!(a.is_queued("blocked"));
-    assert_eq!(names(&a.admit(|_| true)), ["blocked"]);
+    assert_eq!(names(&a.admit(|_, _| true)), ["blocked"]);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn adopted_runs_hold_seats_and_removal_empties_queues() {
     a.occupy("heavy", GIB);
     a.enqueue(run("x", "heavy", Priority::Medium, 0, 0))
         .unwrap();
-    assert!(a.admit(|_| true).is_empty());
+    assert!(a.admit(|_, _| true).is_empty());
     let removed = a.remove_queued(|p| p.job == "x");
     assert_eq!(removed.len(), 1);
     assert_eq!(a.queued_total(), 0);

@@ -1,0 +1,170 @@
+//! `slotcron daemon`: the long-running scheduler. One tokio task owns the [`engine::Engine`]
+//! and sleeps until the next deadline or an event: a run ending, a control request, a
+//! change in `jobs_dir`, SIGHUP, or shutdown. Nothing polls on a fixed period.
+//!
+//! - [`registry`]: the scheduled jobs, kept in step with the files.
+//! - [`engine`]: policies, queues and runs in motion.
+//! - [`startup`]: the first load, crash recovery, `@reboot` and `catch_up`.
+//! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
+//! - [`recovery`]: adopting the runs a killed daemon left behind.
+//! - [`notify`]: telling systemd we are ready, alive and stopping.
+//! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
+
+pub mod control;
+pub mod engine;
+pub mod notify;
+pub mod recovery;
+pub mod registry;
+pub mod startup;
+pub mod timer;
+pub mod watch;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::net::UnixListener;
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::config::Settings;
+use crate::runner::Enforcer;
+use crate::store::Store;
+
+use engine::{Engine, RunEvent, Wake};
+use notify::Notifier;
+use timer::WallTimer;
+use watch::DirWatch;
+
+/// How long a burst of file events may go on before one reload takes them all in (an
+/// editor's save is several events; `git checkout` is hundreds).
+pub const RELOAD_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Everything the daemon works with, passed in so tests can supply their own.
+pub struct World {
+    pub settings: Arc<Settings>,
+    pub enforcer: Arc<Enforcer>,
+    pub store: Arc<Mutex<Store>>,
+    /// The control socket, already bound (see `control::server::bind`).
+    pub control: Option<UnixListener>,
+    /// Where `meminfo` and `pressure/memory` are read (`/proc`).
+    pub proc_root: PathBuf,
+    /// This boot's id (`/proc/sys/kernel/random/boot_id`); `@reboot` jobs run when it
+    /// differs from the one stored by the last daemon.
+    pub boot_id: Option<String>,
+    /// A message asks for a reload (SIGHUP in the binary).
+    pub reload_requests: mpsc::UnboundedReceiver<()>,
+    pub notifier: Notifier,
+}
+
+/// The daemon failed to start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("history: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("crash recovery: {0}")]
+    Recovery(String),
+}
+
+/// Runs the daemon until `shutdown` resolves, then stops every run (each gets the kill
+/// grace), records everything and returns.
+///
+/// # Errors
+/// Only when it cannot start (history unusable, recovery impossible); once running, every
+/// failure is logged and recorded and scheduling goes on.
+pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let World {
+        settings,
+        enforcer,
+        store,
+        control,
+        proc_root,
+        boot_id,
+        mut reload_requests,
+        notifier,
+    } = world;
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    startup::start(&mut engine, boot_id.as_deref()).await?;
+
+    let (requests_tx, mut requests) = mpsc::channel(64);
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(listener) = control {
+        tokio::spawn(crate::control::server::serve(listener, requests_tx, async {
+            let _ = server_stopped.await;
+        }));
+    }
+    let mut watch = DirWatch::new(&settings.jobs_dir)
+        .map_err(|error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"))
+        .ok();
+    let mut timer = WallTimer::new();
+    let mut watchdog = notifier.watchdog_interval().map(tokio::time::interval);
+    let mut reload_at: Option<tokio::time::Instant> = None;
+    notifier.ready(&format!("scheduling {} jobs", engine.registry.jobs.len()));
+    info!(jobs = engine.registry.jobs.len(), "daemon ready");
+
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = engine.timeline.next_deadline();
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(event) = events.recv() => match event {
+                RunEvent::Recorded { token, id } => engine.recorded(token, id),
+                RunEvent::Finished { token, result } => engine.finished(token, result).await,
+            },
+            Some((request, reply)) = requests.recv() => {
+                let response = control::handle(&mut engine, request).await;
+                let _ = reply.send(response);
+            }
+            Some(()) = reload_requests.recv() => {
+                reload_at = None;
+                control::reload(&mut engine).await;
+            }
+            _ = async { watch.as_mut().expect("guarded").changed().await }, if watch.is_some() => {
+                reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
+            }
+            () = async { tokio::time::sleep_until(reload_at.expect("guarded")).await }, if reload_at.is_some() => {
+                reload_at = None;
+                control::reload(&mut engine).await;
+            }
+            _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
+                notifier.ping();
+            }
+            () = timer.sleep_until(deadline) => wake(&mut engine).await,
+        }
+    }
+
+    info!(running = engine.active.len(), "stopping");
+    notifier.stopping();
+    engine.begin_shutdown();
+    while !engine.active.is_empty() {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(RunEvent::Recorded { token, id }) => engine.recorded(token, id),
+                Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
+                None => break,
+            },
+            _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
+                notifier.ping();
+            }
+        }
+    }
+    let _ = stop_server.send(());
+    info!("stopped");
+    Ok(())
+}
+
+/// Handles every deadline that has come.
+async fn wake(engine: &mut Engine) {
+    let now = Utc::now();
+    for (wake, _) in engine.timeline.pop_due(now) {
+        match wake {
+            Wake::Fire(job) => engine.fire(&job, now).await,
+            Wake::Retry(key) => engine.retry(key, now).await,
+            Wake::Recheck => engine.dispatch(now).await,
+        }
+    }
+}

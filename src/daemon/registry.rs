@@ -1,0 +1,169 @@
+//! The jobs the daemon schedules, each with what history says about it, kept in step with
+//! `jobs_dir`. A reload never loses a job to a typo: a file that stops loading keeps its
+//! last good version scheduled (and its error shown by `status`); a deleted file
+//! unschedules its job.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::config::{Catalog, Job, Problem};
+use crate::scheduler::{BreakerState, breaker_state};
+use crate::store::{JobControl, JobSummary};
+
+/// One scheduled job.
+#[derive(Debug, Clone)]
+pub struct JobEntry {
+    /// The job as last loaded successfully.
+    pub job: Arc<Job>,
+    /// Set while the job's file fails to load: the problems, one per line. The job keeps
+    /// running in the version in `job`.
+    pub broken: Option<String>,
+    /// `enable`/`disable` override and breaker reset, from the database.
+    pub control: JobControl,
+    /// What history says: last runs, failure streak, observed peak memory.
+    pub summary: JobSummary,
+    /// The next fire time before jitter; `None` for `manual` and `@reboot` jobs and while
+    /// the job is disabled.
+    pub next_nominal: Option<DateTime<Utc>>,
+}
+
+impl JobEntry {
+    /// A job just loaded, with its stored state.
+    pub fn new(job: Arc<Job>, control: JobControl, summary: JobSummary) -> JobEntry {
+        JobEntry {
+            job,
+            broken: None,
+            control,
+            summary,
+            next_nominal: None,
+        }
+    }
+
+    /// The file's `enabled:`, unless `slotcron enable/disable` overrides it.
+    pub fn enabled(&self) -> bool {
+        self.control.enabled_override.unwrap_or(self.job.enabled)
+    }
+
+    /// The job's circuit breaker at `now` (always closed without `breaker:`).
+    pub fn breaker(&self, now: DateTime<Utc>) -> BreakerState {
+        match &self.job.breaker {
+            None => BreakerState::Closed,
+            Some(b) => breaker_state(
+                b.failures,
+                b.cooldown,
+                self.summary.consecutive_failures,
+                self.summary.last_failure_at,
+                now,
+            ),
+        }
+    }
+}
+
+/// What a reload changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// New jobs, or jobs whose schedule, zone or enabled flag changed: their next fire
+    /// time must be computed again.
+    pub rescheduled: Vec<String>,
+    /// Jobs whose file is gone.
+    pub removed: Vec<String>,
+    /// Jobs kept in their last good version because their file no longer loads.
+    pub broken: Vec<String>,
+    /// Jobs new to this daemon (their stored state must be read).
+    pub added: Vec<String>,
+}
+
+/// All scheduled jobs, and the problems of the files that did not load.
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub jobs: BTreeMap<String, JobEntry>,
+    /// Problems of the last load (files that did not load, bad references).
+    pub problems: Vec<Problem>,
+    /// For each job, the jobs that name it in `after:` (started when it succeeds).
+    pub followers: HashMap<String, Vec<String>>,
+}
+
+impl Registry {
+    /// Takes a freshly loaded catalog in. `state` supplies the stored control and summary
+    /// of jobs the registry did not have.
+    pub fn apply(
+        &mut self,
+        catalog: Catalog,
+        mut state: impl FnMut(&str) -> (JobControl, JobSummary),
+    ) -> Changes {
+        let mut changes = Changes::default();
+        let mut broken_files: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
+        for problem in &catalog.problems {
+            broken_files
+                .entry(problem.file.clone())
+                .or_default()
+                .push(problem.to_string());
+        }
+        let loaded: BTreeSet<&String> = catalog.jobs.keys().collect();
+        let mut gone = Vec::new();
+        for (name, entry) in &mut self.jobs {
+            if loaded.contains(name) {
+                continue;
+            }
+            match broken_files.get(&entry.job.file) {
+                Some(problems) => {
+                    entry.broken = Some(problems.join("\n"));
+                    changes.broken.push(name.clone());
+                }
+                None => gone.push(name.clone()),
+            }
+        }
+        for name in gone {
+            self.jobs.remove(&name);
+            changes.removed.push(name);
+        }
+        for (name, job) in catalog.jobs {
+            let job = Arc::new(job);
+            match self.jobs.get_mut(&name) {
+                Some(entry) => {
+                    let old = &entry.job;
+                    if old.schedule_text != job.schedule_text
+                        || old.timezone != job.timezone
+                        || old.enabled != job.enabled
+                        || old.jitter != job.jitter
+                    {
+                        changes.rescheduled.push(name.clone());
+                    }
+                    entry.job = job;
+                    entry.broken = None;
+                }
+                None => {
+                    let (control, summary) = state(&name);
+                    self.jobs
+                        .insert(name.clone(), JobEntry::new(job, control, summary));
+                    changes.added.push(name.clone());
+                    changes.rescheduled.push(name);
+                }
+            }
+        }
+        self.problems = catalog.problems;
+        self.followers = HashMap::new();
+        for entry in self.jobs.values() {
+            for leader in &entry.job.after {
+                self.followers
+                    .entry(leader.clone())
+                    .or_default()
+                    .push(entry.job.name.clone());
+            }
+        }
+        changes
+    }
+
+    /// Whether `a` and `b` may not run at the same time (`blocks:` either way).
+    pub fn blocks(&self, a: &str, b: &str) -> bool {
+        let names = |x: &str, y: &str| {
+            self.jobs
+                .get(x)
+                .is_some_and(|e| e.job.blocks.iter().any(|n| n == y))
+        };
+        names(a, b) || names(b, a)
+    }
+}

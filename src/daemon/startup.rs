@@ -1,0 +1,88 @@
+//! Starting the daemon: load the jobs, take over what a previous daemon left running,
+//! run `@reboot` jobs once per boot, give `catch_up: once` jobs their one missed run, and
+//! put every job's next fire time on the timeline.
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::config::{CatchUp, Schedule};
+
+use super::DaemonError;
+use super::control;
+use super::engine::{Engine, Origin};
+
+/// The `meta` key holding the boot id `@reboot` jobs last ran for.
+pub const BOOT_ID_KEY: &str = "boot_id";
+
+/// Where the kernel publishes this boot's id.
+pub const DEFAULT_BOOT_ID_PATH: &str = "/proc/sys/kernel/random/boot_id";
+
+/// Reads this boot's id; `None` where the file does not exist.
+pub fn read_boot_id(path: &std::path::Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+/// Brings the engine from empty to scheduling.
+///
+/// # Errors
+/// History cannot be read or written, or crash recovery fails.
+pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), DaemonError> {
+    let now = Utc::now();
+    control::reload(engine).await;
+    super::recovery_start(engine).await?;
+    let first_after_boot = match boot_id {
+        None => false,
+        Some(id) => {
+            let id = id.to_owned();
+            let stored = engine
+                .db(|s| s.meta(BOOT_ID_KEY))
+                .await?;
+            if stored.as_deref() == Some(id.as_str()) {
+                false
+            } else {
+                engine.db(move |s| s.set_meta(BOOT_ID_KEY, &id)).await?;
+                true
+            }
+        }
+    };
+    let names: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    for name in &names {
+        let entry = &engine.registry.jobs[name];
+        if !entry.enabled() {
+            continue;
+        }
+        match &entry.job.schedule {
+            Schedule::Reboot if first_after_boot => {
+                info!(job = %name, "first start since boot: running @reboot job");
+                engine.due(name, Origin::Reboot, now, now).await;
+            }
+            Schedule::Cron(_) | Schedule::Every(_) if entry.job.catch_up == CatchUp::Once => {
+                if let Some(missed) = missed_since_last_run(engine, name, now) {
+                    info!(job = %name, %missed, "catching up one missed run");
+                    engine.due(name, Origin::CatchUp, missed, now).await;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// For `catch_up: once`: the first fire time between the job's last run and now, if any.
+/// A job that never ran has nothing to catch up.
+fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let entry = engine.registry.jobs.get(name)?;
+    let last = entry.summary.last_started_at?;
+    let next = entry.job.next_fire(last)?;
+    if next < now {
+        Some(next)
+    } else {
+        if next < last {
+            warn!(job = %name, "next fire time before the last run; clock moved back?");
+        }
+        None
+    }
+}
