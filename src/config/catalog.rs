@@ -1,9 +1,10 @@
 //! Loads every job file of `jobs_dir`. Each file is parsed on its own: one broken file
 //! becomes a [`Problem`] and never stops the others from loading.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::graph::{self, Edge};
 use super::job::Job;
 use super::problem::Problem;
 use super::raw::RawJob;
@@ -66,25 +67,78 @@ impl Catalog {
         }
     }
 
-    /// `depends_on` and `blocks` must name loaded jobs; a job with a dangling reference is
-    /// removed, with a problem naming its file.
+    /// `depends_on`, `blocks` and `after` must name loaded jobs, and the `depends_on` and
+    /// `after` edges must not form a cycle. A job that breaks either rule is removed, with a
+    /// problem naming its file and field; as removing a job can leave others naming it,
+    /// the name check repeats until nothing changes. The other jobs keep loading.
     fn check_references(&mut self) {
-        let mut dangling = Vec::new();
-        for job in self.jobs.values() {
-            for (field, names) in [("depends_on", &job.depends_on), ("blocks", &job.blocks)] {
-                for name in names.iter().filter(|n| !self.jobs.contains_key(*n)) {
-                    dangling.push((
-                        job.name.clone(),
-                        Problem::field(&job.file, field, name, "no job with this name is loaded"),
-                    ));
-                }
+        let mut removed = BTreeSet::new();
+        self.remove_dangling(&mut removed);
+        let edges: BTreeMap<&str, Vec<Edge<'_>>> = self
+            .jobs
+            .values()
+            .map(|job| {
+                let out = waits_on(job)
+                    .flat_map(|(field, names)| names.iter().map(move |to| Edge { field, to }))
+                    .collect();
+                (job.name.as_str(), out)
+            })
+            .collect();
+        let on_cycles = graph::cycles(&edges);
+        for cycle in on_cycles {
+            if let Some(job) = self.jobs.remove(&cycle.job) {
+                let message = format!(
+                    "dependency cycle {}; a job on a cycle would never start",
+                    cycle.path.join(" -> ")
+                );
+                self.problems.push(Problem::field(
+                    &job.file,
+                    cycle.field,
+                    &cycle.path[1],
+                    message,
+                ));
+                removed.insert(cycle.job);
             }
         }
-        for (name, problem) in dangling {
-            self.jobs.remove(&name);
-            self.problems.push(problem);
+        self.remove_dangling(&mut removed);
+    }
+
+    /// Removes jobs that name a job that is not loaded, until none does. `removed`: names
+    /// this check took out, so a problem can say the job exists but does not load.
+    fn remove_dangling(&mut self, removed: &mut BTreeSet<String>) {
+        loop {
+            let mut dangling = Vec::new();
+            for job in self.jobs.values() {
+                let fields = waits_on(job).chain([("blocks", &job.blocks)]);
+                for (field, names) in fields {
+                    for name in names.iter().filter(|n| !self.jobs.contains_key(*n)) {
+                        let message = if removed.contains(name) {
+                            "this job is not loaded: it has problems of its own"
+                        } else {
+                            "no job with this name is loaded"
+                        };
+                        dangling.push((
+                            job.name.clone(),
+                            Problem::field(&job.file, field, name, message),
+                        ));
+                    }
+                }
+            }
+            if dangling.is_empty() {
+                return;
+            }
+            for (name, problem) in dangling {
+                self.jobs.remove(&name);
+                removed.insert(name);
+                self.problems.push(problem);
+            }
         }
     }
+}
+
+/// The fields whose names a job waits on, in the order problems name them.
+fn waits_on(job: &Job) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
+    [("depends_on", &job.depends_on), ("after", &job.after)].into_iter()
 }
 
 fn is_job_file(path: &Path) -> bool {
@@ -228,19 +282,93 @@ mod tests {
         write("c.yml", "command: echo c\ndepends_on: [a]\n");
         write("d.yaml", "name: a\ncommand: echo dup\n");
         write("e.yaml", "command: echo e\nblocks: [ghost]\n");
+        write("f.yaml", "command: echo f\nafter: [ghost]\n");
         write(".hidden.yaml", "command: nope\n");
         write("notes.txt", "not a job");
         let catalog = Catalog::load_dir(dir.path(), &settings());
         assert_eq!(catalog.jobs.keys().collect::<Vec<_>>(), ["a", "c"]);
-        assert_eq!(catalog.files, 5);
+        assert_eq!(catalog.files, 6);
         let text: Vec<String> = catalog.problems.iter().map(ToString::to_string).collect();
-        assert_eq!(text.len(), 3, "{text:#?}");
+        assert_eq!(text.len(), 4, "{text:#?}");
         assert!(text[0].contains("b.yaml:1: ") && text[0].contains("unclosed bracket"));
         assert!(text[1].contains("d.yaml") && text[1].contains("a.yaml already defines it"));
         assert!(
             text[2].contains("e.yaml")
                 && text[2].contains("field `blocks`")
                 && text[2].contains("ghost")
+        );
+        assert!(
+            text[3].ends_with(
+                "f.yaml: field `after`: no job with this name is loaded (value: `ghost`)"
+            ),
+            "{text:#?}"
+        );
+    }
+
+    #[test]
+    fn jobs_on_a_cycle_are_not_loaded_and_each_names_its_cycle() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("extract.yaml", "command: x\nafter: [load]\n");
+        write("load.yaml", "command: x\ndepends_on: [transform]\n");
+        write("transform.yaml", "command: x\nafter: [extract]\n");
+        write("report.yaml", "command: x\nafter: [load]\n");
+        write("vacuum.yaml", "command: x\n");
+        write(
+            "backup.yaml",
+            "command: x\ndepends_on: [vacuum]\nafter: [vacuum]\n",
+        );
+        let catalog = Catalog::load_dir(dir.path(), &settings());
+        assert_eq!(
+            catalog.jobs.keys().collect::<Vec<_>>(),
+            ["backup", "vacuum"]
+        );
+        let text: Vec<String> = catalog.problems.iter().map(ToString::to_string).collect();
+        let at = |file: &str| dir.path().join(file).display().to_string();
+        assert_eq!(
+            text,
+            [
+                format!(
+                    "{}: field `after`: dependency cycle extract -> load -> transform -> extract; \
+                     a job on a cycle would never start (value: `load`)",
+                    at("extract.yaml")
+                ),
+                format!(
+                    "{}: field `depends_on`: dependency cycle load -> transform -> extract -> load; \
+                     a job on a cycle would never start (value: `transform`)",
+                    at("load.yaml")
+                ),
+                format!(
+                    "{}: field `after`: dependency cycle transform -> extract -> load -> transform; \
+                     a job on a cycle would never start (value: `extract`)",
+                    at("transform.yaml")
+                ),
+                format!(
+                    "{}: field `after`: this job is not loaded: it has problems of its own \
+                     (value: `load`)",
+                    at("report.yaml")
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_job_naming_a_removed_job_is_removed_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("a.yaml", "command: x\ndepends_on: [ghost]\n");
+        write("b.yaml", "command: x\nafter: [a]\n");
+        write("c.yaml", "command: x\nblocks: [b]\n");
+        let catalog = Catalog::load_dir(dir.path(), &settings());
+        assert!(catalog.jobs.is_empty(), "{:?}", catalog.jobs.keys());
+        let fields: Vec<(&str, &str)> = catalog
+            .problems
+            .iter()
+            .map(|p| (p.field.as_deref().unwrap(), p.value.as_deref().unwrap()))
+            .collect();
+        assert_eq!(
+            fields,
+            [("depends_on", "ghost"), ("after", "a"), ("blocks", "b")]
         );
     }
 }

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::fields::Fields;
+use super::policy::{self, Breaker, CatchUp};
 use super::problem::Problem;
 use super::raw::{RawCommand, RawJob};
 use super::schedule::Schedule;
@@ -119,8 +120,21 @@ pub struct Job {
     #[serde(serialize_with = "duration_text::serialize")]
     pub retry_delay: Duration,
     pub concurrency: Concurrency,
+    /// Jobs this one depends on: names of loaded jobs, never itself, never on a cycle.
     pub depends_on: Vec<String>,
+    /// Jobs this one blocks: names of loaded jobs, never itself.
     pub blocks: Vec<String>,
+    /// A chain: this job starts when any of these (loaded jobs, not itself) succeeds.
+    /// With `depends_on`, forms a graph that the catalog keeps free of cycles.
+    pub after: Vec<String>,
+    /// Each scheduled start waits a random delay up to this; `None` (or `0s`): none.
+    /// At most [`policy::MAX_JITTER`].
+    #[serde(serialize_with = "duration_text::option")]
+    pub jitter: Option<Duration>,
+    /// What happens to fire times missed while the daemon was not running.
+    pub catch_up: CatchUp,
+    /// Pauses the job after repeated failures; `None`: never paused.
+    pub breaker: Option<Breaker>,
     pub alerts: AlertThresholds,
 }
 
@@ -292,7 +306,14 @@ impl Job {
         let retry_delay = f
             .duration("retry_delay", raw.retry_delay.as_ref())
             .unwrap_or(Duration::from_secs(10));
-        for (field, names) in [("depends_on", &raw.depends_on), ("blocks", &raw.blocks)] {
+        let jitter = policy::jitter(&mut f, raw.jitter.as_ref());
+        let catch_up = policy::catch_up(&mut f, raw.catch_up.as_deref());
+        let breaker = policy::breaker(&mut f, raw.breaker.as_ref());
+        for (field, names) in [
+            ("depends_on", &raw.depends_on),
+            ("blocks", &raw.blocks),
+            ("after", &raw.after),
+        ] {
             for other in names.iter().filter(|n| **n == name) {
                 f.problem(field, other, "a job cannot name itself");
             }
@@ -337,6 +358,10 @@ impl Job {
             concurrency,
             depends_on: raw.depends_on,
             blocks: raw.blocks,
+            after: raw.after,
+            jitter,
+            catch_up,
+            breaker,
             alerts,
         })
     }

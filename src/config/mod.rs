@@ -4,7 +4,9 @@
 
 mod catalog;
 mod fields;
+mod graph;
 mod job;
+mod policy;
 mod problem;
 mod raw;
 mod schedule;
@@ -15,11 +17,13 @@ use std::path::{Path, PathBuf};
 
 pub use catalog::{Catalog, parse_job};
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
+pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use problem::{Problem, Problems};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{
     CgroupRoot, DEFAULT_CONFIG_PATH, DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX,
-    DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode, Settings, Slot, builtin_slots,
+    DEFAULT_QUEUE_LIMIT, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode,
+    MAX_QUEUE_LIMIT, Protect, Settings, Slot, builtin_slots,
 };
 pub use units::{ByteSize, Scalar, UnitError, format_duration, parse_duration};
 

@@ -19,6 +19,15 @@ pub struct RawConfig {
     pub slots: Option<BTreeMap<String, RawSlot>>,
     pub kill_grace: Option<Scalar>,
     pub log_max: Option<Scalar>,
+    pub protect: Option<RawProtect>,
+}
+
+/// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProtect {
+    pub reserve_memory: Option<Scalar>,
+    pub max_memory_pressure: Option<Scalar>,
 }
 
 /// `cgroup:` in `slotcron.yaml`.
@@ -39,6 +48,7 @@ pub struct RawSlot {
     pub cpu_max_percent: Option<Scalar>,
     pub pids_max: Option<Scalar>,
     pub swap_max: Option<Scalar>,
+    pub queue_limit: Option<Scalar>,
 }
 
 /// A job file in `jobs_dir`.
@@ -72,6 +82,11 @@ pub struct RawJob {
     pub depends_on: Vec<String>,
     #[serde(default)]
     pub blocks: Vec<String>,
+    #[serde(default)]
+    pub after: Vec<String>,
+    pub jitter: Option<Scalar>,
+    pub catch_up: Option<String>,
+    pub breaker: Option<RawBreaker>,
     #[serde(default)]
     pub alerts: RawAlerts,
 }
@@ -112,4 +127,12 @@ pub struct RawAlerts {
     pub max_duration: Option<Scalar>,
     pub max_memory: Option<Scalar>,
     pub consecutive_failures: Option<Scalar>,
+}
+
+/// `breaker:` of a job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub failures: Option<Scalar>,
+    pub cooldown: Option<Scalar>,
 }

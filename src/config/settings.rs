@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::fields::Fields;
 use super::problem::{Problem, Problems};
-use super::raw::{RawConfig, RawSlot};
+use super::raw::{RawConfig, RawProtect, RawSlot};
 use super::units::ByteSize;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
@@ -59,6 +59,9 @@ pub struct Slot {
     /// Swap the slot may use (`memory.swap.max`); 0 by default so a capped job dies rather
     /// than thrashes.
     pub swap_max: ByteSize,
+    /// Due runs that may wait for a free place in the slot; one more is dropped (and
+    /// recorded). 0: a run that cannot start at once is dropped.
+    pub queue_limit: u32,
 }
 
 impl Slot {
@@ -71,12 +74,29 @@ impl Slot {
             cpu_max_percent: cpu,
             pids_max: Some(DEFAULT_SLOT_PIDS_MAX),
             swap_max: ByteSize::new(0),
+            queue_limit: DEFAULT_QUEUE_LIMIT,
         }
     }
 }
 
 /// `pids_max` of a slot that does not set one: enough for any sane job, a wall for a fork bomb.
 pub const DEFAULT_SLOT_PIDS_MAX: u64 = 4096;
+/// `queue_limit` of a slot that does not set one.
+pub const DEFAULT_QUEUE_LIMIT: u32 = 100;
+/// The largest `queue_limit`.
+pub const MAX_QUEUE_LIMIT: u32 = 1_000_000;
+
+/// `protect:`: headroom the scheduler keeps for the rest of the machine. A run is not
+/// started while a set threshold is crossed; unset thresholds are not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Protect {
+    /// Memory that must stay available (`MemAvailable` in `/proc/meminfo`) beyond what
+    /// the run is expected to use.
+    pub reserve_memory: Option<ByteSize>,
+    /// Memory pressure ceiling: PSI `some avg10` of `/proc/pressure/memory`, a percentage
+    /// in (0, 100].
+    pub max_memory_pressure: Option<f64>,
+}
 
 /// The built-in slots: `default` 5 / 3 GiB / 80 %, `heavy` 2 / 4 GiB / 90 %, `light` 10 / 1 GiB / 50 %.
 pub fn builtin_slots() -> BTreeMap<String, Slot> {
@@ -109,6 +129,8 @@ pub struct Settings {
     pub kill_grace: Duration,
     /// Bytes of each run's output kept (the tail).
     pub log_max: ByteSize,
+    /// Headroom kept for the rest of the machine; both thresholds off by default.
+    pub protect: Protect,
 }
 
 impl Settings {
@@ -124,6 +146,7 @@ impl Settings {
             slots: builtin_slots(),
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
+            protect: Protect::default(),
         }
     }
 
@@ -208,6 +231,7 @@ impl Settings {
             log_max: f
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
+            protect: protect(&mut f, raw.protect.as_ref()),
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -253,6 +277,11 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
     );
     let pids_max = f.integer(&field("pids_max"), raw.pids_max.as_ref(), 1..=4_194_304);
     let swap_max = f.size(&field("swap_max"), raw.swap_max.as_ref());
+    let queue_limit = f.integer(
+        &field("queue_limit"),
+        raw.queue_limit.as_ref(),
+        0..=u64::from(MAX_QUEUE_LIMIT),
+    );
     if let (Some(high), Some(max)) = (memory_high, memory_max)
         && high > max
     {
@@ -273,7 +302,32 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         cpu_max_percent: cpu.unwrap_or(100.0),
         pids_max: pids_max.or(Some(DEFAULT_SLOT_PIDS_MAX)),
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
+        queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
     })
+}
+
+fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
+    let Some(raw) = raw else {
+        return Protect::default();
+    };
+    let max_memory_pressure = f.number(
+        "protect.max_memory_pressure",
+        raw.max_memory_pressure.as_ref(),
+        0.0..=100.0,
+    );
+    // The range above admits 0 so its message reads "from 0 to 100"; 0 itself would stop
+    // every run on any pressure at all, which is never what is meant.
+    if let (Some(0.0), Some(written)) = (max_memory_pressure, &raw.max_memory_pressure) {
+        f.problem(
+            "protect.max_memory_pressure",
+            written,
+            "must be above 0 (a percentage of PSI `some avg10`, up to 100)",
+        );
+    }
+    Protect {
+        reserve_memory: f.size("protect.reserve_memory", raw.reserve_memory.as_ref()),
+        max_memory_pressure: max_memory_pressure.filter(|p| *p > 0.0),
+    }
 }
 
 #[cfg(test)]
@@ -343,6 +397,48 @@ mod tests {
         let err = parse("jobs_dir: x\nslot:\n  default: {}\n").unwrap_err();
         assert_eq!(err.0[0].line, Some(2));
         assert!(err.0[0].message.contains("unknown field `slot`"), "{}", err);
+    }
+
+    #[test]
+    fn queue_limit_and_protect_default_and_are_read() {
+        let s = parse("").unwrap();
+        assert_eq!(s.slots["heavy"].queue_limit, DEFAULT_QUEUE_LIMIT);
+        assert_eq!(s.protect, Protect::default());
+        let s = parse(
+            "protect: { reserve_memory: 2G, max_memory_pressure: 20 }\n\
+             slots:\n  default: { memory_max: 2G, queue_limit: 0 }\n  batch: { memory_max: 1G }\n",
+        )
+        .unwrap();
+        assert_eq!(s.slots["default"].queue_limit, 0);
+        assert_eq!(s.slots["batch"].queue_limit, 100);
+        assert_eq!(s.protect.reserve_memory, Some(ByteSize::gib(2)));
+        assert_eq!(s.protect.max_memory_pressure, Some(20.0));
+    }
+
+    #[test]
+    fn bad_queue_limit_and_protect_are_named_with_their_values() {
+        let text = parse(
+            "protect: { reserve_memory: lots, max_memory_pressure: 0 }\n\
+             slots:\n  default: { memory_max: 2G, queue_limit: -1 }\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for needle in [
+            "field `slots.default.queue_limit`: must be a whole number from 0 to 1000000 (value: `-1`)",
+            "field `protect.max_memory_pressure`: must be above 0 (a percentage of PSI `some avg10`, up to 100) (value: `0`)",
+            "field `protect.reserve_memory`: not a size",
+            "(value: `lots`)",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        let err = parse("protect: { max_memory_pressure: 100.5 }\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("must be a number from 0 to 100 (value: `100.5`)"),
+            "{err}"
+        );
+        let err = parse("protect: { reserve: 1G }\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `reserve`"), "{err}");
     }
 
     #[test]
