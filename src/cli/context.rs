@@ -4,8 +4,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::config::{self, Job, Loaded};
-use crate::store::{DEFAULT_DB_FILE, JobRow, Store};
+use crate::config::{self, Loaded};
+use crate::store::{DEFAULT_DB_FILE, Store};
 
 /// Loads the settings and jobs; settings problems are fatal, job problems are not.
 pub fn load(config: Option<&Path>) -> Result<Loaded> {
@@ -15,7 +15,11 @@ pub fn load(config: Option<&Path>) -> Result<Loaded> {
 
 /// Opens (creating if needed) the history database in `state_dir`.
 pub fn open_store(loaded: &Loaded) -> Result<Store> {
-    let dir = &loaded.settings.state_dir;
+    open_store_at(&loaded.settings.state_dir)
+}
+
+/// Opens (creating if needed) the history database in the state directory `dir`.
+pub fn open_store_at(dir: &Path) -> Result<Store> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating state_dir {}", dir.display()))?;
     Ok(Store::open(&dir.join(DEFAULT_DB_FILE))?)
@@ -30,51 +34,12 @@ pub fn existing_store(loaded: &Loaded) -> Result<Option<Store>> {
     Ok(Some(Store::open(&path)?))
 }
 
-/// Mirrors the loaded jobs into the history's jobs table. A job whose file still exists but
-/// no longer loads keeps its last good row (it is not marked removed for a typo); a job
-/// whose file is gone is marked removed.
+/// Mirrors the loaded jobs into the history's jobs table (see
+/// [`crate::daemon::registry::sync_history`]).
 ///
 /// # Errors
 /// The database cannot be written.
 pub fn sync_jobs(store: &mut Store, loaded: &Loaded) -> Result<()> {
-    let mut rows: Vec<JobRow> = loaded
-        .catalog
-        .jobs
-        .values()
-        .map(job_row)
-        .collect::<Result<_>>()?;
-    let broken: Vec<&Path> = loaded
-        .catalog
-        .problems
-        .iter()
-        .map(|p| p.file.as_path())
-        .collect();
-    for kept in store.jobs()? {
-        let still_there = kept.removed_at.is_none()
-            && broken.contains(&Path::new(&kept.file))
-            && !rows.iter().any(|r| r.name == kept.name);
-        if still_there {
-            rows.push(JobRow {
-                name: kept.name,
-                file: kept.file,
-                slot: kept.slot,
-                schedule: kept.schedule,
-                enabled: kept.enabled,
-                definition: kept.definition,
-            });
-        }
-    }
-    store.sync_jobs(&rows, chrono::Utc::now())?;
+    crate::daemon::registry::sync_history(store, &loaded.catalog, chrono::Utc::now())?;
     Ok(())
-}
-
-fn job_row(job: &Job) -> Result<JobRow> {
-    Ok(JobRow {
-        name: job.name.clone(),
-        file: job.file.display().to_string(),
-        slot: job.slot.clone(),
-        schedule: job.schedule_text.clone(),
-        enabled: job.enabled,
-        definition: serde_json::to_value(job)?,
-    })
 }

@@ -121,6 +121,8 @@ pub struct Engine {
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
     pub events: mpsc::UnboundedSender<RunEvent>,
+    /// When this daemon started.
+    pub started_at: DateTime<Utc>,
     next_token: u64,
 }
 
@@ -162,6 +164,7 @@ impl Engine {
             proc_root,
             stopping: false,
             events,
+            started_at: Utc::now(),
             next_token: 0,
         }
     }

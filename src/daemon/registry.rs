@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Catalog, Job, Problem};
 use crate::scheduler::{BreakerState, breaker_state};
-use crate::store::{JobControl, JobSummary};
+use crate::store::{JobControl, JobRow, JobSummary, Store, StoreError, SyncSummary};
 
 /// One scheduled job.
 #[derive(Debug, Clone)]
@@ -165,5 +165,49 @@ impl Registry {
                 .is_some_and(|e| e.job.blocks.iter().any(|n| n == y))
         };
         names(a, b) || names(b, a)
+    }
+}
+
+/// Mirrors a loaded catalog into the history's jobs table. A job whose file still exists
+/// but no longer loads keeps its last good row (it is not marked removed for a typo); a
+/// job whose file is gone is marked removed.
+///
+/// # Errors
+/// The database cannot be read or written.
+pub fn sync_history(
+    store: &mut Store,
+    catalog: &Catalog,
+    now: DateTime<Utc>,
+) -> Result<SyncSummary, StoreError> {
+    let mut rows: Vec<JobRow> = catalog.jobs.values().map(job_row).collect();
+    let broken: BTreeSet<&std::path::Path> =
+        catalog.problems.iter().map(|p| p.file.as_path()).collect();
+    for kept in store.jobs()? {
+        let still_there = kept.removed_at.is_none()
+            && broken.contains(std::path::Path::new(&kept.file))
+            && !catalog.jobs.contains_key(&kept.name);
+        if still_there {
+            rows.push(JobRow {
+                name: kept.name,
+                file: kept.file,
+                slot: kept.slot,
+                schedule: kept.schedule,
+                enabled: kept.enabled,
+                definition: kept.definition,
+            });
+        }
+    }
+    store.sync_jobs(&rows, now)
+}
+
+fn job_row(job: &Job) -> JobRow {
+    JobRow {
+        name: job.name.clone(),
+        file: job.file.display().to_string(),
+        slot: job.slot.clone(),
+        schedule: job.schedule_text.clone(),
+        enabled: job.enabled,
+        // A Job serializes infallibly: plain fields, strings and numbers.
+        definition: serde_json::to_value(job).unwrap_or_default(),
     }
 }

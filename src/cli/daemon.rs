@@ -1,0 +1,87 @@
+//! `slotcron daemon`: load the configuration, set up enforcement and history, bind the
+//! control socket, and run the scheduler until SIGTERM or SIGINT. SIGHUP reloads
+//! `jobs_dir`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use tokio::signal::unix::{SignalKind, signal};
+use tracing::{info, warn};
+
+use crate::control::server::{bind, socket_path};
+use crate::daemon::notify::Notifier;
+use crate::daemon::startup::{DEFAULT_BOOT_ID_PATH, read_boot_id};
+use crate::daemon::{self, World};
+use crate::runner::{CgroupEnv, Enforcer};
+use crate::scheduler::protect::DEFAULT_PROC_ROOT;
+
+use super::context;
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {}
+
+pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
+    let settings = crate::config::load_settings(config)
+        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))?;
+    let loaded_dir = &settings.state_dir;
+    std::fs::create_dir_all(loaded_dir)
+        .with_context(|| format!("creating state_dir {}", loaded_dir.display()))?;
+    let store = context::open_store_at(&settings.state_dir)?;
+    let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
+    match &enforcer {
+        Enforcer::Cgroup(tree) => info!(root = %tree.root().display(), "enforcing limits with cgroup v2"),
+        Enforcer::Unconfined { reason } => warn!(%reason, "jobs run WITHOUT kernel limits"),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(64)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let socket: PathBuf = socket_path(&settings);
+        let listener = bind(&socket)?;
+        info!(socket = %socket.display(), "control socket");
+        let (reload_tx, reload_requests) = tokio::sync::mpsc::unbounded_channel();
+        let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                info!("SIGHUP: reloading job files");
+                if reload_tx.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+        let world = World {
+            settings: Arc::new(settings),
+            enforcer: Arc::new(enforcer),
+            store: Arc::new(Mutex::new(store)),
+            control: Some(listener),
+            proc_root: PathBuf::from(DEFAULT_PROC_ROOT),
+            boot_id: read_boot_id(Path::new(DEFAULT_BOOT_ID_PATH)),
+            reload_requests,
+            notifier: Notifier::from_env(),
+        };
+        daemon::run(world, stop_requested()).await?;
+        let _ = std::fs::remove_file(&socket);
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn stop_requested() {
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => info!("SIGINT: stopping"),
+        _ = term.recv() => info!("SIGTERM: stopping"),
+    }
+}

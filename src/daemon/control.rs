@@ -1,0 +1,257 @@
+//! Answering the control socket (`slotcron status`, `trigger`, `kill`, `enable`,
+//! `disable`, `reload`, `reset`), and reloading `jobs_dir`. Each request is handled on the
+//! event loop between other events, so it sees and changes the one true state.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::config::Catalog;
+use crate::control::protocol::{
+    JobState, JobStatus, Request, Response, RunningRun, SlotStatus, StatusReport,
+};
+use crate::runner::Enforcer;
+use crate::scheduler::BreakerState;
+use crate::store::{JobControl, JobSummary};
+
+use super::engine::{Engine, Origin, Verdict, Wake};
+use super::registry::sync_history;
+
+/// Handles one request.
+pub async fn handle(engine: &mut Engine, request: Request) -> Response {
+    let now = Utc::now();
+    match request {
+        Request::Status => Response::Status(Box::new(status(engine).await)),
+        Request::Trigger { job } => match engine.due(&job, Origin::Manual, now, now).await {
+            Verdict::Queued => {
+                let running = engine.active.values().any(|a| a.job == job);
+                Response::ok(if running {
+                    format!("`{job}` started")
+                } else {
+                    format!("`{job}` is queued in its slot")
+                })
+            }
+            Verdict::Skipped(reason) => Response::error(format!("`{job}` skipped: {reason}")),
+            Verdict::Ignored(reason) => Response::error(reason),
+        },
+        Request::Kill { run_id } => match engine.kill(run_id) {
+            Ok(message) => Response::ok(message),
+            Err(message) => Response::error(message),
+        },
+        Request::Enable { job } => set_enabled(engine, job, true).await,
+        Request::Disable { job } => set_enabled(engine, job, false).await,
+        Request::Reload => Response::ok(reload(engine).await),
+        Request::Reset { job } => reset(engine, job).await,
+    }
+}
+
+async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Response {
+    if !engine.registry.jobs.contains_key(&job) {
+        return Response::error(format!("no job named `{job}`"));
+    }
+    let name = job.clone();
+    let now = Utc::now();
+    if let Err(error) = engine
+        .db(move |s| s.set_enabled_override(&name, Some(enabled), now))
+        .await
+    {
+        return Response::error(format!("recording the override: {error}"));
+    }
+    let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
+    entry.control.enabled_override = Some(enabled);
+    let file_says = entry.job.enabled;
+    engine.schedule_next(&job, now);
+    let word = if enabled { "enabled" } else { "disabled" };
+    info!(%job, word, "override");
+    Response::ok(format!(
+        "`{job}` {word} (an override of its file, which says enabled: {file_says})"
+    ))
+}
+
+async fn reset(engine: &mut Engine, job: String) -> Response {
+    if !engine.registry.jobs.contains_key(&job) {
+        return Response::error(format!("no job named `{job}`"));
+    }
+    let name = job.clone();
+    let now = Utc::now();
+    if let Err(error) = engine.db(move |s| s.reset_breaker(&name, now)).await {
+        return Response::error(format!("recording the reset: {error}"));
+    }
+    let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
+    let was = entry.breaker(now);
+    entry.control.breaker_reset_at = Some(now);
+    entry.summary.consecutive_failures = 0;
+    entry.summary.last_failure_at = None;
+    engine
+        .event("breaker_reset", Some(&job), None, "reset by hand".into())
+        .await;
+    Response::ok(match was {
+        BreakerState::Closed => format!("`{job}`'s circuit breaker was not tripped; failures forgotten"),
+        _ => format!("`{job}`'s circuit breaker reset; it is scheduled again"),
+    })
+}
+
+/// Loads `jobs_dir` again and takes the result in: new and changed jobs are (re)scheduled,
+/// deleted ones unscheduled, broken ones kept in their last good version. Returns a summary
+/// for the user.
+pub async fn reload(engine: &mut Engine) -> String {
+    let settings = engine.settings.clone();
+    let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    let first = known.is_empty();
+    let loaded = engine
+        .db(move |store| {
+            let catalog = Catalog::load_dir(&settings.jobs_dir, &settings);
+            sync_history(store, &catalog, Utc::now())?;
+            let controls = store.job_controls()?;
+            let summaries: HashMap<String, JobSummary> = if first {
+                store.job_summaries()?
+            } else {
+                let mut map = HashMap::new();
+                for name in catalog.jobs.keys().filter(|n| known.binary_search(n).is_err()) {
+                    map.insert(name.clone(), store.job_summary(name)?);
+                }
+                map
+            };
+            Ok((catalog, controls, summaries))
+        })
+        .await;
+    let (catalog, mut controls, mut summaries) = match loaded {
+        Ok(parts) => parts,
+        Err(error) => {
+            // Without history the registry cannot be brought in step; keep scheduling
+            // what we have and say so.
+            warn!(%error, "reload failed; keeping the jobs as they were");
+            let message = format!("reload failed: {error}");
+            engine.event("reload_error", None, None, message.clone()).await;
+            return message;
+        }
+    };
+    let problems = catalog.problems.len();
+    let changes = engine.registry.apply(catalog, |name| {
+        (
+            controls.remove(name).unwrap_or_else(JobControl::default),
+            summaries.remove(name).unwrap_or_default(),
+        )
+    });
+    let now = Utc::now();
+    for name in &changes.removed {
+        engine.timeline.remove(&Wake::Fire(name.clone()));
+        let dropped = engine.admission.remove_queued(|p| &p.job == name);
+        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
+    }
+    for name in &changes.rescheduled {
+        engine.schedule_next(name, now);
+    }
+    for name in &changes.broken {
+        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
+    }
+    if problems > 0 {
+        let text: Vec<String> = engine.registry.problems.iter().map(ToString::to_string).collect();
+        engine
+            .event("reload_error", None, None, text.join("\n"))
+            .await;
+    }
+    let message = format!(
+        "{} jobs scheduled ({} new or rescheduled, {} removed, {} kept in their last good version); {} problems",
+        engine.registry.jobs.len(),
+        changes.rescheduled.len(),
+        changes.removed.len(),
+        changes.broken.len(),
+        problems
+    );
+    info!(%message, "reloaded");
+    message
+}
+
+/// The whole picture for `slotcron status`.
+pub async fn status(engine: &Engine) -> StatusReport {
+    let now = Utc::now();
+    let running_ids: Vec<i64> = engine.active.values().filter_map(|a| a.run_id).collect();
+    let pids: HashMap<i64, u32> = engine
+        .db(|s| s.running_runs())
+        .await
+        .map(|runs| {
+            runs.into_iter()
+                .filter_map(|r| Some((r.id, r.pid?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut running: Vec<RunningRun> = engine
+        .active
+        .values()
+        .filter_map(|a| {
+            let id = a.run_id?;
+            Some(RunningRun {
+                id,
+                job: a.job.clone(),
+                slot: a.slot.clone(),
+                started_at: a.started_at,
+                pid: pids.get(&id).copied(),
+                attempt: a.attempt,
+            })
+        })
+        .collect();
+    running.sort_by_key(|r| r.id);
+    debug_assert!(running.len() <= running_ids.len());
+    let slots = engine
+        .admission
+        .slots()
+        .map(|book| SlotStatus {
+            name: book.spec.name.clone(),
+            running: book.running,
+            max_concurrent: book.spec.max_concurrent,
+            queued: book.queue_len() as u32,
+            queue_limit: book.spec.queue_limit,
+            memory_reserved: book.reserved,
+            memory_max: book.spec.memory_budget,
+        })
+        .collect();
+    let jobs = engine
+        .registry
+        .jobs
+        .values()
+        .map(|entry| {
+            let name = &entry.job.name;
+            let state = if entry.broken.is_some() {
+                JobState::Broken
+            } else if engine.active.values().any(|a| &a.job == name) {
+                JobState::Running
+            } else if engine.admission.is_queued(name) {
+                JobState::Queued
+            } else if !entry.enabled() {
+                JobState::Disabled
+            } else {
+                match entry.breaker(now) {
+                    BreakerState::Open { until } => JobState::Tripped { until: Some(until) },
+                    _ => JobState::Idle,
+                }
+            };
+            JobStatus {
+                name: name.clone(),
+                slot: entry.job.slot.clone(),
+                schedule: entry.job.schedule_text.clone(),
+                state,
+                enabled: entry.enabled(),
+                override_enabled: entry.control.enabled_override,
+                next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
+                last_status: entry.summary.last_final.as_ref().map(|r| r.status.to_string()),
+                last_started_at: entry.summary.last_started_at,
+                consecutive_failures: entry.summary.consecutive_failures,
+            }
+        })
+        .collect();
+    StatusReport {
+        pid: std::process::id(),
+        started_at: engine.started_at,
+        enforcement: match &*engine.enforcer {
+            Enforcer::Cgroup(tree) => format!("cgroup at {}", tree.root().display()),
+            Enforcer::Unconfined { reason } => format!("none: {reason}"),
+        },
+        paused: engine.paused.clone(),
+        slots,
+        jobs,
+        running,
+        problems: engine.registry.problems.iter().map(ToString::to_string).collect(),
+    }
+}
