@@ -5,6 +5,7 @@ mod check;
 mod context;
 mod history;
 mod jobs;
+mod next;
 mod run;
 mod slots;
 mod table;
@@ -51,6 +52,8 @@ pub enum Command {
     Slots(slots::SlotsArgs),
     /// Show past runs, newest first.
     History(history::HistoryArgs),
+    /// Show a job's next fire times, in its zone and in UTC.
+    Next(next::NextArgs),
 }
 
 /// Runs the parsed command.
@@ -62,6 +65,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Jobs(args) => jobs::jobs(config, &args),
         Command::Slots(args) => slots::slots(config, &args),
         Command::History(args) => history::history(config, &args),
+        Command::Next(args) => next::next(config, &args),
     };
     match result {
         Ok(code) => code,

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod fields;
+mod fire;
 mod graph;
 mod job;
 mod policy;
@@ -16,6 +17,7 @@ mod units;
 use std::path::{Path, PathBuf};
 
 pub use catalog::{Catalog, parse_job};
+pub use fire::Zone;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use problem::{Problem, Problems};

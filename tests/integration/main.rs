@@ -6,4 +6,5 @@ mod helper;
 
 mod check;
 mod fake_cgroup;
+mod next;
 mod run;
