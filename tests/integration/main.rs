@@ -5,5 +5,6 @@
 mod helper;
 
 mod check;
+mod control;
 mod fake_cgroup;
 mod run;
