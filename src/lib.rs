@@ -13,6 +13,7 @@
 pub mod cgroup;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod model;
 pub mod runner;
 pub mod scheduler;

@@ -11,7 +11,7 @@ use clap::Args;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
-use crate::control::server::{bind, socket_path};
+use crate::control::{bind, socket_path};
 use crate::daemon::notify::Notifier;
 use crate::daemon::startup::{DEFAULT_BOOT_ID_PATH, read_boot_id};
 use crate::daemon::{self, World};

@@ -3,17 +3,22 @@
 
 mod check;
 mod context;
+mod control;
+mod daemon;
 mod history;
 mod jobs;
 mod next;
 mod run;
 mod slots;
+mod status;
 mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::control::Request;
 
 /// Exit code of slotcron's own failures (bad configuration, unusable history, required
 /// enforcement unavailable), kept apart from a job's exit codes as `docker run` and `env` do.
@@ -52,8 +57,24 @@ pub enum Command {
     Slots(slots::SlotsArgs),
     /// Show past runs, newest first.
     History(history::HistoryArgs),
+    /// Run the scheduler: every enabled job when due, in its slot (until SIGTERM).
+    Daemon(daemon::DaemonArgs),
     /// Show a job's next fire times, in its zone and in UTC.
     Next(next::NextArgs),
+    /// Ask the running daemon for its slots, runs in progress, jobs and problems.
+    Status(status::StatusArgs),
+    /// Ask the daemon to queue a run of a job now.
+    Trigger(control::JobArg),
+    /// Ask the daemon to stop a run in progress.
+    Kill(control::KillArgs),
+    /// Enable a job in the daemon, overriding its file.
+    Enable(control::JobArg),
+    /// Disable a job in the daemon, overriding its file (runs in progress continue).
+    Disable(control::JobArg),
+    /// Ask the daemon to re-read the job files now.
+    Reload,
+    /// Close a job's tripped circuit breaker so its schedule fires again.
+    Reset(control::JobArg),
 }
 
 /// Runs the parsed command.
@@ -65,7 +86,15 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Jobs(args) => jobs::jobs(config, &args),
         Command::Slots(args) => slots::slots(config, &args),
         Command::History(args) => history::history(config, &args),
+        Command::Daemon(args) => daemon::daemon(config, &args),
         Command::Next(args) => next::next(config, &args),
+        Command::Status(args) => status::status(config, &args),
+        Command::Trigger(a) => control::send(config, &Request::Trigger { job: a.job }),
+        Command::Kill(a) => control::send(config, &Request::Kill { run_id: a.run_id }),
+        Command::Enable(a) => control::send(config, &Request::Enable { job: a.job }),
+        Command::Disable(a) => control::send(config, &Request::Disable { job: a.job }),
+        Command::Reload => control::send(config, &Request::Reload),
+        Command::Reset(a) => control::send(config, &Request::Reset { job: a.job }),
     };
     match result {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 mod helper;
 
 mod check;
+mod control;
 mod fake_cgroup;
 mod next;
 mod run;

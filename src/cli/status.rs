@@ -1,0 +1,268 @@
+//! `slotcron status`: the running daemon's overview (enforcement, slots, runs in progress,
+//! jobs, problems), as text or as the daemon's JSON report.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+use chrono::{DateTime, TimeZone, Utc};
+use clap::Args;
+
+use crate::control::{JobState, JobStatus, Request, Response, StatusReport, call};
+
+use super::control::{CALL_TIMEOUT, daemon_socket, refused};
+use super::table::{bytes, render};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the daemon's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn status(config: Option<&Path>, args: &StatusArgs) -> Result<ExitCode> {
+    let socket = daemon_socket(config)?;
+    let report = match call(&socket, &Request::Status, CALL_TIMEOUT)? {
+        Response::Status(report) => report,
+        Response::Error { message } => return Ok(refused(&message)),
+        Response::Ok { message } => bail!(
+            "the daemon on {} answered `{message}` instead of a status report",
+            socket.display()
+        ),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", overview(&report, &chrono::Local));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The text overview, times shown in `tz`.
+pub fn overview<Tz: TimeZone>(report: &StatusReport, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    let time = |t: &DateTime<Utc>| t.with_timezone(tz).format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "daemon: pid {}, running since {}",
+        report.pid,
+        time(&report.started_at)
+    );
+    let _ = writeln!(out, "enforcement: {}", report.enforcement);
+    if let Some(reason) = &report.paused {
+        let _ = writeln!(out, "paused: new runs are deferred: {reason}");
+    }
+
+    out.push('\n');
+    let slots: Vec<Vec<String>> = report
+        .slots
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                format!("{}/{}", s.running, s.max_concurrent),
+                format!("{}/{}", s.queued, s.queue_limit),
+                format!("{}/{}", bytes(s.memory_reserved), bytes(s.memory_max)),
+            ]
+        })
+        .collect();
+    out.push_str(&render(&["SLOT", "RUNNING", "QUEUED", "MEMORY"], &slots));
+
+    out.push('\n');
+    if report.running.is_empty() {
+        out.push_str("no runs in progress\n");
+    } else {
+        let runs: Vec<Vec<String>> = report
+            .running
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.to_string(),
+                    r.job.clone(),
+                    r.slot.clone(),
+                    r.pid.map_or("-".into(), |p| p.to_string()),
+                    time(&r.started_at),
+                    r.attempt.to_string(),
+                ]
+            })
+            .collect();
+        out.push_str(&render(
+            &["RUN", "JOB", "SLOT", "PID", "STARTED", "ATTEMPT"],
+            &runs,
+        ));
+    }
+
+    out.push('\n');
+    if report.jobs.is_empty() {
+        out.push_str("no jobs\n");
+    } else {
+        let jobs: Vec<Vec<String>> = report
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.name.clone(),
+                    j.slot.clone(),
+                    state(j, &time),
+                    j.next_fire.as_ref().map_or("-".into(), &time),
+                    last(j, &time),
+                ]
+            })
+            .collect();
+        out.push_str(&render(
+            &["JOB", "SLOT", "STATE", "NEXT FIRE", "LAST RUN"],
+            &jobs,
+        ));
+    }
+
+    if !report.problems.is_empty() {
+        let _ = writeln!(out, "\n{} job file(s) fail to load:", report.problems.len());
+        for problem in &report.problems {
+            let _ = writeln!(out, "  {problem}");
+        }
+    }
+    out
+}
+
+/// `idle`, `tripped until ...`, `disabled (override)`, ...
+fn state(job: &JobStatus, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
+    let base = match &job.state {
+        JobState::Idle => "idle".to_owned(),
+        JobState::Queued => "queued".to_owned(),
+        JobState::Running => "running".to_owned(),
+        JobState::Disabled => "disabled".to_owned(),
+        JobState::Tripped { until: Some(t) } => format!("tripped until {}", time(t)),
+        JobState::Tripped { until: None } => "tripped until reset".to_owned(),
+        JobState::Broken => "broken (last good version scheduled)".to_owned(),
+    };
+    if job.override_enabled.is_some() {
+        format!("{base} (override)")
+    } else {
+        base
+    }
+}
+
+/// `failed 2025-03-01 09:00:00, 3 in a row`, or `never`.
+fn last(job: &JobStatus, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
+    let mut text = match (&job.last_status, &job.last_started_at) {
+        (Some(status), Some(at)) => format!("{status} {}", time(at)),
+        (Some(status), None) => status.clone(),
+        (None, Some(at)) => time(at),
+        (None, None) => return "never".into(),
+    };
+    if job.consecutive_failures > 1 {
+        let _ = write!(text, ", {} in a row", job.consecutive_failures);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::control::{RunningRun, SlotStatus};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn job(name: &str, state: JobState) -> JobStatus {
+        JobStatus {
+            name: name.into(),
+            slot: "default".into(),
+            schedule: "@hourly".into(),
+            state,
+            enabled: true,
+            override_enabled: None,
+            next_fire: None,
+            last_status: None,
+            last_started_at: None,
+            consecutive_failures: 0,
+        }
+    }
+
+    #[test]
+    fn the_overview_shows_every_part() {
+        let mut disabled = job("quiet", JobState::Disabled);
+        disabled.override_enabled = Some(false);
+        disabled.enabled = false;
+        let mut flaky = job(
+            "flaky",
+            JobState::Tripped {
+                until: Some(at("2025-03-01T12:00:00Z")),
+            },
+        );
+        flaky.last_status = Some("failed".into());
+        flaky.last_started_at = Some(at("2025-03-01T10:00:00Z"));
+        flaky.consecutive_failures = 3;
+        let mut idle = job("backup", JobState::Idle);
+        idle.next_fire = Some(at("2025-03-02T00:00:00Z"));
+        let report = StatusReport {
+            pid: 99,
+            started_at: at("2025-03-01T08:00:00Z"),
+            enforcement: "none: cgroup v2 not mounted".into(),
+            paused: Some("memory pressure 60% > 40%".into()),
+            slots: vec![SlotStatus {
+                name: "heavy".into(),
+                running: 1,
+                max_concurrent: 2,
+                queued: 4,
+                queue_limit: 10,
+                memory_reserved: 1 << 30,
+                memory_max: 4 << 30,
+            }],
+            jobs: vec![idle, flaky, disabled],
+            running: vec![RunningRun {
+                id: 17,
+                job: "index".into(),
+                slot: "heavy".into(),
+                started_at: at("2025-03-01T11:00:00Z"),
+                pid: Some(4242),
+                attempt: 2,
+            }],
+            problems: vec!["jobs.d/bad.yaml: schedule: never fires".into()],
+        };
+        let text = overview(&report, &Utc);
+        let expected = "\
+daemon: pid 99, running since 2025-03-01 08:00:00
+enforcement: none: cgroup v2 not mounted
+paused: new runs are deferred: memory pressure 60% > 40%
+
+SLOT   RUNNING  QUEUED  MEMORY
+heavy  1/2      4/10    1G/4G
+
+RUN  JOB    SLOT   PID   STARTED              ATTEMPT
+17   index  heavy  4242  2025-03-01 11:00:00  2
+
+JOB     SLOT     STATE                              NEXT FIRE            LAST RUN
+backup  default  idle                               2025-03-02 00:00:00  never
+flaky   default  tripped until 2025-03-01 12:00:00  -                    failed 2025-03-01 10:00:00, 3 in a row
+quiet   default  disabled (override)                -                    never
+
+1 job file(s) fail to load:
+  jobs.d/bad.yaml: schedule: never fires
+";
+        assert_eq!(text, expected, "\n{text}");
+    }
+
+    #[test]
+    fn an_idle_daemon_says_so() {
+        let report = StatusReport {
+            pid: 1,
+            started_at: at("2025-03-01T08:00:00Z"),
+            enforcement: "cgroup at /sys/fs/cgroup/slotcron.service".into(),
+            paused: None,
+            slots: vec![],
+            jobs: vec![],
+            running: vec![],
+            problems: vec![],
+        };
+        let text = overview(&report, &Utc);
+        assert!(text.contains("\nno runs in progress\n"), "{text}");
+        assert!(text.ends_with("\nno jobs\n"), "{text}");
+        assert!(!text.contains("paused"), "{text}");
+    }
+}
