@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use nix::fcntl::{Flock, FlockArg};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
@@ -29,6 +30,7 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
     let loaded_dir = &settings.state_dir;
     std::fs::create_dir_all(loaded_dir)
         .with_context(|| format!("creating state_dir {}", loaded_dir.display()))?;
+    let _lock = lock_state_dir(&settings.state_dir)?;
     let store = context::open_store_at(&settings.state_dir)?;
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
     match &enforcer {
@@ -70,6 +72,25 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// One daemon per state directory: an exclusive `flock` on `<state_dir>/daemon.lock`,
+/// held until the process exits (the kernel releases it even after `kill -9`).
+fn lock_state_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
+    let path = dir.join("daemon.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
+        anyhow::anyhow!(
+            "another slotcron daemon already uses state_dir {} (lock {}: {errno})",
+            dir.display(),
+            path.display()
+        )
+    })
 }
 
 /// Resolves on SIGTERM or SIGINT.

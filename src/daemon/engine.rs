@@ -174,6 +174,47 @@ impl Engine {
         self.next_token
     }
 
+    /// Takes over a run a previous daemon left going: it holds a seat in its slot until
+    /// its cgroup is empty, and is then completed `lost` (see `recovery`). `kill` and
+    /// shutdown stop it like any run.
+    pub fn adopt(&mut self, adopted: super::recovery::Adopted) {
+        let memory = self
+            .registry
+            .jobs
+            .get(&adopted.job)
+            .map(|e| self.expected_memory(&e.job.clone()))
+            .unwrap_or(0);
+        self.admission.occupy(&adopted.slot, memory);
+        let token = self.token();
+        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        self.active.insert(
+            token,
+            Active {
+                job: adopted.job.clone(),
+                slot: adopted.slot.clone(),
+                run_id: Some(adopted.run_id),
+                started_at: adopted.started_at,
+                attempt: 1,
+                memory,
+                cancel: Some(cancel_tx),
+            },
+        );
+        let store = self.store.clone();
+        let grace = self.settings.kill_grace;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let stop = async {
+                if cancel_rx.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let result = super::recovery::watch_adopted(adopted, store, stop, grace)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = events.send(RunEvent::Finished { token, result });
+        });
+    }
+
     /// Computes `name`'s next fire time after `after` and puts it on the timeline (with
     /// jitter), or takes it off for jobs that are disabled or have no fire times.
     pub fn schedule_next(&mut self, name: &str, after: DateTime<Utc>) {

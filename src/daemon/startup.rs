@@ -32,7 +32,7 @@ pub fn read_boot_id(path: &std::path::Path) -> Option<String> {
 pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), DaemonError> {
     let now = Utc::now();
     control::reload(engine).await;
-    super::recovery_start(engine).await?;
+    recover(engine).await?;
     let first_after_boot = match boot_id {
         None => false,
         Some(id) => {
@@ -85,4 +85,32 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
         }
         None
     }
+}
+
+/// Settles what a killed predecessor left: finished runs are completed `lost`, runs still
+/// going are adopted and hold their seats until they end.
+async fn recover(engine: &mut Engine) -> Result<(), DaemonError> {
+    let enforcer = engine.enforcer.clone();
+    let store = engine.store.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        super::recovery::recover(&enforcer, &mut store, Utc::now())
+    })
+    .await
+    .expect("recovery task panicked")
+    .map_err(|e| DaemonError::Recovery(e.to_string()))?;
+    let adopted = found.adopted.len();
+    if !found.completed.is_empty() || adopted > 0 || !found.removed_orphans.is_empty() {
+        let message = format!(
+            "after a restart: {} runs completed lost, {adopted} adopted, {} leftover cgroups removed",
+            found.completed.len(),
+            found.removed_orphans.len()
+        );
+        info!(%message, "crash recovery");
+        engine.event("recovered", None, None, message).await;
+    }
+    for run in found.adopted {
+        engine.adopt(run);
+    }
+    Ok(())
 }
