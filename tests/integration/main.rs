@@ -6,4 +6,5 @@ mod helper;
 
 mod check;
 mod fake_cgroup;
+mod jobs;
 mod run;
