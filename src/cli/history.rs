@@ -42,8 +42,8 @@ pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
             "{}",
             render(
                 &[
-                    "ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "DURATION", "PEAK MEM",
-                    "CPU", "OOM"
+                    "ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "WAIT", "DURATION",
+                    "PEAK MEM", "CPU", "OOM"
                 ],
                 &rows
             )
@@ -68,6 +68,7 @@ fn row(r: &RunRecord) -> Vec<String> {
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d %H:%M:%S")
             .to_string(),
+        r.wait_ms.map_or("-".into(), millis),
         r.duration_ms.map_or("-".into(), millis),
         r.memory_peak_bytes.map_or("-".into(), bytes),
         r.cpu_usage_usec.map_or("-".into(), |u| millis(u / 1000)),

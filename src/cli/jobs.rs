@@ -1,4 +1,6 @@
-//! `slotcron jobs`: the jobs that loaded, with their slot, schedule, limits and last run.
+//! `slotcron jobs`: the jobs that loaded, with their slot, schedule, limits, whether they
+//! are enabled (the file's `enabled:` unless `slotcron enable/disable` overrode it) and
+//! their last run.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::config::{Job, format_duration};
-use crate::store::{RunFilter, RunRecord};
+use crate::store::{JobControl, RunFilter, RunRecord};
 
 use super::context;
 use super::table::{bytes, render};
@@ -21,18 +23,22 @@ pub struct JobsArgs {
     pub json: bool,
 }
 
-/// One element of `slotcron jobs --json`: the job as loaded, and its latest run.
+/// One element of `slotcron jobs --json`: the job as loaded (`enabled` is the file's),
+/// the override set by `slotcron enable/disable` if any, and its latest run.
 #[derive(Serialize)]
 struct JobView<'a> {
     #[serde(flatten)]
     job: &'a Job,
+    enabled_override: Option<bool>,
     last_run: Option<&'a RunRecord>,
 }
 
 pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
     let loaded = context::load(config)?;
     let mut last: HashMap<String, RunRecord> = HashMap::new();
+    let mut controls: HashMap<String, JobControl> = HashMap::new();
     if let Some(store) = context::existing_store(&loaded)? {
+        controls = store.job_controls()?;
         for name in loaded.catalog.jobs.keys() {
             let filter = RunFilter {
                 job: Some(name.clone()),
@@ -49,6 +55,7 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         .values()
         .map(|job| JobView {
             job,
+            enabled_override: controls.get(&job.name).and_then(|c| c.enabled_override),
             last_run: last.get(&job.name),
         })
         .collect();
@@ -80,11 +87,20 @@ fn row(view: &JobView<'_>) -> Vec<String> {
         job.slot.clone(),
         job.schedule_text.clone(),
         format!("{:?}", job.priority).to_lowercase(),
-        if job.enabled { "yes" } else { "no" }.to_owned(),
+        enabled_cell(job.enabled, view.enabled_override),
         job.limits.memory.map_or("-".into(), |m| bytes(m.bytes())),
         job.limits.timeout.map_or("-".into(), format_duration),
         view.last_run.map_or("never".into(), |r| {
             format!("{} {}", r.status, r.started_at.format("%Y-%m-%d %H:%M"))
         }),
     ]
+}
+
+/// The ENABLED cell: the effective state, marked when an override decides it.
+fn enabled_cell(file: bool, enabled_override: Option<bool>) -> String {
+    let word = |on: bool| if on { "yes" } else { "no" };
+    match enabled_override {
+        Some(on) => format!("{} (override)", word(on)),
+        None => word(file).to_owned(),
+    }
 }

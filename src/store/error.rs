@@ -102,10 +102,11 @@ pub enum StoreError {
         status: RunStatus,
     },
 
-    /// A run names a job that is not in the `jobs` table; call `sync_jobs` first.
+    /// A run, a control setting or a summary names a job that is not in the `jobs` table;
+    /// call `sync_jobs` first.
     #[error("job `{job}` is not in the history database; sync the job files first")]
     UnknownJob {
-        /// The job name of the run.
+        /// The job name asked for.
         job: String,
     },
 
@@ -124,6 +125,14 @@ impl StoreError {
     /// A closure for `map_err` that wraps a SQLite error with the operation it broke.
     pub(crate) fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
         move |source| StoreError::Sql { op, source }
+    }
+
+    /// A [`StoreError::Invalid`] for `field`.
+    pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> StoreError {
+        StoreError::Invalid {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use super::record::{get_time, get_time_req, to_ms};
 use super::{JobRecord, JobRow, Store, StoreError, SyncSummary};
@@ -108,6 +108,23 @@ impl Store {
             .query_map([], job_from_row)
             .map_err(StoreError::sql(OP))?;
         rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+    }
+}
+
+/// Fails with [`StoreError::UnknownJob`] unless `job` is a row of `jobs` (removed or not).
+pub(super) fn require_job(conn: &Connection, job: &str) -> Result<(), StoreError> {
+    const OP: &str = "checking a job name";
+    let known = conn
+        .query_row("SELECT 1 FROM jobs WHERE name = ?1", [job], |_| Ok(()))
+        .optional()
+        .map_err(StoreError::sql(OP))?
+        .is_some();
+    if known {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownJob {
+            job: job.to_owned(),
+        })
     }
 }
 

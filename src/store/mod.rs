@@ -1,5 +1,7 @@
 //! The run history: an SQLite database holding every job slotcron has loaded and every run
-//! it has started, skipped or finished.
+//! it has started, skipped or finished, plus the scheduler daemon's state: per-job controls
+//! (`control`), its key/value state (`control`), events that are not runs (`events`), and
+//! the per-job summaries it loads at start (`summary`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -12,10 +14,13 @@
 //! newer slotcron is refused ([`StoreError::SchemaTooNew`]). See
 //! `docs/adr/0004-sqlite-history.md` for why it is built this way.
 
+mod control;
 mod error;
+mod events;
 mod jobs;
 mod record;
 mod runs;
+mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -25,8 +30,11 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 
+pub use control::JobControl;
 pub use error::StoreError;
+pub use events::{EventRecord, NewEvent};
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
+pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
 
 use error::is_corruption;
 
@@ -42,7 +50,10 @@ const APPLICATION_ID: i32 = 0x736c_6f74;
 
 /// The schema, one entry per `schema/NNNN_*.sql` file, in order. Entry `n` (from 0) takes
 /// the database from `user_version` n to n + 1. Never edit or reorder a released entry.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../schema/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../schema/0001_initial.sql")),
+    M::up(include_str!("../../schema/0002_scheduler.sql")),
+];
 
 /// A connection to the history database.
 ///

@@ -122,6 +122,10 @@ pub struct RunRecord {
     pub log_path: Option<String>,
     /// When the run was queued, if it waited for its slot.
     pub queued_at: Option<DateTime<Utc>>,
+    /// How long the run waited for its slot, `started_at - queued_at` in milliseconds;
+    /// `None` if it was not queued. Computed on read, not stored; 0 if the clock stepped
+    /// back between the two.
+    pub wait_ms: Option<u64>,
     /// Why the run failed to start, was stopped or was skipped.
     pub error: Option<String>,
 }
@@ -263,6 +267,10 @@ pub(crate) const RUN_COLUMNS: &str = "id, job, slot, status, exit_code, signal, 
 
 /// Builds a [`RunRecord`] from a row selected with [`RUN_COLUMNS`].
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
+    let started_at = get_time_req(row, "started_at")?;
+    let queued_at = get_time(row, "queued_at")?;
+    let wait_ms =
+        queued_at.map(|q| u64::try_from((started_at - q).num_milliseconds()).unwrap_or(0));
     Ok(RunRecord {
         id: row.get("id")?,
         job: row.get("job")?,
@@ -270,7 +278,7 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         status: get_parsed(row, "status")?,
         exit_code: row.get("exit_code")?,
         signal: row.get("signal")?,
-        started_at: get_time_req(row, "started_at")?,
+        started_at,
         finished_at: get_time(row, "finished_at")?,
         duration_ms: get_uint(row, "duration_ms")?,
         memory_peak_bytes: get_uint(row, "memory_peak_bytes")?,
@@ -288,7 +296,8 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         pid: get_uint(row, "pid")?,
         cgroup: row.get("cgroup")?,
         log_path: row.get("log_path")?,
-        queued_at: get_time(row, "queued_at")?,
+        queued_at,
+        wait_ms,
         error: row.get("error")?,
     })
 }

@@ -5,6 +5,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use super::jobs::require_job;
 use super::record::{RUN_COLUMNS, run_from_row, to_int, to_ms};
 use super::{NewRun, RunCompletion, RunFilter, RunRecord, Store, StoreError};
 use crate::model::RunStatus;
@@ -230,17 +231,7 @@ impl Store {
 
 /// Turns the foreign keys of a new run into errors that name the missing job or run.
 fn check_references(tx: &Transaction<'_>, run: &NewRun) -> Result<(), StoreError> {
-    const OP: &str = "checking a run's job";
-    let job_known = tx
-        .query_row("SELECT 1 FROM jobs WHERE name = ?1", [&run.job], |_| Ok(()))
-        .optional()
-        .map_err(StoreError::sql(OP))?
-        .is_some();
-    if !job_known {
-        return Err(StoreError::UnknownJob {
-            job: run.job.clone(),
-        });
-    }
+    require_job(tx, &run.job)?;
     if let Some(retry_of) = run.retry_of
         && run_status(tx, retry_of)?.is_none()
     {
@@ -261,7 +252,8 @@ fn not_running(tx: &Transaction<'_>, id: i64) -> StoreError {
     }
 }
 
-fn run_status(tx: &Transaction<'_>, id: i64) -> Result<Option<RunStatus>, StoreError> {
+/// The status of run `id`, or `None` if there is no such run.
+pub(super) fn run_status(tx: &Transaction<'_>, id: i64) -> Result<Option<RunStatus>, StoreError> {
     const OP: &str = "reading a run's status";
     let text: Option<String> = tx
         .query_row("SELECT status FROM runs WHERE id = ?1", [id], |row| {

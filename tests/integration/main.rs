@@ -7,5 +7,6 @@ mod helper;
 mod check;
 mod control;
 mod fake_cgroup;
+mod jobs;
 mod next;
 mod run;

@@ -54,6 +54,10 @@ fn history_is_newest_first_and_filters_by_job() {
         (b["status"].as_str(), b["exit_code"].as_i64()),
         (Some("failed"), Some(1))
     );
+    assert!(b.get("wait_ms").is_some(), "{b}");
+    let table = String::from_utf8_lossy(&sb.slotcron(&["history"]).stdout).into_owned();
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(&header[5..8], ["STARTED", "WAIT", "DURATION"], "{table}");
 }
 
 #[test]

@@ -1,9 +1,12 @@
 //! Tests of the history store against real SQLite files in temp dirs, with a few
 //! factories for the values every test needs.
 
+mod control;
+mod events;
 mod jobs;
 mod open;
 mod runs;
+mod summary;
 
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;

@@ -113,7 +113,7 @@ fn a_newer_schema_is_refused() {
         .unwrap();
     let err = Store::open(&path).unwrap_err();
     assert!(
-        matches!(&err, StoreError::SchemaTooNew { path: p, found: 99, supported: 1 } if p == &path),
+        matches!(&err, StoreError::SchemaTooNew { path: p, found: 99, supported } if p == &path && *supported == MIGRATIONS.len()),
         "{err:?}"
     );
     assert!(err.to_string().contains("upgrade slotcron"), "{err}");
@@ -218,4 +218,34 @@ fn two_stores_on_one_file_write_concurrently() {
             "every run of {name} arrived once"
         );
     }
+}
+
+/// A database written by the previous release (schema 1) is brought to the current schema
+/// at open, keeping its jobs and runs.
+#[test]
+fn a_version_1_database_is_migrated_with_its_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slotcron.db");
+    let mut conn = Connection::open(&path).unwrap();
+    rusqlite_migration::Migrations::from_slice(&MIGRATIONS[..1])
+        .to_latest(&mut conn)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO jobs (name, file, slot, schedule, enabled, definition, first_seen_at, \
+         updated_at) VALUES ('old', 'old.yaml', 'batch', '@daily', 1, '{}', 0, 0); \
+         INSERT INTO runs (job, slot, status, trigger, queued_at, started_at, finished_at, \
+         duration_ms, enforcement) \
+         VALUES ('old', 'batch', 'failed', 'schedule', 1000, 1500, 2500, 1000, 'none');",
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(pragma(&store, "user_version"), "2");
+    let run = &store.runs(&RunFilter::default()).unwrap()[0];
+    assert_eq!((run.job.as_str(), run.wait_ms), ("old", Some(500)));
+    assert_eq!(store.job_summary("old").unwrap().consecutive_failures, 1);
+    assert!(store.job_controls().unwrap().is_empty());
+    store.set_meta("boot_id", "b1").unwrap();
+    assert_eq!(store.meta("boot_id").unwrap().as_deref(), Some("b1"));
 }

@@ -79,6 +79,7 @@ fn start_process_finish_round_trips_every_field() {
         cgroup: Some("/sys/fs/cgroup/slotcron.slice/batch/run-2".to_owned()),
         log_path: Some("/var/log/slotcron/backup/2.log".to_owned()),
         queued_at: Some(at(9_500)),
+        wait_ms: Some(623),
         error: Some("killed by the OOM killer at memory.max".to_owned()),
     };
     assert_eq!(store.run(id).unwrap(), Some(expected));
@@ -123,6 +124,7 @@ fn run_record_json_has_the_history_field_names_and_rfc3339_times() {
         "cgroup",
         "log_path",
         "queued_at",
+        "wait_ms",
         "error",
     ];
     let mut sorted = keys.clone();
@@ -134,6 +136,28 @@ fn run_record_json_has_the_history_field_names_and_rfc3339_times() {
     assert_eq!(json["status"], "success");
     assert_eq!(json["enforcement"], "cgroup");
     assert_eq!(json["queued_at"], serde_json::Value::Null);
+    assert_eq!(json["wait_ms"], serde_json::Value::Null);
+}
+
+#[test]
+fn wait_is_the_time_from_queued_to_started() {
+    let (_dir, mut store) = store_with_jobs(&["backup"]);
+    let queued = NewRun {
+        queued_at: Some(at(7_750)),
+        ..new_run("backup")
+    };
+    let id = store.start_run(&queued).unwrap();
+    let json = serde_json::to_value(store.run(id).unwrap().unwrap()).unwrap();
+    assert_eq!(json["wait_ms"], 2_250);
+    assert_eq!(json["queued_at"], "2026-01-01T00:00:07.750Z");
+
+    // A clock stepped back between queueing and starting reads as no wait, not a panic.
+    let stepped = NewRun {
+        queued_at: Some(at(10_900)),
+        ..new_run("backup")
+    };
+    let id = store.start_run(&stepped).unwrap();
+    assert_eq!(store.run(id).unwrap().unwrap().wait_ms, Some(0));
 }
 
 #[test]
