@@ -14,6 +14,7 @@ pub mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod daemon;
 pub mod model;
 pub mod runner;
 pub mod scheduler;

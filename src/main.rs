@@ -1,16 +1,20 @@
 //! The `slotcron` binary: parses arguments, installs tracing, dispatches to the library,
 //! and turns the outcome into an exit code. Nothing else lives here.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use slotcron::cli::{Cli, execute};
+use slotcron::cli::{Cli, Command, execute};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A daemon's log is its record of what it did: info by default; commands stay quiet.
+    let daemon = matches!(cli.command, Command::Daemon(_));
     let default = match cli.verbose {
+        0 if daemon => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
@@ -20,6 +24,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     execute(cli)
 }

@@ -596,6 +596,8 @@ impl Engine {
             return;
         };
         let job = entry.job.clone();
+        let breaker = entry.breaker(now);
+        let streak = entry.summary.consecutive_failures;
         let failed = matches!(
             record.status,
             RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled
@@ -615,14 +617,12 @@ impl Engine {
                 now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
             );
         }
-        if let BreakerState::Open { until } = entry.breaker(now)
+        if let BreakerState::Open { until } = breaker
             && failed
-            && let Some(b) = &job.breaker
-            && entry.summary.consecutive_failures >= b.failures
         {
             let message = format!(
-                "{} consecutive failed runs; not scheduled until {until} or `slotcron reset {}`",
-                entry.summary.consecutive_failures, job.name
+                "{streak} consecutive failed runs; not scheduled until {until} or `slotcron reset {}`",
+                job.name
             );
             warn!(job = %job.name, %message, "circuit breaker tripped");
             self.event("breaker_tripped", Some(&job.name), Some(record.id), message)

@@ -12,6 +12,7 @@
 
 pub mod control;
 pub mod engine;
+mod fd;
 pub mod notify;
 pub mod recovery;
 pub mod registry;

@@ -13,6 +13,8 @@ use nix::errno::Errno;
 use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 use tokio::io::unix::AsyncFd;
+
+use super::fd::{Owned, register};
 use tracing::warn;
 
 /// The longest monotonic sleep of the fallback before the wall clock is looked at again.
@@ -20,7 +22,7 @@ const FALLBACK_MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// A one-shot wall-clock alarm, re-armed before each wait.
 pub struct WallTimer {
-    fd: Option<AsyncFd<TimerFd>>,
+    fd: Option<AsyncFd<Owned<TimerFd>>>,
 }
 
 impl WallTimer {
@@ -33,7 +35,7 @@ impl WallTimer {
         .map_err(|e| warn!(error = %e, "no timerfd; falling back to monotonic sleeps"))
         .ok()
         .and_then(|fd| {
-            AsyncFd::new(fd)
+            register(fd)
                 .map_err(|e| warn!(error = %e, "cannot poll the timerfd; falling back"))
                 .ok()
         });
@@ -60,7 +62,7 @@ impl WallTimer {
                 Expiration::OneShot(spec)
             }
         };
-        let armed = fd.get_ref().set(
+        let armed = fd.get_ref().0.set(
             expiration,
             TimerSetTimeFlags::TFD_TIMER_ABSTIME | TimerSetTimeFlags::TFD_TIMER_CANCEL_ON_SET,
         );
@@ -75,7 +77,7 @@ impl WallTimer {
                 return fallback(deadline).await;
             };
             let mut buf = [0u8; 8];
-            match nix::unistd::read(ready.get_inner().as_fd(), &mut buf) {
+            match nix::unistd::read(ready.get_inner().0.as_fd(), &mut buf) {
                 // Expired, or ECANCELED: the clock was set; either way the caller recomputes.
                 Ok(_) | Err(Errno::ECANCELED) => return,
                 Err(Errno::EAGAIN) => ready.clear_ready(),

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use tokio::io::unix::AsyncFd;
 
+use super::fd::{Owned, register};
+
 /// The folder could not be watched.
 #[derive(Debug, thiserror::Error)]
 #[error("watching {path} for changes: {source}")]
@@ -19,7 +21,7 @@ pub struct WatchError {
 
 /// An inotify watch on one folder.
 pub struct DirWatch {
-    fd: AsyncFd<Inotify>,
+    fd: AsyncFd<Owned<Inotify>>,
 }
 
 impl DirWatch {
@@ -45,7 +47,8 @@ impl DirWatch {
                     | AddWatchFlags::IN_ATTRIB,
             )
             .map_err(err)?;
-        let fd = AsyncFd::new(inotify).map_err(|e| err(nix::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
+        let fd = register(inotify)
+            .map_err(|e| err(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))))?;
         Ok(DirWatch { fd })
     }
 
@@ -55,7 +58,7 @@ impl DirWatch {
             let Ok(mut ready) = self.fd.readable().await else {
                 return std::future::pending().await;
             };
-            match ready.get_inner().read_events() {
+            match ready.get_inner().0.read_events() {
                 Ok(events) if !events.is_empty() => {
                     return events
                         .into_iter()
