@@ -34,7 +34,9 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
     let store = context::open_store_at(&settings.state_dir)?;
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
     match &enforcer {
-        Enforcer::Cgroup(tree) => info!(root = %tree.root().display(), "enforcing limits with cgroup v2"),
+        Enforcer::Cgroup(tree) => {
+            info!(root = %tree.root().display(), "enforcing limits with cgroup v2")
+        }
         Enforcer::Unconfined { reason } => warn!(%reason, "jobs run WITHOUT kernel limits"),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -87,7 +87,9 @@ async fn reset(engine: &mut Engine, job: String) -> Response {
         .event("breaker_reset", Some(&job), None, "reset by hand".into())
         .await;
     Response::ok(match was {
-        BreakerState::Closed => format!("`{job}`'s circuit breaker was not tripped; failures forgotten"),
+        BreakerState::Closed => {
+            format!("`{job}`'s circuit breaker was not tripped; failures forgotten")
+        }
         _ => format!("`{job}`'s circuit breaker reset; it is scheduled again"),
     })
 }
@@ -108,7 +110,11 @@ pub async fn reload(engine: &mut Engine) -> String {
                 store.job_summaries()?
             } else {
                 let mut map = HashMap::new();
-                for name in catalog.jobs.keys().filter(|n| known.binary_search(n).is_err()) {
+                for name in catalog
+                    .jobs
+                    .keys()
+                    .filter(|n| known.binary_search(n).is_err())
+                {
                     map.insert(name.clone(), store.job_summary(name)?);
                 }
                 map
@@ -123,7 +129,9 @@ pub async fn reload(engine: &mut Engine) -> String {
             // what we have and say so.
             warn!(%error, "reload failed; keeping the jobs as they were");
             let message = format!("reload failed: {error}");
-            engine.event("reload_error", None, None, message.clone()).await;
+            engine
+                .event("reload_error", None, None, message.clone())
+                .await;
             return message;
         }
     };
@@ -147,7 +155,12 @@ pub async fn reload(engine: &mut Engine) -> String {
         warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
     }
     if problems > 0 {
-        let text: Vec<String> = engine.registry.problems.iter().map(ToString::to_string).collect();
+        let text: Vec<String> = engine
+            .registry
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         engine
             .event("reload_error", None, None, text.join("\n"))
             .await;
@@ -235,7 +248,11 @@ pub async fn status(engine: &Engine) -> StatusReport {
                 enabled: entry.enabled(),
                 override_enabled: entry.control.enabled_override,
                 next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
-                last_status: entry.summary.last_final.as_ref().map(|r| r.status.to_string()),
+                last_status: entry
+                    .summary
+                    .last_final
+                    .as_ref()
+                    .map(|r| r.status.to_string()),
                 last_started_at: entry.summary.last_started_at,
                 consecutive_failures: entry.summary.consecutive_failures,
             }
@@ -252,6 +269,11 @@ pub async fn status(engine: &Engine) -> StatusReport {
         slots,
         jobs,
         running,
-        problems: engine.registry.problems.iter().map(ToString::to_string).collect(),
+        problems: engine
+            .registry
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
     }
 }

@@ -74,7 +74,10 @@ pub enum Origin {
     /// `after:` this job succeeded.
     After(String),
     /// Attempt `attempt` of the run `retry_of`.
-    Retry { attempt: u32, retry_of: i64 },
+    Retry {
+        attempt: u32,
+        retry_of: i64,
+    },
 }
 
 impl Origin {
@@ -275,9 +278,7 @@ impl Engine {
             return Verdict::Ignored(format!("`{name}` is disabled"));
         }
         if !by_hand && let BreakerState::Open { until } = entry.breaker(now) {
-            return Verdict::Ignored(format!(
-                "`{name}`'s circuit breaker is open until {until}"
-            ));
+            return Verdict::Ignored(format!("`{name}`'s circuit breaker is open until {until}"));
         }
         if let Some(reason) = self.unmet_dependency(&job) {
             return self.skip(&job, &origin, now, reason).await;
@@ -374,7 +375,13 @@ impl Engine {
         expected.min(limit)
     }
 
-    async fn skip(&mut self, job: &Job, origin: &Origin, now: DateTime<Utc>, reason: String) -> Verdict {
+    async fn skip(
+        &mut self,
+        job: &Job,
+        origin: &Origin,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Verdict {
         info!(job = %job.name, %reason, "skipped");
         let (attempt, retry_of) = match origin {
             Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
@@ -568,7 +575,11 @@ impl Engine {
             return;
         };
         let summary = &mut entry.summary;
-        summary.last_started_at = Some(summary.last_started_at.map_or(record.started_at, |t| t.max(record.started_at)));
+        summary.last_started_at = Some(
+            summary
+                .last_started_at
+                .map_or(record.started_at, |t| t.max(record.started_at)),
+        );
         if let Some(finished_at) = record.finished_at {
             summary.last_final = Some(crate::store::LastRun {
                 id: record.id,

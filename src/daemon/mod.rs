@@ -93,12 +93,18 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let (requests_tx, mut requests) = mpsc::channel(64);
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(listener) = control {
-        tokio::spawn(crate::control::server::serve(listener, requests_tx, async {
-            let _ = server_stopped.await;
-        }));
+        tokio::spawn(crate::control::server::serve(
+            listener,
+            requests_tx,
+            async {
+                let _ = server_stopped.await;
+            },
+        ));
     }
     let mut watch = DirWatch::new(&settings.jobs_dir)
-        .map_err(|error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"))
+        .map_err(
+            |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
+        )
         .ok();
     let mut timer = WallTimer::new();
     let mut watchdog = notifier.watchdog_interval().map(tokio::time::interval);

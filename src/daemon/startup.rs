@@ -37,9 +37,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
         None => false,
         Some(id) => {
             let id = id.to_owned();
-            let stored = engine
-                .db(|s| s.meta(BOOT_ID_KEY))
-                .await?;
+            let stored = engine.db(|s| s.meta(BOOT_ID_KEY)).await?;
             if stored.as_deref() == Some(id.as_str()) {
                 false
             } else {
@@ -93,7 +91,9 @@ async fn recover(engine: &mut Engine) -> Result<(), DaemonError> {
     let enforcer = engine.enforcer.clone();
     let store = engine.store.clone();
     let found = tokio::task::spawn_blocking(move || {
-        let mut store = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut store = store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         super::recovery::recover(&enforcer, &mut store, Utc::now())
     })
     .await

@@ -47,8 +47,11 @@ impl DirWatch {
                     | AddWatchFlags::IN_ATTRIB,
             )
             .map_err(err)?;
-        let fd = register(inotify)
-            .map_err(|e| err(nix::Error::from_raw(e.raw_os_error().unwrap_or(libc::EINVAL))))?;
+        let fd = register(inotify).map_err(|e| {
+            err(nix::Error::from_raw(
+                e.raw_os_error().unwrap_or(libc::EINVAL),
+            ))
+        })?;
         Ok(DirWatch { fd })
     }
 

@@ -179,7 +179,8 @@ impl Admission {
                 if book.running >= book.spec.max_concurrent {
                     continue;
                 }
-                let Some((key, run)) = book.queue.iter().find(|(_, run)| eligible(run, &admitted)) else {
+                let Some((key, run)) = book.queue.iter().find(|(_, run)| eligible(run, &admitted))
+                else {
                     continue;
                 };
                 // Head-of-line: when the first eligible run does not fit, the slot waits.
