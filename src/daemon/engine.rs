@@ -45,7 +45,7 @@ pub enum RunEvent {
     /// The run ended (or could not be recorded at all).
     Finished {
         token: u64,
-        result: Result<RunRecord, String>,
+        result: Result<Box<RunRecord>, String>,
     },
 }
 
@@ -213,6 +213,7 @@ impl Engine {
             };
             let result = super::recovery::watch_adopted(adopted, store, stop, grace)
                 .await
+                .map(Box::new)
                 .map_err(|e| e.to_string());
             let _ = events.send(RunEvent::Finished { token, result });
         });
@@ -534,7 +535,7 @@ impl Engine {
                 result = runner.run(request, cancel) => result,
                 () = forward_id => unreachable!("forward_id never completes"),
             };
-            let result = result.map_err(|e| e.to_string());
+            let result = result.map(Box::new).map_err(|e| e.to_string());
             let _ = events.send(RunEvent::Finished { token, result });
         });
     }
@@ -548,7 +549,7 @@ impl Engine {
 
     /// A run ended: free its seat, update the job's state, then retries, breaker and
     /// `after:` chains, and start whatever may start now.
-    pub async fn finished(&mut self, token: u64, result: Result<RunRecord, String>) {
+    pub async fn finished(&mut self, token: u64, result: Result<Box<RunRecord>, String>) {
         let Some(active) = self.active.remove(&token) else {
             return;
         };
