@@ -86,7 +86,9 @@ impl Schedule {
     }
 
     /// The next fire time strictly after `after`, in the given zone's wall-clock semantics.
-    /// `None` for schedules without fire times (`manual`, `@reboot`).
+    /// `None` for schedules without fire times (`manual`, `@reboot`). Daylight-saving
+    /// changes follow croner's own rules; the scheduler uses [`Schedule::next_fire`], which
+    /// follows cronie's (`docs/adr/0008-dst-and-next-fire.md`).
     pub fn next_after<Tz: chrono::TimeZone>(&self, after: &DateTime<Tz>) -> Option<DateTime<Tz>>
     where
         DateTime<Tz>: croner::CronDateTime,

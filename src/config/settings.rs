@@ -59,8 +59,8 @@ pub struct Slot {
     /// Swap the slot may use (`memory.swap.max`); 0 by default so a capped job dies rather
     /// than thrashes.
     pub swap_max: ByteSize,
-    /// Due runs that may wait for a free place in the slot; one more is dropped (and
-    /// recorded). 0: a run that cannot start at once is dropped.
+    /// How many due runs may wait for a free place in the slot (0 to [`MAX_QUEUE_LIMIT`]);
+    /// 0: no queueing.
     pub queue_limit: u32,
 }
 
