@@ -211,3 +211,88 @@ fn job_row(job: &Job) -> JobRow {
         definition: serde_json::to_value(job).unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{Settings, parse_job};
+
+    fn catalog(files: &[(&str, &str)]) -> Catalog {
+        let settings = Settings::builtin();
+        let mut catalog = Catalog::default();
+        for (file, text) in files {
+            let path = Path::new("/jobs.d").join(file);
+            match parse_job(&path, text, &settings) {
+                Ok(job) => {
+                    catalog.jobs.insert(job.name.clone(), job);
+                }
+                Err(problems) => catalog.problems.extend(problems),
+            }
+        }
+        catalog
+    }
+
+    fn no_state(_: &str) -> (JobControl, JobSummary) {
+        Default::default()
+    }
+
+    #[test]
+    fn a_broken_file_keeps_its_last_good_version_and_a_deleted_one_unschedules() {
+        let mut reg = Registry::default();
+        let first = reg.apply(
+            catalog(&[
+                ("a.yaml", "command: 'true'\nschedule: '@hourly'\n"),
+                ("b.yaml", "command: 'true'\nschedule: '@daily'\nafter: [a]\n"),
+            ]),
+            no_state,
+        );
+        assert_eq!(first.added, ["a", "b"]);
+        assert_eq!(reg.followers["a"], ["b"]);
+
+        let second = reg.apply(
+            catalog(&[
+                ("a.yaml", "command: 'true'\nschedule: 'not cron'\n"),
+                ("b.yaml", "command: 'true'\nschedule: '@daily'\nafter: [a]\n"),
+            ]),
+            no_state,
+        );
+        assert_eq!(second.broken, ["a"]);
+        assert!(second.removed.is_empty() && second.rescheduled.is_empty());
+        let a = &reg.jobs["a"];
+        assert_eq!(a.job.schedule_text, "@hourly", "last good version kept");
+        assert!(a.broken.as_deref().unwrap().contains("schedule"), "{:?}", a.broken);
+        assert_eq!(reg.problems.len(), 1);
+
+        let third = reg.apply(
+            catalog(&[("a.yaml", "command: 'true'\nschedule: '@weekly'\n")]),
+            no_state,
+        );
+        assert_eq!(third.removed, ["b"]);
+        assert_eq!(third.rescheduled, ["a"], "the schedule changed");
+        assert!(reg.jobs["a"].broken.is_none());
+        assert!(reg.followers.is_empty());
+    }
+
+    #[test]
+    fn blocks_works_both_ways_and_the_override_wins_over_the_file() {
+        let mut reg = Registry::default();
+        reg.apply(
+            catalog(&[
+                ("a.yaml", "command: 'true'\nblocks: [b]\nenabled: false\n"),
+                ("b.yaml", "command: 'true'\n"),
+            ]),
+            |name| {
+                let control = JobControl {
+                    enabled_override: (name == "a").then_some(true),
+                    breaker_reset_at: None,
+                };
+                (control, JobSummary::default())
+            },
+        );
+        assert!(reg.blocks("a", "b") && reg.blocks("b", "a"));
+        assert!(!reg.blocks("a", "a"));
+        assert!(reg.jobs["a"].enabled(), "override true beats enabled: false");
+    }
+}
