@@ -8,11 +8,13 @@
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
+//! - [`daemon`]: the long-running service: crash recovery at start, systemd notification.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 
 pub mod cgroup;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod model;
 pub mod runner;
 pub mod store;

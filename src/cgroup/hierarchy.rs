@@ -100,6 +100,12 @@ impl Hierarchy {
         })
     }
 
+    /// The filesystem seam the tree lives on (to re-attach to it, e.g. to see slots that
+    /// are no longer configured).
+    pub fn fs(&self) -> &Arc<dyn CgroupFs> {
+        &self.fs
+    }
+
     /// The root cgroup.
     pub fn root(&self) -> &Path {
         &self.root

@@ -17,4 +17,5 @@ pub use limits::{
 };
 pub use log::CappedLog;
 pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};
+pub(crate) use reap::cleanup;
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

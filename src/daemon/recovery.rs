@@ -1,0 +1,374 @@
+//! Crash recovery: what a `kill -9` of the daemon left behind, found and settled at the
+//! next start, so that no run stays `running` in history forever.
+//!
+//! A crash leaves two kinds of traces: history rows still in status `running`
+//! ([`Store::running_runs`]) and run cgroups `<root>/jobs/<slot>/run-<id>`. [`recover`]
+//! pairs them by run id and settles each:
+//!
+//! | found | what happens |
+//! |---|---|
+//! | row + cgroup with processes | ADOPTED: returned in [`Recovery::adopted`]; [`watch_adopted`] waits until it is empty, then as below |
+//! | row + empty cgroup | figures read, cgroup removed, row completed `lost` |
+//! | row, no cgroup (unconfined run, or cgroup gone) | row completed `lost` at once, no figures |
+//! | cgroup, no running row | orphan: killed if populated, removed, warning logged |
+//!
+//! `lost` is the status for "the supervisor died; how the run ended is unknown": a run that
+//! is not our child cannot be `wait4`ed, so its exit status is gone for good. The kernel's
+//! figures (memory peak, CPU, OOM kills) survive in the cgroup and are recorded. See
+//! `docs/adr/0010-crash-recovery.md` for why runs are adopted rather than killed, and why
+//! not re-parented.
+//!
+//! Limits, by design:
+//! - An unconfined run (`enforcement: none`) whose main process is still alive is completed
+//!   `lost` too: without a cgroup its descendants cannot be found or awaited reliably (a pid
+//!   may be reused), so it is not watched; the error text says the process may still run.
+//! - A row whose main process is the child of another live `slotcron` process (a
+//!   `slotcron run` started from a shell) is left alone ([`Recovery::supervised_elsewhere`]):
+//!   that process completes it. Only such rows with a recorded pid are recognised.
+//! - Only directories named `run-<digits>` directly below `<root>/jobs/<slot>` are touched,
+//!   in every slot found there (configured or not); anything else is left as it is.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use nix::sys::signal::Signal;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::cgroup::{CgroupError, Hierarchy, RunCgroup, RunStats};
+use crate::model::RunStatus;
+use crate::runner::{Enforcer, cleanup};
+use crate::store::{RunCompletion, RunRecord, Store, StoreError};
+
+/// Longest blocking wait of one chunk while watching an adopted run. The async side notices
+/// a stop at once; this bounds how long the blocking thread lingers afterwards.
+const WATCH_CHUNK: Duration = Duration::from_secs(1);
+
+/// Error text of a run adopted at start and watched until its processes ended.
+pub const ADOPTED_TEXT: &str = "slotcron restarted while this run was going; adopted and \
+                                watched until it ended; exit status unknown";
+/// Error text of an adopted run that slotcron stopped at its own shutdown.
+pub const ADOPTED_STOPPED_TEXT: &str = "slotcron restarted while this run was going; \
+                                        adopted, then stopped at slotcron's shutdown; exit status unknown";
+/// Error text of a run whose cgroup was found empty at start.
+pub const ENDED_TEXT: &str = "slotcron stopped while this run was going; its processes had \
+                              ended by the restart; exit status unknown";
+/// Error text of a run found without a cgroup at start.
+pub const NO_CGROUP_TEXT: &str = "slotcron stopped while this run was going; the run had no \
+                                  cgroup left to watch, so how it ended is unknown";
+
+/// What [`recover`] found and did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// Runs completed `lost` at once (no cgroup, or an empty one), by id.
+    pub completed: Vec<i64>,
+    /// Runs whose cgroup still has processes. They are still `running` in history and
+    /// still occupy a seat of their slot: hand each to [`watch_adopted`].
+    pub adopted: Vec<Adopted>,
+    /// Run cgroups without a running row, removed (the populated ones killed first).
+    pub removed_orphans: Vec<PathBuf>,
+    /// Running rows whose main process is the child of another live `slotcron` process:
+    /// left alone, that process completes them.
+    pub supervised_elsewhere: Vec<i64>,
+}
+
+/// A run found going at start: its cgroup still had processes.
+#[derive(Debug, Clone)]
+pub struct Adopted {
+    /// The history row, still `running`.
+    pub run_id: i64,
+    /// The job's name.
+    pub job: String,
+    /// The slot whose seat the run occupies (the slot its cgroup was found in).
+    pub slot: String,
+    /// When the run started (for its duration).
+    pub started_at: DateTime<Utc>,
+    /// The run's cgroup, populated when found.
+    pub cgroup: RunCgroup,
+}
+
+/// Recovery could not read or write what it needs.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("history: {0}")]
+    Store(#[from] StoreError),
+    #[error("looking for run cgroups left behind: {0}")]
+    Cgroup(#[from] CgroupError),
+}
+
+/// A run cgroup found below a slot.
+struct Found {
+    id: i64,
+    slot: String,
+    cgroup: RunCgroup,
+}
+
+/// Settles what a crashed predecessor left: completes `lost` every `running` row whose run
+/// is over, adopts the runs still going, removes orphaned run cgroups (see the module doc).
+/// `now` is the `finished_at` of the runs completed here. BLOCKS: killing an orphan waits up
+/// to 10 s for it to empty; call it before serving, or inside `spawn_blocking`.
+///
+/// # Errors
+/// [`RecoveryError::Cgroup`] when the slot tree cannot be listed, [`RecoveryError::Store`]
+/// when history cannot be read or a row not completed. A single cgroup that cannot be
+/// killed or removed is only logged.
+pub fn recover(
+    enforcer: &Enforcer,
+    store: &mut Store,
+    now: DateTime<Utc>,
+) -> Result<Recovery, RecoveryError> {
+    // Cgroups first, rows second: a row is inserted before its cgroup is created and
+    // completed after it is removed, so a cgroup listed here whose row is not `running`
+    // below has really lost its row (or is already gone again).
+    let mut found = match enforcer {
+        Enforcer::Cgroup(tree) => run_cgroups(tree)?,
+        Enforcer::Unconfined { .. } => Vec::new(),
+    };
+    let mut out = Recovery::default();
+    for row in store.running_runs()? {
+        let cgroup = found
+            .iter()
+            .position(|f| f.id == row.id)
+            .map(|i| found.swap_remove(i));
+        if let Some(parent) = row.pid.and_then(live_supervisor) {
+            info!(run_id = row.id, job = %row.job, supervisor = parent, "run supervised by another slotcron process; left alone");
+            out.supervised_elsewhere.push(row.id);
+            continue;
+        }
+        let Some(found) = cgroup else {
+            let mut text = NO_CGROUP_TEXT.to_owned();
+            if let Some(pid) = row
+                .pid
+                .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+            {
+                text.push_str(&format!(
+                    " (a process {pid} still exists and is not watched; the pid may have been reused)"
+                ));
+            }
+            warn!(run_id = row.id, job = %row.job, "run without a cgroup left by a crash; recorded lost");
+            store.finish_run(row.id, &lost(row.started_at, None, now, text))?;
+            out.completed.push(row.id);
+            continue;
+        };
+        let populated = found.cgroup.is_populated().unwrap_or_else(|error| {
+            warn!(%error, "reading whether an old run's cgroup has processes");
+            false
+        });
+        if populated {
+            info!(run_id = row.id, job = %row.job, slot = %found.slot, "run still going after a restart; adopted");
+            out.adopted.push(Adopted {
+                run_id: row.id,
+                job: row.job,
+                slot: found.slot,
+                started_at: row.started_at,
+                cgroup: found.cgroup,
+            });
+        } else {
+            let stats = cleanup(&found.cgroup);
+            warn!(run_id = row.id, job = %row.job, "run ended while slotcron was down; recorded lost");
+            let done = lost(row.started_at, stats.as_ref(), now, ENDED_TEXT.to_owned());
+            store.finish_run(row.id, &done)?;
+            out.completed.push(row.id);
+        }
+    }
+    for orphan in found {
+        let path = orphan.cgroup.path().to_path_buf();
+        if orphan.cgroup.is_populated().unwrap_or(true) {
+            warn!(cgroup = %path.display(), run_id = orphan.id, "run cgroup with processes but no running run in history; killing it");
+        } else {
+            info!(cgroup = %path.display(), run_id = orphan.id, "removing a leftover run cgroup");
+        }
+        // Kills what is left (nothing, if empty), waits for it to empty, removes it.
+        cleanup(&orphan.cgroup);
+        out.removed_orphans.push(path);
+    }
+    Ok(out)
+}
+
+/// Watches an adopted run until its cgroup is empty, then reads its figures, removes the
+/// cgroup and completes the row `lost`. If `stop` resolves first (daemon shutdown), the run
+/// is stopped as the runner stops one: SIGTERM to every process, up to `kill_grace` to
+/// exit, then `cgroup.kill`; it is still recorded `lost`. Returns the completed record.
+///
+/// # Errors
+/// [`RecoveryError::Store`] when the row cannot be completed (e.g. someone else completed
+/// it). Cgroup errors are logged: the run is then cleaned up and completed anyway.
+pub async fn watch_adopted(
+    adopted: Adopted,
+    store: Arc<Mutex<Store>>,
+    stop: impl Future<Output = ()>,
+    kill_grace: Duration,
+) -> Result<RunRecord, RecoveryError> {
+    let span = info_span!("adopted", job = %adopted.job, run_id = adopted.run_id);
+    async move {
+        let Adopted {
+            run_id,
+            started_at,
+            cgroup,
+            ..
+        } = adopted;
+        let stopped = wait_or_stop(&cgroup, stop).await;
+        let finished_at = Utc::now();
+        let stats = tokio::task::spawn_blocking(move || {
+            if stopped {
+                terminate(&cgroup, kill_grace);
+            }
+            cleanup(&cgroup)
+        })
+        .await
+        .ok()
+        .flatten();
+        let text = if stopped {
+            ADOPTED_STOPPED_TEXT
+        } else {
+            ADOPTED_TEXT
+        };
+        let done = lost(started_at, stats.as_ref(), finished_at, text.to_owned());
+        let record = tokio::task::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            store.finish_run(run_id, &done)?;
+            store
+                .run(run_id)?
+                .ok_or(StoreError::NoSuchRun { id: run_id })
+        })
+        .await
+        .expect("history task panicked")?;
+        info!(status = %record.status, "adopted run ended");
+        Ok(record)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Waits, in chunks on a blocking thread, until the cgroup is empty (`false`) or `stop`
+/// resolves (`true`). A cgroup that cannot be watched counts as ended: the caller's
+/// cleanup then kills whatever is left, so the run cannot stay `running`.
+async fn wait_or_stop(cgroup: &RunCgroup, stop: impl Future<Output = ()>) -> bool {
+    tokio::pin!(stop);
+    loop {
+        let cg = cgroup.clone();
+        let chunk = tokio::task::spawn_blocking(move || cg.wait_empty(WATCH_CHUNK));
+        tokio::select! {
+            waited = chunk => match waited {
+                Ok(Ok(true)) => return false,
+                Ok(Ok(false)) => {}
+                Ok(Err(error)) => {
+                    warn!(%error, "cannot watch the adopted run's cgroup; cleaning it up");
+                    return false;
+                }
+                Err(error) => {
+                    warn!(%error, "watching the adopted run's cgroup failed; cleaning it up");
+                    return false;
+                }
+            },
+            () = &mut stop => {
+                info!("stop requested; stopping the adopted run");
+                return true;
+            }
+        }
+    }
+}
+
+/// SIGTERM to every process of the run, then up to `grace` for all of them to exit.
+/// Blocking. Whatever is left is killed by [`cleanup`] afterwards.
+fn terminate(cgroup: &RunCgroup, grace: Duration) {
+    if let Err(error) = cgroup.signal_all(Signal::SIGTERM) {
+        warn!(%error, "sending SIGTERM to the adopted run");
+    }
+    match cgroup.wait_empty(grace) {
+        Ok(true) => {}
+        Ok(false) => warn!(?grace, "still running after the kill grace; killing"),
+        Err(error) => warn!(%error, "waiting for the adopted run to exit"),
+    }
+}
+
+/// The `lost` completion: exit status unknown, the kernel's figures where there are some.
+/// `finished_at` is when slotcron saw the run over, an upper bound of its real end.
+fn lost(
+    started_at: DateTime<Utc>,
+    stats: Option<&RunStats>,
+    finished_at: DateTime<Utc>,
+    error: String,
+) -> RunCompletion {
+    let duration = (finished_at - started_at).num_milliseconds().max(0);
+    RunCompletion {
+        status: RunStatus::Lost,
+        exit_code: None,
+        signal: None,
+        finished_at,
+        duration_ms: u64::try_from(duration).unwrap_or(0),
+        memory_peak_bytes: stats.and_then(|s| s.memory_peak),
+        cpu_usage_usec: stats.map(|s| s.cpu.usage_usec),
+        cpu_user_usec: stats.map(|s| s.cpu.user_usec),
+        cpu_system_usec: stats.map(|s| s.cpu.system_usec),
+        cpu_throttled_usec: stats.and_then(|s| s.cpu.throttled_usec),
+        oom_kills: stats.map(|s| s.memory_events.oom_kill),
+        pids_peak: stats.and_then(|s| s.pids_peak),
+        error: Some(error),
+    }
+}
+
+/// Every `run-<id>` cgroup directly below a slot directory of the tree, configured slots
+/// or not (a slot dropped from the configuration may still hold runs).
+fn run_cgroups(tree: &Hierarchy) -> Result<Vec<Found>, CgroupError> {
+    let all = Hierarchy::attach(Arc::clone(tree.fs()), tree.root())?;
+    let mut found = Vec::new();
+    for slot in all.slots() {
+        for path in all.run_dirs(slot)? {
+            let Some(id) = run_id(&path) else {
+                info!(cgroup = %path.display(), "not a run cgroup; left alone");
+                continue;
+            };
+            match RunCgroup::open(Arc::clone(tree.fs()), &path) {
+                Ok(cgroup) => found.push(Found {
+                    id,
+                    slot: slot.clone(),
+                    cgroup,
+                }),
+                // Removed between listing and opening: nothing left to settle.
+                Err(CgroupError::NoSuchCgroup { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The run id of a directory named `run-<digits>`.
+///
+/// ```text
+/// run-42 -> Some(42); run-, run-4x, run--1, backup -> None
+/// ```
+fn run_id(path: &Path) -> Option<i64> {
+    let digits = path.file_name()?.to_str()?.strip_prefix("run-")?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The parent of `pid` if it is a live `slotcron` process other than this one: the run is
+/// then supervised by it (after a crash, orphans are re-parented to init or a subreaper).
+fn live_supervisor(pid: u32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let ppid = parent_pid(&stat)?;
+    let me = i32::try_from(std::process::id()).ok()?;
+    if ppid <= 1 || ppid == me {
+        return None;
+    }
+    let comm = std::fs::read_to_string(format!("/proc/{ppid}/comm")).ok()?;
+    (comm.trim_end() == "slotcron").then_some(ppid)
+}
+
+/// The parent pid from `/proc/<pid>/stat` (`pid (comm) state ppid ...`; comm may hold
+/// spaces and parentheses, so fields are counted after the last `)`).
+fn parent_pid(stat: &str) -> Option<i32> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+#[path = "recovery_tests.rs"]
+mod tests;
