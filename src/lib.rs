@@ -8,6 +8,9 @@
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
+//! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
+//! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
+//! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 
 pub mod cgroup;

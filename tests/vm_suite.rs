@@ -49,6 +49,10 @@ const SCENARIOS: &[Scenario] = &[
         "job_runs_as_the_declared_user",
         job_runs_as_the_declared_user,
     ),
+    (
+        "run_left_by_a_crash_is_adopted_and_completed_lost",
+        run_left_by_a_crash_is_adopted_and_completed_lost,
+    ),
 ];
 
 fn suite(filter: &[String]) {
@@ -319,6 +323,155 @@ fn job_runs_as_the_declared_user() -> Result<String, String> {
         format!("log says {text:?}")
     })?;
     Ok("uid 1000, gid 1000, HOME /tmp/tester".into())
+}
+
+/// A daemon "crashes" (drops everything) while a run holds 64 MiB in its cgroup; the next
+/// start adopts the run, watches it end, and records it `lost` with the kernel's figures.
+fn run_left_by_a_crash_is_adopted_and_completed_lost() -> Result<String, String> {
+    use slotcron::cgroup::{CgroupFs, Hierarchy, KernelFs, Limits};
+    use slotcron::daemon::recovery::{ADOPTED_TEXT, recover, watch_adopted};
+    use slotcron::model::{Enforcement, RunStatus};
+    use slotcron::runner::Enforcer;
+    use slotcron::store::{JobRow, NewRun, Store};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    use std::sync::{Arc, Mutex};
+
+    let root = Path::new("/sys/fs/cgroup/slotcron-recovery");
+    let db = Path::new("/tmp/vm_suite/recovery/slotcron.db");
+    let _ = std::fs::remove_dir_all("/tmp/vm_suite/recovery");
+    let fs: Arc<dyn CgroupFs> = Arc::new(KernelFs);
+    let slots = [("default".to_owned(), Limits::default())];
+    let prepare = || {
+        Hierarchy::prepare(fs.clone(), root, false, &Limits::default(), &slots)
+            .map_err(|e| e.to_string())
+    };
+    let e = |e: slotcron::store::StoreError| e.to_string();
+
+    // The first daemon: records the run, creates its cgroup, starts it inside.
+    let (id, mut child, cgroup) = {
+        let mut store = Store::open(db).map_err(e)?;
+        let job = JobRow {
+            name: "hog".into(),
+            file: "jobs.d/hog.yaml".into(),
+            slot: "default".into(),
+            schedule: "@daily".into(),
+            enabled: true,
+            definition: serde_json::json!({ "name": "hog" }),
+        };
+        store.sync_jobs(&[job], chrono::Utc::now()).map_err(e)?;
+        let id = store
+            .start_run(&NewRun {
+                job: "hog".into(),
+                slot: "default".into(),
+                trigger: "schedule".into(),
+                attempt: 1,
+                retry_of: None,
+                enforcement: Enforcement::Cgroup,
+                memory_limit_bytes: None,
+                queued_at: None,
+                started_at: chrono::Utc::now(),
+            })
+            .map_err(e)?;
+        let tree = prepare()?;
+        let cg = tree
+            .create_run("default", &format!("run-{id}"), &Limits::default())
+            .map_err(|e| e.to_string())?;
+        let procs = cg.open_procs().map_err(|e| e.to_string())?;
+        let fd = procs.as_raw_fd();
+        let mut cmd = Command::new("/work/vm_suite");
+        cmd.args(["hog", "64M", "hold"]);
+        // SAFETY: only write(2) between fork and exec, as the runner does.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().map_err(|e| e.to_string())?;
+        let path = cg.path().to_path_buf();
+        store
+            .set_run_process(id, Some(child.id()), path.to_str(), None)
+            .map_err(e)?;
+        (id, child, path)
+    }; // kill -9: store, tree and cgroup handle dropped, the row still `running`.
+    let current = cgroup.join("memory.current");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let bytes: u64 = std::fs::read_to_string(&current)
+            .map_err(|e| e.to_string())?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if bytes >= 60 * MIB {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(format!("the run never reached 60 MiB ({bytes} bytes)"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The next daemon.
+    let mut store = Store::open(db).map_err(e)?;
+    let enforcer = Enforcer::Cgroup(prepare()?);
+    let found = recover(&enforcer, &mut store, chrono::Utc::now()).map_err(|e| e.to_string())?;
+    let adopted = match found.adopted.as_slice() {
+        [one] if one.run_id == id && one.slot == "default" && one.job == "hog" => one.clone(),
+        _ => {
+            let _ = child.kill();
+            return Err(format!("expected run {id} adopted, got {found:?}"));
+        }
+    };
+    let store = Arc::new(Mutex::new(store));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let record = runtime.block_on(async {
+        let watcher = tokio::spawn(watch_adopted(
+            adopted,
+            store.clone(),
+            std::future::pending(),
+            Duration::from_secs(1),
+        ));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let still_watching = !watcher.is_finished();
+        // The run ends on its own (here: killed from outside slotcron).
+        let _ = child.kill();
+        let record = tokio::time::timeout(Duration::from_secs(30), watcher)
+            .await
+            .map_err(|_| "not completed 30 s after the run ended".to_owned())?
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        ensure(still_watching, || "stopped watching a live run".into())?;
+        Ok::<_, String>(record)
+    })?;
+    let _ = child.wait();
+    ensure(record.status == RunStatus::Lost, || {
+        format!("status {} instead of lost", record.status)
+    })?;
+    ensure(record.error.as_deref() == Some(ADOPTED_TEXT), || {
+        format!("error text {:?}", record.error)
+    })?;
+    let peak = record.memory_peak_bytes.unwrap_or(0);
+    ensure(peak >= 60 * MIB, || format!("memory_peak_bytes {peak}"))?;
+    ensure(!cgroup.exists(), || {
+        format!("{} left behind", cgroup.display())
+    })?;
+    let running = store
+        .lock()
+        .map_err(|e| e.to_string())?
+        .running_runs()
+        .map_err(e)?;
+    ensure(running.is_empty(), || format!("still running: {running:?}"))?;
+    Ok(format!(
+        "run {id} adopted, completed lost with memory_peak {}, cgroup removed",
+        mib(peak)
+    ))
 }
 
 fn mib(bytes: u64) -> String {
