@@ -69,7 +69,7 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
             reload_requests,
             notifier: Notifier::from_env(),
         };
-        daemon::run(world, stop_requested()).await?;
+        daemon::run(world, super::signals::stop_requested()).await?;
         let _ = std::fs::remove_file(&socket);
         anyhow::Ok(())
     })?;
@@ -93,18 +93,4 @@ fn lock_state_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
             path.display()
         )
     })
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn stop_requested() {
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => info!("SIGINT: stopping"),
-        _ = term.recv() => info!("SIGTERM: stopping"),
-    }
 }

@@ -9,6 +9,7 @@ mod history;
 mod jobs;
 mod next;
 mod run;
+mod signals;
 mod slots;
 mod status;
 mod table;

@@ -62,7 +62,7 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         .context("starting the async runtime")?;
     let record = runtime.block_on(async {
         let request = RunRequest::manual(&job);
-        runner.run(request, stop_requested()).await
+        runner.run(request, super::signals::stop_requested()).await
     })?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
@@ -73,21 +73,6 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),
     ))
-}
-
-/// Resolves on SIGINT or SIGTERM, so stopping `slotcron run` stops the job with it.
-async fn stop_requested() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
 }
 
 /// The human summary of a finished run.

@@ -244,7 +244,10 @@ mod tests {
         let first = reg.apply(
             catalog(&[
                 ("a.yaml", "command: 'true'\nschedule: '@hourly'\n"),
-                ("b.yaml", "command: 'true'\nschedule: '@daily'\nafter: [a]\n"),
+                (
+                    "b.yaml",
+                    "command: 'true'\nschedule: '@daily'\nafter: [a]\n",
+                ),
             ]),
             no_state,
         );
@@ -254,7 +257,10 @@ mod tests {
         let second = reg.apply(
             catalog(&[
                 ("a.yaml", "command: 'true'\nschedule: 'not cron'\n"),
-                ("b.yaml", "command: 'true'\nschedule: '@daily'\nafter: [a]\n"),
+                (
+                    "b.yaml",
+                    "command: 'true'\nschedule: '@daily'\nafter: [a]\n",
+                ),
             ]),
             no_state,
         );
@@ -262,7 +268,11 @@ mod tests {
         assert!(second.removed.is_empty() && second.rescheduled.is_empty());
         let a = &reg.jobs["a"];
         assert_eq!(a.job.schedule_text, "@hourly", "last good version kept");
-        assert!(a.broken.as_deref().unwrap().contains("schedule"), "{:?}", a.broken);
+        assert!(
+            a.broken.as_deref().unwrap().contains("schedule"),
+            "{:?}",
+            a.broken
+        );
         assert_eq!(reg.problems.len(), 1);
 
         let third = reg.apply(
@@ -293,6 +303,9 @@ mod tests {
         );
         assert!(reg.blocks("a", "b") && reg.blocks("b", "a"));
         assert!(!reg.blocks("a", "a"));
-        assert!(reg.jobs["a"].enabled(), "override true beats enabled: false");
+        assert!(
+            reg.jobs["a"].enabled(),
+            "override true beats enabled: false"
+        );
     }
 }
