@@ -7,11 +7,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use clap::Args;
 use serde::Serialize;
 
 use crate::config::{Job, format_duration};
-use crate::store::{JobControl, RunFilter, RunRecord};
+use crate::scheduler::{BreakerState, breaker_state};
+use crate::store::{JobControl, JobSummary, RunFilter, RunRecord};
 
 use super::context;
 use super::table::{bytes, render};
@@ -30,6 +32,8 @@ struct JobView<'a> {
     #[serde(flatten)]
     job: &'a Job,
     enabled_override: Option<bool>,
+    /// Until when the circuit breaker holds the job back, if it is tripped now.
+    tripped_until: Option<DateTime<Utc>>,
     last_run: Option<&'a RunRecord>,
 }
 
@@ -37,8 +41,10 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
     let loaded = context::load(config)?;
     let mut last: HashMap<String, RunRecord> = HashMap::new();
     let mut controls: HashMap<String, JobControl> = HashMap::new();
+    let mut summaries: HashMap<String, JobSummary> = HashMap::new();
     if let Some(store) = context::existing_store(&loaded)? {
         controls = store.job_controls()?;
+        summaries = store.job_summaries()?;
         for name in loaded.catalog.jobs.keys() {
             let filter = RunFilter {
                 job: Some(name.clone()),
@@ -56,6 +62,7 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         .map(|job| JobView {
             job,
             enabled_override: controls.get(&job.name).and_then(|c| c.enabled_override),
+            tripped_until: tripped_until(job, summaries.get(&job.name)),
             last_run: last.get(&job.name),
         })
         .collect();
@@ -87,13 +94,35 @@ fn row(view: &JobView<'_>) -> Vec<String> {
         job.slot.clone(),
         job.schedule_text.clone(),
         format!("{:?}", job.priority).to_lowercase(),
-        enabled_cell(job.enabled, view.enabled_override),
+        match view.tripped_until {
+            Some(until) => format!(
+                "{}, tripped until {}",
+                enabled_cell(job.enabled, view.enabled_override),
+                until.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M")
+            ),
+            None => enabled_cell(job.enabled, view.enabled_override),
+        },
         job.limits.memory.map_or("-".into(), |m| bytes(m.bytes())),
         job.limits.timeout.map_or("-".into(), format_duration),
         view.last_run.map_or("never".into(), |r| {
             format!("{} {}", r.status, r.started_at.format("%Y-%m-%d %H:%M"))
         }),
     ]
+}
+
+/// The same breaker rule the daemon applies, from history alone.
+fn tripped_until(job: &Job, summary: Option<&JobSummary>) -> Option<DateTime<Utc>> {
+    let (breaker, summary) = (job.breaker.as_ref()?, summary?);
+    match breaker_state(
+        breaker.failures,
+        breaker.cooldown,
+        summary.consecutive_failures,
+        summary.last_failure_at,
+        Utc::now(),
+    ) {
+        BreakerState::Open { until } => Some(until),
+        _ => None,
+    }
 }
 
 /// The ENABLED cell: the effective state, marked when an override decides it.
