@@ -146,7 +146,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
 
     info!(running = engine.active.len(), "stopping");
     notifier.stopping();
-    engine.begin_shutdown();
+    engine.begin_shutdown().await;
     while !engine.active.is_empty() {
         tokio::select! {
             event = events.recv() => match event {

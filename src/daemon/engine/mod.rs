@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use crate::config::{Concurrency, Job, Priority, Settings};
+use crate::config::{Concurrency, Job, Priority, Schedule, Settings};
 use crate::model::{Enforcement, RunStatus};
 use crate::runner::{Enforcer, RunRequest, Runner, effective_memory_limit};
 use crate::scheduler::{
@@ -227,10 +227,20 @@ impl Engine {
             self.timeline.remove(&key);
             return;
         };
-        entry.next_nominal = if entry.enabled() {
-            entry.job.next_fire(after)
-        } else {
+        entry.next_nominal = if !entry.enabled() {
             None
+        } else if let (Schedule::Every(_), Some(last)) =
+            (&entry.job.schedule, entry.summary.last_started_at)
+        {
+            // An interval keeps its phase across restarts: one interval after the last
+            // start, or one interval from now if that has passed (`catch_up` covers the gap).
+            entry
+                .job
+                .next_fire(last.min(after))
+                .filter(|at| *at > after)
+                .or_else(|| entry.job.next_fire(after))
+        } else {
+            entry.job.next_fire(after)
         };
         match entry.next_nominal {
             Some(at) => {
@@ -252,9 +262,19 @@ impl Engine {
             return;
         };
         let nominal = entry.next_nominal.unwrap_or(now);
-        // After a suspend several fire times may have passed: they make one run, and the
-        // next is computed from now, not from the missed time.
-        self.schedule_next(name, nominal.max(now));
+        // The next time follows this one (an interval keeps its phase even when we woke a
+        // little late). After a suspend several times may have passed: they make this one
+        // run, and the next is the first one after now.
+        self.schedule_next(name, nominal);
+        if self
+            .registry
+            .jobs
+            .get(name)
+            .and_then(|e| e.next_nominal)
+            .is_some_and(|next| next <= now)
+        {
+            self.schedule_next(name, now);
+        }
         let verdict = self.due(name, Origin::Schedule, nominal, now).await;
         debug!(job = name, ?verdict, "scheduled time");
     }
@@ -383,6 +403,18 @@ impl Engine {
         now: DateTime<Utc>,
         reason: String,
     ) -> Verdict {
+        let trigger = origin.trigger();
+        self.record_skip(job, origin, &trigger, now, reason).await
+    }
+
+    async fn record_skip(
+        &mut self,
+        job: &Job,
+        origin: &Origin,
+        trigger: &str,
+        now: DateTime<Utc>,
+        reason: String,
+    ) -> Verdict {
         info!(job = %job.name, %reason, "skipped");
         let (attempt, retry_of) = match origin {
             Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
@@ -391,7 +423,7 @@ impl Engine {
         let new = NewRun {
             job: job.name.clone(),
             slot: job.slot.clone(),
-            trigger: origin.trigger(),
+            trigger: trigger.to_owned(),
             attempt,
             retry_of,
             enforcement: self.enforcement(),
@@ -415,7 +447,14 @@ impl Engine {
 
     /// Starts every queued run that may start now.
     pub async fn dispatch(&mut self, now: DateTime<Utc>) {
-        if self.stopping || self.admission.queued_total() == 0 {
+        if self.stopping {
+            return;
+        }
+        if self.admission.queued_total() == 0 {
+            // Nothing waits; only keep the paused state honest for `status`.
+            if self.paused.is_some() {
+                self.look_at_machine(now).await;
+            }
             return;
         }
         self.look_at_machine(now).await;
@@ -426,9 +465,15 @@ impl Engine {
             if paused && run.priority != Priority::Critical {
                 return false;
             }
+            // `replace`: the new run starts once the old one is gone, never beside it.
+            let overlaps = registry
+                .jobs
+                .get(&run.job)
+                .is_some_and(|e| e.job.concurrency != Concurrency::Allow)
+                && active.values().any(|a| a.job == run.job);
             let blocked = active.values().any(|a| registry.blocks(&run.job, &a.job))
                 || so_far.iter().any(|b| registry.blocks(&run.job, &b.0.job));
-            !blocked
+            !overlaps && !blocked
         });
         for run in admitted {
             self.start(run.0);
@@ -686,12 +731,28 @@ impl Engine {
         }
     }
 
-    /// Stop admitting; stop every run (each gets the kill grace). Queued runs are dropped.
-    pub fn begin_shutdown(&mut self) {
+    /// Stop admitting; stop every run (each gets the kill grace). Runs still waiting for a
+    /// seat are recorded `skipped`, so history shows what the shutdown cost.
+    pub async fn begin_shutdown(&mut self) {
         self.stopping = true;
-        let dropped = self.admission.remove_queued(|_| true);
-        if !dropped.is_empty() {
-            info!(count = dropped.len(), "queued runs dropped at shutdown");
+        let now = Utc::now();
+        for run in self.admission.remove_queued(|_| true) {
+            let Some(job) = self.registry.jobs.get(&run.job).map(|e| e.job.clone()) else {
+                continue;
+            };
+            let origin = match run.retry_of {
+                Some(retry_of) => Origin::Retry {
+                    attempt: run.attempt,
+                    retry_of,
+                },
+                None => Origin::Schedule,
+            };
+            let reason = format!(
+                "the daemon stopped while this run waited for a seat (queued {})",
+                run.queued_at.format("%H:%M:%S")
+            );
+            self.record_skip(&job, &origin, &run.trigger, now, reason)
+                .await;
         }
         for active in self.active.values_mut() {
             if let Some(cancel) = active.cancel.take() {
@@ -714,3 +775,6 @@ impl Engine {
         .expect("history task panicked")
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,373 @@
+//! The engine's rules with real (unconfined) processes, an in-memory history and the
+//! real clock; each test drives the engine by hand instead of through the event loop.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::config::load_settings;
+use crate::daemon::control::reload;
+use crate::store::RunFilter;
+
+const MIB: u64 = 1 << 20;
+
+struct Harness {
+    engine: Engine,
+    events: mpsc::UnboundedReceiver<RunEvent>,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("jobs.d")).unwrap();
+    for (name, text) in jobs {
+        std::fs::write(dir.path().join("jobs.d").join(format!("{name}.yaml")), text).unwrap();
+    }
+    let config = dir.path().join("slotcron.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\nslots:\n{slots}"
+        ),
+    )
+    .unwrap();
+    let settings = Arc::new(load_settings(Some(&config)).unwrap());
+    let enforcer = Arc::new(Enforcer::Unconfined {
+        reason: "test".into(),
+    });
+    let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
+    let (tx, events) = mpsc::unbounded_channel();
+    let mut engine = Engine::new(settings, enforcer, store, Path::new("/proc").into(), tx);
+    reload(&mut engine).await;
+    assert!(
+        engine.registry.problems.is_empty(),
+        "{:?}",
+        engine.registry.problems
+    );
+    Harness {
+        engine,
+        events,
+        _dir: dir,
+    }
+}
+
+impl Harness {
+    /// Feeds run events to the engine until no run is active.
+    async fn settle(&mut self) {
+        while !self.engine.active.is_empty() {
+            let event = tokio::time::timeout(Duration::from_secs(20), self.events.recv())
+                .await
+                .expect("a run ends")
+                .expect("the engine holds a sender");
+            match event {
+                RunEvent::Recorded { token, id } => self.engine.recorded(token, id),
+                RunEvent::Finished { token, result } => self.engine.finished(token, result).await,
+            }
+        }
+    }
+
+    /// Feeds events until the run of `job` has an id.
+    async fn wait_recorded(&mut self, job: &str) -> i64 {
+        loop {
+            if let Some(id) = self
+                .engine
+                .active
+                .values()
+                .find(|a| a.job == job)
+                .and_then(|a| a.run_id)
+            {
+                return id;
+            }
+            match self.events.recv().await.unwrap() {
+                RunEvent::Recorded { token, id } => self.engine.recorded(token, id),
+                RunEvent::Finished { token, result } => self.engine.finished(token, result).await,
+            }
+        }
+    }
+
+    async fn manual(&mut self, job: &str) -> Verdict {
+        let now = Utc::now();
+        self.engine.due(job, Origin::Manual, now, now).await
+    }
+
+    fn runs(&self, job: &str) -> Vec<RunRecord> {
+        let store = self.engine.store.lock().unwrap();
+        let mut runs = store
+            .runs(&RunFilter {
+                job: Some(job.into()),
+                limit: None,
+            })
+            .unwrap();
+        runs.reverse();
+        runs
+    }
+}
+
+const SLOT: &str = "  default: { max_concurrent: 2, memory_max: 1G, queue_limit: 1 }\n";
+
+#[tokio::test]
+async fn forbid_skips_a_run_due_while_the_previous_one_runs_and_records_why() {
+    let mut h = harness(SLOT, &[("slow", "command: sleep 1\n")]).await;
+    assert_eq!(h.manual("slow").await, Verdict::Queued);
+    let first = h.wait_recorded("slow").await;
+    let Verdict::Skipped(reason) = h.manual("slow").await else {
+        panic!("the second run must be skipped");
+    };
+    assert_eq!(
+        reason,
+        format!("concurrency forbid: run {first} is still running")
+    );
+    h.settle().await;
+    let runs = h.runs("slow");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].status, RunStatus::Success);
+    assert_eq!(runs[1].status, RunStatus::Skipped);
+    assert_eq!(runs[1].error.as_deref(), Some(reason.as_str()));
+}
+
+#[tokio::test]
+async fn replace_stops_the_old_run_before_the_new_one_starts() {
+    let mut h = harness(SLOT, &[("r", "command: sleep 30\nconcurrency: replace\n")]).await;
+    h.manual("r").await;
+    h.wait_recorded("r").await;
+    assert_eq!(h.manual("r").await, Verdict::Queued);
+    assert_eq!(
+        h.engine.active.len(),
+        1,
+        "the new run waits for the old one"
+    );
+    // The old run ends `killed`; the new one then starts. Stop it too to finish the test.
+    loop {
+        match h.events.recv().await.unwrap() {
+            RunEvent::Recorded { token, id } => {
+                h.engine.recorded(token, id);
+                h.engine.kill(id).unwrap();
+            }
+            RunEvent::Finished { token, result } => h.engine.finished(token, result).await,
+        }
+        if h.runs("r")
+            .iter()
+            .filter(|r| r.status == RunStatus::Killed)
+            .count()
+            == 2
+        {
+            break;
+        }
+    }
+    let runs = h.runs("r");
+    assert!(
+        runs[1].started_at >= runs[0].finished_at.unwrap(),
+        "no overlap: {runs:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_skips_with_the_limit_in_the_reason() {
+    let one_seat = "  default: { max_concurrent: 1, memory_max: 1G, queue_limit: 1 }\n";
+    let jobs = [
+        ("a", "command: sleep 1\n"),
+        ("b", "command: 'true'\n"),
+        ("c", "command: 'true'\n"),
+    ];
+    let mut h = harness(one_seat, &jobs).await;
+    assert_eq!(h.manual("a").await, Verdict::Queued);
+    assert_eq!(h.manual("b").await, Verdict::Queued);
+    assert_eq!(
+        h.manual("c").await,
+        Verdict::Skipped("slot `default` already has 1 runs waiting (queue_limit)".into())
+    );
+    h.settle().await;
+    let b = &h.runs("b")[0];
+    assert_eq!(b.status, RunStatus::Success);
+    assert!(b.wait_ms.unwrap() > 0, "b waited for a's seat: {b:?}");
+    assert!(b.started_at >= h.runs("a")[0].finished_at.unwrap());
+}
+
+#[tokio::test]
+async fn depends_on_needs_the_latest_run_to_have_succeeded() {
+    let jobs = [
+        ("a", "command: exit 1\n"),
+        ("b", "command: 'true'\ndepends_on: [a]\n"),
+    ];
+    let mut h = harness(SLOT, &jobs).await;
+    assert_eq!(
+        h.manual("b").await,
+        Verdict::Skipped("depends_on: `a` has not run yet".into())
+    );
+    h.manual("a").await;
+    h.settle().await;
+    let a = h.runs("a")[0].id;
+    assert_eq!(
+        h.manual("b").await,
+        Verdict::Skipped(format!("depends_on: `a`'s latest run ({a}) ended failed"))
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_schedules_its_retry_after_the_backoff() {
+    let mut h = harness(
+        SLOT,
+        &[("f", "command: exit 3\nretries: 2\nretry_delay: 5s\n")],
+    )
+    .await;
+    h.manual("f").await;
+    h.settle().await;
+    let first = &h.runs("f")[0];
+    assert_eq!(first.status, RunStatus::Failed);
+    let (key, (job, origin)) = h.engine.retries.iter().next().expect("a retry waits");
+    assert_eq!(job, "f");
+    assert_eq!(
+        *origin,
+        Origin::Retry {
+            attempt: 2,
+            retry_of: first.id
+        }
+    );
+    let at = h.engine.timeline.get(&Wake::Retry(*key)).unwrap();
+    let wait = (at - first.finished_at.unwrap()).num_milliseconds();
+    assert!(
+        (4_900..6_000).contains(&wait),
+        "retry after ~5 s, got {wait} ms"
+    );
+}
+
+#[tokio::test]
+async fn the_breaker_ignores_scheduled_times_once_tripped_but_not_a_trigger() {
+    let mut h = harness(
+        SLOT,
+        &[(
+            "f",
+            "command: exit 1\nbreaker: { failures: 2, cooldown: 1h }\n",
+        )],
+    )
+    .await;
+    for _ in 0..2 {
+        h.manual("f").await;
+        h.settle().await;
+    }
+    let now = Utc::now();
+    let verdict = h.engine.due("f", Origin::Schedule, now, now).await;
+    assert!(
+        matches!(&verdict, Verdict::Ignored(r) if r.contains("circuit breaker is open")),
+        "{verdict:?}"
+    );
+    assert!(matches!(
+        h.engine.registry.jobs["f"].breaker(now),
+        BreakerState::Open { .. }
+    ));
+    let events = h.engine.store.lock().unwrap().events(10).unwrap();
+    assert_eq!(events[0].kind, "breaker_tripped");
+    assert_eq!(
+        h.manual("f").await,
+        Verdict::Queued,
+        "a trigger overrides the breaker"
+    );
+    h.settle().await;
+}
+
+#[tokio::test]
+async fn expected_memory_prefers_history_then_the_limit_then_a_fair_share() {
+    let jobs = [
+        (
+            "limited",
+            "command: 'true'\nlimits: { memory: 100M }\nweights: { memory: 1.5 }\n",
+        ),
+        ("open", "command: 'true'\n"),
+    ];
+    let mut h = harness(SLOT, &jobs).await;
+    let job = |h: &Harness, n: &str| h.engine.registry.jobs[n].job.clone();
+    assert_eq!(h.engine.expected_memory(&job(&h, "limited")), 100 * MIB);
+    assert_eq!(
+        h.engine.expected_memory(&job(&h, "open")),
+        512 * MIB,
+        "1G / 2 seats"
+    );
+    h.engine
+        .registry
+        .jobs
+        .get_mut("limited")
+        .unwrap()
+        .summary
+        .peak_memory = Some(40 * MIB);
+    assert_eq!(
+        h.engine.expected_memory(&job(&h, "limited")),
+        60 * MIB,
+        "40M x 1.5"
+    );
+    h.engine
+        .registry
+        .jobs
+        .get_mut("limited")
+        .unwrap()
+        .summary
+        .peak_memory = Some(90 * MIB);
+    assert_eq!(
+        h.engine.expected_memory(&job(&h, "limited")),
+        100 * MIB,
+        "never above the limit"
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_job_ignores_its_schedule_and_has_no_next_fire() {
+    let mut h = harness(
+        SLOT,
+        &[(
+            "d",
+            "command: 'true'\nschedule: '@hourly'\nenabled: false\n",
+        )],
+    )
+    .await;
+    assert_eq!(h.engine.timeline.get(&Wake::Fire("d".into())), None);
+    let now = Utc::now();
+    assert_eq!(
+        h.engine.due("d", Origin::Schedule, now, now).await,
+        Verdict::Ignored("`d` is disabled".into())
+    );
+    h.engine
+        .registry
+        .jobs
+        .get_mut("d")
+        .unwrap()
+        .control
+        .enabled_override = Some(true);
+    h.engine.schedule_next("d", now);
+    let next = h.engine.timeline.get(&Wake::Fire("d".into())).unwrap();
+    assert!(next > now && next <= now + chrono::Duration::hours(1));
+}
+
+#[tokio::test]
+async fn an_interval_keeps_its_phase_from_the_last_start() {
+    let mut h = harness(SLOT, &[("i", "command: 'true'\nschedule: '@every 10m'\n")]).await;
+    let now = Utc::now();
+    let last = now - chrono::Duration::minutes(3);
+    h.engine
+        .registry
+        .jobs
+        .get_mut("i")
+        .unwrap()
+        .summary
+        .last_started_at = Some(last);
+    h.engine.schedule_next("i", now);
+    assert_eq!(
+        h.engine.timeline.get(&Wake::Fire("i".into())),
+        Some(last + chrono::Duration::minutes(10))
+    );
+    let long_ago = now - chrono::Duration::hours(5);
+    h.engine
+        .registry
+        .jobs
+        .get_mut("i")
+        .unwrap()
+        .summary
+        .last_started_at = Some(long_ago);
+    h.engine.schedule_next("i", now);
+    assert_eq!(
+        h.engine.timeline.get(&Wake::Fire("i".into())),
+        Some(now + chrono::Duration::minutes(10))
+    );
+}
