@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::config::load_settings;
 use crate::daemon::control::reload;
+use crate::model::RunStatus;
+use crate::scheduler::BreakerState;
 use crate::store::RunFilter;
 
 const MIB: u64 = 1 << 20;

@@ -1,0 +1,293 @@
+//! Runs in motion: starting one in its own task, taking over one a previous daemon left,
+//! and what follows when one ends (seat released, summary updated, retry, breaker,
+//! `after:` chain); stopping runs on request and at shutdown.
+
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+use tracing::{debug, info, warn};
+
+use crate::model::RunStatus;
+use crate::runner::RunRequest;
+use crate::scheduler::{BreakerState, Pending, retry_backoff};
+use crate::store::RunRecord;
+
+use super::{Active, Engine, Origin, RunEvent, Wake};
+
+impl Engine {
+    pub(super) fn start(&mut self, run: Pending) {
+        let Some(entry) = self.registry.jobs.get(&run.job) else {
+            self.admission.release(&run.slot, run.expected_memory);
+            return;
+        };
+        let job = entry.job.clone();
+        let token = self.token();
+        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        self.active.insert(
+            token,
+            Active {
+                job: run.job.clone(),
+                slot: run.slot.clone(),
+                run_id: None,
+                started_at: Utc::now(),
+                attempt: run.attempt,
+                memory: run.expected_memory,
+                cancel: Some(cancel_tx),
+            },
+        );
+        let runner = self.runner.clone();
+        let events = self.events.clone();
+        // A run that waited (or did not) is recorded with when it was queued: wait time is
+        // `started_at - queued_at`.
+        let queued_at = Some(run.queued_at);
+        tokio::spawn(async move {
+            let (id_tx, id_rx) = oneshot::channel();
+            let request = RunRequest {
+                job: &job,
+                trigger: &run.trigger,
+                attempt: run.attempt,
+                retry_of: run.retry_of,
+                queued_at,
+                on_recorded: Some(id_tx),
+            };
+            let cancel = async {
+                // A dropped sender (the engine gone) must not stop the run.
+                if cancel_rx.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let forward_id = {
+                let events = events.clone();
+                async move {
+                    if let Ok(id) = id_rx.await {
+                        let _ = events.send(RunEvent::Recorded { token, id });
+                    }
+                    std::future::pending::<()>().await
+                }
+            };
+            let result = tokio::select! {
+                result = runner.run(request, cancel) => result,
+                () = forward_id => unreachable!("forward_id never completes"),
+            };
+            let result = result.map(Box::new).map_err(|e| e.to_string());
+            let _ = events.send(RunEvent::Finished { token, result });
+        });
+    }
+
+    /// Takes over a run a previous daemon left going: it holds a seat in its slot until
+    /// its cgroup is empty, and is then completed `lost` (see `recovery`). `kill` and
+    /// shutdown stop it like any run.
+    pub fn adopt(&mut self, adopted: crate::daemon::recovery::Adopted) {
+        let memory = self
+            .registry
+            .jobs
+            .get(&adopted.job)
+            .map(|e| self.expected_memory(&e.job.clone()))
+            .unwrap_or(0);
+        self.admission.occupy(&adopted.slot, memory);
+        let token = self.token();
+        let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        self.active.insert(
+            token,
+            Active {
+                job: adopted.job.clone(),
+                slot: adopted.slot.clone(),
+                run_id: Some(adopted.run_id),
+                started_at: adopted.started_at,
+                attempt: 1,
+                memory,
+                cancel: Some(cancel_tx),
+            },
+        );
+        let store = self.store.clone();
+        let grace = self.settings.kill_grace;
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let stop = async {
+                if cancel_rx.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let result = crate::daemon::recovery::watch_adopted(adopted, store, stop, grace)
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            let _ = events.send(RunEvent::Finished { token, result });
+        });
+    }
+
+    /// A run task reported its row id.
+    pub fn recorded(&mut self, token: u64, id: i64) {
+        if let Some(active) = self.active.get_mut(&token) {
+            active.run_id = Some(id);
+        }
+    }
+
+    /// A run ended: free its seat, update the job's state, then retries, breaker and
+    /// `after:` chains, and start whatever may start now.
+    pub async fn finished(&mut self, token: u64, result: Result<Box<RunRecord>, String>) {
+        let Some(active) = self.active.remove(&token) else {
+            return;
+        };
+        self.admission.release(&active.slot, active.memory);
+        let now = Utc::now();
+        let record = match result {
+            Ok(record) => record,
+            Err(error) => {
+                warn!(job = %active.job, %error, "a run could not be recorded");
+                self.dispatch(now).await;
+                return;
+            }
+        };
+        self.learn(&record);
+        if !self.stopping {
+            self.after_run(&record, now).await;
+        }
+        self.dispatch(now).await;
+    }
+
+    /// Updates the job's summary with a finished run, as the store would compute it.
+    pub fn learn(&mut self, record: &RunRecord) {
+        let Some(entry) = self.registry.jobs.get_mut(&record.job) else {
+            return;
+        };
+        let summary = &mut entry.summary;
+        summary.last_started_at = Some(
+            summary
+                .last_started_at
+                .map_or(record.started_at, |t| t.max(record.started_at)),
+        );
+        if let Some(finished_at) = record.finished_at {
+            summary.last_final = Some(crate::store::LastRun {
+                id: record.id,
+                status: record.status,
+                finished_at,
+            });
+        }
+        match record.status {
+            RunStatus::Success => {
+                summary.consecutive_failures = 0;
+                if let Some(peak) = record.memory_peak_bytes {
+                    summary.peak_memory = Some(summary.peak_memory.map_or(peak, |p| p.max(peak)));
+                }
+            }
+            RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost => {
+                summary.consecutive_failures += 1;
+                summary.last_failure_at = record.finished_at;
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) async fn after_run(&mut self, record: &RunRecord, now: DateTime<Utc>) {
+        let Some(entry) = self.registry.jobs.get(&record.job) else {
+            return;
+        };
+        let job = entry.job.clone();
+        let breaker = entry.breaker(now);
+        let streak = entry.summary.consecutive_failures;
+        let failed = matches!(
+            record.status,
+            RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled
+        );
+        if failed && record.attempt <= job.retries {
+            let next = record.attempt + 1;
+            let wait = retry_backoff(job.retry_delay, next);
+            let key = self.token();
+            let origin = Origin::Retry {
+                attempt: next,
+                retry_of: record.retry_of.unwrap_or(record.id),
+            };
+            info!(job = %job.name, attempt = next, ?wait, "retrying after backoff");
+            self.retries.insert(key, (job.name.clone(), origin));
+            self.timeline.set(
+                Wake::Retry(key),
+                now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX),
+            );
+        }
+        if let BreakerState::Open { until } = breaker
+            && failed
+        {
+            let message = format!(
+                "{streak} consecutive failed runs; not scheduled until {until} or `slotcron reset {}`",
+                job.name
+            );
+            warn!(job = %job.name, %message, "circuit breaker tripped");
+            self.event("breaker_tripped", Some(&job.name), Some(record.id), message)
+                .await;
+        }
+        if record.status == RunStatus::Success {
+            let followers = self
+                .registry
+                .followers
+                .get(&record.job)
+                .cloned()
+                .unwrap_or_default();
+            for follower in followers {
+                let verdict = self
+                    .due(&follower, Origin::After(record.job.clone()), now, now)
+                    .await;
+                debug!(job = %follower, ?verdict, "after chain");
+            }
+        }
+    }
+
+    /// A retry's backoff has passed.
+    pub async fn retry(&mut self, key: u64, now: DateTime<Utc>) {
+        if let Some((job, origin)) = self.retries.remove(&key) {
+            let verdict = self.due(&job, origin, now, now).await;
+            debug!(%job, ?verdict, "retry");
+        }
+    }
+
+    /// Stops the run with this id (`slotcron kill`).
+    ///
+    /// # Errors
+    /// No running run has this id.
+    pub fn kill(&mut self, run_id: i64) -> Result<String, String> {
+        let active = self
+            .active
+            .values_mut()
+            .find(|a| a.run_id == Some(run_id))
+            .ok_or_else(|| format!("run {run_id} is not running"))?;
+        match active.cancel.take() {
+            Some(cancel) => {
+                let _ = cancel.send(());
+                Ok(format!(
+                    "stopping run {run_id} of `{}` (SIGTERM, then SIGKILL after {:?})",
+                    active.job, self.settings.kill_grace
+                ))
+            }
+            None => Ok(format!("run {run_id} is already being stopped")),
+        }
+    }
+
+    /// Stop admitting; stop every run (each gets the kill grace). Runs still waiting for a
+    /// seat are recorded `skipped`, so history shows what the shutdown cost.
+    pub async fn begin_shutdown(&mut self) {
+        self.stopping = true;
+        let now = Utc::now();
+        for run in self.admission.remove_queued(|_| true) {
+            let Some(job) = self.registry.jobs.get(&run.job).map(|e| e.job.clone()) else {
+                continue;
+            };
+            let origin = match run.retry_of {
+                Some(retry_of) => Origin::Retry {
+                    attempt: run.attempt,
+                    retry_of,
+                },
+                None => Origin::Schedule,
+            };
+            let reason = format!(
+                "the daemon stopped while this run waited for a seat (queued {})",
+                run.queued_at.format("%H:%M:%S")
+            );
+            self.record_skip(&job, &origin, &run.trigger, now, reason)
+                .await;
+        }
+        for active in self.active.values_mut() {
+            if let Some(cancel) = active.cancel.take() {
+                let _ = cancel.send(());
+            }
+        }
+    }
+}
