@@ -180,7 +180,6 @@ pub async fn reload(engine: &mut Engine) -> String {
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
     let now = Utc::now();
-    let running_ids: Vec<i64> = engine.active.values().filter_map(|a| a.run_id).collect();
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await
@@ -206,7 +205,6 @@ pub async fn status(engine: &Engine) -> StatusReport {
         })
         .collect();
     running.sort_by_key(|r| r.id);
-    debug_assert!(running.len() <= running_ids.len());
     let slots = engine
         .admission
         .slots()
