@@ -120,3 +120,36 @@ fn kill_stops_a_run_and_refuses_an_unknown_id() {
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_eq!(stderr(&out), "slotcron: run 9999 is not running\n");
 }
+
+#[test]
+fn a_run_lost_in_a_crash_counts_as_a_failure_at_the_next_start() {
+    let sb = Sandbox::new("");
+    sb.job(
+        "slow.yaml",
+        "command: sleep 30\nbreaker: { failures: 1, cooldown: 1h }\n",
+    )
+    .job("next.yaml", "command: 'true'\ndepends_on: [slow]\n");
+    let mut d = sb.daemon();
+    d.trigger("slow");
+    let id = running_id(&mut d, "slow");
+    let pid = d.history("slow")[0]["pid"].as_u64().unwrap() as i32;
+    d.crash();
+    drop(d);
+
+    let d = sb.daemon();
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let job = d.job_status("slow").unwrap();
+    assert_eq!(job["last_status"], "lost", "{job}");
+    assert_eq!(job["consecutive_failures"], 1, "{job}");
+    assert_eq!(text(&job["state"], "kind"), "tripped", "{job}");
+    // `depends_on` sees the lost run too.
+    let out = d.slotcron(&["trigger", "next"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("slotcron: `next` skipped: depends_on: `slow`'s latest run ({id}) ended lost\n")
+    );
+}
