@@ -10,6 +10,7 @@ use crate::config::{CatchUp, Schedule};
 use super::DaemonError;
 use super::control;
 use super::engine::{Engine, Origin};
+use super::recovery::Adopted;
 
 /// The `meta` key holding the boot id `@reboot` jobs last ran for.
 pub const BOOT_ID_KEY: &str = "boot_id";
@@ -31,8 +32,14 @@ pub fn read_boot_id(path: &std::path::Path) -> Option<String> {
 /// History cannot be read or written, or crash recovery fails.
 pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), DaemonError> {
     let now = Utc::now();
+    // Settle history before reading it: the reload below loads each job's summary (last
+    // run, failure streak), which must see the runs a crash left completed `lost`.
+    let adopted = recover(engine).await?;
     control::reload(engine).await;
-    recover(engine).await?;
+    for run in adopted {
+        // After the reload: adoption sizes the run's seat from its job.
+        engine.adopt(run);
+    }
     let first_after_boot = match boot_id {
         None => false,
         Some(id) => {
@@ -85,9 +92,9 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
     }
 }
 
-/// Settles what a killed predecessor left: finished runs are completed `lost`, runs still
-/// going are adopted and hold their seats until they end.
-async fn recover(engine: &mut Engine) -> Result<(), DaemonError> {
+/// Settles what a killed predecessor left: finished runs are completed `lost`; runs still
+/// going are returned, for the caller to adopt (they hold their seats until they end).
+async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
     let enforcer = engine.enforcer.clone();
     let store = engine.store.clone();
     let found = tokio::task::spawn_blocking(move || {
@@ -109,8 +116,5 @@ async fn recover(engine: &mut Engine) -> Result<(), DaemonError> {
         info!(%message, "crash recovery");
         engine.event("recovered", None, None, message).await;
     }
-    for run in found.adopted {
-        engine.adopt(run);
-    }
-    Ok(())
+    Ok(found.adopted)
 }

@@ -6,6 +6,7 @@ mod helper;
 
 mod check;
 mod control;
+mod daemon;
 mod fake_cgroup;
 mod jobs;
 mod next;
