@@ -24,14 +24,11 @@ pub async fn handle(engine: &mut Engine, request: Request) -> Response {
     match request {
         Request::Status => Response::Status(Box::new(status(engine).await)),
         Request::Trigger { job } => match engine.due(&job, Origin::Manual, now, now).await {
-            Verdict::Queued => {
-                let running = engine.active.values().any(|a| a.job == job);
-                Response::ok(if running {
-                    format!("`{job}` started")
-                } else {
-                    format!("`{job}` is queued in its slot")
-                })
-            }
+            Verdict::Queued => Response::ok(if engine.admission.is_queued(&job) {
+                format!("`{job}` is queued in its slot")
+            } else {
+                format!("`{job}` started")
+            }),
             Verdict::Skipped(reason) => Response::error(format!("`{job}` skipped: {reason}")),
             Verdict::Ignored(reason) => Response::error(reason),
         },
