@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use super::cache::{ParseCache, Stamp};
 use super::graph::{self, Edge};
 use super::job::Job;
 use super::problem::Problem;
@@ -24,6 +25,13 @@ pub struct Catalog {
 impl Catalog {
     /// Loads `*.yaml`/`*.yml` in `dir` (not hidden files, not subfolders), sorted by name.
     pub fn load_dir(dir: &Path, settings: &Settings) -> Catalog {
+        Catalog::load_dir_cached(dir, settings, &mut ParseCache::default())
+    }
+
+    /// As [`Catalog::load_dir`], but a file whose size, inode and times are unchanged since
+    /// it last loaded cleanly is not read again: its cached job is used. Files with
+    /// problems are always read again (a missing user may have been created since).
+    pub fn load_dir_cached(dir: &Path, settings: &Settings, cache: &mut ParseCache) -> Catalog {
         let mut catalog = Catalog::default();
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
@@ -31,25 +39,39 @@ impl Catalog {
                 catalog
                     .problems
                     .push(Problem::file(dir, format!("cannot read jobs_dir: {e}")));
+                cache.forget_all();
                 return catalog;
             }
         };
-        let mut files: Vec<PathBuf> = entries
+        let mut files: Vec<(PathBuf, Stamp)> = entries
             .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| is_job_file(p))
+            .filter(|e| is_job_file(&e.path()))
+            .filter_map(|e| {
+                // Follows symlinks, as reading does.
+                let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
+                Some((e.path(), Stamp::of(&meta)))
+            })
             .collect();
         files.sort();
-        for file in files {
+        cache.begin();
+        for (file, stamp) in files {
             catalog.files += 1;
-            let loaded = std::fs::read_to_string(&file)
-                .map_err(|e| vec![Problem::file(&file, format!("cannot read: {e}"))])
-                .and_then(|text| parse_job(&file, &text, settings));
+            let loaded = match cache.get(&file, stamp) {
+                Some(job) => Ok(job),
+                None => {
+                    let parsed = std::fs::read_to_string(&file)
+                        .map_err(|e| vec![Problem::file(&file, format!("cannot read: {e}"))])
+                        .and_then(|text| parse_job(&file, &text, settings));
+                    cache.put(&file, stamp, parsed.as_ref().ok());
+                    parsed
+                }
+            };
             match loaded {
                 Ok(job) => catalog.add(job),
                 Err(problems) => catalog.problems.extend(problems),
             }
         }
+        cache.end();
         catalog.check_references();
         catalog
     }
@@ -141,6 +163,7 @@ fn waits_on(job: &Job) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
     [("depends_on", &job.depends_on), ("after", &job.after)].into_iter()
 }
 
+/// A job file by name: `*.yaml` or `*.yml`, not hidden (editors' swap and temp files are).
 fn is_job_file(path: &Path) -> bool {
     let hidden = path
         .file_name()
@@ -150,7 +173,7 @@ fn is_job_file(path: &Path) -> bool {
         path.extension().and_then(|e| e.to_str()),
         Some("yaml" | "yml")
     );
-    yaml && !hidden && path.is_file()
+    yaml && !hidden
 }
 
 /// Parses and validates the text of one job file.

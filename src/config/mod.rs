@@ -2,6 +2,7 @@
 //! ([`Catalog`]). Raw serde structs mirror the YAML; conversions validate them into domain
 //! types that cannot hold an invalid value, collecting every [`Problem`] on the way.
 
+mod cache;
 mod catalog;
 mod fields;
 mod fire;
@@ -16,6 +17,7 @@ mod units;
 
 use std::path::{Path, PathBuf};
 
+pub use cache::{ParseCache, Stamp};
 pub use catalog::{Catalog, parse_job};
 pub use fire::Zone;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};

@@ -5,18 +5,16 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use tracing::{info, warn};
+use tracing::info;
 
-use crate::config::Catalog;
 use crate::control::protocol::{
     JobState, JobStatus, Request, Response, RunningRun, SlotStatus, StatusReport,
 };
 use crate::runner::Enforcer;
 use crate::scheduler::BreakerState;
-use crate::store::{JobControl, JobSummary};
 
 use super::engine::{Engine, Origin, Verdict, Wake};
-use super::registry::sync_history;
+use super::reload::reload;
 
 /// Handles one request.
 pub async fn handle(engine: &mut Engine, request: Request) -> Response {
@@ -89,89 +87,6 @@ async fn reset(engine: &mut Engine, job: String) -> Response {
         }
         _ => format!("`{job}`'s circuit breaker reset; it is scheduled again"),
     })
-}
-
-/// Loads `jobs_dir` again and takes the result in: new and changed jobs are (re)scheduled,
-/// deleted ones unscheduled, broken ones kept in their last good version. Returns a summary
-/// for the user.
-pub async fn reload(engine: &mut Engine) -> String {
-    let settings = engine.settings.clone();
-    let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
-    let first = known.is_empty();
-    let loaded = engine
-        .db(move |store| {
-            let catalog = Catalog::load_dir(&settings.jobs_dir, &settings);
-            sync_history(store, &catalog, Utc::now())?;
-            let controls = store.job_controls()?;
-            let summaries: HashMap<String, JobSummary> = if first {
-                store.job_summaries()?
-            } else {
-                let mut map = HashMap::new();
-                for name in catalog
-                    .jobs
-                    .keys()
-                    .filter(|n| known.binary_search(n).is_err())
-                {
-                    map.insert(name.clone(), store.job_summary(name)?);
-                }
-                map
-            };
-            Ok((catalog, controls, summaries))
-        })
-        .await;
-    let (catalog, mut controls, mut summaries) = match loaded {
-        Ok(parts) => parts,
-        Err(error) => {
-            // Without history the registry cannot be brought in step; keep scheduling
-            // what we have and say so.
-            warn!(%error, "reload failed; keeping the jobs as they were");
-            let message = format!("reload failed: {error}");
-            engine
-                .event("reload_error", None, None, message.clone())
-                .await;
-            return message;
-        }
-    };
-    let problems = catalog.problems.len();
-    let changes = engine.registry.apply(catalog, |name| {
-        (
-            controls.remove(name).unwrap_or_else(JobControl::default),
-            summaries.remove(name).unwrap_or_default(),
-        )
-    });
-    let now = Utc::now();
-    for name in &changes.removed {
-        engine.timeline.remove(&Wake::Fire(name.clone()));
-        let dropped = engine.admission.remove_queued(|p| &p.job == name);
-        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
-    }
-    for name in &changes.rescheduled {
-        engine.schedule_next(name, now);
-    }
-    for name in &changes.broken {
-        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
-    }
-    if problems > 0 {
-        let text: Vec<String> = engine
-            .registry
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        engine
-            .event("reload_error", None, None, text.join("\n"))
-            .await;
-    }
-    let message = format!(
-        "{} jobs scheduled ({} new or rescheduled, {} removed, {} kept in their last good version); {} problems",
-        engine.registry.jobs.len(),
-        changes.rescheduled.len(),
-        changes.removed.len(),
-        changes.broken.len(),
-        problems
-    );
-    info!(%message, "reloaded");
-    message
 }
 
 /// The whole picture for `slotcron status`.

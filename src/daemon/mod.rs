@@ -5,6 +5,7 @@
 //! - [`registry`]: the scheduled jobs, kept in step with the files.
 //! - [`engine`]: policies, queues and runs in motion.
 //! - [`startup`]: the first load, crash recovery, `@reboot` and `catch_up`.
+//! - [`reload`]: bringing the registry in step with `jobs_dir`, paying only for changes.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
@@ -16,6 +17,7 @@ mod fd;
 pub mod notify;
 pub mod recovery;
 pub mod registry;
+pub mod reload;
 pub mod startup;
 pub mod timer;
 pub mod watch;
@@ -128,14 +130,14 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             }
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
-                control::reload(&mut engine).await;
+                reload::reload(&mut engine).await;
             }
             _ = async { watch.as_mut().expect("guarded").changed().await }, if watch.is_some() => {
                 reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
             }
             () = async { tokio::time::sleep_until(reload_at.expect("guarded")).await }, if reload_at.is_some() => {
                 reload_at = None;
-                control::reload(&mut engine).await;
+                reload::reload(&mut engine).await;
             }
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();

@@ -200,7 +200,8 @@ pub fn sync_history(
     store.sync_jobs(&rows, now)
 }
 
-fn job_row(job: &Job) -> JobRow {
+/// The history row of a loaded job.
+pub fn job_row(job: &Job) -> JobRow {
     JobRow {
         name: job.name.clone(),
         file: job.file.display().to_string(),

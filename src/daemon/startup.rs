@@ -8,7 +8,6 @@ use tracing::{info, warn};
 use crate::config::{CatchUp, Schedule};
 
 use super::DaemonError;
-use super::control;
 use super::engine::{Engine, Origin};
 use super::recovery::Adopted;
 
@@ -35,7 +34,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     // Settle history before reading it: the reload below loads each job's summary (last
     // run, failure streak), which must see the runs a crash left completed `lost`.
     let adopted = recover(engine).await?;
-    control::reload(engine).await;
+    super::reload::reload(engine).await;
     for run in adopted {
         // After the reload: adoption sizes the run's seat from its job.
         engine.adopt(run);

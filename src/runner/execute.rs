@@ -306,19 +306,26 @@ impl Runner {
         let procs = cgroup.map(RunCgroup::open_procs).transpose()?;
         let (read, write) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(StartFailure::Pipe)?;
-        let launch = Launch {
-            job,
-            run_id: id,
-            cgroup_procs: procs.as_ref(),
-            identity,
-            output: &write,
-        };
-        let child = spawn(&launch).map_err(|source| StartFailure::Spawn {
-            program: job.command.argv()[0].clone(),
-            source,
-        })?;
-        // The child has its copies; ours must close so the pipe ends when the run's do.
-        drop(write);
+        // fork() copies the page tables of the whole daemon: milliseconds, not microseconds.
+        // On a blocking thread it never stalls the async workers that start other runs.
+        let (job, identity) = (job.clone(), identity.cloned());
+        let child = tokio::task::spawn_blocking(move || {
+            let launch = Launch {
+                job: &job,
+                run_id: id,
+                cgroup_procs: procs.as_ref(),
+                identity: identity.as_ref(),
+                output: &write,
+            };
+            // The child has its copies of `write` and `procs`; ours close when this
+            // closure returns, so the pipe ends when the run's processes do.
+            spawn(&launch).map_err(|source| StartFailure::Spawn {
+                program: job.command.argv()[0].clone(),
+                source,
+            })
+        })
+        .await
+        .expect("spawning thread panicked")?;
         Ok((child, read, log))
     }
 

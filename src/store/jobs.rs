@@ -30,51 +30,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<SyncSummary, StoreError> {
         const OP: &str = "syncing jobs";
-        let mut names = HashSet::with_capacity(jobs.len());
-        for job in jobs {
-            if job.name.is_empty() {
-                return Err(invalid(format!("empty name for the job in {}", job.file)));
-            }
-            if !names.insert(job.name.as_str()) {
-                return Err(invalid(format!(
-                    "`{}` is defined twice (again in {})",
-                    job.name, job.file
-                )));
-            }
-        }
+        check_names(jobs)?;
+        let names: HashSet<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let stored = stored_jobs(&tx)?;
         let now = to_ms(now);
         let mut summary = SyncSummary::default();
         for job in jobs {
-            let definition = job.definition.to_string();
-            let params = params![
-                job.name,
-                job.file,
-                job.slot,
-                job.schedule,
-                job.enabled,
-                definition,
-                now
-            ];
-            let sql = match stored.get(&job.name) {
-                None => {
-                    summary.added += 1;
-                    "INSERT INTO jobs (name, file, slot, schedule, enabled, definition, \
-                     first_seen_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-                }
-                Some(old) if old.removed_at.is_some() || old.differs(job) => {
-                    if old.removed_at.is_some() {
-                        summary.restored += 1;
-                    } else {
-                        summary.updated += 1;
-                    }
-                    "UPDATE jobs SET file = ?2, slot = ?3, schedule = ?4, enabled = ?5, \
-                     definition = ?6, updated_at = ?7, removed_at = NULL WHERE name = ?1"
-                }
-                Some(_) => continue,
-            };
-            tx.execute(sql, params).map_err(StoreError::sql(OP))?;
+            upsert(&tx, job, stored.get(&job.name), now, &mut summary)?;
         }
         for (name, _) in stored
             .iter()
@@ -89,6 +52,52 @@ impl Store {
         }
         tx.commit().map_err(StoreError::sql(OP))?;
         tracing::debug!(?summary, "jobs synced");
+        Ok(summary)
+    }
+
+    /// Brings only the named jobs in step, for a caller that knows what changed (the
+    /// daemon's reload knows which files it read again): `jobs` are added, updated or
+    /// restored as by [`Store::sync_jobs`], `removed` are marked removed at `now`. The
+    /// other rows are not read, so the cost follows the change, not the number of jobs.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] for an empty or duplicate job name (nothing is written);
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn sync_some_jobs(
+        &mut self,
+        jobs: &[JobRow],
+        removed: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<SyncSummary, StoreError> {
+        const OP: &str = "syncing changed jobs";
+        check_names(jobs)?;
+        let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
+        let now = to_ms(now);
+        let mut summary = SyncSummary::default();
+        {
+            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE name = ?1");
+            let mut one = tx.prepare_cached(&sql).map_err(StoreError::sql(OP))?;
+            for job in jobs {
+                let stored = one
+                    .query_row([&job.name], job_from_row)
+                    .optional()
+                    .map_err(StoreError::sql(OP))?;
+                upsert(&tx, job, stored.as_ref(), now, &mut summary)?;
+            }
+            let mut gone = tx
+                .prepare_cached(
+                    "UPDATE jobs SET removed_at = ?2 WHERE name = ?1 AND removed_at IS NULL",
+                )
+                .map_err(StoreError::sql(OP))?;
+            for name in removed {
+                summary.removed += gone
+                    .execute(params![name, now])
+                    .map_err(StoreError::sql(OP))?;
+            }
+        }
+        tx.commit().map_err(StoreError::sql(OP))?;
+        tracing::debug!(?summary, "changed jobs synced");
         Ok(summary)
     }
 
@@ -126,6 +135,64 @@ pub(super) fn require_job(conn: &Connection, job: &str) -> Result<(), StoreError
             job: job.to_owned(),
         })
     }
+}
+
+/// Refuses empty and duplicate names before anything is written.
+fn check_names(jobs: &[JobRow]) -> Result<(), StoreError> {
+    let mut names = HashSet::with_capacity(jobs.len());
+    for job in jobs {
+        if job.name.is_empty() {
+            return Err(invalid(format!("empty name for the job in {}", job.file)));
+        }
+        if !names.insert(job.name.as_str()) {
+            return Err(invalid(format!(
+                "`{}` is defined twice (again in {})",
+                job.name, job.file
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts `job`, or updates (and restores) its row when it differs from `stored`.
+fn upsert(
+    tx: &Transaction<'_>,
+    job: &JobRow,
+    stored: Option<&JobRecord>,
+    now: i64,
+    summary: &mut SyncSummary,
+) -> Result<(), StoreError> {
+    const OP: &str = "syncing a job";
+    let sql = match stored {
+        None => {
+            summary.added += 1;
+            "INSERT INTO jobs (name, file, slot, schedule, enabled, definition, \
+             first_seen_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+        }
+        Some(old) if old.removed_at.is_some() || old.differs(job) => {
+            if old.removed_at.is_some() {
+                summary.restored += 1;
+            } else {
+                summary.updated += 1;
+            }
+            "UPDATE jobs SET file = ?2, slot = ?3, schedule = ?4, enabled = ?5, \
+             definition = ?6, updated_at = ?7, removed_at = NULL WHERE name = ?1"
+        }
+        Some(_) => return Ok(()),
+    };
+    let params = params![
+        job.name,
+        job.file,
+        job.slot,
+        job.schedule,
+        job.enabled,
+        job.definition.to_string(),
+        now
+    ];
+    tx.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute(params))
+        .map_err(StoreError::sql(OP))?;
+    Ok(())
 }
 
 /// Every stored job by name, read inside the sync transaction.

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
-use crate::config::{Schedule, Settings};
+use crate::config::{ParseCache, Schedule, Settings};
 use crate::model::Enforcement;
 use crate::runner::{Enforcer, Runner};
 use crate::scheduler::{Admission, ProtectGate, SlotSpec, Timeline};
@@ -124,6 +124,10 @@ pub struct Engine {
     pub events: mpsc::UnboundedSender<RunEvent>,
     /// When this daemon started.
     pub started_at: DateTime<Utc>,
+    /// What each job file parsed to, so a reload reads only changed files.
+    pub parse_cache: ParseCache,
+    /// Whether the first load has written the jobs table in full.
+    pub synced: bool,
     next_token: u64,
 }
 
@@ -166,6 +170,8 @@ impl Engine {
             stopping: false,
             events,
             started_at: Utc::now(),
+            parse_cache: ParseCache::default(),
+            synced: false,
             next_token: 0,
         }
     }

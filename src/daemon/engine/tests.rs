@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::config::load_settings;
-use crate::daemon::control::reload;
+use crate::daemon::reload::reload;
 use crate::model::RunStatus;
 use crate::scheduler::BreakerState;
 use crate::store::RunFilter;

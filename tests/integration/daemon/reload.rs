@@ -57,7 +57,8 @@ fn job_files_added_broken_and_deleted_are_noticed_without_a_reload() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "1 jobs scheduled (0 new or rescheduled, 0 removed, 0 kept in their last good version); 0 problems\n"
+        "1 jobs scheduled; no job file changed\n",
+        "a reload with nothing changed says so and costs nothing"
     );
 }
 

@@ -1,0 +1,144 @@
+//! Reloading `jobs_dir` (inotify, SIGHUP, `slotcron reload`, and the first load at start).
+//! Only what changed costs anything: files whose stamps are unchanged are not parsed again
+//! ([`ParseCache`]), and only the rows of changed, new and removed jobs are written to
+//! history. A file that no longer loads keeps its job's last good version scheduled.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use tracing::{debug, info, warn};
+
+use crate::config::Catalog;
+use crate::store::{JobControl, JobRow, JobSummary, StoreError};
+
+use super::engine::{Engine, Wake};
+use super::registry::{job_row, sync_history};
+
+/// Loads `jobs_dir` again and takes the result in: new and changed jobs are
+/// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
+/// Returns a summary for the user.
+pub async fn reload(engine: &mut Engine) -> String {
+    let settings = engine.settings.clone();
+    let first = !engine.synced;
+    let mut cache = std::mem::take(&mut engine.parse_cache);
+    let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    let loaded = engine
+        .db(move |store| {
+            let catalog = Catalog::load_dir_cached(&settings.jobs_dir, &settings, &mut cache);
+            let mut rows = Vec::new();
+            if first {
+                // Also marks jobs removed whose files went while no daemon ran.
+                sync_history(store, &catalog, Utc::now())?;
+            } else {
+                rows = catalog
+                    .jobs
+                    .values()
+                    .filter(|job| cache.parsed().contains(&job.file))
+                    .map(job_row)
+                    .collect();
+            }
+            let controls = store.job_controls()?;
+            let summaries = if first {
+                store.job_summaries()?
+            } else {
+                let mut map = HashMap::new();
+                for name in catalog
+                    .jobs
+                    .keys()
+                    .filter(|n| known.binary_search(n).is_err())
+                {
+                    let summary = match store.job_summary(name) {
+                        // A job new to history has none yet; its row is written below.
+                        Err(StoreError::UnknownJob { .. }) => JobSummary::default(),
+                        other => other?,
+                    };
+                    map.insert(name.clone(), summary);
+                }
+                map
+            };
+            Ok((catalog, cache, rows, controls, summaries))
+        })
+        .await;
+    let (catalog, cache, rows, mut controls, mut summaries) = match loaded {
+        Ok(parts) => parts,
+        Err(error) => {
+            // The cache went with the failed attempt: the next reload parses everything.
+            warn!(%error, "reload failed; keeping the jobs as they were");
+            let message = format!("reload failed: {error}");
+            engine
+                .event("reload_error", None, None, message.clone())
+                .await;
+            return message;
+        }
+    };
+    let unchanged = engine.synced && !cache.changed();
+    engine.parse_cache = cache;
+    if unchanged {
+        debug!("reload: no job file changed");
+        return format!(
+            "{} jobs scheduled; no job file changed",
+            engine.registry.jobs.len()
+        );
+    }
+    let problems_before: Vec<String> = engine
+        .registry
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let changes = engine.registry.apply(catalog, |name| {
+        (
+            controls.remove(name).unwrap_or_else(JobControl::default),
+            summaries.remove(name).unwrap_or_default(),
+        )
+    });
+    if !first && (!rows.is_empty() || !changes.removed.is_empty()) {
+        write_changes(engine, rows, changes.removed.clone()).await;
+    }
+    engine.synced = true;
+    let now = Utc::now();
+    for name in &changes.removed {
+        engine.timeline.remove(&Wake::Fire(name.clone()));
+        let dropped = engine.admission.remove_queued(|p| &p.job == name);
+        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
+    }
+    for name in &changes.rescheduled {
+        engine.schedule_next(name, now);
+    }
+    for name in &changes.broken {
+        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
+    }
+    let problems: Vec<String> = engine
+        .registry
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !problems.is_empty() && problems != problems_before {
+        engine
+            .event("reload_error", None, None, problems.join("\n"))
+            .await;
+    }
+    let message = format!(
+        "{} jobs scheduled ({} new or rescheduled, {} removed, {} kept in their last good version); {} problems",
+        engine.registry.jobs.len(),
+        changes.rescheduled.len(),
+        changes.removed.len(),
+        changes.broken.len(),
+        problems.len()
+    );
+    info!(%message, "reloaded");
+    message
+}
+
+/// Writes the rows of changed and new jobs, and marks removed ones, in one transaction.
+async fn write_changes(engine: &Engine, rows: Vec<JobRow>, removed: Vec<String>) {
+    let result = engine
+        .db(move |store| store.sync_some_jobs(&rows, &removed, Utc::now()))
+        .await;
+    if let Err(error) = result {
+        // Scheduling goes on with the files as loaded; history catches up at the next
+        // change or start.
+        warn!(%error, "recording the changed jobs in history");
+    }
+}
