@@ -170,7 +170,9 @@ fn engine(settings: &Settings, db: PathBuf) -> Engine {
 }
 
 async fn reload(engine: &mut Engine) {
-    black_box(slotcron::daemon::reload::reload(engine).await);
+    black_box(
+        slotcron::daemon::reload::reload(engine, slotcron::daemon::reload::Cause::Files).await,
+    );
 }
 
 const STAGES: [&str; 5] = [

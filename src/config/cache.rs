@@ -39,6 +39,11 @@ impl Stamp {
 #[derive(Debug, Default)]
 pub struct ParseCache {
     entries: HashMap<PathBuf, (Stamp, Job)>,
+    /// Stamps of the files that had problems when last read: read again every load (a
+    /// missing user may exist now), but not counted as a change while they stay broken.
+    broken: HashMap<PathBuf, Stamp>,
+    /// Files whose result differs from the previous load (new, edited, mended, broken).
+    changed: Vec<PathBuf>,
     /// Files looked at in the load in progress.
     seen: BTreeSet<PathBuf>,
     /// Files read and parsed in the last load (new, changed, or with problems).
@@ -58,15 +63,49 @@ impl ParseCache {
         &self.vanished
     }
 
-    /// Whether the last load saw anything but unchanged, cleanly loading files.
+    /// Whether the last load found anything different from the load before: a file new,
+    /// edited, mended, newly broken, or gone.
     pub fn changed(&self) -> bool {
-        !self.parsed.is_empty() || !self.vanished.is_empty()
+        !self.changed.is_empty() || !self.vanished.is_empty()
+    }
+
+    /// Whether `dir` holds exactly the files of the last load, with the same stamps: then
+    /// a load would change nothing (broken files aside, which stay broken unless edited).
+    /// Costs one `readdir` and a `stat` per file.
+    pub fn is_current(&self, dir: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        let mut count = 0;
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            if !super::catalog::is_job_file(&path) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            count += 1;
+            let stamp = Stamp::of(&meta);
+            let known = match self.entries.get(&path) {
+                Some((cached, _)) => *cached == stamp,
+                None => self.broken.get(&path) == Some(&stamp),
+            };
+            if !known {
+                return false;
+            }
+        }
+        count == self.entries.len() + self.broken.len()
     }
 
     pub(super) fn begin(&mut self) {
         self.seen.clear();
         self.parsed.clear();
         self.vanished.clear();
+        self.changed.clear();
     }
 
     /// The cached job of `file` if its stamp is unchanged.
@@ -81,12 +120,18 @@ impl ParseCache {
     /// Records what `file` parsed to; only clean results are kept.
     pub(super) fn put(&mut self, file: &Path, stamp: Stamp, job: Option<&Job>) {
         self.parsed.push(file.to_owned());
+        let same_breakage = job.is_none() && self.broken.get(file) == Some(&stamp);
+        if !same_breakage {
+            self.changed.push(file.to_owned());
+        }
         match job {
             Some(job) => {
+                self.broken.remove(file);
                 self.entries.insert(file.to_owned(), (stamp, job.clone()));
             }
             None => {
                 self.entries.remove(file);
+                self.broken.insert(file.to_owned(), stamp);
             }
         }
     }
@@ -96,11 +141,13 @@ impl ParseCache {
         let vanished: Vec<PathBuf> = self
             .entries
             .keys()
+            .chain(self.broken.keys())
             .filter(|f| !seen.contains(*f))
             .cloned()
             .collect();
         for file in &vanished {
             self.entries.remove(file);
+            self.broken.remove(file);
         }
         self.vanished = vanished;
     }
@@ -108,7 +155,9 @@ impl ParseCache {
     /// Drops everything (the folder could not be read).
     pub(super) fn forget_all(&mut self) {
         self.vanished = self.entries.drain().map(|(f, _)| f).collect();
+        self.vanished.extend(self.broken.drain().map(|(f, _)| f));
         self.parsed.clear();
+        self.changed.clear();
     }
 }
 
@@ -149,5 +198,8 @@ mod tests {
         assert!(cache.parsed().contains(&dir.path().join("b.yaml")));
         assert_eq!(cache.vanished(), [dir.path().join("a.yaml")]);
         assert!(cache.changed());
+        assert!(cache.is_current(dir.path()));
+        write("c.yaml", "command: 'true'\n");
+        assert!(!cache.is_current(dir.path()), "a new file");
     }
 }

@@ -164,7 +164,7 @@ fn waits_on(job: &Job) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
 }
 
 /// A job file by name: `*.yaml` or `*.yml`, not hidden (editors' swap and temp files are).
-fn is_job_file(path: &Path) -> bool {
+pub(super) fn is_job_file(path: &Path) -> bool {
     let hidden = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -14,7 +14,7 @@ use crate::runner::Enforcer;
 use crate::scheduler::BreakerState;
 
 use super::engine::{Engine, Origin, Verdict, Wake};
-use super::reload::reload;
+use super::reload::{Cause, reload};
 
 /// Handles one request.
 pub async fn handle(engine: &mut Engine, request: Request) -> Response {
@@ -36,7 +36,7 @@ pub async fn handle(engine: &mut Engine, request: Request) -> Response {
         },
         Request::Enable { job } => set_enabled(engine, job, true).await,
         Request::Disable { job } => set_enabled(engine, job, false).await,
-        Request::Reload => Response::ok(reload(engine).await),
+        Request::Reload => Response::ok(reload(engine, Cause::Asked).await),
         Request::Reset { job } => reset(engine, job).await,
     }
 }

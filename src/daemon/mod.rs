@@ -130,14 +130,14 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             }
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
-                reload::reload(&mut engine).await;
+                reload::reload(&mut engine, reload::Cause::Asked).await;
             }
             _ = async { watch.as_mut().expect("guarded").changed().await }, if watch.is_some() => {
                 reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
             }
             () = async { tokio::time::sleep_until(reload_at.expect("guarded")).await }, if reload_at.is_some() => {
                 reload_at = None;
-                reload::reload(&mut engine).await;
+                reload::reload(&mut engine, reload::Cause::Files).await;
             }
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();

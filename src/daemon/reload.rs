@@ -14,12 +14,26 @@ use crate::store::{JobControl, JobRow, JobSummary, StoreError};
 use super::engine::{Engine, Wake};
 use super::registry::{job_row, sync_history};
 
+/// What asked for a reload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// inotify saw a change: when no file's stamp changed, nothing is read at all.
+    Files,
+    /// SIGHUP or `slotcron reload`: files with problems are read again even if unchanged
+    /// (the user they name may exist now).
+    Asked,
+}
+
 /// Loads `jobs_dir` again and takes the result in: new and changed jobs are
 /// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
 /// Returns a summary for the user.
-pub async fn reload(engine: &mut Engine) -> String {
+pub async fn reload(engine: &mut Engine, cause: Cause) -> String {
     let settings = engine.settings.clone();
     let first = !engine.synced;
+    if !first && cause == Cause::Files && engine.parse_cache.is_current(&settings.jobs_dir) {
+        debug!("reload: no job file changed");
+        return no_change(engine);
+    }
     let mut cache = std::mem::take(&mut engine.parse_cache);
     let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
     let loaded = engine
@@ -129,6 +143,13 @@ pub async fn reload(engine: &mut Engine) -> String {
     );
     info!(%message, "reloaded");
     message
+}
+
+fn no_change(engine: &Engine) -> String {
+    format!(
+        "{} jobs scheduled; no job file changed",
+        engine.registry.jobs.len()
+    )
 }
 
 /// Writes the rows of changed and new jobs, and marks removed ones, in one transaction.

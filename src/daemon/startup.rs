@@ -34,7 +34,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     // Settle history before reading it: the reload below loads each job's summary (last
     // run, failure streak), which must see the runs a crash left completed `lost`.
     let adopted = recover(engine).await?;
-    super::reload::reload(engine).await;
+    super::reload::reload(engine, super::reload::Cause::Asked).await;
     for run in adopted {
         // After the reload: adoption sizes the run's seat from its job.
         engine.adopt(run);

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::config::load_settings;
-use crate::daemon::reload::reload;
+use crate::daemon::reload::{Cause, reload};
 use crate::model::RunStatus;
 use crate::scheduler::BreakerState;
 use crate::store::RunFilter;
@@ -44,7 +44,7 @@ async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
     let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
     let (tx, events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings, enforcer, store, Path::new("/proc").into(), tx);
-    reload(&mut engine).await;
+    reload(&mut engine, Cause::Asked).await;
     assert!(
         engine.registry.problems.is_empty(),
         "{:?}",
