@@ -3,8 +3,11 @@
 //! `/sys/fs/cgroup` and `slotcron` on PATH. On any other machine it says it was skipped,
 //! and why, and runs nothing: it never counts as a pass there.
 //!
-//! The same binary is also the workload: `vm_suite hog 200M [hold]` allocates and touches
-//! memory, `vm_suite spin 2s` burns CPU, so the VM needs nothing beyond busybox.
+//! The same binary is also the workload: `vm_suite hog 200M [hold | 3s]` allocates and
+//! touches memory (and keeps it forever, or for 3 s), `vm_suite spin 2s` burns CPU, so the
+//! VM needs nothing beyond busybox.
+//!
+//! The scenarios that run the real `slotcron daemon` live in `vm_suite/daemon.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,13 +15,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+#[path = "vm_suite/daemon.rs"]
+mod daemon;
+
 /// Where the suite builds its slotcron tree (a child of the VM's root cgroup).
 const ROOT: &str = "/sys/fs/cgroup/slotcron";
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("hog") => hog(&args[1], args.get(2).is_some_and(|a| a == "hold")),
+        Some("hog") => hog(&args[1], args.get(2).map(String::as_str)),
         Some("spin") => spin(parse_secs(&args[1])),
         _ => suite(&args),
     }
@@ -52,6 +58,26 @@ const SCENARIOS: &[Scenario] = &[
     (
         "run_left_by_a_crash_is_adopted_and_completed_lost",
         run_left_by_a_crash_is_adopted_and_completed_lost,
+    ),
+    (
+        "daemon_queues_the_heavy_import_behind_the_backup",
+        daemon::heavy_import_waits_for_the_backup,
+    ),
+    (
+        "daemon_six_due_at_once_five_seats",
+        daemon::six_due_at_once_five_seats,
+    ),
+    (
+        "daemon_killed_with_sigkill_is_recovered_by_the_next",
+        daemon::killed_daemon_is_recovered_by_the_next,
+    ),
+    (
+        "daemon_sigterm_stops_runs_and_exits_cleanly",
+        daemon::sigterm_stops_runs_and_exits_cleanly,
+    ),
+    (
+        "daemon_times_out_a_job_that_ignores_sigterm",
+        daemon::times_out_a_job_that_ignores_sigterm,
     ),
 ];
 
@@ -101,12 +127,18 @@ struct Setup {
 
 impl Setup {
     fn new(name: &str, slots: &str, jobs: &[(&str, &str)]) -> Setup {
+        Setup::with_cgroup(name, &format!("root: {ROOT}"), slots, jobs)
+    }
+
+    /// As [`Setup::new`], with `cgroup: { <cgroup> }` written as given (e.g. its own root
+    /// and a `memory_max`).
+    fn with_cgroup(name: &str, cgroup: &str, slots: &str, jobs: &[(&str, &str)]) -> Setup {
         let dir = PathBuf::from("/tmp/vm_suite").join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("jobs.d")).unwrap();
         let config = format!(
             "jobs_dir: jobs.d\nstate_dir: state\nenforcement: required\nkill_grace: 1s\n\
-             cgroup: {{ root: {ROOT} }}\nslots:\n{slots}"
+             cgroup: {{ {cgroup} }}\nslots:\n{slots}"
         );
         std::fs::write(dir.join("slotcron.yaml"), config).unwrap();
         for (job, text) in jobs {
@@ -510,19 +542,32 @@ fn processes_named(name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Allocates `size` (e.g. `200M`) and touches every page; with `hold`, then sleeps forever.
-fn hog(size: &str, hold: bool) {
+/// Allocates `size` (e.g. `200M`) and touches every page; with `hold`, then sleeps forever;
+/// with a duration (`3s`), keeps the memory that long and exits 0.
+fn hog(size: &str, hold: Option<&str>) {
     let mib: usize = size.trim_end_matches('M').parse().expect("size like 200M");
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     for _ in 0..mib {
         blocks.push(vec![1u8; 1 << 20]);
     }
-    if hold {
-        loop {
+    match hold {
+        Some("hold") => loop {
             std::thread::sleep(Duration::from_secs(3600));
+        },
+        Some(secs) => {
+            // Said before holding: once the holding is over, nobody may be reading (a
+            // daemon killed in the meantime), and a failed print must not fail the job.
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stdout(),
+                "allocated {} MiB, holding {secs}",
+                blocks.len()
+            );
+            std::thread::sleep(parse_secs(secs));
+            std::hint::black_box(&blocks);
         }
+        None => println!("allocated {} MiB", blocks.len()),
     }
-    println!("allocated {} MiB", blocks.len());
 }
 
 /// Burns CPU for `duration` of wall-clock time.
