@@ -3,7 +3,7 @@
 //! last good version scheduled (and its error shown by `status`); a deleted file
 //! unschedules its job.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -84,6 +84,9 @@ pub struct Registry {
     pub problems: Vec<Problem>,
     /// For each job, the jobs that name it in `after:` (started when it succeeds).
     pub followers: HashMap<String, Vec<String>>,
+    /// Jobs on either side of a `blocks:` relation; admission looks for conflicts only
+    /// for these, so the common case costs nothing per running run.
+    pub blocking: HashSet<String>,
 }
 
 impl Registry {
@@ -146,7 +149,12 @@ impl Registry {
         }
         self.problems = catalog.problems;
         self.followers = HashMap::new();
+        self.blocking = HashSet::new();
         for entry in self.jobs.values() {
+            if !entry.job.blocks.is_empty() {
+                self.blocking.insert(entry.job.name.clone());
+                self.blocking.extend(entry.job.blocks.iter().cloned());
+            }
             for leader in &entry.job.after {
                 self.followers
                     .entry(leader.clone())
@@ -159,6 +167,9 @@ impl Registry {
 
     /// Whether `a` and `b` may not run at the same time (`blocks:` either way).
     pub fn blocks(&self, a: &str, b: &str) -> bool {
+        if !self.blocking.contains(a) {
+            return false;
+        }
         let names = |x: &str, y: &str| {
             self.jobs
                 .get(x)

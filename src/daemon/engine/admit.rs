@@ -197,10 +197,11 @@ impl Engine {
             let overlaps = registry
                 .jobs
                 .get(&run.job)
-                .is_some_and(|e| e.job.concurrency != Concurrency::Allow)
+                .is_some_and(|e| e.job.concurrency == Concurrency::Replace)
                 && active.values().any(|a| a.job == run.job);
-            let blocked = active.values().any(|a| registry.blocks(&run.job, &a.job))
-                || so_far.iter().any(|b| registry.blocks(&run.job, &b.0.job));
+            let blocked = registry.blocking.contains(&run.job)
+                && (active.values().any(|a| registry.blocks(&run.job, &a.job))
+                    || so_far.iter().any(|b| registry.blocks(&run.job, &b.0.job)));
             !overlaps && !blocked
         });
         for run in admitted {
