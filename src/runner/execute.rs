@@ -24,7 +24,7 @@ use super::enforce::Enforcer;
 use super::limits::{effective_memory_limit, run_limits};
 use super::log::{CappedLog, pump_output};
 use super::outcome::{Stopped, completed, not_started};
-use super::reap::{Target, Waited, cleanup, joined, signal_group, wait4};
+use super::reap::{Target, Waited, cleanup, joined, signal_group, wait_exit};
 use super::spawn::{Identity, Launch, spawn};
 
 /// How long the output pump may still drain after the run ended (an escaped process of an
@@ -53,6 +53,9 @@ pub struct RunRequest<'a> {
     pub retry_of: Option<i64>,
     /// When the run entered its slot's queue, if it waited.
     pub queued_at: Option<DateTime<Utc>>,
+    /// When the scheduler gave the run its seat: recorded as `started_at` (so wait time is
+    /// admission's alone); `None` means now.
+    pub dispatched_at: Option<DateTime<Utc>>,
     /// Told the run's id as soon as its history row exists (the daemon needs it to kill
     /// the run on request before it ends).
     pub on_recorded: Option<tokio::sync::oneshot::Sender<i64>>,
@@ -67,6 +70,7 @@ impl<'a> RunRequest<'a> {
             attempt: 1,
             retry_of: None,
             queued_at: None,
+            dispatched_at: None,
             on_recorded: None,
         }
     }
@@ -170,7 +174,7 @@ impl Runner {
             memory_limit_bytes: (enforcement == Enforcement::Cgroup)
                 .then(|| effective_memory_limit(job, slot)),
             queued_at: req.queued_at,
-            started_at: Utc::now(),
+            started_at: req.dispatched_at.unwrap_or_else(Utc::now),
         };
         let clock = Instant::now();
         let id = self.db(move |s| s.start_run(&new)).await?;
@@ -246,7 +250,7 @@ impl Runner {
             cgroup: cgroup.clone(),
             session: Pid::from_raw(pid as i32),
         };
-        let mut waiter = tokio::task::spawn_blocking(move || wait4(pid as i32));
+        let mut waiter = tokio::spawn(wait_exit(pid as i32));
         let timeout = async {
             match job.limits.timeout {
                 Some(limit) => tokio::time::sleep(limit).await,

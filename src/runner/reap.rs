@@ -1,13 +1,16 @@
-//! Ending a run's processes: waiting for the main one (`wait4`, which also yields
-//! rusage), signalling all of them (cgroup and session), and emptying, measuring and
+//! Ending a run's processes: waiting for the main one (a pidfd, then `wait4`, which also
+//! yields rusage), signalling all of them (cgroup and session), and emptying, measuring and
 //! removing the run's cgroup afterwards.
 
 use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tracing::warn;
 
 use crate::cgroup::{RunCgroup, RunStats};
@@ -80,6 +83,46 @@ pub fn cleanup(cg: &RunCgroup) -> Option<RunStats> {
         warn!(%error, "removing the run cgroup");
     }
     stats
+}
+
+/// Waits until `pid` (our unreaped child) exits, without holding a thread: its pidfd
+/// (Linux 5.3+) becomes readable at exit, then `wait4` reaps it at once. A thousand
+/// running jobs thus cost a thousand file descriptors, not a thousand blocking threads.
+/// Where pidfds are unavailable, a blocking `wait4` on the blocking pool stands in.
+pub async fn wait_exit(pid: i32) -> Waited {
+    match pidfd_open(pid) {
+        Ok(fd) => {
+            // SAFETY: the `OwnedFd` owns the pidfd until the `AsyncFd` is dropped.
+            let registered = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) };
+            match registered {
+                Ok(pidfd) => {
+                    // Readable means exited; an error here leaves wait4 to tell.
+                    let _ = pidfd.readable().await;
+                    // The child has exited and waits as a zombie: wait4 returns at once.
+                    return wait4(pid);
+                }
+                Err(error) => {
+                    warn!(error = %error.into_parts().1, "polling a pidfd; waiting on a thread")
+                }
+            }
+        }
+        Err(error) => tracing::debug!(%error, "no pidfd; waiting on a thread"),
+    }
+    tokio::task::spawn_blocking(move || wait4(pid))
+        .await
+        .unwrap_or_else(|e| Err(io::Error::other(e)))
+}
+
+/// `pidfd_open(2)`: a file descriptor that refers to the process `pid`.
+fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: a plain syscall with integer arguments; a non-negative result is a new fd
+    // that nothing else owns.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: see above; the fd is ours alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Blocks until `pid` exits; returns how, with its resource usage.

@@ -36,9 +36,10 @@ impl Engine {
         );
         let runner = self.runner.clone();
         let events = self.events.clone();
-        // A run that waited (or did not) is recorded with when it was queued: wait time is
-        // `started_at - queued_at`.
+        // A run is recorded with when it was queued and when admission gave it its seat:
+        // wait time is `started_at - queued_at`, the scheduler's doing alone.
         let queued_at = Some(run.queued_at);
+        let dispatched_at = self.active[&token].started_at;
         tokio::spawn(async move {
             let (id_tx, id_rx) = oneshot::channel();
             let request = RunRequest {
@@ -47,6 +48,7 @@ impl Engine {
                 attempt: run.attempt,
                 retry_of: run.retry_of,
                 queued_at,
+                dispatched_at: Some(dispatched_at),
                 on_recorded: Some(id_tx),
             };
             let cancel = async {
