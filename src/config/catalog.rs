@@ -54,16 +54,27 @@ impl Catalog {
             .collect();
         files.sort();
         cache.begin();
-        for (file, stamp) in files {
+        // Look up every file first, then parse the misses on all cores at once: parsing
+        // is independent per file, and at start all 10,000 files are misses.
+        let cached: Vec<Option<Job>> = files
+            .iter()
+            .map(|(f, stamp)| cache.get(f, *stamp))
+            .collect();
+        let misses: Vec<&PathBuf> = files
+            .iter()
+            .zip(&cached)
+            .filter(|(_, hit)| hit.is_none())
+            .map(|((f, _), _)| f)
+            .collect();
+        let mut parsed = parse_files(&misses, settings).into_iter();
+        for ((file, stamp), hit) in files.iter().zip(cached) {
             catalog.files += 1;
-            let loaded = match cache.get(&file, stamp) {
+            let loaded = match hit {
                 Some(job) => Ok(job),
                 None => {
-                    let parsed = std::fs::read_to_string(&file)
-                        .map_err(|e| vec![Problem::file(&file, format!("cannot read: {e}"))])
-                        .and_then(|text| parse_job(&file, &text, settings));
-                    cache.put(&file, stamp, parsed.as_ref().ok());
-                    parsed
+                    let result = parsed.next().expect("one result per miss");
+                    cache.put(file, *stamp, result.as_ref().ok());
+                    result
                 }
             };
             match loaded {
@@ -174,6 +185,36 @@ pub(super) fn is_job_file(path: &Path) -> bool {
         Some("yaml" | "yml")
     );
     yaml && !hidden
+}
+
+/// Fewer files than this are parsed on the calling thread: threads cost more than they save.
+const PARALLEL_PARSE_MIN: usize = 256;
+
+/// Reads and parses `files`, results in the same order, on up to one thread per core.
+fn parse_files(files: &[&PathBuf], settings: &Settings) -> Vec<Result<Job, Vec<Problem>>> {
+    let read_and_parse = |file: &PathBuf| {
+        std::fs::read_to_string(file)
+            .map_err(|e| vec![Problem::file(file, format!("cannot read: {e}"))])
+            .and_then(|text| parse_job(file, &text, settings))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(files.len() / PARALLEL_PARSE_MIN).max(1);
+    if threads == 1 {
+        return files.iter().map(|f| read_and_parse(f)).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|f| read_and_parse(f)).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a job-file parser thread panicked"))
+            .collect()
+    })
 }
 
 /// Parses and validates the text of one job file.
@@ -393,5 +434,23 @@ mod tests {
             fields,
             [("depends_on", "ghost"), ("after", "a"), ("blocks", "b")]
         );
+    }
+
+    #[test]
+    fn many_files_parse_in_parallel_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 3 * PARALLEL_PARSE_MIN;
+        for i in 0..n {
+            let text = format!("command: 'true'\nschedule: '{} * * * *'\n", i % 60);
+            std::fs::write(dir.path().join(format!("j{i:04}.yaml")), text).unwrap();
+        }
+        // The last file claims the first file's name: the first in file order keeps it.
+        std::fs::write(dir.path().join("z.yaml"), "name: j0000\ncommand: 'false'\n").unwrap();
+        let catalog = Catalog::load_dir(dir.path(), &settings());
+        assert_eq!(catalog.jobs.len(), n);
+        assert_eq!(catalog.jobs["j0000"].file, dir.path().join("j0000.yaml"));
+        assert_eq!(catalog.jobs["j0123"].schedule_text, "3 * * * *");
+        assert_eq!(catalog.problems.len(), 1);
+        assert_eq!(catalog.problems[0].file, dir.path().join("z.yaml"));
     }
 }
