@@ -3,6 +3,7 @@
 //! types that cannot hold an invalid value, collecting every [`Problem`] on the way.
 
 mod catalog;
+mod cron;
 mod fields;
 mod fire;
 mod graph;
@@ -17,6 +18,7 @@ mod units;
 use std::path::{Path, PathBuf};
 
 pub use catalog::{Catalog, parse_job};
+pub use cron::CronExpr;
 pub use fire::Zone;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};

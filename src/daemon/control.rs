@@ -116,6 +116,11 @@ pub async fn reload(engine: &mut Engine) -> String {
                 }
                 map
             };
+            // The page cache filled up reading the jobs table; an idle daemon needs none of
+            // it, and the pages come back from the file when next read.
+            if let Err(error) = store.release_memory() {
+                warn!(%error, "SQLite kept its cache");
+            }
             Ok((catalog, controls, summaries))
         })
         .await;
