@@ -83,10 +83,13 @@ impl Schedule {
     /// ```
     pub fn next_fire(&self, zone: Zone, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Cron(cron) => match zone {
-                Zone::Local => next_cron(cron, &Local, after),
-                Zone::Named(tz) => next_cron(cron, &tz, after),
-            },
+            Schedule::Cron(expr) => {
+                let fixed_time = !expr.has_wildcard_time();
+                expr.with_cron(|cron| match zone {
+                    Zone::Local => next_cron(cron, fixed_time, &Local, after),
+                    Zone::Named(tz) => next_cron(cron, fixed_time, &tz, after),
+                })
+            }
             Schedule::Every(interval) => {
                 after.checked_add_signed(TimeDelta::from_std(*interval).ok()?)
             }
@@ -107,11 +110,20 @@ impl Job {
     }
 }
 
-fn next_cron<Z: TimeZone>(cron: &Cron, zone: &Z, after: DateTime<Utc>) -> Option<DateTime<Utc>>
+/// `fixed_time`: cronie's test, the negation of
+/// [`has_wildcard_time`](crate::config::CronExpr::has_wildcard_time): a job is fixed-time
+/// unless its minute or hour field (or, with seconds, its seconds field) starts from `*`.
+/// Nicknames count as written out: `@daily` is fixed-time, `@hourly` is not.
+fn next_cron<Z: TimeZone>(
+    cron: &Cron,
+    fixed_time: bool,
+    zone: &Z,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>>
 where
     DateTime<Z>: CronDateTime,
 {
-    if !is_fixed_time(cron) {
+    if !fixed_time {
         let start = after.with_timezone(zone);
         let next = cron.find_next_occurrence(&start, false).ok()?;
         return Some(next.with_timezone(&Utc));
@@ -134,14 +146,6 @@ where
             return Some(instant);
         }
     }
-}
-
-/// cronie's test: a job is fixed-time unless its minute or hour field (or, with seconds,
-/// its seconds field) starts from `*`. Nicknames count as written out: `@daily` is
-/// fixed-time, `@hourly` is not.
-fn is_fixed_time(cron: &Cron) -> bool {
-    let pattern = &cron.pattern;
-    !(pattern.seconds.from_wildcard || pattern.minutes.from_wildcard || pattern.hours.from_wildcard)
 }
 
 /// The first instant whose wall time follows `skipped`, a wall time a spring-forward jumps

@@ -4,6 +4,7 @@
 
 mod cache;
 mod catalog;
+mod cron;
 mod fields;
 mod fire;
 mod graph;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use cache::{ParseCache, Stamp};
 pub use catalog::{Catalog, parse_job};
+pub use cron::CronExpr;
 pub use fire::Zone;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};

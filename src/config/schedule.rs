@@ -5,9 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use croner::Cron;
-use croner::parser::{CronParser, Seconds, Year};
 
+use super::cron::CronExpr;
 use super::units::{format_duration, parse_duration};
 
 /// A validated schedule. Cannot hold an expression that fails to parse or never fires.
@@ -16,7 +15,7 @@ pub enum Schedule {
     /// A cron expression: 5 fields, or 6 with a leading seconds field; `@daily` and friends
     /// are expanded by the parser. Day-of-month and day-of-week combine with OR when both
     /// are restricted, as in Vixie cron.
-    Cron(Box<Cron>),
+    Cron(CronExpr),
     /// `@every 10m`: a fixed interval from the previous start.
     Every(Duration),
     /// `@reboot`: once when the daemon starts after a boot.
@@ -73,16 +72,15 @@ impl Schedule {
                  or 6 with leading seconds; this one has {fields}"
             )));
         }
-        let cron = CronParser::builder()
-            .seconds(Seconds::Optional)
-            .year(Year::Disallowed)
-            .build()
-            .parse(expr)
+        let cron = CronExpr::parse(expr)
             .map_err(|e| ScheduleError(format!("not a valid cron expression: {e}")))?;
-        if cron.find_next_occurrence(&Utc::now(), false).is_err() {
+        if cron
+            .with_cron(|c| c.find_next_occurrence(&Utc::now(), false))
+            .is_err()
+        {
             return Err(ScheduleError("this cron expression never fires".into()));
         }
-        Ok(Schedule::Cron(Box::new(cron)))
+        Ok(Schedule::Cron(cron))
     }
 
     /// The next fire time strictly after `after`, in the given zone's wall-clock semantics.
@@ -94,7 +92,7 @@ impl Schedule {
         DateTime<Tz>: croner::CronDateTime,
     {
         match self {
-            Schedule::Cron(cron) => cron.find_next_occurrence(after, false).ok(),
+            Schedule::Cron(cron) => cron.with_cron(|c| c.find_next_occurrence(after, false).ok()),
             Schedule::Every(interval) => chrono::Duration::from_std(*interval)
                 .ok()
                 .map(|d| after.clone() + d),
@@ -106,7 +104,7 @@ impl Schedule {
 impl fmt::Display for Schedule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Schedule::Cron(cron) => f.write_str(cron.pattern.as_str()),
+            Schedule::Cron(cron) => f.write_str(cron.as_str()),
             Schedule::Every(d) => write!(f, "@every {}", format_duration(*d)),
             Schedule::Reboot => f.write_str("@reboot"),
             Schedule::Manual => f.write_str("manual"),

@@ -36,7 +36,7 @@ pub async fn handle(engine: &mut Engine, request: Request) -> Response {
         },
         Request::Enable { job } => set_enabled(engine, job, true).await,
         Request::Disable { job } => set_enabled(engine, job, false).await,
-        Request::Reload => Response::ok(reload(engine, Cause::Asked).await),
+        Request::Reload => Response::ok(reload(engine, Cause::Asked).await.message),
         Request::Reset { job } => reset(engine, job).await,
     }
 }

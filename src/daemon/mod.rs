@@ -8,12 +8,14 @@
 //! - [`reload`]: bringing the registry in step with `jobs_dir`, paying only for changes.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
+//! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod control;
 pub mod engine;
 mod fd;
+pub mod memory;
 pub mod notify;
 pub mod recovery;
 pub mod registry;
@@ -33,6 +35,7 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use crate::config::Settings;
+use crate::control::protocol::Request;
 use crate::runner::Enforcer;
 use crate::store::Store;
 
@@ -91,6 +94,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
     startup::start(&mut engine, boot_id.as_deref()).await?;
+    memory::release_freed_memory();
 
     let (requests_tx, mut requests) = mpsc::channel(64);
     let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -125,19 +129,23 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 RunEvent::Finished { token, result } => engine.finished(token, result).await,
             },
             Some((request, reply)) = requests.recv() => {
+                let reloads = matches!(request, Request::Reload);
                 let response = control::handle(&mut engine, request).await;
                 let _ = reply.send(response);
+                if reloads {
+                    memory::release_freed_memory();
+                }
             }
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
-                reload::reload(&mut engine, reload::Cause::Asked).await;
+                reload_and_trim(&mut engine, reload::Cause::Asked).await;
             }
             _ = async { watch.as_mut().expect("guarded").changed().await }, if watch.is_some() => {
                 reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
             }
             () = async { tokio::time::sleep_until(reload_at.expect("guarded")).await }, if reload_at.is_some() => {
                 reload_at = None;
-                reload::reload(&mut engine, reload::Cause::Files).await;
+                reload_and_trim(&mut engine, reload::Cause::Files).await;
             }
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
@@ -164,6 +172,16 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let _ = stop_server.send(());
     info!("stopped");
     Ok(())
+}
+
+/// Reloads `jobs_dir`, then, if anything changed, returns the memory the reload freed to
+/// the kernel. The trim is not part of [`reload::reload`]: it is the long-running
+/// process's concern, and its cost stays off the reload itself (and off a
+/// `slotcron reload`'s answer, sent first).
+async fn reload_and_trim(engine: &mut Engine, cause: reload::Cause) {
+    if reload::reload(engine, cause).await.changed {
+        memory::release_freed_memory();
+    }
 }
 
 /// Handles every deadline that has come.

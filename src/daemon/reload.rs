@@ -24,10 +24,18 @@ pub enum Cause {
     Asked,
 }
 
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reloaded {
+    /// A summary for the user.
+    pub message: String,
+    /// Whether any job file was new, edited, mended, newly broken or gone.
+    pub changed: bool,
+}
+
 /// Loads `jobs_dir` again and takes the result in: new and changed jobs are
 /// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
-/// Returns a summary for the user.
-pub async fn reload(engine: &mut Engine, cause: Cause) -> String {
+pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
     let settings = engine.settings.clone();
     let first = !engine.synced;
     if !first && cause == Cause::Files && engine.parse_cache.is_current(&settings.jobs_dir) {
@@ -70,6 +78,11 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> String {
                 }
                 map
             };
+            // The page cache filled up reading the jobs table; an idle daemon needs none of
+            // it, and the pages come back from the file when next read.
+            if let Err(error) = store.release_memory() {
+                warn!(%error, "SQLite kept its cache");
+            }
             Ok((catalog, cache, rows, controls, summaries))
         })
         .await;
@@ -82,17 +95,17 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> String {
             engine
                 .event("reload_error", None, None, message.clone())
                 .await;
-            return message;
+            return Reloaded {
+                message,
+                changed: false,
+            };
         }
     };
     let unchanged = engine.synced && !cache.changed();
     engine.parse_cache = cache;
     if unchanged {
         debug!("reload: no job file changed");
-        return format!(
-            "{} jobs scheduled; no job file changed",
-            engine.registry.jobs.len()
-        );
+        return no_change(engine);
     }
     let problems_before: Vec<String> = engine
         .registry
@@ -142,14 +155,20 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> String {
         problems.len()
     );
     info!(%message, "reloaded");
-    message
+    Reloaded {
+        message,
+        changed: true,
+    }
 }
 
-fn no_change(engine: &Engine) -> String {
-    format!(
-        "{} jobs scheduled; no job file changed",
-        engine.registry.jobs.len()
-    )
+fn no_change(engine: &Engine) -> Reloaded {
+    Reloaded {
+        message: format!(
+            "{} jobs scheduled; no job file changed",
+            engine.registry.jobs.len()
+        ),
+        changed: false,
+    }
 }
 
 /// Writes the rows of changed and new jobs, and marks removed ones, in one transaction.

@@ -112,6 +112,19 @@ impl Store {
         &self.path
     }
 
+    /// Frees this connection's page cache and other memory SQLite can rebuild
+    /// (`sqlite3_db_release_memory`). Pages are read again, usually from the kernel's page
+    /// cache, when next needed. For a long-lived connection after a burst of reads, such as
+    /// the daemon's reload.
+    ///
+    /// # Errors
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn release_memory(&self) -> Result<(), StoreError> {
+        self.conn
+            .release_memory()
+            .map_err(StoreError::sql("releasing cached memory"))
+    }
+
     /// Configures a fresh connection, checks the file is ours and not too new, migrates.
     fn setup(mut conn: Connection, path: PathBuf) -> Result<Store, StoreError> {
         configure(&mut conn).map_err(|e| open_error(&path, e))?;
