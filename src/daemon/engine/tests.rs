@@ -373,3 +373,68 @@ async fn an_interval_keeps_its_phase_from_the_last_start() {
         Some(now + chrono::Duration::minutes(10))
     );
 }
+
+#[tokio::test]
+async fn protect_holds_back_all_but_critical_runs_until_memory_recovers() {
+    let proc_root = tempfile::tempdir().unwrap();
+    let meminfo = |kib: u64| {
+        std::fs::write(
+            proc_root.path().join("meminfo"),
+            format!("MemTotal: 16000000 kB\nMemAvailable: {kib} kB\n"),
+        )
+        .unwrap();
+    };
+    meminfo(512 * 1024);
+    let slots =
+        "  default: { max_concurrent: 2, memory_max: 1G }\nprotect: { reserve_memory: 1G }\n";
+    let jobs = [
+        ("low", "command: 'true'\npriority: low\n"),
+        ("crit", "command: 'true'\npriority: critical\n"),
+    ];
+    let mut h = harness(slots, &jobs).await;
+    h.engine.proc_root = proc_root.path().to_owned();
+
+    assert_eq!(h.manual("low").await, Verdict::Queued);
+    assert!(
+        h.engine.active.is_empty(),
+        "held back while MemAvailable < reserve"
+    );
+    let why = h.engine.paused.clone().expect("paused");
+    assert!(why.contains("below protect.reserve_memory 1G"), "{why}");
+    assert!(
+        h.engine.timeline.get(&Wake::Recheck).is_some(),
+        "a re-check is due"
+    );
+    assert_eq!(h.manual("crit").await, Verdict::Queued);
+    assert_eq!(
+        h.engine
+            .active
+            .values()
+            .map(|a| a.job.as_str())
+            .collect::<Vec<_>>(),
+        ["crit"]
+    );
+    h.settle().await;
+    assert!(h.engine.admission.is_queued("low"));
+
+    meminfo(4 * 1024 * 1024);
+    h.engine.dispatch(Utc::now()).await;
+    assert!(h.engine.paused.is_none());
+    assert!(
+        !h.engine.admission.is_queued("low"),
+        "started once memory recovered"
+    );
+    h.settle().await;
+    let kinds: Vec<String> = h
+        .engine
+        .store
+        .lock()
+        .unwrap()
+        .events(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["resumed", "deferred"], "newest first");
+    assert_eq!(h.runs("low")[0].status, RunStatus::Success);
+}
