@@ -93,7 +93,7 @@ fn lifecycle(loaded: &config::Loaded, runs: usize) -> Duration {
         slot: job.slot.clone(),
         schedule: job.schedule_text.clone(),
         enabled: true,
-        definition: serde_json::Value::Null,
+        definition: "null".into(),
     };
     store.sync_jobs(&[row], chrono::Utc::now()).unwrap();
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel()).expect("enforcement");

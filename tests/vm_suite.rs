@@ -389,7 +389,7 @@ fn run_left_by_a_crash_is_adopted_and_completed_lost() -> Result<String, String>
             slot: "default".into(),
             schedule: "@daily".into(),
             enabled: true,
-            definition: serde_json::json!({ "name": "hog" }),
+            definition: serde_json::json!({ "name": "hog" }).to_string(),
         };
         store.sync_jobs(&[job], chrono::Utc::now()).map_err(e)?;
         let id = store

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::job::Job;
 
@@ -38,7 +39,7 @@ impl Stamp {
 /// The jobs of the files that last loaded cleanly, and what changed in the last load.
 #[derive(Debug, Default)]
 pub struct ParseCache {
-    entries: HashMap<PathBuf, (Stamp, Job)>,
+    entries: HashMap<PathBuf, (Stamp, Arc<Job>)>,
     /// Stamps of the files that had problems when last read: read again every load (a
     /// missing user may exist now), but not counted as a change while they stay broken.
     broken: HashMap<PathBuf, Stamp>,
@@ -109,16 +110,16 @@ impl ParseCache {
     }
 
     /// The cached job of `file` if its stamp is unchanged.
-    pub(super) fn get(&mut self, file: &Path, stamp: Stamp) -> Option<Job> {
+    pub(super) fn get(&mut self, file: &Path, stamp: Stamp) -> Option<Arc<Job>> {
         self.seen.insert(file.to_owned());
         match self.entries.get(file) {
-            Some((cached, job)) if *cached == stamp => Some(job.clone()),
+            Some((cached, job)) if *cached == stamp => Some(Arc::clone(job)),
             _ => None,
         }
     }
 
     /// Records what `file` parsed to; only clean results are kept.
-    pub(super) fn put(&mut self, file: &Path, stamp: Stamp, job: Option<&Job>) {
+    pub(super) fn put(&mut self, file: &Path, stamp: Stamp, job: Option<&Arc<Job>>) {
         self.parsed.push(file.to_owned());
         let same_breakage = job.is_none() && self.broken.get(file) == Some(&stamp);
         if !same_breakage {
@@ -127,7 +128,8 @@ impl ParseCache {
         match job {
             Some(job) => {
                 self.broken.remove(file);
-                self.entries.insert(file.to_owned(), (stamp, job.clone()));
+                self.entries
+                    .insert(file.to_owned(), (stamp, Arc::clone(job)));
             }
             None => {
                 self.entries.remove(file);

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::cache::{ParseCache, Stamp};
 use super::graph::{self, Edge};
@@ -14,8 +15,9 @@ use super::settings::Settings;
 /// The jobs that loaded, and a problem for each file (or reference) that did not.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
-    /// Valid jobs by name.
-    pub jobs: BTreeMap<String, Job>,
+    /// Valid jobs by name; shared with the parse cache and the daemon's registry (a job
+    /// that did not change is the same allocation from one reload to the next).
+    pub jobs: BTreeMap<String, Arc<Job>>,
     /// Problems in file order; a file with problems contributes no job.
     pub problems: Vec<Problem>,
     /// Job files looked at (valid or not).
@@ -56,7 +58,7 @@ impl Catalog {
         cache.begin();
         // Look up every file first, then parse the misses on all cores at once: parsing
         // is independent per file, and at start all 10,000 files are misses.
-        let cached: Vec<Option<Job>> = files
+        let cached: Vec<Option<Arc<Job>>> = files
             .iter()
             .map(|(f, stamp)| cache.get(f, *stamp))
             .collect();
@@ -72,7 +74,7 @@ impl Catalog {
             let loaded = match hit {
                 Some(job) => Ok(job),
                 None => {
-                    let result = parsed.next().expect("one result per miss");
+                    let result = parsed.next().expect("one result per miss").map(Arc::new);
                     cache.put(file, *stamp, result.as_ref().ok());
                     result
                 }
@@ -87,7 +89,7 @@ impl Catalog {
         catalog
     }
 
-    fn add(&mut self, job: Job) {
+    fn add(&mut self, job: Arc<Job>) {
         if let Some(first) = self.jobs.get(&job.name) {
             let message = format!(
                 "duplicate job name; {} already defines it",

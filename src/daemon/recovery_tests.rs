@@ -41,7 +41,7 @@ fn fixture() -> Fixture {
         slot: "batch".into(),
         schedule: "0 * * * *".into(),
         enabled: true,
-        definition: serde_json::json!({ "name": "backup" }),
+        definition: serde_json::json!({ "name": "backup" }).to_string(),
     };
     store.sync_jobs(&[job], at(0)).unwrap();
     Fixture {

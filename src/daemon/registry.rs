@@ -124,7 +124,6 @@ impl Registry {
             changes.removed.push(name);
         }
         for (name, job) in catalog.jobs {
-            let job = Arc::new(job);
             match self.jobs.get_mut(&name) {
                 Some(entry) => {
                     let old = &entry.job;
@@ -190,10 +189,16 @@ pub fn sync_history(
     catalog: &Catalog,
     now: DateTime<Utc>,
 ) -> Result<SyncSummary, StoreError> {
-    let mut rows: Vec<JobRow> = catalog.jobs.values().map(job_row).collect();
+    let mut rows: Vec<JobRow> = catalog.jobs.values().map(|job| job_row(job)).collect();
     let broken: BTreeSet<&std::path::Path> =
         catalog.problems.iter().map(|p| p.file.as_path()).collect();
-    for kept in store.jobs()? {
+    // Only a file that fails to load can have a last good row to keep.
+    let stored = if broken.is_empty() {
+        Vec::new()
+    } else {
+        store.jobs()?
+    };
+    for kept in stored {
         let still_there = kept.removed_at.is_none()
             && broken.contains(std::path::Path::new(&kept.file))
             && !catalog.jobs.contains_key(&kept.name);
@@ -204,7 +209,7 @@ pub fn sync_history(
                 slot: kept.slot,
                 schedule: kept.schedule,
                 enabled: kept.enabled,
-                definition: kept.definition,
+                definition: kept.definition.to_string(),
             });
         }
     }
@@ -220,7 +225,7 @@ pub fn job_row(job: &Job) -> JobRow {
         schedule: job.schedule_text.clone(),
         enabled: job.enabled,
         // A Job serializes infallibly: plain fields, strings and numbers.
-        definition: serde_json::to_value(job).unwrap_or_default(),
+        definition: serde_json::to_string(job).unwrap_or_default(),
     }
 }
 
@@ -238,7 +243,7 @@ mod tests {
             let path = Path::new("/jobs.d").join(file);
             match parse_job(&path, text, &settings) {
                 Ok(job) => {
-                    catalog.jobs.insert(job.name.clone(), job);
+                    catalog.jobs.insert(job.name.clone(), Arc::new(job));
                 }
                 Err(problems) => catalog.problems.extend(problems),
             }

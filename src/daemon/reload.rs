@@ -56,7 +56,7 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
                     .jobs
                     .values()
                     .filter(|job| cache.parsed().contains(&job.file))
-                    .map(job_row)
+                    .map(|job| job_row(job))
                     .collect();
             }
             let controls = store.job_controls()?;

@@ -76,11 +76,11 @@ impl Store {
         let now = to_ms(now);
         let mut summary = SyncSummary::default();
         {
-            let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE name = ?1");
+            let sql = format!("SELECT {STORED_COLUMNS} FROM jobs WHERE name = ?1");
             let mut one = tx.prepare_cached(&sql).map_err(StoreError::sql(OP))?;
             for job in jobs {
                 let stored = one
-                    .query_row([&job.name], job_from_row)
+                    .query_row([&job.name], stored_from_row)
                     .optional()
                     .map_err(StoreError::sql(OP))?;
                 upsert(&tx, job, stored.as_ref(), now, &mut summary)?;
@@ -158,7 +158,7 @@ fn check_names(jobs: &[JobRow]) -> Result<(), StoreError> {
 fn upsert(
     tx: &Transaction<'_>,
     job: &JobRow,
-    stored: Option<&JobRecord>,
+    stored: Option<&Stored>,
     now: i64,
     summary: &mut SyncSummary,
 ) -> Result<(), StoreError> {
@@ -186,7 +186,7 @@ fn upsert(
         job.slot,
         job.schedule,
         job.enabled,
-        job.definition.to_string(),
+        job.definition,
         now
     ];
     tx.prepare_cached(sql)
@@ -195,22 +195,47 @@ fn upsert(
     Ok(())
 }
 
-/// Every stored job by name, read inside the sync transaction.
-fn stored_jobs(tx: &Transaction<'_>) -> Result<HashMap<String, JobRecord>, StoreError> {
-    const OP: &str = "reading jobs to sync";
-    let sql = format!("SELECT {JOB_COLUMNS} FROM jobs");
-    let mut stmt = tx.prepare_cached(&sql).map_err(StoreError::sql(OP))?;
-    let rows = stmt
-        .query_map([], job_from_row)
-        .map_err(StoreError::sql(OP))?;
-    rows.map(|r| r.map(|job| (job.name.clone(), job)))
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::sql(OP))
+/// What a sync compares a job against: its row, with the definition as stored text.
+struct Stored {
+    file: String,
+    slot: String,
+    schedule: String,
+    enabled: bool,
+    definition: String,
+    removed_at: Option<i64>,
 }
 
-impl JobRecord {
-    /// Whether the job file's content differs from this stored row. JSON is compared as
-    /// values, so key order does not count as a change.
+/// The columns [`stored_from_row`] reads.
+const STORED_COLUMNS: &str = "name, file, slot, schedule, enabled, definition, removed_at";
+
+fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        file: row.get("file")?,
+        slot: row.get("slot")?,
+        schedule: row.get("schedule")?,
+        enabled: row.get("enabled")?,
+        definition: row.get("definition")?,
+        removed_at: row.get("removed_at")?,
+    })
+}
+
+/// Every stored job by name, read inside the sync transaction.
+fn stored_jobs(tx: &Transaction<'_>) -> Result<HashMap<String, Stored>, StoreError> {
+    const OP: &str = "reading jobs to sync";
+    let sql = format!("SELECT {STORED_COLUMNS} FROM jobs");
+    let mut stmt = tx.prepare_cached(&sql).map_err(StoreError::sql(OP))?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, String>("name")?, stored_from_row(row)?))
+        })
+        .map_err(StoreError::sql(OP))?;
+    rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+}
+
+impl Stored {
+    /// Whether the job file's content differs from this stored row. Definitions are
+    /// compared as text: a job serializes the same way every time (fields in declaration
+    /// order, maps sorted), so equal jobs give equal text.
     fn differs(&self, job: &JobRow) -> bool {
         self.file != job.file
             || self.slot != job.slot

@@ -152,8 +152,9 @@ pub struct JobRow {
     pub schedule: String,
     /// Whether the scheduler starts it.
     pub enabled: bool,
-    /// The whole job as loaded, for `slotcron history` to show what ran.
-    pub definition: serde_json::Value,
+    /// The whole job as loaded, as JSON text, for `slotcron history` to show what ran.
+    /// Text, not a parsed value: a sync of 10,000 jobs compares and writes it as is.
+    pub definition: String,
 }
 
 /// One row of `jobs`: a job file's content plus when slotcron saw it.
@@ -169,7 +170,7 @@ pub struct JobRecord {
     pub schedule: String,
     /// See [`JobRow::enabled`].
     pub enabled: bool,
-    /// See [`JobRow::definition`].
+    /// See [`JobRow::definition`] (parsed).
     pub definition: serde_json::Value,
     /// The first sync that saw the job.
     pub first_seen_at: DateTime<Utc>,

@@ -73,7 +73,7 @@ impl World {
             slot: job.slot.clone(),
             schedule: job.schedule_text.clone(),
             enabled: true,
-            definition: serde_json::Value::Null,
+            definition: "null".into(),
         };
         let mut store = Store::open(&self.settings.state_dir.join("slotcron.db")).unwrap();
         store.sync_jobs(&[row], chrono::Utc::now()).unwrap();

@@ -41,7 +41,8 @@ fn job(name: &str, schedule: &str) -> JobRow {
         slot: "batch".to_owned(),
         schedule: schedule.to_owned(),
         enabled: true,
-        definition: serde_json::json!({ "name": name, "schedule": schedule, "command": ["true"] }),
+        definition: serde_json::json!({ "name": name, "schedule": schedule, "command": ["true"] })
+            .to_string(),
     }
 }
 
