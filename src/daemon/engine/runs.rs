@@ -14,6 +14,8 @@ use crate::store::RunRecord;
 use super::{Active, Engine, Origin, RunEvent, Wake};
 
 impl Engine {
+    /// Starts an admitted run in a task of its own; its seat and memory are already
+    /// reserved. The task reports the run's id, then how it ended.
     pub(super) fn start(&mut self, run: Pending) {
         let Some(entry) = self.registry.jobs.get(&run.job) else {
             self.admission.release(&run.slot, run.expected_memory);
@@ -22,13 +24,16 @@ impl Engine {
         let job = entry.job.clone();
         let token = self.token();
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
+        // A run is recorded with when it was queued and when admission gave it its seat:
+        // wait time is `started_at - queued_at`, the scheduler's doing alone.
+        let dispatched_at = Utc::now();
         self.active.insert(
             token,
             Active {
                 job: run.job.clone(),
                 slot: run.slot.clone(),
                 run_id: None,
-                started_at: Utc::now(),
+                started_at: dispatched_at,
                 attempt: run.attempt,
                 memory: run.expected_memory,
                 cancel: Some(cancel_tx),
@@ -36,10 +41,7 @@ impl Engine {
         );
         let runner = self.runner.clone();
         let events = self.events.clone();
-        // A run is recorded with when it was queued and when admission gave it its seat:
-        // wait time is `started_at - queued_at`, the scheduler's doing alone.
         let queued_at = Some(run.queued_at);
-        let dispatched_at = self.active[&token].started_at;
         tokio::spawn(async move {
             let (id_tx, id_rx) = oneshot::channel();
             let request = RunRequest {
@@ -83,7 +85,7 @@ impl Engine {
             .registry
             .jobs
             .get(&adopted.job)
-            .map(|e| self.expected_memory(&e.job.clone()))
+            .map(|e| self.expected_memory(&e.job))
             .unwrap_or(0);
         self.admission.occupy(&adopted.slot, memory);
         let token = self.token();
