@@ -438,3 +438,33 @@ async fn protect_holds_back_all_but_critical_runs_until_memory_recovers() {
     assert_eq!(kinds, ["resumed", "deferred"], "newest first");
     assert_eq!(h.runs("low")[0].status, RunStatus::Success);
 }
+
+#[tokio::test]
+async fn jitter_delays_each_fire_by_up_to_its_bound_and_keeps_the_nominal_time() {
+    let mut h = harness(
+        SLOT,
+        &[(
+            "j",
+            "command: 'true'\nschedule: '0 3 * * *'\ntimezone: UTC\njitter: 30s\n",
+        )],
+    )
+    .await;
+    let now = Utc::now();
+    let mut delays = std::collections::BTreeSet::new();
+    for _ in 0..50 {
+        h.engine.schedule_next("j", now);
+        let nominal = h.engine.registry.jobs["j"].next_nominal.unwrap();
+        assert_eq!(
+            nominal,
+            h.engine.registry.jobs["j"].job.next_fire(now).unwrap()
+        );
+        let at = h.engine.timeline.get(&Wake::Fire("j".into())).unwrap();
+        let delay = (at - nominal).num_milliseconds();
+        assert!((0..=30_000).contains(&delay), "delay {delay} ms");
+        delays.insert(delay);
+    }
+    assert!(
+        delays.len() > 40,
+        "a fresh random delay each time: {delays:?}"
+    );
+}

@@ -149,3 +149,19 @@ fn files_that_do_not_load_are_reported_and_the_good_job_runs() {
     let runs = finished_runs(&mut d, "good", 1);
     assert_eq!(text(&runs[0], "status"), "success", "{}", runs[0]);
 }
+
+#[test]
+fn sighup_reloads_and_does_not_stop_the_daemon() {
+    let sb = Sandbox::new("");
+    sb.job("a.yaml", "command: 'true'\n");
+    let mut d = sb.daemon();
+    let pid = nix::unistd::Pid::from_raw(d.pid() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    d.wait_until("the SIGHUP reload in the log", PATIENCE, |d| {
+        d.sandbox
+            .daemon_log_text()
+            .contains("SIGHUP: reloading job files")
+    });
+    // SIGHUP's default action would have ended the process: it must still answer.
+    assert!(d.job_status("a").is_some());
+}
