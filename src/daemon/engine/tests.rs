@@ -91,6 +91,15 @@ impl Harness {
         }
     }
 
+    /// The registry's entry of `job`, to set what history would have said.
+    fn entry(&mut self, job: &str) -> &mut crate::daemon::registry::JobEntry {
+        self.engine
+            .registry
+            .jobs
+            .get_mut(job)
+            .expect("a loaded job")
+    }
+
     async fn manual(&mut self, job: &str) -> Verdict {
         let now = Utc::now();
         self.engine.due(job, Origin::Manual, now, now).await
@@ -288,25 +297,13 @@ async fn expected_memory_prefers_history_then_the_limit_then_a_fair_share() {
         512 * MIB,
         "1G / 2 seats"
     );
-    h.engine
-        .registry
-        .jobs
-        .get_mut("limited")
-        .unwrap()
-        .summary
-        .peak_memory = Some(40 * MIB);
+    h.entry("limited").summary.peak_memory = Some(40 * MIB);
     assert_eq!(
         h.engine.expected_memory(&job(&h, "limited")),
         60 * MIB,
         "40M x 1.5"
     );
-    h.engine
-        .registry
-        .jobs
-        .get_mut("limited")
-        .unwrap()
-        .summary
-        .peak_memory = Some(90 * MIB);
+    h.entry("limited").summary.peak_memory = Some(90 * MIB);
     assert_eq!(
         h.engine.expected_memory(&job(&h, "limited")),
         100 * MIB,
@@ -330,13 +327,7 @@ async fn a_disabled_job_ignores_its_schedule_and_has_no_next_fire() {
         h.engine.due("d", Origin::Schedule, now, now).await,
         Verdict::Ignored("`d` is disabled".into())
     );
-    h.engine
-        .registry
-        .jobs
-        .get_mut("d")
-        .unwrap()
-        .control
-        .enabled_override = Some(true);
+    h.entry("d").control.enabled_override = Some(true);
     h.engine.schedule_next("d", now);
     let next = h.engine.timeline.get(&Wake::Fire("d".into())).unwrap();
     assert!(next > now && next <= now + chrono::Duration::hours(1));
@@ -347,26 +338,14 @@ async fn an_interval_keeps_its_phase_from_the_last_start() {
     let mut h = harness(SLOT, &[("i", "command: 'true'\nschedule: '@every 10m'\n")]).await;
     let now = Utc::now();
     let last = now - chrono::Duration::minutes(3);
-    h.engine
-        .registry
-        .jobs
-        .get_mut("i")
-        .unwrap()
-        .summary
-        .last_started_at = Some(last);
+    h.entry("i").summary.last_started_at = Some(last);
     h.engine.schedule_next("i", now);
     assert_eq!(
         h.engine.timeline.get(&Wake::Fire("i".into())),
         Some(last + chrono::Duration::minutes(10))
     );
     let long_ago = now - chrono::Duration::hours(5);
-    h.engine
-        .registry
-        .jobs
-        .get_mut("i")
-        .unwrap()
-        .summary
-        .last_started_at = Some(long_ago);
+    h.entry("i").summary.last_started_at = Some(long_ago);
     h.engine.schedule_next("i", now);
     assert_eq!(
         h.engine.timeline.get(&Wake::Fire("i".into())),
