@@ -8,6 +8,7 @@
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
+//! - [`retention`]: pruning runs and their logs past `retention`.
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod control;
 pub mod daemon;
 pub mod model;
+pub mod retention;
 pub mod runner;
 pub mod scheduler;
 pub mod store;

@@ -27,7 +27,12 @@ pub fn open_store_at(dir: &Path) -> Result<Store> {
 
 /// Opens the history database only if it exists (read-only commands never create state).
 pub fn existing_store(loaded: &Loaded) -> Result<Option<Store>> {
-    let path = loaded.settings.state_dir.join(DEFAULT_DB_FILE);
+    existing_store_at(&loaded.settings.state_dir)
+}
+
+/// As [`existing_store`], for the state directory `dir`.
+pub fn existing_store_at(dir: &Path) -> Result<Option<Store>> {
+    let path = dir.join(DEFAULT_DB_FILE);
     if !path.exists() {
         return Ok(None);
     }

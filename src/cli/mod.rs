@@ -8,6 +8,7 @@ mod daemon;
 mod history;
 mod jobs;
 mod next;
+mod prune;
 mod run;
 mod signals;
 mod slots;
@@ -60,6 +61,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// Run the scheduler: every enabled job when due, in its slot (until SIGTERM).
     Daemon(daemon::DaemonArgs),
+    /// Prune history past `retention` now (the daemon does it daily).
+    Prune(prune::PruneArgs),
     /// Show a job's next fire times, in its zone and in UTC.
     Next(next::NextArgs),
     /// Ask the running daemon for its slots, runs in progress, jobs and problems.
@@ -89,6 +92,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::History(args) => history::history(config, &args),
         Command::Daemon(args) => daemon::daemon(config, &args),
         Command::Next(args) => next::next(config, &args),
+        Command::Prune(args) => prune::prune(config, &args),
         Command::Status(args) => status::status(config, &args),
         Command::Trigger(a) => control::send(config, &Request::Trigger { job: a.job }),
         Command::Kill(a) => control::send(config, &Request::Kill { run_id: a.run_id }),

@@ -20,6 +20,8 @@ pub struct RawConfig {
     pub kill_grace: Option<Scalar>,
     pub log_max: Option<Scalar>,
     pub protect: Option<RawProtect>,
+    pub retention: Option<RawRetention>,
+    pub retention_mode: Option<String>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.
@@ -135,4 +137,12 @@ pub struct RawAlerts {
 pub struct RawBreaker {
     pub failures: Option<Scalar>,
     pub cooldown: Option<Scalar>,
+}
+
+/// `retention:` is a duration, or `off` (which YAML reads as the boolean `false`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawRetention {
+    Switch(bool),
+    Value(Scalar),
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use super::fields::Fields;
 use super::problem::{Problem, Problems};
-use super::raw::{RawConfig, RawProtect, RawSlot};
-use super::units::ByteSize;
+use super::raw::{RawConfig, RawProtect, RawRetention, RawSlot};
+use super::units::{ByteSize, Scalar, format_duration};
+use crate::model::RetentionMode;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -131,7 +132,15 @@ pub struct Settings {
     pub log_max: ByteSize,
     /// Headroom kept for the rest of the machine; both thresholds off by default.
     pub protect: Protect,
+    /// Runs (and their logs) older than this are pruned; `None` (`retention: off`) keeps
+    /// everything.
+    pub retention: Option<Duration>,
+    /// Whether pruned runs are deleted or moved to the archive table.
+    pub retention_mode: RetentionMode,
 }
+
+/// How long history is kept by default: a quarter, enough for seasonal baselines.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 
 impl Settings {
     /// The built-in defaults: three slots, `./jobs.d`, state in `./.slotcron`.
@@ -147,6 +156,8 @@ impl Settings {
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
+            retention: Some(DEFAULT_RETENTION),
+            retention_mode: RetentionMode::Delete,
         }
     }
 
@@ -232,6 +243,17 @@ impl Settings {
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
+            retention: retention(&mut f, raw.retention.as_ref()),
+            retention_mode: f
+                .choice(
+                    "retention_mode",
+                    raw.retention_mode.as_deref(),
+                    &[
+                        ("delete", RetentionMode::Delete),
+                        ("archive", RetentionMode::Archive),
+                    ],
+                )
+                .unwrap_or(RetentionMode::Delete),
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -304,6 +326,35 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
         queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
     })
+}
+
+/// `retention: 90d`, or `off` to keep every run.
+fn retention(f: &mut Fields<'_>, raw: Option<&RawRetention>) -> Option<Duration> {
+    match raw {
+        None => Some(DEFAULT_RETENTION),
+        Some(RawRetention::Switch(false)) => None,
+        Some(RawRetention::Value(Scalar::Text(t))) if t.trim().eq_ignore_ascii_case("off") => None,
+        Some(RawRetention::Switch(true)) => {
+            f.problem(
+                "retention",
+                "on",
+                "say how long runs are kept (e.g. `90d`), or `off` to keep every run",
+            );
+            None
+        }
+        Some(RawRetention::Value(value)) => {
+            let kept = f.duration("retention", Some(value))?;
+            if kept < Duration::from_secs(3600) {
+                f.problem(
+                    "retention",
+                    format_duration(kept),
+                    "must be at least 1h (or `off` to keep every run)",
+                );
+                return None;
+            }
+            Some(kept)
+        }
+    }
 }
 
 fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
@@ -445,5 +496,25 @@ mod tests {
     fn slots_without_default_are_rejected() {
         let err = parse("slots:\n  heavy: { max_concurrent: 1, memory_max: 1G }\n").unwrap_err();
         assert!(err.to_string().contains("`default`"));
+    }
+
+    #[test]
+    fn retention_defaults_to_ninety_days_and_can_be_off_or_archived() {
+        let s = parse("").unwrap();
+        assert_eq!(s.retention, Some(DEFAULT_RETENTION));
+        assert_eq!(s.retention_mode, RetentionMode::Delete);
+        let s = parse("retention: 30d\nretention_mode: archive\n").unwrap();
+        assert_eq!(s.retention, Some(Duration::from_secs(30 * 24 * 3600)));
+        assert_eq!(s.retention_mode, RetentionMode::Archive);
+        assert_eq!(parse("retention: off\n").unwrap().retention, None);
+        let err = parse("retention: 5m\nretention_mode: shred\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field `retention`: must be at least 1h"),
+            "{err}"
+        );
+        assert!(err.contains("field `retention_mode`"), "{err}");
+        assert!(err.contains("shred"), "{err}");
     }
 }

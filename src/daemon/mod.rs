@@ -192,6 +192,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Fire(job) => engine.fire(&job, now).await,
             Wake::Retry(key) => engine.retry(key, now).await,
             Wake::Recheck => engine.dispatch(now).await,
+            Wake::Prune => engine.prune(now).await,
         }
     }
 }

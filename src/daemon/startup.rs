@@ -39,6 +39,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
         // After the reload: adoption sizes the run's seat from its job.
         engine.adopt(run);
     }
+    engine.prune(now).await;
     let first_after_boot = match boot_id {
         None => false,
         Some(id) => {

@@ -19,6 +19,7 @@ mod error;
 mod events;
 mod jobs;
 mod record;
+mod retention;
 mod runs;
 mod summary;
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
+pub use retention::{PRUNE_BATCH, PruneReport};
 pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
 
 use error::is_corruption;
@@ -53,6 +55,7 @@ const APPLICATION_ID: i32 = 0x736c_6f74;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0001_initial.sql")),
     M::up(include_str!("../../schema/0002_scheduler.sql")),
+    M::up(include_str!("../../schema/0005_retention.sql")),
 ];
 
 /// A connection to the history database.

@@ -10,4 +10,5 @@ mod daemon;
 mod fake_cgroup;
 mod jobs;
 mod next;
+mod prune;
 mod run;

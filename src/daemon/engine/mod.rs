@@ -29,6 +29,8 @@ pub enum Wake {
     Retry(u64),
     /// Look at the machine's memory again while `protect` holds runs back.
     Recheck,
+    /// Prune history past `retention` (daily).
+    Prune,
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves
@@ -260,6 +262,19 @@ impl Engine {
         if let Err(error) = self.db(move |s| s.record_event(&event).map(drop)).await {
             warn!(%error, "recording an event");
         }
+    }
+
+    /// Prunes history past `retention` on a blocking thread, then sets the next prune.
+    pub async fn prune(&mut self, now: DateTime<Utc>) {
+        let settings = self.settings.clone();
+        if let Err(error) = self
+            .db(move |store| crate::retention::prune(store, &settings, now))
+            .await
+        {
+            warn!(%error, "pruning history; trying again in a day");
+        }
+        self.timeline
+            .set(Wake::Prune, now + crate::retention::PRUNE_EVERY);
     }
 
     /// Runs `work` on the history from a blocking thread.

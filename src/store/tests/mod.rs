@@ -5,6 +5,7 @@ mod control;
 mod events;
 mod jobs;
 mod open;
+mod retention;
 mod runs;
 mod summary;
 
