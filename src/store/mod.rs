@@ -55,7 +55,7 @@ const APPLICATION_ID: i32 = 0x736c_6f74;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0001_initial.sql")),
     M::up(include_str!("../../schema/0002_scheduler.sql")),
-    M::up(include_str!("../../schema/0005_retention.sql")),
+    M::up(include_str!("../../schema/0003_retention.sql")),
 ];
 
 /// A connection to the history database.
