@@ -12,8 +12,10 @@
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
+//! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 
+pub mod alerts;
 pub mod cgroup;
 pub mod cli;
 pub mod config;

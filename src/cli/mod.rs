@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per subcommand. `main` parses,
 //! installs tracing and calls [`execute`]; every subcommand returns its exit code.
 
+mod alerts;
 mod check;
 mod context;
 mod control;
@@ -79,6 +80,10 @@ pub enum Command {
     Reload,
     /// Close a job's tripped circuit breaker so its schedule fires again.
     Reset(control::JobArg),
+    /// List the open alerts (with --all, resolved ones too), newest first.
+    Alerts(alerts::AlertsArgs),
+    /// Acknowledge an alert: it stays open until resolved but no longer notifies.
+    Ack(alerts::AckArgs),
 }
 
 /// Runs the parsed command.
@@ -100,6 +105,8 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Disable(a) => control::send(config, &Request::Disable { job: a.job }),
         Command::Reload => control::send(config, &Request::Reload),
         Command::Reset(a) => control::send(config, &Request::Reset { job: a.job }),
+        Command::Alerts(args) => alerts::alerts(config, &args),
+        Command::Ack(args) => alerts::ack(config, &args),
     };
     match result {
         Ok(code) => code,

@@ -3,13 +3,15 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use crate::alerts::{self, AlertNotice, AlertSettings};
+use crate::config::Job;
 use crate::runner::{CgroupEnv, Enforcer, RunRequest, Runner, shell_status};
-use crate::store::RunRecord;
+use crate::store::{RunRecord, Store};
 
 use super::context;
 use super::table::{bytes, millis};
@@ -51,11 +53,9 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     let mut store = context::open_store(&loaded)?;
     context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
-    let runner = Runner::new(
-        Arc::new(loaded.settings),
-        Arc::new(enforcer),
-        Arc::new(Mutex::new(store)),
-    );
+    let alerting = loaded.settings.alerting;
+    let store = Arc::new(Mutex::new(store));
+    let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), store.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,15 +64,44 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         let request = RunRequest::manual(&job);
         runner.run(request, super::signals::stop_requested()).await
     })?;
+    let notices = record_alerts(&store, &job, &record, &alerting);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
         print!("{}", summary(&record));
+        for n in &notices {
+            println!(
+                "  alert:       {} {} {} (alert {}): {}",
+                n.change.as_str(),
+                n.severity,
+                n.kind,
+                n.alert_id,
+                n.message
+            );
+        }
     }
     let status = shell_status(record.exit_code, record.signal);
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),
     ))
+}
+
+/// Stores the run's alerts as the daemon does after its runs (a run is a run) and returns
+/// the ones that were opened or escalated. A failure is only logged: the run's outcome
+/// and exit code stand.
+fn record_alerts(
+    store: &Mutex<Store>,
+    job: &Job,
+    record: &RunRecord,
+    settings: &AlertSettings,
+) -> Vec<AlertNotice> {
+    let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+    alerts::record_run(&mut store, job, record, None, settings, chrono::Utc::now()).unwrap_or_else(
+        |error| {
+            tracing::warn!(job = %record.job, run_id = record.id, %error, "recording alerts");
+            Vec::new()
+        },
+    )
 }
 
 /// The human summary of a finished run.

@@ -22,6 +22,17 @@ pub struct RawConfig {
     pub protect: Option<RawProtect>,
     pub retention: Option<RawRetention>,
     pub retention_mode: Option<String>,
+    pub alerting: Option<RawAlerting>,
+}
+
+/// `alerting:` in `slotcron.yaml`: machine-wide alert thresholds (per-job ones are in the
+/// job file's `alerts:`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlerting {
+    pub anomaly_z: Option<Scalar>,
+    pub queue_wait_threshold: Option<Scalar>,
+    pub overdue_grace: Option<Scalar>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

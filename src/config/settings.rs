@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::fields::Fields;
 use super::problem::{Problem, Problems};
-use super::raw::{RawConfig, RawProtect, RawRetention, RawSlot};
+use super::raw::{RawAlerting, RawConfig, RawProtect, RawRetention, RawSlot};
 use super::units::{ByteSize, Scalar, format_duration};
 use crate::model::RetentionMode;
 
@@ -99,6 +99,36 @@ pub struct Protect {
     pub max_memory_pressure: Option<f64>,
 }
 
+/// `alerting:`: machine-wide alert thresholds, read by the rules in `crate::alerts`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AlertSettings {
+    /// A run whose duration or memory peak has a robust z-score (against the job's
+    /// baseline) above this in absolute value raises an `anomaly`; from 1 to 100.
+    pub anomaly_z: f64,
+    /// A run that waited longer than this for a seat raises `slot_saturated`.
+    pub queue_wait_threshold: Duration,
+    /// A scheduled time with no run started this long after it raises `overdue`.
+    pub overdue_grace: Duration,
+}
+
+/// `alerting.anomaly_z` when not set: the usual cut-off for the modified z-score
+/// (Iglewicz and Hoaglin).
+pub const DEFAULT_ANOMALY_Z: f64 = 3.5;
+/// `alerting.queue_wait_threshold` when not set.
+pub const DEFAULT_QUEUE_WAIT_THRESHOLD: Duration = Duration::from_secs(300);
+/// `alerting.overdue_grace` when not set.
+pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(300);
+
+impl Default for AlertSettings {
+    fn default() -> AlertSettings {
+        AlertSettings {
+            anomaly_z: DEFAULT_ANOMALY_Z,
+            queue_wait_threshold: DEFAULT_QUEUE_WAIT_THRESHOLD,
+            overdue_grace: DEFAULT_OVERDUE_GRACE,
+        }
+    }
+}
+
 /// The built-in slots: `default` 5 / 3 GiB / 80 %, `heavy` 2 / 4 GiB / 90 %, `light` 10 / 1 GiB / 50 %.
 pub fn builtin_slots() -> BTreeMap<String, Slot> {
     [
@@ -137,6 +167,8 @@ pub struct Settings {
     pub retention: Option<Duration>,
     /// Whether pruned runs are deleted or moved to the archive table.
     pub retention_mode: RetentionMode,
+    /// Machine-wide alert thresholds; [`AlertSettings::default`] when not set.
+    pub alerting: AlertSettings,
 }
 
 /// How long history is kept by default: a quarter, enough for seasonal baselines.
@@ -158,6 +190,7 @@ impl Settings {
             protect: Protect::default(),
             retention: Some(DEFAULT_RETENTION),
             retention_mode: RetentionMode::Delete,
+            alerting: AlertSettings::default(),
         }
     }
 
@@ -254,6 +287,7 @@ impl Settings {
                     ],
                 )
                 .unwrap_or(RetentionMode::Delete),
+            alerting: alerting(&mut f, raw.alerting.as_ref()),
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -381,6 +415,26 @@ fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
     }
 }
 
+fn alerting(f: &mut Fields<'_>, raw: Option<&RawAlerting>) -> AlertSettings {
+    let Some(raw) = raw else {
+        return AlertSettings::default();
+    };
+    AlertSettings {
+        anomaly_z: f
+            .number("alerting.anomaly_z", raw.anomaly_z.as_ref(), 1.0..=100.0)
+            .unwrap_or(DEFAULT_ANOMALY_Z),
+        queue_wait_threshold: f
+            .duration(
+                "alerting.queue_wait_threshold",
+                raw.queue_wait_threshold.as_ref(),
+            )
+            .unwrap_or(DEFAULT_QUEUE_WAIT_THRESHOLD),
+        overdue_grace: f
+            .duration("alerting.overdue_grace", raw.overdue_grace.as_ref())
+            .unwrap_or(DEFAULT_OVERDUE_GRACE),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -490,6 +544,26 @@ mod tests {
         );
         let err = parse("protect: { reserve: 1G }\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `reserve`"), "{err}");
+    }
+
+    #[test]
+    fn alerting_defaults_are_read_and_checked() {
+        assert_eq!(parse("").unwrap().alerting, AlertSettings::default());
+        let s = parse("alerting: { anomaly_z: 5, queue_wait_threshold: 90s }\n").unwrap();
+        assert_eq!(s.alerting.anomaly_z, 5.0);
+        assert_eq!(s.alerting.queue_wait_threshold, Duration::from_secs(90));
+        assert_eq!(s.alerting.overdue_grace, DEFAULT_OVERDUE_GRACE);
+        let text = parse("alerting: { anomaly_z: 0.5 }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains(
+                "field `alerting.anomaly_z`: must be a number from 1 to 100 (value: `0.5`)"
+            ),
+            "{text}"
+        );
+        let err = parse("alerting: { z: 3 }\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `z`"), "{err}");
     }
 
     #[test]

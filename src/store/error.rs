@@ -102,6 +102,13 @@ pub enum StoreError {
         status: RunStatus,
     },
 
+    /// No alert has this id.
+    #[error("alert {id} does not exist")]
+    NoSuchAlert {
+        /// The alert id asked for.
+        id: i64,
+    },
+
     /// A run, a control setting or a summary names a job that is not in the `jobs` table;
     /// call `sync_jobs` first.
     #[error("job `{job}` is not in the history database; sync the job files first")]

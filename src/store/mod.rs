@@ -1,7 +1,7 @@
 //! The run history: an SQLite database holding every job slotcron has loaded and every run
 //! it has started, skipped or finished, plus the scheduler daemon's state: per-job controls
-//! (`control`), its key/value state (`control`), events that are not runs (`events`), and
-//! the per-job summaries it loads at start (`summary`).
+//! (`control`), its key/value state (`control`), events that are not runs (`events`),
+//! the per-job summaries it loads at start (`summary`), and alerts (`alerts`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -14,6 +14,7 @@
 //! newer slotcron is refused ([`StoreError::SchemaTooNew`]). See
 //! `docs/adr/0004-sqlite-history.md` for why it is built this way.
 
+mod alerts;
 mod control;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 
+pub use alerts::{AlertChange, AlertRecord, AlertState};
 pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
@@ -56,6 +58,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0001_initial.sql")),
     M::up(include_str!("../../schema/0002_scheduler.sql")),
     M::up(include_str!("../../schema/0003_retention.sql")),
+    M::up(include_str!("../../schema/0004_alerts.sql")),
 ];
 
 /// A connection to the history database.

@@ -1,8 +1,8 @@
 //! Keeping the history bounded: runs older than the retention are deleted, or moved to
 //! `runs_archive`, in batches, each its own short transaction so the daemon's writes never
 //! wait long. A run still `running` is never pruned, nor a first attempt whose retries are
-//! kept (they point at it). Events older than the retention are deleted; newer events that
-//! name a pruned run keep their text and lose the link.
+//! kept (they point at it). Events and resolved alerts older than the retention are
+//! deleted; newer ones that name a pruned run keep their text and lose the link.
 
 use std::path::PathBuf;
 
@@ -23,6 +23,8 @@ pub struct PruneReport {
     pub runs: u64,
     /// Events deleted.
     pub events: u64,
+    /// Resolved alerts deleted (open ones stay, however old).
+    pub alerts: u64,
     /// The run logs of the pruned runs, for the caller to delete with them.
     pub logs: Vec<PathBuf>,
 }
@@ -69,12 +71,15 @@ impl Store {
             }
             let ids = serde_json::to_string(&batch.iter().map(|(id, _)| id).collect::<Vec<_>>())
                 .expect("integers serialize");
-            tx.execute(
-                "UPDATE events SET run_id = NULL \
-                 WHERE run_id IN (SELECT value FROM json_each(?1))",
-                [&ids],
-            )
-            .map_err(StoreError::sql(OP))?;
+            for unlink in [
+                "UPDATE events SET run_id = NULL WHERE run_id IN (SELECT value FROM json_each(?1))",
+                "UPDATE alerts SET first_run_id = NULL \
+                 WHERE first_run_id IN (SELECT value FROM json_each(?1))",
+                "UPDATE alerts SET last_run_id = NULL \
+                 WHERE last_run_id IN (SELECT value FROM json_each(?1))",
+            ] {
+                tx.execute(unlink, [&ids]).map_err(StoreError::sql(OP))?;
+            }
             if mode == RetentionMode::Archive {
                 tx.execute(
                     "INSERT INTO runs_archive SELECT id, job, slot, status, trigger, attempt, \
@@ -104,6 +109,12 @@ impl Store {
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         report.events = tx
             .execute("DELETE FROM events WHERE at < ?1", [cutoff])
+            .map_err(StoreError::sql(OP))? as u64;
+        report.alerts = tx
+            .execute(
+                "DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?1",
+                [cutoff],
+            )
             .map_err(StoreError::sql(OP))? as u64;
         tx.commit().map_err(StoreError::sql(OP))?;
         Ok(report)

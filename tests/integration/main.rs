@@ -4,6 +4,7 @@
 
 mod helper;
 
+mod alerts;
 mod check;
 mod control;
 mod daemon;

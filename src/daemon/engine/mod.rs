@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
+use crate::alerts::AlertNotice;
 use crate::config::{ParseCache, Schedule, Settings};
 use crate::model::Enforcement;
 use crate::runner::{Enforcer, Runner};
@@ -130,6 +131,9 @@ pub struct Engine {
     pub parse_cache: ParseCache,
     /// Whether the first load has written the jobs table in full.
     pub synced: bool,
+    /// Where alerts that were opened or escalated after a run go (to the notification
+    /// channels); `None` (the default): they are only stored.
+    pub alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
     next_token: u64,
 }
 
@@ -174,6 +178,7 @@ impl Engine {
             started_at: Utc::now(),
             parse_cache: ParseCache::default(),
             synced: false,
+            alert_sink: None,
             next_token: 0,
         }
     }

@@ -143,6 +143,7 @@ impl Engine {
             }
         };
         self.learn(&record);
+        self.alert(&record, now).await;
         if !self.stopping {
             self.after_run(&record, now).await;
         }
@@ -179,6 +180,33 @@ impl Engine {
                 summary.last_failure_at = record.finished_at;
             }
             _ => {}
+        }
+    }
+
+    /// Evaluates and stores the run's alerts on the history thread and sends the notices
+    /// to `alert_sink`. A failure is logged: alerts never hold up scheduling.
+    async fn alert(&self, record: &RunRecord, now: DateTime<Utc>) {
+        let Some(entry) = self.registry.jobs.get(&record.job) else {
+            return;
+        };
+        let job = entry.job.clone();
+        let settings = self.settings.alerting;
+        let run = record.clone();
+        // No baseline yet: the stats module will provide one (`alerts::BaselineRef`).
+        let result = self
+            .db(move |s| crate::alerts::record_run(s, &job, &run, None, &settings, now))
+            .await;
+        match result {
+            Ok(notices) => {
+                for notice in notices {
+                    info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
+                        severity = %notice.severity, change = notice.change.as_str(), "alert");
+                    if let Some(sink) = &self.alert_sink {
+                        let _ = sink.send(notice);
+                    }
+                }
+            }
+            Err(error) => warn!(job = %record.job, run_id = record.id, %error, "recording alerts"),
         }
     }
 

@@ -447,3 +447,66 @@ async fn jitter_delays_each_fire_by_up_to_its_bound_and_keeps_the_nominal_time()
         "a fresh random delay each time: {delays:?}"
     );
 }
+
+#[tokio::test]
+async fn a_finished_run_raises_alerts_notifies_new_ones_and_a_success_resolves_them() {
+    use crate::alerts::{AlertKind, Severity};
+    use crate::store::AlertChange;
+    let mut h = harness(
+        SLOT,
+        &[(
+            "f",
+            "command: exit 3\nalerts: { consecutive_failures: 2 }\n",
+        )],
+    )
+    .await;
+    let (sink, mut notices) = mpsc::unbounded_channel();
+    h.engine.alert_sink = Some(sink);
+    h.manual("f").await;
+    h.settle().await;
+    let first = notices.try_recv().expect("a failure notice");
+    assert_eq!(
+        (first.job.as_str(), first.kind, first.severity),
+        ("f", AlertKind::Failure, Severity::Error)
+    );
+    assert!(matches!(first.change, AlertChange::Opened(id) if id == first.alert_id));
+    assert!(notices.try_recv().is_err(), "one failure: no streak yet");
+    h.manual("f").await;
+    h.settle().await;
+    // The failure repeats silently; the streak of 2 opens its own alert.
+    let streak = notices.try_recv().expect("a streak notice");
+    assert_eq!(
+        (streak.kind, streak.severity, streak.message.as_str()),
+        (
+            AlertKind::ConsecutiveFailures,
+            Severity::Critical,
+            "2 consecutive failed runs (alert at 2)"
+        )
+    );
+    assert!(notices.try_recv().is_err());
+    let open = h.engine.store.lock().unwrap().alerts(false).unwrap();
+    let counts: Vec<(AlertKind, u64)> = open.iter().map(|a| (a.kind, a.count)).collect();
+    assert_eq!(
+        counts,
+        [(AlertKind::ConsecutiveFailures, 1), (AlertKind::Failure, 2)]
+    );
+
+    std::fs::write(
+        h.engine.settings.jobs_dir.join("f.yaml"),
+        "command: 'true'\n",
+    )
+    .unwrap();
+    reload(&mut h.engine, Cause::Asked).await;
+    h.manual("f").await;
+    h.settle().await;
+    assert!(
+        h.engine
+            .store
+            .lock()
+            .unwrap()
+            .alerts(false)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(notices.try_recv().is_err(), "resolving notifies nobody");
+}

@@ -1,6 +1,7 @@
 //! Tests of the history store against real SQLite files in temp dirs, with a few
 //! factories for the values every test needs.
 
+mod alerts;
 mod control;
 mod events;
 mod jobs;

@@ -1,6 +1,7 @@
 //! Pruning: what goes, what stays, and what happens to the links between them.
 
 use super::*;
+use crate::alerts::{AlertKind, Finding};
 use crate::model::RetentionMode;
 use crate::store::{NewEvent, RunFilter};
 
@@ -69,6 +70,8 @@ fn old_finished_runs_go_with_their_logs_and_everything_else_stays() {
     let keeps_text = store
         .record_event(&event(Some(old_retry), 31 * DAY))
         .unwrap();
+    let finding = Finding::new(AlertKind::Failure, "exit code 3".into());
+    let open_alert = store.raise("a", Some(old), &finding, at(0)).unwrap().id();
 
     assert_eq!(store.prunable(at(20 * DAY)).unwrap(), (3, 1));
     let report = store
@@ -101,6 +104,9 @@ fn old_finished_runs_go_with_their_logs_and_everything_else_stays() {
         (0, 0),
         "nothing left to prune"
     );
+    let alerts = store.alerts(false).unwrap();
+    assert_eq!(alerts.len(), 1, "an open alert stays, however old");
+    assert_eq!((alerts[0].id, alerts[0].first_run_id), (open_alert, None));
 }
 
 #[test]

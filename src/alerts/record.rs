@@ -1,0 +1,71 @@
+//! One finished run's alerts, end to end: evaluate the rules, store every finding
+//! (opening, repeating or escalating the job's alert of that kind), resolve what the run
+//! shows to be over, and say which changes deserve a notification. Used by the daemon
+//! after every run and by `slotcron run`: a run is a run, whoever started it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::kind::{AlertKind, BaselineRef, Severity};
+use super::rules::{evaluate, resolutions};
+use crate::config::{AlertSettings, Job};
+use crate::store::{AlertChange, RunRecord, Store, StoreError};
+
+/// An alert that was opened or escalated and is not acknowledged: what the notification
+/// channels send. Field names are JSON keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlertNotice {
+    /// The alert's row id (`slotcron ack ID`).
+    pub alert_id: i64,
+    pub job: String,
+    pub kind: AlertKind,
+    /// The alert's severity after this change.
+    pub severity: Severity,
+    /// The newest finding's message.
+    pub message: String,
+    /// `Opened` or `Escalated`; never `Repeated` (a repeat notifies nobody).
+    pub change: AlertChange,
+}
+
+/// Evaluates `record` (a finished run of `job`) and stores the outcome in one go: every
+/// finding is raised, then the job's open alerts that the run shows to be over are
+/// resolved. The failure streak is read from the store (`Store::job_summary`), so it
+/// counts runs recorded by every process and honours `slotcron reset`. Returns the
+/// notices to send, in finding order.
+///
+/// # Errors
+///
+/// [`StoreError::UnknownJob`] if the job was never synced; [`StoreError::Sql`] if SQLite
+/// fails. Findings raised before the failure stay raised.
+pub fn record_run(
+    store: &mut Store,
+    job: &Job,
+    record: &RunRecord,
+    baseline: Option<&BaselineRef>,
+    settings: &AlertSettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<AlertNotice>, StoreError> {
+    let streak = store.job_summary(&record.job)?.consecutive_failures;
+    let findings = evaluate(record, job, streak, baseline, settings);
+    let mut notices = Vec::new();
+    for finding in &findings {
+        let change = store.raise(&record.job, Some(record.id), finding, now)?;
+        tracing::debug!(job = %record.job, run_id = record.id, kind = %finding.kind, ?change, "alert raised");
+        if change.notifies() {
+            notices.push(AlertNotice {
+                alert_id: change.id(),
+                job: record.job.clone(),
+                kind: finding.kind,
+                severity: finding.severity,
+                message: finding.message.clone(),
+                change,
+            });
+        }
+    }
+    let over = resolutions(record, &findings, baseline);
+    let resolved = store.resolve(&record.job, &over, now)?;
+    if !resolved.is_empty() {
+        tracing::info!(job = %record.job, run_id = record.id, alerts = ?resolved, "alerts resolved");
+    }
+    Ok(notices)
+}
