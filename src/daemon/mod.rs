@@ -193,6 +193,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Retry(key) => engine.retry(key, now).await,
             Wake::Recheck => engine.dispatch(now).await,
             Wake::Prune => engine.prune(now).await,
+            Wake::Overdue(job) => engine.check_overdue(&job, now).await,
         }
     }
 }

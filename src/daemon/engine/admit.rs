@@ -88,6 +88,13 @@ impl Engine {
             return self.skip(&job, &origin, now, full.to_string()).await;
         }
         self.dispatch(now).await;
+        if self.admission.is_queued(name) {
+            // Still waiting: if it still is once the grace has passed, it is overdue.
+            let grace = chrono::Duration::from_std(self.settings.alerting.overdue_grace)
+                .unwrap_or(chrono::Duration::MAX);
+            self.timeline
+                .set(Wake::Overdue(name.to_owned()), due + grace);
+        }
         Verdict::Queued
     }
 

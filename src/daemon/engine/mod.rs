@@ -32,6 +32,8 @@ pub enum Wake {
     Recheck,
     /// Prune history past `retention` (daily).
     Prune,
+    /// A queued run of this job reaches `alerting.overdue_grace` past its due time.
+    Overdue(String),
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves

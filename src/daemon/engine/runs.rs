@@ -183,6 +183,54 @@ impl Engine {
         }
     }
 
+    /// A run of `name` has waited in its queue past `alerting.overdue_grace`: raise an
+    /// `overdue` alert (resolved by the job's next finished run).
+    pub async fn check_overdue(&mut self, name: &str, now: DateTime<Utc>) {
+        let Some(waiting) = self
+            .admission
+            .slots()
+            .flat_map(|book| book.queued())
+            .filter(|run| run.job == name)
+            .map(|run| run.due)
+            .min()
+        else {
+            return;
+        };
+        let last_started = self
+            .registry
+            .jobs
+            .get(name)
+            .and_then(|e| e.summary.last_started_at);
+        let settings = self.settings.alerting;
+        let Some(finding) = crate::alerts::overdue(waiting, last_started, now, &settings) else {
+            return;
+        };
+        let job = name.to_owned();
+        let raised = self
+            .db(move |s| {
+                let change = s.raise(&job, None, &finding, now)?;
+                Ok((change, finding))
+            })
+            .await;
+        match raised {
+            Ok((change, finding)) if change.notifies() => {
+                warn!(job = name, message = %finding.message, "overdue");
+                if let Some(sink) = &self.alert_sink {
+                    let _ = sink.send(crate::alerts::AlertNotice {
+                        alert_id: change.id(),
+                        job: name.to_owned(),
+                        kind: finding.kind,
+                        severity: finding.severity,
+                        message: finding.message,
+                        change,
+                    });
+                }
+            }
+            Ok(_) => {}
+            Err(error) => warn!(job = name, %error, "recording an overdue alert"),
+        }
+    }
+
     /// Evaluates and stores the run's alerts on the history thread and sends the notices
     /// to `alert_sink`. A failure is logged: alerts never hold up scheduling.
     async fn alert(&self, record: &RunRecord, now: DateTime<Utc>) {
