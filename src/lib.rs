@@ -12,8 +12,11 @@
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
+//! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
+//!   scheduler's path.
 
 pub mod cgroup;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod control;

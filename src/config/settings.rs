@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::Fields;
+use super::notifications;
 use super::problem::{Problem, Problems};
 use super::raw::{RawConfig, RawProtect, RawSlot};
 use super::units::ByteSize;
+use crate::channels::ChannelSpec;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -131,6 +133,8 @@ pub struct Settings {
     pub log_max: ByteSize,
     /// Headroom kept for the rest of the machine; both thresholds off by default.
     pub protect: Protect,
+    /// Where alerts are notified (`notifications:`); empty by default. Names are unique.
+    pub notifications: Vec<ChannelSpec>,
 }
 
 impl Settings {
@@ -147,6 +151,7 @@ impl Settings {
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
+            notifications: Vec::new(),
         }
     }
 
@@ -232,6 +237,7 @@ impl Settings {
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
+            notifications: notifications::channels(&mut f, raw.notifications.as_deref()),
         };
         if f.problems.is_empty() {
             Ok(settings)

@@ -4,6 +4,7 @@
 
 mod helper;
 
+mod channels;
 mod check;
 mod control;
 mod daemon;
