@@ -14,9 +14,12 @@
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
+//! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
+//!   scheduler's path.
 
 pub mod alerts;
 pub mod cgroup;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod control;

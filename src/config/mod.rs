@@ -9,6 +9,7 @@ mod fields;
 mod fire;
 mod graph;
 mod job;
+mod notifications;
 mod policy;
 mod problem;
 mod raw;

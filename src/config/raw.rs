@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub retention: Option<RawRetention>,
     pub retention_mode: Option<String>,
     pub alerting: Option<RawAlerting>,
+    pub notifications: Option<Vec<RawNotification>>,
 }
 
 /// `alerting:` in `slotcron.yaml`: machine-wide alert thresholds (per-job ones are in the
@@ -33,6 +34,41 @@ pub struct RawAlerting {
     pub anomaly_z: Option<Scalar>,
     pub queue_wait_threshold: Option<Scalar>,
     pub overdue_grace: Option<Scalar>,
+}
+
+/// One entry of `notifications:`. One struct for every `type`, so a field that belongs to
+/// another type is reported by name rather than as a shapeless serde error.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotification {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub min_severity: Option<String>,
+    pub timeout: Option<Scalar>,
+    pub retries: Option<Scalar>,
+    /// `type: webhook`.
+    pub url: Option<String>,
+    pub headers: Option<BTreeMap<String, Scalar>>,
+    /// `type: email`.
+    pub smtp: Option<RawSmtp>,
+    pub from: Option<String>,
+    pub to: Option<Vec<String>>,
+    /// `type: command`.
+    pub command: Option<Vec<String>>,
+}
+
+/// `smtp:` of an e-mail notification.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSmtp {
+    pub host: Option<String>,
+    pub port: Option<Scalar>,
+    pub starttls: Option<String>,
+    pub username: Option<String>,
+    pub password_env: Option<String>,
+    /// Accepted only to be refused with a message that says where the password goes.
+    pub password: Option<Scalar>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

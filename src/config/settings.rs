@@ -6,9 +6,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::Fields;
+use super::notifications;
 use super::problem::{Problem, Problems};
 use super::raw::{RawAlerting, RawConfig, RawProtect, RawRetention, RawSlot};
 use super::units::{ByteSize, Scalar, format_duration};
+use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
@@ -169,6 +171,8 @@ pub struct Settings {
     pub retention_mode: RetentionMode,
     /// Machine-wide alert thresholds; [`AlertSettings::default`] when not set.
     pub alerting: AlertSettings,
+    /// Where alerts are notified (`notifications:`); empty by default. Names are unique.
+    pub notifications: Vec<ChannelSpec>,
 }
 
 /// How long history is kept by default: a quarter, enough for seasonal baselines.
@@ -191,6 +195,7 @@ impl Settings {
             retention: Some(DEFAULT_RETENTION),
             retention_mode: RetentionMode::Delete,
             alerting: AlertSettings::default(),
+            notifications: Vec::new(),
         }
     }
 
@@ -288,6 +293,7 @@ impl Settings {
                 )
                 .unwrap_or(RetentionMode::Delete),
             alerting: alerting(&mut f, raw.alerting.as_ref()),
+            notifications: notifications::channels(&mut f, raw.notifications.as_deref()),
         };
         if f.problems.is_empty() {
             Ok(settings)

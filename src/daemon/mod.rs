@@ -6,12 +6,14 @@
 //! - [`engine`]: policies, queues and runs in motion.
 //! - [`startup`]: the first load, crash recovery, `@reboot` and `catch_up`.
 //! - [`reload`]: bringing the registry in step with `jobs_dir`, paying only for changes.
+//! - [`alerting`]: the alerts a run raises, handed to the notification channels.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
+pub mod alerting;
 pub mod control;
 pub mod engine;
 mod fd;
@@ -93,6 +95,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     } = world;
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();
 
@@ -170,6 +173,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         }
     }
     let _ = stop_server.send(());
+    alerting::stop(stop_notifying, notifications).await;
     info!("stopped");
     Ok(())
 }

@@ -5,6 +5,7 @@
 mod helper;
 
 mod alerts;
+mod channels;
 mod check;
 mod control;
 mod daemon;

@@ -5,6 +5,7 @@
 //! few fixed periods only check that something does NOT happen.
 
 mod admission;
+mod alerting;
 mod lifecycle;
 mod policies;
 mod reload;

@@ -1,0 +1,68 @@
+//! Connecting the engine's alerts to the notification channels of `slotcron.yaml`: each
+//! alert a run opens or escalates (`alerts::AlertNotice`) becomes a `channels::AlertMessage`
+//! for the dispatcher, which delivers it in the background with retries and timeouts. The
+//! event loop only ever pushes onto a queue, so a slow SMTP server never delays a job.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use crate::alerts::AlertNotice;
+use crate::channels::{self, AlertMessage};
+use crate::config::Settings;
+
+use super::engine::Engine;
+
+/// How long shutdown waits for deliveries in flight (the dispatcher's own grace is shorter).
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// The message a channel delivers for a notice.
+pub fn message(notice: &AlertNotice) -> AlertMessage {
+    AlertMessage {
+        id: notice.alert_id,
+        job: notice.job.clone(),
+        kind: notice.kind.as_str().to_owned(),
+        severity: notice.severity,
+        message: notice.message.clone(),
+        change: notice.change.as_str().to_owned(),
+        at: Utc::now(),
+    }
+}
+
+/// Starts the dispatcher when channels are configured and points the engine's alerts at
+/// it. Returns what [`stop`] needs.
+pub fn start(
+    settings: &Settings,
+    engine: &mut Engine,
+) -> (Option<oneshot::Sender<()>>, Option<JoinHandle<()>>) {
+    if settings.notifications.is_empty() {
+        return (None, None);
+    }
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (handle, dispatcher) = channels::spawn(settings.notifications.clone(), async {
+        let _ = stop_rx.await;
+    });
+    let (sink, mut notices) = mpsc::unbounded_channel::<AlertNotice>();
+    tokio::spawn(async move {
+        while let Some(notice) = notices.recv().await {
+            handle.send(message(&notice));
+        }
+    });
+    engine.alert_sink = Some(sink);
+    (Some(stop_tx), Some(dispatcher))
+}
+
+/// Stops the dispatcher, giving deliveries in flight their grace.
+pub async fn stop(stop: Option<oneshot::Sender<()>>, dispatcher: Option<JoinHandle<()>>) {
+    if let Some(stop) = stop {
+        let _ = stop.send(());
+    }
+    if let Some(dispatcher) = dispatcher
+        && tokio::time::timeout(STOP_WAIT, dispatcher).await.is_err()
+    {
+        warn!("notification deliveries still running at shutdown; abandoned");
+    }
+}
