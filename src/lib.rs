@@ -12,12 +12,16 @@
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
+//! - [`metrics`]: the figures of `GET /metrics` and their OpenMetrics encoding.
+//! - [`http`]: the daemon's HTTP server (`/metrics` now; the dashboard's API later).
 
 pub mod cgroup;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod runner;
 pub mod scheduler;

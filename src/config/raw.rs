@@ -20,6 +20,15 @@ pub struct RawConfig {
     pub kill_grace: Option<Scalar>,
     pub log_max: Option<Scalar>,
     pub protect: Option<RawProtect>,
+    pub metrics: Option<RawMetrics>,
+}
+
+/// `metrics:` in `slotcron.yaml`: the Prometheus endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `host:port`, or `off`.
+    pub listen: Option<String>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

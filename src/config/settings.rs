@@ -2,12 +2,13 @@
 //! With no file at all the built-in defaults apply, so a fresh checkout runs.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::Fields;
 use super::problem::{Problem, Problems};
-use super::raw::{RawConfig, RawProtect, RawSlot};
+use super::raw::{RawConfig, RawMetrics, RawProtect, RawSlot};
 use super::units::ByteSize;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
@@ -18,6 +19,12 @@ pub const DEFAULT_JOBS_DIR: &str = "jobs.d";
 pub const DEFAULT_STATE_DIR: &str = ".slotcron";
 /// How long a stopped run gets between SIGTERM and SIGKILL.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+/// Where the daemon serves `/metrics` unless `metrics.listen` says otherwise: loopback
+/// only, on the port registered for slotcron in Prometheus's default port allocations.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    9746,
+));
 /// How much of a run's output is kept (the tail).
 pub const DEFAULT_LOG_MAX: ByteSize = ByteSize::new(1 << 20);
 
@@ -131,6 +138,8 @@ pub struct Settings {
     pub log_max: ByteSize,
     /// Headroom kept for the rest of the machine; both thresholds off by default.
     pub protect: Protect,
+    /// Where the daemon serves `GET /metrics` (`metrics.listen`); `None`: `off`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -147,6 +156,7 @@ impl Settings {
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
+            metrics_listen: Some(DEFAULT_METRICS_LISTEN),
         }
     }
 
@@ -232,6 +242,7 @@ impl Settings {
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
+            metrics_listen: metrics_listen(&mut f, raw.metrics.as_ref()),
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -304,6 +315,25 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
         queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
     })
+}
+
+/// `metrics.listen`: an `ip:port` (port 0 picks a free one), or `off`.
+fn metrics_listen(f: &mut Fields<'_>, raw: Option<&RawMetrics>) -> Option<SocketAddr> {
+    match raw.and_then(|m| m.listen.as_deref()) {
+        None => Some(DEFAULT_METRICS_LISTEN),
+        Some("off") => None,
+        Some(text) => match text.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                f.problem(
+                    "metrics.listen",
+                    text,
+                    "must be `ip:port` (e.g. 127.0.0.1:9746, [::1]:9746) or `off`",
+                );
+                None
+            }
+        },
+    }
 }
 
 fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
@@ -439,6 +469,40 @@ mod tests {
         );
         let err = parse("protect: { reserve: 1G }\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `reserve`"), "{err}");
+    }
+
+    #[test]
+    fn metrics_listen_defaults_to_loopback_and_can_be_moved_or_turned_off() {
+        assert_eq!(
+            parse("").unwrap().metrics_listen,
+            Some(DEFAULT_METRICS_LISTEN)
+        );
+        assert_eq!(
+            parse("metrics: { listen: \"0.0.0.0:9100\" }\n")
+                .unwrap()
+                .metrics_listen,
+            Some("0.0.0.0:9100".parse().unwrap())
+        );
+        assert_eq!(
+            parse("metrics: { listen: \"[::1]:0\" }\n")
+                .unwrap()
+                .metrics_listen,
+            Some("[::1]:0".parse().unwrap())
+        );
+        assert_eq!(
+            parse("metrics: { listen: off }\n").unwrap().metrics_listen,
+            None
+        );
+        let err = parse("metrics: { listen: localhost }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field `metrics.listen`: must be `ip:port`")
+                && err.contains("`localhost`"),
+            "{err}"
+        );
+        let err = parse("metrics: { port: 1 }\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `port`"), "{err}");
     }
 
     #[test]

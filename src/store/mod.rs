@@ -18,6 +18,7 @@ mod control;
 mod error;
 mod events;
 mod jobs;
+mod metrics;
 mod record;
 mod runs;
 mod summary;
@@ -33,6 +34,7 @@ use rusqlite_migration::{M, Migrations};
 pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
+pub use metrics::RunTotals;
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
 pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
 

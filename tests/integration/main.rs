@@ -5,9 +5,11 @@
 mod helper;
 
 mod check;
+mod contrib;
 mod control;
 mod daemon;
 mod fake_cgroup;
 mod jobs;
 mod next;
+mod promtool;
 mod run;

@@ -128,6 +128,8 @@ pub struct Engine {
     pub parse_cache: ParseCache,
     /// Whether the first load has written the jobs table in full.
     pub synced: bool,
+    /// Per-job totals for `/metrics`: from history at start, then every run that ends.
+    pub metrics: crate::metrics::Counters,
     next_token: u64,
 }
 
@@ -172,6 +174,7 @@ impl Engine {
             started_at: Utc::now(),
             parse_cache: ParseCache::default(),
             synced: false,
+            metrics: crate::metrics::Counters::default(),
             next_token: 0,
         }
     }

@@ -143,6 +143,7 @@ impl Engine {
             }
         };
         self.learn(&record);
+        self.metrics.observe(&record);
         if !self.stopping {
             self.after_run(&record, now).await;
         }

@@ -4,6 +4,7 @@
 mod control;
 mod events;
 mod jobs;
+mod metrics;
 mod open;
 mod runs;
 mod summary;

@@ -6,6 +6,7 @@
 
 mod admission;
 mod lifecycle;
+mod metrics;
 mod policies;
 mod reload;
 mod schedule;
