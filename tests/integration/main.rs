@@ -9,6 +9,7 @@ mod contrib;
 mod control;
 mod daemon;
 mod fake_cgroup;
+mod http;
 mod jobs;
 mod next;
 mod promtool;
