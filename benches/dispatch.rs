@@ -70,6 +70,7 @@ fn main() {
         enforcer: Arc::new(enforcer),
         store: Arc::new(Mutex::new(store)),
         control: None,
+        http: None,
         proc_root: PathBuf::from("/proc"),
         boot_id: None,
         reload_requests,

@@ -16,6 +16,8 @@
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
+//! - [`metrics`]: the figures of `GET /metrics` and their OpenMetrics encoding.
+//! - [`http`]: the daemon's HTTP server (`/metrics` now; the dashboard's API later).
 
 pub mod alerts;
 pub mod cgroup;
@@ -24,6 +26,8 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod retention;
 pub mod runner;

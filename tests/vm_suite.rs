@@ -138,7 +138,7 @@ impl Setup {
         std::fs::create_dir_all(dir.join("jobs.d")).unwrap();
         let config = format!(
             "jobs_dir: jobs.d\nstate_dir: state\nenforcement: required\nkill_grace: 1s\n\
-             cgroup: {{ {cgroup} }}\nslots:\n{slots}"
+             metrics: {{ listen: \"127.0.0.1:0\" }}\ncgroup: {{ {cgroup} }}\nslots:\n{slots}"
         );
         std::fs::write(dir.join("slotcron.yaml"), config).unwrap();
         for (job, text) in jobs {

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use clap::Args;
 use nix::fcntl::{Flock, FlockArg};
+use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
@@ -16,6 +17,7 @@ use crate::control::{bind, socket_path};
 use crate::daemon::notify::Notifier;
 use crate::daemon::startup::{DEFAULT_BOOT_ID_PATH, read_boot_id};
 use crate::daemon::{self, World};
+use crate::http::ADDR_FILE;
 use crate::runner::{CgroupEnv, Enforcer};
 use crate::scheduler::protect::DEFAULT_PROC_ROOT;
 
@@ -49,6 +51,8 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
         let socket: PathBuf = socket_path(&settings);
         let listener = bind(&socket)?;
         info!(socket = %socket.display(), "control socket");
+        let http = bind_metrics(&settings).await?;
+        let addr_file = settings.state_dir.join(ADDR_FILE);
         let (reload_tx, reload_requests) = tokio::sync::mpsc::unbounded_channel();
         let mut hangup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
         tokio::spawn(async move {
@@ -64,6 +68,7 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
             enforcer: Arc::new(enforcer),
             store: Arc::new(Mutex::new(store)),
             control: Some(listener),
+            http,
             proc_root: PathBuf::from(DEFAULT_PROC_ROOT),
             boot_id: read_boot_id(Path::new(DEFAULT_BOOT_ID_PATH)),
             reload_requests,
@@ -71,9 +76,30 @@ pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
         };
         daemon::run(world, super::signals::stop_requested()).await?;
         let _ = std::fs::remove_file(&socket);
+        let _ = std::fs::remove_file(addr_file);
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Binds `metrics.listen` (unless `off`) and writes the bound address to
+/// `<state_dir>/metrics.addr`, so port 0 can be used and found.
+async fn bind_metrics(settings: &crate::config::Settings) -> Result<Option<TcpListener>> {
+    let Some(addr) = settings.metrics_listen else {
+        info!("metrics endpoint off");
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics endpoint to {addr} (metrics.listen)"))?;
+    let bound = listener
+        .local_addr()
+        .with_context(|| format!("the address of the metrics endpoint {addr}"))?;
+    let file = settings.state_dir.join(ADDR_FILE);
+    std::fs::write(&file, format!("{bound}\n"))
+        .with_context(|| format!("writing {}", file.display()))?;
+    info!(addr = %bound, "metrics endpoint: http://{bound}/metrics");
+    Ok(Some(listener))
 }
 
 /// One daemon per state directory: an exclusive `flock` on `<state_dir>/daemon.lock`,

@@ -24,6 +24,7 @@ pub struct RawConfig {
     pub retention_mode: Option<String>,
     pub alerting: Option<RawAlerting>,
     pub notifications: Option<Vec<RawNotification>>,
+    pub metrics: Option<RawMetrics>,
 }
 
 /// `alerting:` in `slotcron.yaml`: machine-wide alert thresholds (per-job ones are in the
@@ -69,6 +70,14 @@ pub struct RawSmtp {
     pub password_env: Option<String>,
     /// Accepted only to be refused with a message that says where the password goes.
     pub password: Option<Scalar>,
+}
+
+/// `metrics:` in `slotcron.yaml`: the Prometheus endpoint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    /// `host:port`, or `off`.
+    pub listen: Option<String>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

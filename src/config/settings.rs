@@ -2,13 +2,14 @@
 //! With no file at all the built-in defaults apply, so a fresh checkout runs.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::fields::Fields;
 use super::notifications;
 use super::problem::{Problem, Problems};
-use super::raw::{RawAlerting, RawConfig, RawProtect, RawRetention, RawSlot};
+use super::raw::{RawAlerting, RawConfig, RawMetrics, RawProtect, RawRetention, RawSlot};
 use super::units::{ByteSize, Scalar, format_duration};
 use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
@@ -21,6 +22,12 @@ pub const DEFAULT_JOBS_DIR: &str = "jobs.d";
 pub const DEFAULT_STATE_DIR: &str = ".slotcron";
 /// How long a stopped run gets between SIGTERM and SIGKILL.
 pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(10);
+/// Where the daemon serves `/metrics` unless `metrics.listen` says otherwise: loopback
+/// only, on the port registered for slotcron in Prometheus's default port allocations.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    9746,
+));
 /// How much of a run's output is kept (the tail).
 pub const DEFAULT_LOG_MAX: ByteSize = ByteSize::new(1 << 20);
 
@@ -164,6 +171,8 @@ pub struct Settings {
     pub log_max: ByteSize,
     /// Headroom kept for the rest of the machine; both thresholds off by default.
     pub protect: Protect,
+    /// Where the daemon serves `GET /metrics` (`metrics.listen`); `None`: `off`.
+    pub metrics_listen: Option<SocketAddr>,
     /// Runs (and their logs) older than this are pruned; `None` (`retention: off`) keeps
     /// everything.
     pub retention: Option<Duration>,
@@ -192,6 +201,7 @@ impl Settings {
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
+            metrics_listen: Some(DEFAULT_METRICS_LISTEN),
             retention: Some(DEFAULT_RETENTION),
             retention_mode: RetentionMode::Delete,
             alerting: AlertSettings::default(),
@@ -281,6 +291,7 @@ impl Settings {
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
+            metrics_listen: metrics_listen(&mut f, raw.metrics.as_ref()),
             retention: retention(&mut f, raw.retention.as_ref()),
             retention_mode: f
                 .choice(
@@ -394,6 +405,25 @@ fn retention(f: &mut Fields<'_>, raw: Option<&RawRetention>) -> Option<Duration>
             }
             Some(kept)
         }
+    }
+}
+
+/// `metrics.listen`: an `ip:port` (port 0 picks a free one), or `off`.
+fn metrics_listen(f: &mut Fields<'_>, raw: Option<&RawMetrics>) -> Option<SocketAddr> {
+    match raw.and_then(|m| m.listen.as_deref()) {
+        None => Some(DEFAULT_METRICS_LISTEN),
+        Some("off") => None,
+        Some(text) => match text.parse() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                f.problem(
+                    "metrics.listen",
+                    text,
+                    "must be `ip:port` (e.g. 127.0.0.1:9746, [::1]:9746) or `off`",
+                );
+                None
+            }
+        },
     }
 }
 
@@ -596,5 +626,31 @@ mod tests {
         );
         assert!(err.contains("field `retention_mode`"), "{err}");
         assert!(err.contains("shred"), "{err}");
+    }
+
+    #[test]
+    fn metrics_listen_defaults_to_loopback_and_can_be_moved_or_turned_off() {
+        assert_eq!(
+            parse("").unwrap().metrics_listen,
+            Some(DEFAULT_METRICS_LISTEN)
+        );
+        assert_eq!(
+            parse("metrics: { listen: \"0.0.0.0:9100\" }\n")
+                .unwrap()
+                .metrics_listen,
+            Some("0.0.0.0:9100".parse().unwrap())
+        );
+        assert_eq!(
+            parse("metrics: { listen: off }\n").unwrap().metrics_listen,
+            None
+        );
+        let err = parse("metrics: { listen: localhost }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field `metrics.listen`: must be `ip:port`")
+                && err.contains("`localhost`"),
+            "{err}"
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
+//! - [`query`]: questions the HTTP server asks the loop (the figures of `/metrics`).
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
@@ -19,6 +20,7 @@ pub mod engine;
 mod fd;
 pub mod memory;
 pub mod notify;
+pub mod query;
 pub mod recovery;
 pub mod registry;
 pub mod reload;
@@ -32,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::net::UnixListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
@@ -57,6 +59,8 @@ pub struct World {
     pub store: Arc<Mutex<Store>>,
     /// The control socket, already bound (see `control::server::bind`).
     pub control: Option<UnixListener>,
+    /// The HTTP listener for `/metrics` (`metrics.listen`), already bound; `None`: off.
+    pub http: Option<TcpListener>,
     /// Where `meminfo` and `pressure/memory` are read (`/proc`).
     pub proc_root: PathBuf,
     /// This boot's id (`/proc/sys/kernel/random/boot_id`); `@reboot` jobs run when it
@@ -88,6 +92,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         enforcer,
         store,
         control,
+        http,
         proc_root,
         boot_id,
         mut reload_requests,
@@ -109,6 +114,21 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 let _ = server_stopped.await;
             },
         ));
+    }
+    let (handle, mut queries) = query::EngineHandle::channel();
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(listener) = http {
+        let state = crate::http::AppState::new(handle, &engine.enforcer);
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = http_stopped.await;
+            };
+            if let Err(error) = crate::http::serve(listener, state, shutdown).await {
+                warn!(%error, "the HTTP server stopped");
+            }
+        });
+    } else {
+        drop(handle);
     }
     let mut watch = DirWatch::new(&settings.jobs_dir)
         .map_err(
@@ -139,6 +159,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                     memory::release_freed_memory();
                 }
             }
+            Some(query) = queries.recv() => query::answer(&engine, query),
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
                 reload_and_trim(&mut engine, reload::Cause::Asked).await;
@@ -167,6 +188,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
+            Some(query) = queries.recv() => query::answer(&engine, query),
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
             }
@@ -174,6 +196,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     }
     let _ = stop_server.send(());
     alerting::stop(stop_notifying, notifications).await;
+    let _ = stop_http.send(());
     info!("stopped");
     Ok(())
 }

@@ -34,6 +34,10 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     // Settle history before reading it: the reload below loads each job's summary (last
     // run, failure streak), which must see the runs a crash left completed `lost`.
     let adopted = recover(engine).await?;
+    // Counters continue from history (after recovery, so runs completed `lost` count).
+    let bounds = crate::metrics::counters::bucket_bounds_ms();
+    let totals = engine.db(move |s| s.run_totals(&bounds)).await?;
+    engine.metrics = crate::metrics::Counters::from_totals(totals);
     super::reload::reload(engine, super::reload::Cause::Asked).await;
     for run in adopted {
         // After the reload: adoption sizes the run's seat from its job.

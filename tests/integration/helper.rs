@@ -17,12 +17,14 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// `enforcement: off` (these tests are about everything but the kernel) plus `extra`.
+    /// `enforcement: off` (these tests are about everything but the kernel), `/metrics` on
+    /// a free loopback port (daemons of parallel tests must not share 9746), plus `extra`.
     pub fn new(extra: &str) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("jobs.d")).unwrap();
         let config = format!(
-            "jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\n{extra}"
+            "jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\n\
+             metrics: {{ listen: \"127.0.0.1:0\" }}\n{extra}"
         );
         std::fs::write(dir.path().join("slotcron.yaml"), config).unwrap();
         Sandbox { dir }

@@ -176,6 +176,8 @@ impl Engine {
         let text = reason.clone();
         if let Err(error) = self.db(move |s| s.record_skipped(&new, &text)).await {
             warn!(job = %job.name, %error, "recording a skipped run");
+        } else {
+            self.metrics.observe_skip(&job.name, &job.slot);
         }
         Verdict::Skipped(reason)
     }

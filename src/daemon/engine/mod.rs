@@ -136,6 +136,8 @@ pub struct Engine {
     /// Where alerts that were opened or escalated after a run go (to the notification
     /// channels); `None` (the default): they are only stored.
     pub alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
+    /// Per-job totals for `/metrics`: from history at start, then every run that ends.
+    pub metrics: crate::metrics::Counters,
     next_token: u64,
 }
 
@@ -181,6 +183,7 @@ impl Engine {
             parse_cache: ParseCache::default(),
             synced: false,
             alert_sink: None,
+            metrics: crate::metrics::Counters::default(),
             next_token: 0,
         }
     }

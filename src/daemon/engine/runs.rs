@@ -144,6 +144,7 @@ impl Engine {
         };
         self.learn(&record);
         self.alert(&record, now).await;
+        self.metrics.observe(&record);
         if !self.stopping {
             self.after_run(&record, now).await;
         }

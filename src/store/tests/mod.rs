@@ -5,6 +5,7 @@ mod alerts;
 mod control;
 mod events;
 mod jobs;
+mod metrics;
 mod open;
 mod retention;
 mod runs;

@@ -7,6 +7,7 @@
 mod admission;
 mod alerting;
 mod lifecycle;
+mod metrics;
 mod policies;
 mod reload;
 mod schedule;

@@ -1,0 +1,74 @@
+//! What one scrape shows. The event loop fills it from the engine's books without I/O
+//! (see `daemon::query`); the HTTP handler then adds what the kernel says about each slot
+//! ([`SlotLive`], read on a blocking thread) and encodes it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::counters::JobCounters;
+use super::health::Health;
+use crate::cgroup::SlotUsage;
+
+/// Everything `/metrics` shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// slotcron's version (`slotcron_build_info`).
+    pub version: String,
+    /// Every scheduled job, by name.
+    pub jobs: Vec<JobMetrics>,
+    /// Every configured slot, by name.
+    pub slots: Vec<SlotMetrics>,
+    /// Problems of the job files (files that do not load, bad references).
+    pub config_errors: u64,
+    /// Open alerts by severity.
+    pub alerts_open: BTreeMap<String, u64>,
+}
+
+/// One job.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobMetrics {
+    pub name: String,
+    pub counters: JobCounters,
+    /// When its schedule fires next (jitter included); `None` when it does not.
+    pub next_run: Option<DateTime<Utc>>,
+    /// Its runs holding a seat now.
+    pub running: u32,
+    pub health: Health,
+}
+
+/// One slot.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlotMetrics {
+    pub name: String,
+    pub running: u32,
+    pub queued: u32,
+    pub max_concurrent: u32,
+    /// What its cgroup says; `None` when runs are unconfined or it could not be read.
+    pub live: Option<SlotLive>,
+}
+
+/// A slot's cgroup, read at scrape time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlotLive {
+    pub memory_current: u64,
+    /// `None`: unlimited (`max`).
+    pub memory_max: Option<u64>,
+    pub cpu_usage_usec: u64,
+    /// `None` where the cpu controller does not report it.
+    pub cpu_throttled_usec: Option<u64>,
+    /// PSI `some avg10` of `memory.pressure`; `None` where PSI is off.
+    pub memory_pressure_avg10: Option<f64>,
+}
+
+impl From<&SlotUsage> for SlotLive {
+    fn from(u: &SlotUsage) -> SlotLive {
+        SlotLive {
+            memory_current: u.memory_current,
+            memory_max: u.memory_max,
+            cpu_usage_usec: u.cpu.usage_usec,
+            cpu_throttled_usec: u.cpu.throttled_usec,
+            memory_pressure_avg10: u.memory_pressure.map(|p| p.some.avg10),
+        }
+    }
+}
