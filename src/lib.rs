@@ -8,6 +8,7 @@
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
+//! - [`stats`]: baselines, the last 24 hours and health of each job, from its history.
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
@@ -21,4 +22,5 @@ pub mod daemon;
 pub mod model;
 pub mod runner;
 pub mod scheduler;
+pub mod stats;
 pub mod store;

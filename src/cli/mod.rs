@@ -1,6 +1,7 @@
 //! The command line: argument definitions and one function per subcommand. `main` parses,
 //! installs tracing and calls [`execute`]; every subcommand returns its exit code.
 
+mod baselines;
 mod check;
 mod context;
 mod control;
@@ -76,6 +77,8 @@ pub enum Command {
     Reload,
     /// Close a job's tripped circuit breaker so its schedule fires again.
     Reset(control::JobArg),
+    /// Compute job baselines again from their newest successful runs (no daemon needed).
+    RecalculateBaselines(baselines::RecalculateArgs),
 }
 
 /// Runs the parsed command.
@@ -96,6 +99,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Disable(a) => control::send(config, &Request::Disable { job: a.job }),
         Command::Reload => control::send(config, &Request::Reload),
         Command::Reset(a) => control::send(config, &Request::Reset { job: a.job }),
+        Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
     };
     match result {
         Ok(code) => code,

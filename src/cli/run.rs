@@ -3,12 +3,15 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, bail};
+use chrono::Utc;
 use clap::Args;
 
+use crate::model::RunStatus;
 use crate::runner::{CgroupEnv, Enforcer, RunRequest, Runner, shell_status};
+use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::RunRecord;
 
 use super::context;
@@ -51,11 +54,9 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     let mut store = context::open_store(&loaded)?;
     context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
-    let runner = Runner::new(
-        Arc::new(loaded.settings),
-        Arc::new(enforcer),
-        Arc::new(Mutex::new(store)),
-    );
+    let baseline_runs = loaded.settings.health.baseline_runs;
+    let store = Arc::new(Mutex::new(store));
+    let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), store.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,6 +65,15 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         let request = RunRequest::manual(&job);
         runner.run(request, super::signals::stop_requested()).await
     })?;
+    if record.status == RunStatus::Success {
+        // The daemon's rule, so that jobs run from cron by `slotcron run` get baselines too.
+        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(error) =
+            store.refresh_baseline(&record.job, baseline_runs, RECOMPUTE_EVERY, Utc::now())
+        {
+            tracing::warn!(job = %record.job, %error, "recomputing the baseline");
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {

@@ -28,7 +28,7 @@ pub use problem::{Problem, Problems};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{
     CgroupRoot, DEFAULT_CONFIG_PATH, DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX,
-    DEFAULT_QUEUE_LIMIT, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode,
+    DEFAULT_QUEUE_LIMIT, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode, HealthSettings,
     MAX_QUEUE_LIMIT, Protect, Settings, Slot, builtin_slots,
 };
 pub use units::{ByteSize, Scalar, UnitError, format_duration, parse_duration};

@@ -20,6 +20,9 @@ pub struct RawConfig {
     pub kill_grace: Option<Scalar>,
     pub log_max: Option<Scalar>,
     pub protect: Option<RawProtect>,
+    pub baseline_runs: Option<Scalar>,
+    pub overdue_grace: Option<Scalar>,
+    pub degraded_factor: Option<Scalar>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

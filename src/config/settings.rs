@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::fields::Fields;
 use super::problem::{Problem, Problems};
 use super::raw::{RawConfig, RawProtect, RawSlot};
-use super::units::ByteSize;
+use super::units::{ByteSize, Scalar};
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -110,6 +110,29 @@ pub fn builtin_slots() -> BTreeMap<String, Slot> {
     .collect()
 }
 
+/// How job health is judged (`baseline_runs`, `overdue_grace`, `degraded_factor` at the
+/// top level of `slotcron.yaml`); see [`crate::stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthSettings {
+    /// Successful runs a baseline is computed from, in
+    /// [`BASELINE_RUNS_RANGE`](crate::stats::baseline::BASELINE_RUNS_RANGE).
+    pub baseline_runs: u32,
+    /// How late a scheduled run may start before its job is `overdue`.
+    pub overdue_grace: Duration,
+    /// Recent median over baseline median that makes a job `degraded`; from 1 to 100.
+    pub degraded_factor: f64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> HealthSettings {
+        HealthSettings {
+            baseline_runs: crate::stats::baseline::DEFAULT_BASELINE_RUNS,
+            overdue_grace: crate::stats::health::DEFAULT_OVERDUE_GRACE,
+            degraded_factor: crate::stats::health::DEFAULT_DEGRADED_FACTOR,
+        }
+    }
+}
+
 /// The validated `slotcron.yaml`.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -131,6 +154,8 @@ pub struct Settings {
     pub log_max: ByteSize,
     /// Headroom kept for the rest of the machine; both thresholds off by default.
     pub protect: Protect,
+    /// Baselines and health thresholds.
+    pub health: HealthSettings,
 }
 
 impl Settings {
@@ -147,6 +172,7 @@ impl Settings {
             kill_grace: DEFAULT_KILL_GRACE,
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
+            health: HealthSettings::default(),
         }
     }
 
@@ -213,6 +239,10 @@ impl Settings {
                 "must define a slot named `default` (jobs without `slot:` run there)",
             );
         }
+        let health = health(
+            &mut f,
+            [&raw.baseline_runs, &raw.overdue_grace, &raw.degraded_factor],
+        );
         let settings = Settings {
             source: Some(path.to_path_buf()),
             jobs_dir: raw
@@ -232,6 +262,7 @@ impl Settings {
                 .size("log_max", raw.log_max.as_ref())
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
+            health,
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -304,6 +335,26 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
         queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
     })
+}
+
+/// `baseline_runs`, `overdue_grace` and `degraded_factor`, as written.
+fn health(f: &mut Fields<'_>, [runs, grace, factor]: [&Option<Scalar>; 3]) -> HealthSettings {
+    let defaults = HealthSettings::default();
+    HealthSettings {
+        baseline_runs: f
+            .integer(
+                "baseline_runs",
+                runs.as_ref(),
+                crate::stats::baseline::BASELINE_RUNS_RANGE,
+            )
+            .map_or(defaults.baseline_runs, |n| n as u32),
+        overdue_grace: f
+            .duration("overdue_grace", grace.as_ref())
+            .unwrap_or(defaults.overdue_grace),
+        degraded_factor: f
+            .number("degraded_factor", factor.as_ref(), 1.0..=100.0)
+            .unwrap_or(defaults.degraded_factor),
+    }
 }
 
 fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
@@ -439,6 +490,39 @@ mod tests {
         );
         let err = parse("protect: { reserve: 1G }\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `reserve`"), "{err}");
+    }
+
+    #[test]
+    fn health_settings_default_are_read_and_checked() {
+        let s = parse("").unwrap();
+        assert_eq!(s.health, HealthSettings::default());
+        assert_eq!(
+            (
+                s.health.baseline_runs,
+                s.health.overdue_grace,
+                s.health.degraded_factor
+            ),
+            (10, Duration::from_secs(300), 1.5)
+        );
+        let s = parse("baseline_runs: 20\noverdue_grace: 90s\ndegraded_factor: 2\n").unwrap();
+        assert_eq!(
+            (
+                s.health.baseline_runs,
+                s.health.overdue_grace,
+                s.health.degraded_factor
+            ),
+            (20, Duration::from_secs(90), 2.0)
+        );
+        let text = parse("baseline_runs: 2\noverdue_grace: 5\ndegraded_factor: 0.5\n")
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "field `baseline_runs`: must be a whole number from 3 to 1000 (value: `2`)",
+            "field `overdue_grace`: a duration needs a unit",
+            "field `degraded_factor`: must be a number from 1 to 100 (value: `0.5`)",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
     }
 
     #[test]

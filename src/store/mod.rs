@@ -1,7 +1,9 @@
 //! The run history: an SQLite database holding every job slotcron has loaded and every run
 //! it has started, skipped or finished, plus the scheduler daemon's state: per-job controls
 //! (`control`), its key/value state (`control`), events that are not runs (`events`), and
-//! the per-job summaries it loads at start (`summary`).
+//! the per-job summaries it loads at start (`summary`), and what `slotcron jobs` shows of
+//! each job's health: baselines (`baselines`), the 24-hour figures (`rolling`) and the
+//! newest runs of every job at once (`recent`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -14,11 +16,14 @@
 //! newer slotcron is refused ([`StoreError::SchemaTooNew`]). See
 //! `docs/adr/0004-sqlite-history.md` for why it is built this way.
 
+mod baselines;
 mod control;
 mod error;
 mod events;
 mod jobs;
+mod recent;
 mod record;
+mod rolling;
 mod runs;
 mod summary;
 #[cfg(test)]
@@ -34,6 +39,7 @@ pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
+pub use rolling::Rolling;
 pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
 
 use error::is_corruption;
@@ -53,6 +59,7 @@ const APPLICATION_ID: i32 = 0x736c_6f74;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0001_initial.sql")),
     M::up(include_str!("../../schema/0002_scheduler.sql")),
+    M::up(include_str!("../../schema/0003_baselines.sql")),
 ];
 
 /// A connection to the history database.

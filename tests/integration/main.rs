@@ -11,3 +11,4 @@ mod fake_cgroup;
 mod jobs;
 mod next;
 mod run;
+mod stats;

@@ -6,6 +6,7 @@ mod events;
 mod jobs;
 mod open;
 mod runs;
+mod stats;
 mod summary;
 
 use chrono::{DateTime, Utc};

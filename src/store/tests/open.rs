@@ -241,11 +241,16 @@ fn a_version_1_database_is_migrated_with_its_history() {
     drop(conn);
 
     let mut store = Store::open(&path).unwrap();
-    assert_eq!(pragma(&store, "user_version"), "2");
+    assert_eq!(pragma(&store, "user_version"), MIGRATIONS.len().to_string());
     let run = &store.runs(&RunFilter::default()).unwrap()[0];
     assert_eq!((run.job.as_str(), run.wait_ms), ("old", Some(500)));
     assert_eq!(store.job_summary("old").unwrap().consecutive_failures, 1);
     assert!(store.job_controls().unwrap().is_empty());
     store.set_meta("boot_id", "b1").unwrap();
     assert_eq!(store.meta("boot_id").unwrap().as_deref(), Some("b1"));
+    assert!(store.baselines().unwrap().is_empty());
+    assert_eq!(
+        store.rolling(DateTime::UNIX_EPOCH).unwrap()["old"].failures,
+        1
+    );
 }
