@@ -40,8 +40,9 @@ pub struct Sample {
 }
 
 /// A job's normal successful run. Medians of an even count are the mean of the two middle
-/// values; the p95 interpolates linearly between ranks (numpy's default). Memory and CPU
-/// figures are over the runs that recorded one, `None` when none did.
+/// values; the p95 interpolates linearly between ranks (numpy's default, rounded to 6
+/// decimals). Memory and CPU figures are over the runs that recorded one, `None` when none
+/// did.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Baseline {
     /// Median wall time, ms.
@@ -196,7 +197,10 @@ fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     let rank = q * last as f64;
     let (low, frac) = (rank.floor() as usize, rank.fract());
     let high = (low + 1).min(last);
-    Some(sorted[low] + frac * (sorted[high] - sorted[low]))
+    let value = sorted[low] + frac * (sorted[high] - sorted[low]);
+    // `0.95 * 4` is 3.7999...: round off the binary noise (figures are whole ms or bytes),
+    // so 824 prints as 824, not 823.9999999999999.
+    Some((value * 1e6).round() / 1e6)
 }
 
 fn mad(values: &[f64], median: f64) -> f64 {
