@@ -148,6 +148,7 @@ fn main() {
     let state = AppState {
         engine: handle,
         cgroup: None,
+        store: None,
     };
     rt.spawn(serve(listener, state, std::future::pending()));
     let bytes = scrape(&addr);

@@ -9,6 +9,7 @@
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
 //! - [`retention`]: pruning runs and their logs past `retention`.
+//! - [`stats`]: baselines, the last 24 hours and health of each job, from its history.
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
@@ -32,4 +33,5 @@ pub mod model;
 pub mod retention;
 pub mod runner;
 pub mod scheduler;
+pub mod stats;
 pub mod store;

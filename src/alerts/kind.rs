@@ -180,3 +180,16 @@ pub struct BaselineRef {
     pub memory_median_bytes: f64,
     pub memory_mad_bytes: f64,
 }
+
+impl From<&crate::stats::Baseline> for BaselineRef {
+    /// A job's stored baseline as the rules read it. A memory figure the baseline lacks
+    /// (runs without enforcement or rusage) becomes a MAD of 0: not judged.
+    fn from(b: &crate::stats::Baseline) -> BaselineRef {
+        BaselineRef {
+            duration_median_ms: b.duration_median_ms,
+            duration_mad_ms: b.duration_mad_ms,
+            memory_median_bytes: b.memory_median_bytes.unwrap_or(0.0),
+            memory_mad_bytes: b.memory_mad_bytes.unwrap_or(0.0),
+        }
+    }
+}

@@ -21,3 +21,15 @@ pub use crate::store::{AlertChange, AlertRecord, AlertState};
 pub use kind::{AlertKind, BaselineRef, Finding, Severity};
 pub use record::{AlertNotice, record_run};
 pub use rules::{evaluate, overdue, resolutions, robust_z};
+
+/// The job's stored baseline, as the anomaly rule reads it; `None` before it has one (or
+/// when history cannot be read: then no anomaly is judged, nothing else changes).
+pub fn stored_baseline(store: &crate::store::Store, job: &str) -> Option<BaselineRef> {
+    match store.baseline(job) {
+        Ok(baseline) => baseline.as_ref().map(BaselineRef::from),
+        Err(error) => {
+            tracing::warn!(job, %error, "reading the baseline; anomalies not judged");
+            None
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! `slotcron jobs`: the jobs that loaded, with their slot, schedule, limits, whether they
 //! are enabled (the file's `enabled:` unless `slotcron enable/disable` overrode it) and
-//! their last run.
+//! their last run and health (see [`crate::stats`]). History is read in a fixed number of
+//! queries whatever the number of jobs ([`Figures::load`]).
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use crate::config::{Job, format_duration};
 use crate::scheduler::{BreakerState, breaker_state};
-use crate::store::{JobControl, JobSummary, RunFilter, RunRecord};
+use crate::stats::{Figures, Health, Performance, assess};
+use crate::store::{JobSummary, RunRecord};
 
 use super::context;
 use super::table::{bytes, render};
@@ -35,35 +36,32 @@ struct JobView<'a> {
     /// Until when the circuit breaker holds the job back, if it is tripped now.
     tripped_until: Option<DateTime<Utc>>,
     last_run: Option<&'a RunRecord>,
+    health: Health,
 }
 
 pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
     let loaded = context::load(config)?;
-    let mut last: HashMap<String, RunRecord> = HashMap::new();
-    let mut controls: HashMap<String, JobControl> = HashMap::new();
-    let mut summaries: HashMap<String, JobSummary> = HashMap::new();
-    if let Some(store) = context::existing_store(&loaded)? {
-        controls = store.job_controls()?;
-        summaries = store.job_summaries()?;
-        for name in loaded.catalog.jobs.keys() {
-            let filter = RunFilter {
-                job: Some(name.clone()),
-                limit: Some(1),
-            };
-            if let Some(run) = store.runs(&filter)?.into_iter().next() {
-                last.insert(name.clone(), run);
-            }
-        }
-    }
+    let now = Utc::now();
+    let figures = match context::existing_store(&loaded)? {
+        Some(store) => Figures::load(&store, loaded.settings.health, now)?,
+        None => Figures {
+            settings: loaded.settings.health,
+            ..Figures::default()
+        },
+    };
     let views: Vec<JobView<'_>> = loaded
         .catalog
         .jobs
         .values()
         .map(|job| JobView {
             job,
-            enabled_override: controls.get(&job.name).and_then(|c| c.enabled_override),
-            tripped_until: tripped_until(job, summaries.get(&job.name)),
-            last_run: last.get(&job.name),
+            enabled_override: figures
+                .controls
+                .get(&job.name)
+                .and_then(|c| c.enabled_override),
+            tripped_until: tripped_until(job, figures.summaries.get(&job.name)),
+            last_run: figures.latest.get(&job.name),
+            health: assess(job, &figures.inputs(&job.name, job.enabled), now),
         })
         .collect();
     if args.json {
@@ -74,8 +72,17 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
             "{}",
             render(
                 &[
-                    "NAME", "SLOT", "SCHEDULE", "PRIORITY", "ENABLED", "MEMORY", "TIMEOUT",
-                    "LAST RUN"
+                    "NAME",
+                    "SLOT",
+                    "SCHEDULE",
+                    "PRIORITY",
+                    "ENABLED",
+                    "MEMORY",
+                    "TIMEOUT",
+                    "LAST RUN",
+                    "HEALTH",
+                    "EXECUTION",
+                    "PERFORMANCE",
                 ],
                 &rows
             )
@@ -107,7 +114,28 @@ fn row(view: &JobView<'_>) -> Vec<String> {
         view.last_run.map_or("never".into(), |r| {
             format!("{} {}", r.status, r.started_at.format("%Y-%m-%d %H:%M"))
         }),
+        word(&view.health.status),
+        word(&view.health.execution),
+        performance_cell(&view.health),
     ]
+}
+
+/// An enum's JSON name (`never_run`), for a table cell.
+fn word(value: &impl Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The PERFORMANCE cell: the word, or why there is no baseline yet.
+fn performance_cell(health: &Health) -> String {
+    match (health.performance, &health.baseline_missing) {
+        (Performance::Unknown, Some(missing)) => {
+            format!("no baseline ({})", missing.replace(" successful", ""))
+        }
+        (performance, _) => word(&performance),
+    }
 }
 
 /// The same breaker rule the daemon applies, from history alone.

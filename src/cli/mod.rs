@@ -2,6 +2,7 @@
 //! installs tracing and calls [`execute`]; every subcommand returns its exit code.
 
 mod alerts;
+mod baselines;
 mod check;
 mod context;
 mod control;
@@ -84,6 +85,8 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: it stays open until resolved but no longer notifies.
     Ack(alerts::AckArgs),
+    /// Compute job baselines again from their newest successful runs (no daemon needed).
+    RecalculateBaselines(baselines::RecalculateArgs),
 }
 
 /// Runs the parsed command.
@@ -107,6 +110,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Reset(a) => control::send(config, &Request::Reset { job: a.job }),
         Command::Alerts(args) => alerts::alerts(config, &args),
         Command::Ack(args) => alerts::ack(config, &args),
+        Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
     };
     match result {
         Ok(code) => code,

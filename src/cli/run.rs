@@ -6,11 +6,14 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result, bail};
+use chrono::Utc;
 use clap::Args;
 
 use crate::alerts::{self, AlertNotice, AlertSettings};
 use crate::config::Job;
+use crate::model::RunStatus;
 use crate::runner::{CgroupEnv, Enforcer, RunRequest, Runner, shell_status};
+use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::{RunRecord, Store};
 
 use super::context;
@@ -54,6 +57,7 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
     let alerting = loaded.settings.alerting;
+    let baseline_runs = loaded.settings.health.baseline_runs;
     let store = Arc::new(Mutex::new(store));
     let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), store.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -65,6 +69,15 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         runner.run(request, super::signals::stop_requested()).await
     })?;
     let notices = record_alerts(&store, &job, &record, &alerting);
+    if record.status == RunStatus::Success {
+        // The daemon's rule, so that jobs run from cron by `slotcron run` get baselines too.
+        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(error) =
+            store.refresh_baseline(&record.job, baseline_runs, RECOMPUTE_EVERY, Utc::now())
+        {
+            tracing::warn!(job = %record.job, %error, "recomputing the baseline");
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
@@ -96,12 +109,19 @@ fn record_alerts(
     settings: &AlertSettings,
 ) -> Vec<AlertNotice> {
     let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-    alerts::record_run(&mut store, job, record, None, settings, chrono::Utc::now()).unwrap_or_else(
-        |error| {
-            tracing::warn!(job = %record.job, run_id = record.id, %error, "recording alerts");
-            Vec::new()
-        },
+    let baseline = alerts::stored_baseline(&store, &job.name);
+    alerts::record_run(
+        &mut store,
+        job,
+        record,
+        baseline.as_ref(),
+        settings,
+        chrono::Utc::now(),
     )
+    .unwrap_or_else(|error| {
+        tracing::warn!(job = %record.job, run_id = record.id, %error, "recording alerts");
+        Vec::new()
+    })
 }
 
 /// The human summary of a finished run.

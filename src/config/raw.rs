@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub alerting: Option<RawAlerting>,
     pub notifications: Option<Vec<RawNotification>>,
     pub metrics: Option<RawMetrics>,
+    pub baseline_runs: Option<Scalar>,
+    pub degraded_factor: Option<Scalar>,
 }
 
 /// `alerting:` in `slotcron.yaml`: machine-wide alert thresholds (per-job ones are in the

@@ -150,6 +150,29 @@ pub fn builtin_slots() -> BTreeMap<String, Slot> {
     .collect()
 }
 
+/// How job health is judged (`baseline_runs`, `overdue_grace`, `degraded_factor` at the
+/// top level of `slotcron.yaml`); see [`crate::stats`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthSettings {
+    /// Successful runs a baseline is computed from, in
+    /// [`BASELINE_RUNS_RANGE`](crate::stats::baseline::BASELINE_RUNS_RANGE).
+    pub baseline_runs: u32,
+    /// How late a scheduled run may start before its job is `overdue`.
+    pub overdue_grace: Duration,
+    /// Recent median over baseline median that makes a job `degraded`; from 1 to 100.
+    pub degraded_factor: f64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> HealthSettings {
+        HealthSettings {
+            baseline_runs: crate::stats::baseline::DEFAULT_BASELINE_RUNS,
+            overdue_grace: crate::stats::health::DEFAULT_OVERDUE_GRACE,
+            degraded_factor: crate::stats::health::DEFAULT_DEGRADED_FACTOR,
+        }
+    }
+}
+
 /// The validated `slotcron.yaml`.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -182,6 +205,8 @@ pub struct Settings {
     pub alerting: AlertSettings,
     /// Where alerts are notified (`notifications:`); empty by default. Names are unique.
     pub notifications: Vec<ChannelSpec>,
+    /// Baselines and health thresholds.
+    pub health: HealthSettings,
 }
 
 /// How long history is kept by default: a quarter, enough for seasonal baselines.
@@ -206,6 +231,7 @@ impl Settings {
             retention_mode: RetentionMode::Delete,
             alerting: AlertSettings::default(),
             notifications: Vec::new(),
+            health: HealthSettings::default(),
         }
     }
 
@@ -272,6 +298,12 @@ impl Settings {
                 "must define a slot named `default` (jobs without `slot:` run there)",
             );
         }
+        let alerting = alerting(&mut f, raw.alerting.as_ref());
+        let health = health(
+            &mut f,
+            [&raw.baseline_runs, &raw.degraded_factor],
+            alerting.overdue_grace,
+        );
         let settings = Settings {
             source: Some(path.to_path_buf()),
             jobs_dir: raw
@@ -303,8 +335,9 @@ impl Settings {
                     ],
                 )
                 .unwrap_or(RetentionMode::Delete),
-            alerting: alerting(&mut f, raw.alerting.as_ref()),
+            alerting,
             notifications: notifications::channels(&mut f, raw.notifications.as_deref()),
+            health,
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -424,6 +457,29 @@ fn metrics_listen(f: &mut Fields<'_>, raw: Option<&RawMetrics>) -> Option<Socket
                 None
             }
         },
+    }
+}
+
+/// `baseline_runs` and `degraded_factor`, as written; a job is overdue after
+/// `alerting.overdue_grace`, the grace its `overdue` alert uses.
+fn health(
+    f: &mut Fields<'_>,
+    [runs, factor]: [&Option<Scalar>; 2],
+    overdue_grace: Duration,
+) -> HealthSettings {
+    let defaults = HealthSettings::default();
+    HealthSettings {
+        baseline_runs: f
+            .integer(
+                "baseline_runs",
+                runs.as_ref(),
+                crate::stats::baseline::BASELINE_RUNS_RANGE,
+            )
+            .map_or(defaults.baseline_runs, |n| n as u32),
+        overdue_grace,
+        degraded_factor: f
+            .number("degraded_factor", factor.as_ref(), 1.0..=100.0)
+            .unwrap_or(defaults.degraded_factor),
     }
 }
 
@@ -600,6 +656,39 @@ mod tests {
         );
         let err = parse("alerting: { z: 3 }\n").unwrap_err();
         assert!(err.to_string().contains("unknown field `z`"), "{err}");
+    }
+
+    #[test]
+    fn health_settings_default_are_read_and_checked() {
+        let s = parse("").unwrap();
+        assert_eq!(s.health, HealthSettings::default());
+        assert_eq!(
+            (
+                s.health.baseline_runs,
+                s.health.overdue_grace,
+                s.health.degraded_factor
+            ),
+            (10, Duration::from_secs(300), 1.5)
+        );
+        let s = parse("baseline_runs: 20\nalerting: { overdue_grace: 90s }\ndegraded_factor: 2\n")
+            .unwrap();
+        assert_eq!(
+            (
+                s.health.baseline_runs,
+                s.health.overdue_grace,
+                s.health.degraded_factor
+            ),
+            (20, Duration::from_secs(90), 2.0)
+        );
+        let text = parse("baseline_runs: 2\ndegraded_factor: 0.5\n")
+            .unwrap_err()
+            .to_string();
+        for needle in [
+            "field `baseline_runs`: must be a whole number from 3 to 1000 (value: `2`)",
+            "field `degraded_factor`: must be a number from 1 to 100 (value: `0.5`)",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
     }
 
     #[test]

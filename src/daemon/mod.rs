@@ -118,7 +118,8 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let (handle, mut queries) = query::EngineHandle::channel();
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(listener) = http {
-        let state = crate::http::AppState::new(handle, &engine.enforcer);
+        let state =
+            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = http_stopped.await;

@@ -64,6 +64,7 @@ pub fn answer(engine: &Engine, query: Query) {
 
 /// The figures of `/metrics` as the engine has them now.
 pub fn snapshot(engine: &Engine) -> Snapshot {
+    let now = chrono::Utc::now();
     let mut running: HashMap<&str, u32> = HashMap::new();
     for active in engine.active.values() {
         *running.entry(active.job.as_str()).or_default() += 1;
@@ -74,12 +75,18 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         .values()
         .map(|entry| {
             let name = &entry.job.name;
+            let counters = engine.metrics.jobs.get(name).cloned().unwrap_or_default();
             JobMetrics {
                 name: name.clone(),
-                counters: engine.metrics.jobs.get(name).cloned().unwrap_or_default(),
+                counters: counters.clone(),
                 next_run: engine.timeline.get(&Wake::Fire(name.clone())),
                 running: running.get(name.as_str()).copied().unwrap_or(0),
-                health: metrics::job_health(&entry.summary, entry.job.alerts.consecutive_failures),
+                health: metrics::job_health(
+                    &entry.summary,
+                    entry.job.alerts.consecutive_failures,
+                    counters.last_failure,
+                    now,
+                ),
             }
         })
         .collect();
@@ -99,6 +106,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         jobs,
         slots,
         config_errors: engine.registry.problems.len() as u64,
-        alerts_open: metrics::open_alert_counts(),
+        // Filled in by the scrape from history (a read the event loop does not make).
+        alerts_open: Default::default(),
     }
 }

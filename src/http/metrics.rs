@@ -28,6 +28,21 @@ pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
                 }
             }
         }
+        if let Some(store) = &state.store {
+            let counts = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .open_alert_counts();
+            match counts {
+                Ok(counts) => {
+                    snapshot.alerts_open = counts
+                        .into_iter()
+                        .map(|(severity, n)| (severity.as_str().to_owned(), n))
+                        .collect();
+                }
+                Err(error) => debug!(%error, "open alerts unreadable"),
+            }
+        }
         metrics::encode_as(snapshot, format)
     })
     .await;

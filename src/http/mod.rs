@@ -10,7 +10,7 @@
 mod metrics;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use crate::cgroup::Hierarchy;
 use crate::daemon::query::EngineHandle;
 use crate::runner::Enforcer;
+use crate::store::Store;
 
 /// The file in `state_dir` where the daemon writes the address it listens on (useful with
 /// port 0, and for scripts).
@@ -32,13 +33,21 @@ pub struct AppState {
     pub engine: EngineHandle,
     /// The slot tree, whose files are read per scrape; `None` when runs are unconfined.
     pub cgroup: Option<Arc<Hierarchy>>,
+    /// The history, for what the engine does not hold (open alerts); `None` leaves those
+    /// series out.
+    pub store: Option<Arc<Mutex<Store>>>,
 }
 
 impl AppState {
     /// The state for a daemon confining its runs with `enforcer`.
-    pub fn new(engine: EngineHandle, enforcer: &Enforcer) -> AppState {
+    pub fn new(
+        engine: EngineHandle,
+        enforcer: &Enforcer,
+        store: Option<Arc<Mutex<Store>>>,
+    ) -> AppState {
         AppState {
             engine,
+            store,
             cgroup: match enforcer {
                 Enforcer::Cgroup(tree) => Some(Arc::new(tree.clone())),
                 Enforcer::Unconfined { .. } => None,

@@ -84,6 +84,8 @@ pub struct JobCounters {
     pub last_run: Option<DateTime<Utc>>,
     /// End of the newest successful run.
     pub last_success: Option<DateTime<Utc>>,
+    /// End of the newest failed, timed-out, OOM-killed or lost run.
+    pub last_failure: Option<DateTime<Utc>>,
     /// `memory_peak_bytes` of the newest run that ran and ended, with its id (the newest
     /// wins when history and live runs are merged).
     pub last_memory_peak: Option<(i64, u64)>,
@@ -124,6 +126,9 @@ impl Counters {
             if t.status == RunStatus::Success {
                 job.last_success = job.last_success.max(t.last_finished_at);
             }
+            if crate::stats::health::is_failure(t.status) {
+                job.last_failure = job.last_failure.max(t.last_finished_at);
+            }
             if job.last_memory_peak.is_none_or(|(id, _)| id < t.last_id)
                 && let Some(peak) = t.last_memory_peak
             {
@@ -152,6 +157,9 @@ impl Counters {
         job.last_run = job.last_run.max(Some(run.started_at));
         if run.status == RunStatus::Success {
             job.last_success = job.last_success.max(run.finished_at);
+        }
+        if crate::stats::health::is_failure(run.status) {
+            job.last_failure = job.last_failure.max(run.finished_at);
         }
         if let Some(peak) = run.memory_peak_bytes {
             job.last_memory_peak = Some((run.id, peak));

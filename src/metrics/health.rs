@@ -1,10 +1,9 @@
-//! A job's health as `slotcron_job_health` shows it, and the open alerts. Both are
-//! stand-ins: `stats::assess` (baselines) and `Store::open_alert_counts` replace them when
-//! those modules land; each is one small function so the swap touches nothing else.
+//! A job's health as `slotcron_job_health` shows it: the rule of `stats::health` (critical
+//! after the job's failure threshold in a row, warning after any failure in the last 24
+//! hours), from what the engine holds in memory, so a scrape reads no history.
 
-use std::collections::BTreeMap;
+use chrono::{DateTime, Utc};
 
-use crate::model::RunStatus;
 use crate::store::JobSummary;
 
 /// `alerts.consecutive_failures` of a job that does not set it.
@@ -19,35 +18,34 @@ pub enum Health {
     Critical = 2,
 }
 
-/// Critical after `threshold` (default [`DEFAULT_CONSECUTIVE_FAILURES`]) failed runs in
-/// a row; warning when the latest run failed; healthy otherwise.
+/// Critical after `threshold` (default [`DEFAULT_CONSECUTIVE_FAILURES`]) failed runs in a
+/// row; warning when a run failed within the last 24 hours (the newest failure the daemon
+/// saw end, or the newest of history's failure streak); healthy otherwise.
 ///
 /// ```
+/// use chrono::{Duration, Utc};
 /// use slotcron::metrics::{Health, job_health};
 /// use slotcron::store::JobSummary;
+/// let now = Utc::now();
 /// let summary = JobSummary { consecutive_failures: 3, ..JobSummary::default() };
-/// assert_eq!(job_health(&summary, None), Health::Critical);
-/// assert_eq!(job_health(&summary, Some(5)), Health::Healthy);
+/// assert_eq!(job_health(&summary, None, None, now), Health::Critical);
+/// assert_eq!(job_health(&summary, Some(5), None, now), Health::Healthy);
+/// let earlier = Some(now - Duration::hours(20));
+/// assert_eq!(job_health(&JobSummary::default(), None, earlier, now), Health::Warning);
 /// ```
-pub fn job_health(summary: &JobSummary, threshold: Option<u32>) -> Health {
+pub fn job_health(
+    summary: &JobSummary,
+    threshold: Option<u32>,
+    last_failure: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Health {
     let threshold = threshold.unwrap_or(DEFAULT_CONSECUTIVE_FAILURES).max(1);
-    let latest_failed = summary.last_final.is_some_and(|r| {
-        matches!(
-            r.status,
-            RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
-        )
-    });
+    let last_failure = last_failure.max(summary.last_failure_at);
     if summary.consecutive_failures >= threshold {
         Health::Critical
-    } else if latest_failed {
+    } else if last_failure.is_some_and(|at| now - at < crate::stats::ROLLING_PERIOD) {
         Health::Warning
     } else {
         Health::Healthy
     }
-}
-
-/// Open alerts by severity: empty until the `alerts` module provides
-/// `Store::open_alert_counts`; `slotcron_alerts_open` then has series.
-pub fn open_alert_counts() -> BTreeMap<String, u64> {
-    BTreeMap::new()
 }

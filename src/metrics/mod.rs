@@ -17,7 +17,7 @@ pub mod snapshot;
 
 pub use counters::{Counters, DURATION_BUCKETS, DurationHistogram, JobCounters};
 pub use encode::{CONTENT_TYPE, Format, encode, encode_as};
-pub use health::{Health, job_health, open_alert_counts};
+pub use health::{Health, job_health};
 pub use snapshot::{JobMetrics, SlotLive, SlotMetrics, Snapshot};
 
 #[cfg(test)]

@@ -425,47 +425,43 @@ fn label_values_that_need_it_are_escaped() {
 }
 
 #[test]
-fn health_follows_the_failure_streak_and_the_latest_run() {
-    use crate::store::{JobSummary, LastRun};
-    let last = |status| {
-        Some(LastRun {
-            id: 1,
-            status,
-            finished_at: t("2026-03-01T10:00:00Z"),
-        })
-    };
-    let summary = |failures, status| JobSummary {
+fn health_follows_the_failure_streak_and_failures_of_the_last_day() {
+    use crate::store::JobSummary;
+    let now = t("2026-03-02T10:00:00Z");
+    let hours_ago = |h| Some(now - chrono::Duration::hours(h));
+    let streak = |failures, last| JobSummary {
         consecutive_failures: failures,
-        last_final: last(status),
+        last_failure_at: last,
         ..JobSummary::default()
     };
-    assert_eq!(job_health(&JobSummary::default(), None), Health::Healthy);
     assert_eq!(
-        job_health(&summary(0, RunStatus::Success), None),
+        job_health(&JobSummary::default(), None, None, now),
         Health::Healthy
     );
+    // A failure the daemon saw 23 h ago (history's streak since broken by a success).
     assert_eq!(
-        job_health(&summary(0, RunStatus::Killed), None),
-        Health::Healthy
-    );
-    assert_eq!(
-        job_health(&summary(1, RunStatus::Failed), None),
+        job_health(&JobSummary::default(), None, hours_ago(23), now),
         Health::Warning
     );
     assert_eq!(
-        job_health(&summary(2, RunStatus::Timeout), None),
+        job_health(&JobSummary::default(), None, hours_ago(25), now),
+        Health::Healthy,
+        "older than a day"
+    );
+    assert_eq!(
+        job_health(&streak(2, hours_ago(1)), None, None, now),
         Health::Warning
     );
     assert_eq!(
-        job_health(&summary(3, RunStatus::OomKilled), None),
+        job_health(&streak(3, hours_ago(30)), None, None, now),
         Health::Critical
     );
     assert_eq!(
-        job_health(&summary(3, RunStatus::Lost), Some(4)),
+        job_health(&streak(3, hours_ago(1)), Some(4), None, now),
         Health::Warning
     );
     assert_eq!(
-        job_health(&summary(1, RunStatus::Failed), Some(1)),
+        job_health(&streak(1, hours_ago(1)), Some(1), None, now),
         Health::Critical
     );
 }

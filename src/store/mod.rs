@@ -2,6 +2,10 @@
 //! it has started, skipped or finished, plus the scheduler daemon's state: per-job controls
 //! (`control`), its key/value state (`control`), events that are not runs (`events`),
 //! the per-job summaries it loads at start (`summary`), and alerts (`alerts`).
+//! (`control`), its key/value state (`control`), events that are not runs (`events`), and
+//! the per-job summaries it loads at start (`summary`), and what `slotcron jobs` shows of
+//! each job's health: baselines (`baselines`), the 24-hour figures (`rolling`) and the
+//! newest runs of every job at once (`recent`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -15,13 +19,16 @@
 //! `docs/adr/0004-sqlite-history.md` for why it is built this way.
 
 mod alerts;
+mod baselines;
 mod control;
 mod error;
 mod events;
 mod jobs;
 mod metrics;
+mod recent;
 mod record;
 mod retention;
+mod rolling;
 mod runs;
 mod summary;
 #[cfg(test)]
@@ -40,6 +47,7 @@ pub use events::{EventRecord, NewEvent};
 pub use metrics::RunTotals;
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
 pub use retention::{PRUNE_BATCH, PruneReport};
+pub use rolling::Rolling;
 pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
 
 use error::is_corruption;
@@ -61,6 +69,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0002_scheduler.sql")),
     M::up(include_str!("../../schema/0003_retention.sql")),
     M::up(include_str!("../../schema/0004_alerts.sql")),
+    M::up(include_str!("../../schema/0005_baselines.sql")),
 ];
 
 /// A connection to the history database.

@@ -135,9 +135,14 @@ impl Store {
         let limit = filter
             .limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR job = ?1 ORDER BY id DESC LIMIT ?2"
-        );
+        // Two statements, not `?1 IS NULL OR job = ?1`: SQLite cannot use `runs_job_id` for
+        // that OR and would walk the whole table backwards looking for one job's runs.
+        let filter_sql = if filter.job.is_some() {
+            "WHERE job = ?1"
+        } else {
+            "WHERE ?1 IS NULL"
+        };
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs {filter_sql} ORDER BY id DESC LIMIT ?2");
         let mut stmt = self
             .conn
             .prepare_cached(&sql)

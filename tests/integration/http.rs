@@ -93,6 +93,7 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
     let state = AppState {
         engine: handle,
         cgroup: Some(Arc::new(tree)),
+        store: None,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = rt.spawn(serve(listener, state, async {

@@ -17,3 +17,4 @@ mod next;
 mod promtool;
 mod prune;
 mod run;
+mod stats;

@@ -9,6 +9,7 @@ use tracing::{debug, info, warn};
 use crate::model::RunStatus;
 use crate::runner::RunRequest;
 use crate::scheduler::{BreakerState, Pending, retry_backoff};
+use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::RunRecord;
 
 use super::{Active, Engine, Origin, RunEvent, Wake};
@@ -145,10 +146,28 @@ impl Engine {
         self.learn(&record);
         self.alert(&record, now).await;
         self.metrics.observe(&record);
+        if record.status == RunStatus::Success {
+            self.refresh_baseline(&record.job).await;
+        }
         if !self.stopping {
             self.after_run(&record, now).await;
         }
         self.dispatch(now).await;
+    }
+
+    /// After a success: recomputes the job's baseline once `RECOMPUTE_EVERY` successes
+    /// followed the last computation (or its first `baseline_runs` are in), on a blocking
+    /// thread. The check reads a few index entries; the computation its window.
+    async fn refresh_baseline(&self, job: &str) {
+        let (name, n) = (job.to_owned(), self.settings.health.baseline_runs);
+        let refreshed = self
+            .db(move |s| s.refresh_baseline(&name, n, RECOMPUTE_EVERY, Utc::now()))
+            .await;
+        match refreshed {
+            Ok(Some(b)) => debug!(job, median_ms = b.duration_median_ms, "baseline recomputed"),
+            Ok(None) => {}
+            Err(error) => warn!(job, %error, "recomputing the baseline"),
+        }
     }
 
     /// Updates the job's summary with a finished run, as the store would compute it.
@@ -241,9 +260,11 @@ impl Engine {
         let job = entry.job.clone();
         let settings = self.settings.alerting;
         let run = record.clone();
-        // No baseline yet: the stats module will provide one (`alerts::BaselineRef`).
         let result = self
-            .db(move |s| crate::alerts::record_run(s, &job, &run, None, &settings, now))
+            .db(move |s| {
+                let baseline = crate::alerts::stored_baseline(s, &job.name);
+                crate::alerts::record_run(s, &job, &run, baseline.as_ref(), &settings, now)
+            })
             .await;
         match result {
             Ok(notices) => {

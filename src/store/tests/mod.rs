@@ -9,6 +9,7 @@ mod metrics;
 mod open;
 mod retention;
 mod runs;
+mod stats;
 mod summary;
 
 use chrono::{DateTime, Utc};

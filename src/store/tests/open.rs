@@ -248,4 +248,9 @@ fn a_version_1_database_is_migrated_with_its_history() {
     assert!(store.job_controls().unwrap().is_empty());
     store.set_meta("boot_id", "b1").unwrap();
     assert_eq!(store.meta("boot_id").unwrap().as_deref(), Some("b1"));
+    assert!(store.baselines().unwrap().is_empty());
+    assert_eq!(
+        store.rolling(DateTime::UNIX_EPOCH).unwrap()["old"].failures,
+        1
+    );
 }

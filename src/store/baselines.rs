@@ -1,0 +1,221 @@
+//! Keeping each job's [`Baseline`]: reading its window (the newest N successful runs,
+//! through the partial index `runs_job_success`, never the whole history), computing it
+//! with [`crate::stats::baseline::compute`] and storing one row per job in `baselines`.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::jobs::require_job;
+use super::record::{get_time_req, get_uint, to_int, to_ms};
+use super::{Store, StoreError};
+use crate::stats::baseline::{self, Baseline, Sample};
+
+/// The columns [`baseline_from_row`] reads.
+const BASELINE_COLUMNS: &str = "job, runs, newest_run_id, duration_median_ms, duration_p95_ms, \
+    duration_mad_ms, memory_median_bytes, memory_max_bytes, memory_mad_bytes, cpu_median_usec, \
+    computed_at";
+
+impl Store {
+    /// The newest `n` successful runs of `job` (at most), newest first, as baseline samples.
+    /// Reads `n` entries of the index `runs_job_success` and their rows.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
+    pub fn success_samples(&self, job: &str, n: u32) -> Result<Vec<Sample>, StoreError> {
+        const OP: &str = "reading a job's newest successful runs";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, duration_ms, memory_peak_bytes, cpu_usage_usec \
+                 FROM runs INDEXED BY runs_job_success \
+                 WHERE job = ?1 AND status = 'success' AND duration_ms IS NOT NULL \
+                 ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(StoreError::sql(OP))?;
+        let rows = stmt
+            .query_map(params![job, n], sample_from_row)
+            .map_err(StoreError::sql(OP))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+    }
+
+    /// The stored baseline of `job`, if it has one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or the row does not convert.
+    pub fn baseline(&self, job: &str) -> Result<Option<Baseline>, StoreError> {
+        const OP: &str = "reading a baseline";
+        let sql = format!("SELECT {BASELINE_COLUMNS} FROM baselines WHERE job = ?1");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql(OP))?;
+        stmt.query_row([job], baseline_from_row)
+            .optional()
+            .map_err(StoreError::sql(OP))
+    }
+
+    /// Every stored baseline, by job name.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or a row does not convert.
+    pub fn baselines(&self) -> Result<HashMap<String, Baseline>, StoreError> {
+        const OP: &str = "reading baselines";
+        let sql = format!("SELECT {BASELINE_COLUMNS} FROM baselines");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql(OP))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get("job")?, baseline_from_row(row)?)))
+            .map_err(StoreError::sql(OP))?;
+        rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+    }
+
+    /// Stores `baseline` as `job`'s, replacing the one it had; `None` removes it.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownJob`] if `job` was never synced; [`StoreError::Invalid`] for a
+    /// memory figure above `i64::MAX`; [`StoreError::Sql`] if SQLite fails.
+    pub fn save_baseline(
+        &mut self,
+        job: &str,
+        baseline: Option<&Baseline>,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "saving a baseline";
+        let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
+        require_job(&tx, job)?;
+        match baseline {
+            None => {
+                tx.execute("DELETE FROM baselines WHERE job = ?1", [job])
+                    .map_err(StoreError::sql(OP))?;
+            }
+            Some(b) => {
+                let sql = format!(
+                    "INSERT OR REPLACE INTO baselines ({BASELINE_COLUMNS}) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                );
+                tx.execute(
+                    &sql,
+                    params![
+                        job,
+                        b.runs,
+                        b.newest_run_id,
+                        b.duration_median_ms,
+                        b.duration_p95_ms,
+                        b.duration_mad_ms,
+                        b.memory_median_bytes,
+                        to_int("memory_max_bytes", b.memory_max_bytes)?,
+                        b.memory_mad_bytes,
+                        b.cpu_median_usec,
+                        to_ms(b.computed_at),
+                    ],
+                )
+                .map_err(StoreError::sql(OP))?;
+            }
+        }
+        tx.commit().map_err(StoreError::sql(OP))
+    }
+
+    /// Computes `job`'s baseline from its newest `n` successful runs and stores it; with
+    /// fewer than `n`, removes any stored one (a job has no baseline before `n` successes).
+    /// Returns the new baseline.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::success_samples`] and [`Store::save_baseline`].
+    pub fn recompute_baseline(
+        &mut self,
+        job: &str,
+        n: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Baseline>, StoreError> {
+        let samples = self.success_samples(job, n)?;
+        let computed = baseline::compute(&samples, n as usize, now);
+        self.save_baseline(job, computed.as_ref())?;
+        Ok(computed)
+    }
+
+    /// Whether `job`'s baseline is due: it has none and `n` successful runs, or its
+    /// window size is not `n` (the setting changed), or `every` successful runs came after
+    /// its newest run. Reads at most `max(n, every)` index entries.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn baseline_due(&self, job: &str, n: u32, every: u32) -> Result<bool, StoreError> {
+        const OP: &str = "checking whether a baseline is due";
+        let stored: Option<(u32, i64)> = self
+            .conn
+            .prepare_cached("SELECT runs, newest_run_id FROM baselines WHERE job = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_row([job], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(StoreError::sql(OP))?;
+        let (after, needed) = match stored {
+            Some((runs, _)) if runs != n => return Ok(true),
+            Some((_, newest)) => (newest, every),
+            None => (0, n),
+        };
+        let count: u32 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT 1 FROM runs INDEXED BY runs_job_success \
+                 WHERE job = ?1 AND status = 'success' AND id > ?2 \
+                 ORDER BY id DESC LIMIT ?3)",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![job, after, needed], |row| row.get(0)))
+            .map_err(StoreError::sql(OP))?;
+        Ok(count >= needed)
+    }
+
+    /// The daemon's rule after a run: recomputes `job`'s baseline if
+    /// [`Store::baseline_due`]; returns it when it did.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::baseline_due`] and [`Store::recompute_baseline`].
+    pub fn refresh_baseline(
+        &mut self,
+        job: &str,
+        n: u32,
+        every: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Baseline>, StoreError> {
+        if self.baseline_due(job, n, every)? {
+            self.recompute_baseline(job, n, now)
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn sample_from_row(row: &Row<'_>) -> rusqlite::Result<Sample> {
+    Ok(Sample {
+        id: row.get("id")?,
+        duration_ms: get_uint(row, "duration_ms")?.unwrap_or(0),
+        memory_peak_bytes: get_uint(row, "memory_peak_bytes")?,
+        cpu_usage_usec: get_uint(row, "cpu_usage_usec")?,
+    })
+}
+
+fn baseline_from_row(row: &Row<'_>) -> rusqlite::Result<Baseline> {
+    Ok(Baseline {
+        duration_median_ms: row.get("duration_median_ms")?,
+        duration_p95_ms: row.get("duration_p95_ms")?,
+        duration_mad_ms: row.get("duration_mad_ms")?,
+        memory_median_bytes: row.get("memory_median_bytes")?,
+        memory_max_bytes: get_uint(row, "memory_max_bytes")?,
+        memory_mad_bytes: row.get("memory_mad_bytes")?,
+        cpu_median_usec: row.get("cpu_median_usec")?,
+        runs: get_uint(row, "runs")?.unwrap_or(0),
+        newest_run_id: row.get("newest_run_id")?,
+        computed_at: get_time_req(row, "computed_at")?,
+    })
+}
