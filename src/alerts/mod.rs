@@ -2,7 +2,7 @@
 //!
 //! - [`rules`]: pure functions from a finished run to [`Finding`]s (`failure`, `timeout`,
 //!   `oom_kill`, `high_memory`, `high_duration`, `consecutive_failures`, `anomaly`,
-//!   `slot_saturated`; `overdue` for a periodic check) and to the kinds of alert the run
+//!   `slot_saturated`; `overdue` when a queued run passes its grace) and to the kinds of alert the run
 //!   shows to be over.
 //! - the history store keeps one open alert per job and kind (`Store::raise`,
 //!   `Store::resolve`, `Store::ack`, `Store::alerts`): a repeat counts up, a worse

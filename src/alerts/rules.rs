@@ -155,7 +155,7 @@ pub fn resolutions(
         .collect()
 }
 
-/// The `overdue` rule, for a periodic check: the job was due at `due_at` and no run has
+/// The `overdue` rule (the daemon asks when a queued run reaches its deadline): the job was due at `due_at` and no run has
 /// started since (`last_started_at` is before it, or there is none), `overdue_grace` or
 /// more after it. `None` while the job is within its grace or has started.
 pub fn overdue(
