@@ -5,11 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use slotcron::cgroup::Hierarchy;
 use slotcron::cgroup::fake::FakeFs;
 use slotcron::config::{Settings, parse_job};
 use slotcron::model::{Enforcement, RunStatus};
-use slotcron::runner::{Enforcer, RunRequest, Runner, global_limits, slot_limits};
+use slotcron::runner::{Enforcer, RunRequest, Runner};
 use slotcron::store::{JobRow, RunRecord, Store};
 
 struct World {
@@ -33,19 +32,7 @@ fn world() -> World {
     settings.state_dir = dir.path().join("state");
     settings.jobs_dir = dir.path().join("jobs.d");
     std::fs::create_dir_all(&settings.jobs_dir).unwrap();
-    let slots: Vec<_> = settings
-        .slots
-        .values()
-        .map(|s| (s.name.clone(), slot_limits(s, 2)))
-        .collect();
-    let tree = Hierarchy::prepare(
-        fake.clone(),
-        &root,
-        false,
-        &global_limits(&settings),
-        &slots,
-    )
-    .unwrap();
+    let tree = crate::helper::fake_slot_tree(fake.clone(), &root, &settings);
     let store = Store::open(&settings.state_dir.join("slotcron.db")).unwrap();
     let runner = Runner::new(
         Arc::new(settings.clone()),

@@ -370,3 +370,25 @@ pub fn time(record: &Value, field: &str) -> DateTime<Utc> {
 pub fn text<'v>(value: &'v Value, field: &str) -> &'v str {
     value[field].as_str().unwrap_or("")
 }
+
+/// The slot tree of `settings` prepared on a fake cgroupfs below the delegated `root`, as
+/// the daemon lays it out (2 CPUs).
+pub fn fake_slot_tree(
+    fake: std::sync::Arc<slotcron::cgroup::fake::FakeFs>,
+    root: &Path,
+    settings: &slotcron::config::Settings,
+) -> slotcron::cgroup::Hierarchy {
+    let slots: Vec<_> = settings
+        .slots
+        .values()
+        .map(|s| (s.name.clone(), slotcron::runner::slot_limits(s, 2)))
+        .collect();
+    slotcron::cgroup::Hierarchy::prepare(
+        fake,
+        root,
+        false,
+        &slotcron::runner::global_limits(settings),
+        &slots,
+    )
+    .unwrap()
+}

@@ -7,12 +7,11 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use slotcron::cgroup::fake::FakeFs;
-use slotcron::cgroup::{Hierarchy, knob};
+use slotcron::cgroup::knob;
 use slotcron::config::Settings;
 use slotcron::daemon::query::{EngineHandle, Query};
 use slotcron::http::{AppState, serve};
 use slotcron::metrics::{SlotMetrics, Snapshot};
-use slotcron::runner::{global_limits, slot_limits};
 
 fn get(addr: &str, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -36,19 +35,7 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
         .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
         .unwrap();
     let settings = Settings::builtin();
-    let slots: Vec<_> = settings
-        .slots
-        .values()
-        .map(|s| (s.name.clone(), slot_limits(s, 2)))
-        .collect();
-    let tree = Hierarchy::prepare(
-        fake.clone(),
-        &root,
-        false,
-        &global_limits(&settings),
-        &slots,
-    )
-    .unwrap();
+    let tree = crate::helper::fake_slot_tree(fake.clone(), &root, &settings);
     let default = tree.slot_path("default");
     fake.set_knob(&default.join(knob::MEMORY_CURRENT), "1048576\n")
         .unwrap();
