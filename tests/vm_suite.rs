@@ -79,6 +79,10 @@ const SCENARIOS: &[Scenario] = &[
         "daemon_times_out_a_job_that_ignores_sigterm",
         daemon::times_out_a_job_that_ignores_sigterm,
     ),
+    (
+        "daemon_metrics_read_the_slot_cgroups",
+        daemon::metrics_read_the_slot_cgroups,
+    ),
 ];
 
 fn suite(filter: &[String]) {

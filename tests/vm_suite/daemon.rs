@@ -755,3 +755,107 @@ fn timeout(setup: &Setup) -> Result<String, String> {
         field(run, "signal")
     ))
 }
+
+// ---- 6. /metrics reads the real slot cgroups ------------------------------------------------
+
+/// A run holding 48 MiB in the default slot: a scrape of `/metrics` while it runs shows the
+/// slot's live `memory.current` at least that high, its `memory.max` as configured, one seat
+/// taken and the job running; after it ends, its run is counted by status.
+pub fn metrics_read_the_slot_cgroups() -> Result<String, String> {
+    let hog = format!("command: [{}, hog, 48M, 8s]\n", suite_bin());
+    let setup = setup(
+        "metrics",
+        "",
+        "  default: { max_concurrent: 5, memory_max: 200M }\n",
+        &[("hog", &hog)],
+    );
+    let result = scrape_during_a_run(&setup);
+    with_logs(&setup, result)
+}
+
+fn scrape_during_a_run(setup: &Setup) -> Result<String, String> {
+    let _daemon = Daemon::start(setup, "daemon.log")?;
+    let addr_file = setup.dir.join("state/metrics.addr");
+    let addr =
+        std::fs::read_to_string(&addr_file).map_err(|e| format!("{}: {e}", addr_file.display()))?;
+    trigger(setup, "hog")?;
+    wait_running(setup, "hog")?;
+    let current = wait_for(
+        "the slot's memory.current to reach 48M in /metrics",
+        Duration::from_secs(20),
+        || {
+            let text = scrape(addr.trim())?;
+            Ok(sample(
+                &text,
+                "slotcron_slot_memory_current_bytes{slot=\"default\"}",
+            )
+            .filter(|v| *v >= 48.0 * MIB as f64)
+            .map(|v| (v, text)))
+        },
+    )?;
+    let (bytes, text) = current;
+    let max = sample(&text, "slotcron_slot_memory_max_bytes{slot=\"default\"}");
+    ensure(max == Some(200.0 * MIB as f64), || {
+        format!("slot memory_max_bytes {max:?}, expected 200M")
+    })?;
+    for (series, want) in [
+        ("slotcron_slot_running{slot=\"default\"}", 1.0),
+        ("slotcron_job_running{job=\"hog\"}", 1.0),
+    ] {
+        let got = sample(&text, series);
+        ensure(got == Some(want), || {
+            format!("{series} = {got:?}, expected {want}")
+        })?;
+    }
+    let pressure = sample(
+        &text,
+        "slotcron_slot_memory_pressure_avg10{slot=\"default\"}",
+    );
+    ensure(pressure.is_some(), || {
+        "no PSI figure for the slot".to_owned()
+    })?;
+    wait_finished(setup, &["hog"], Duration::from_secs(30))?;
+    let done = wait_for(
+        "the run counted in /metrics",
+        Duration::from_secs(10),
+        || {
+            let text = scrape(addr.trim())?;
+            Ok(sample(
+                &text,
+                "slotcron_job_runs_total{job=\"hog\",slot=\"default\",status=\"success\"}",
+            ))
+        },
+    )?;
+    Ok(format!(
+        "during the run: slot memory.current {} of memory.max 200.0M, 1 seat, job running; \
+         after it: runs_total{{status=\"success\"}} {done}",
+        mib(bytes as u64)
+    ))
+}
+
+/// `GET /metrics` over plain TCP; the body.
+fn scrape(addr: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect(addr).map_err(|e| format!("connecting to {addr}: {e}"))?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: slotcron\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("not an HTTP response: {response:?}"))?;
+    ensure(head.starts_with("HTTP/1.1 200"), || {
+        format!("scrape answered {head:?}")
+    })?;
+    Ok(body.to_owned())
+}
+
+/// The value of the sample `series` (name with its labels, as printed) in a scrape.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
