@@ -13,6 +13,7 @@
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
+//! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod followup;
 pub mod http;
 pub mod metrics;
 pub mod model;

@@ -9,12 +9,8 @@ use anyhow::{Context, Result, bail};
 use chrono::Utc;
 use clap::Args;
 
-use crate::alerts::{self, AlertNotice, AlertSettings};
-use crate::config::Job;
-use crate::model::RunStatus;
 use crate::runner::{CgroupEnv, Enforcer, RunRequest, Runner, shell_status};
-use crate::stats::baseline::RECOMPUTE_EVERY;
-use crate::store::{RunRecord, Store};
+use crate::store::RunRecord;
 
 use super::context;
 use super::table::{bytes, millis};
@@ -56,10 +52,9 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     let mut store = context::open_store(&loaded)?;
     context::sync_jobs(&mut store, &loaded)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
-    let alerting = loaded.settings.alerting;
-    let baseline_runs = loaded.settings.health.baseline_runs;
+    let settings = Arc::new(loaded.settings);
     let store = Arc::new(Mutex::new(store));
-    let runner = Runner::new(Arc::new(loaded.settings), Arc::new(enforcer), store.clone());
+    let runner = Runner::new(settings.clone(), Arc::new(enforcer), store.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -68,16 +63,11 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         let request = RunRequest::manual(&job);
         runner.run(request, super::signals::stop_requested()).await
     })?;
-    let notices = record_alerts(&store, &job, &record, &alerting);
-    if record.status == RunStatus::Success {
-        // The daemon's rule, so that jobs run from cron by `slotcron run` get baselines too.
+    // As the daemon does after its runs (a run is a run): alerts, then the baseline.
+    let notices = {
         let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(error) =
-            store.refresh_baseline(&record.job, baseline_runs, RECOMPUTE_EVERY, Utc::now())
-        {
-            tracing::warn!(job = %record.job, %error, "recomputing the baseline");
-        }
-    }
+        crate::followup::record(&mut store, &job, &record, &settings, Utc::now())
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);
     } else {
@@ -97,31 +87,6 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::from(
         u8::try_from(status.clamp(0, 255)).unwrap_or(1),
     ))
-}
-
-/// Stores the run's alerts as the daemon does after its runs (a run is a run) and returns
-/// the ones that were opened or escalated. A failure is only logged: the run's outcome
-/// and exit code stand.
-fn record_alerts(
-    store: &Mutex<Store>,
-    job: &Job,
-    record: &RunRecord,
-    settings: &AlertSettings,
-) -> Vec<AlertNotice> {
-    let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-    let baseline = alerts::stored_baseline(&store, &job.name);
-    alerts::record_run(
-        &mut store,
-        job,
-        record,
-        baseline.as_ref(),
-        settings,
-        chrono::Utc::now(),
-    )
-    .unwrap_or_else(|error| {
-        tracing::warn!(job = %record.job, run_id = record.id, %error, "recording alerts");
-        Vec::new()
-    })
 }
 
 /// The human summary of a finished run.

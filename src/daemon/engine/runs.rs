@@ -9,7 +9,6 @@ use tracing::{debug, info, warn};
 use crate::model::RunStatus;
 use crate::runner::RunRequest;
 use crate::scheduler::{BreakerState, Pending, retry_backoff};
-use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::RunRecord;
 
 use super::{Active, Engine, Origin, RunEvent, Wake};
@@ -144,30 +143,12 @@ impl Engine {
             }
         };
         self.learn(&record);
-        self.alert(&record, now).await;
+        self.follow_up(&record, now).await;
         self.metrics.observe(&record);
-        if record.status == RunStatus::Success {
-            self.refresh_baseline(&record.job).await;
-        }
         if !self.stopping {
             self.after_run(&record, now).await;
         }
         self.dispatch(now).await;
-    }
-
-    /// After a success: recomputes the job's baseline once `RECOMPUTE_EVERY` successes
-    /// followed the last computation (or its first `baseline_runs` are in), on a blocking
-    /// thread. The check reads a few index entries; the computation its window.
-    async fn refresh_baseline(&self, job: &str) {
-        let (name, n) = (job.to_owned(), self.settings.health.baseline_runs);
-        let refreshed = self
-            .db(move |s| s.refresh_baseline(&name, n, RECOMPUTE_EVERY, Utc::now()))
-            .await;
-        match refreshed {
-            Ok(Some(b)) => debug!(job, median_ms = b.duration_median_ms, "baseline recomputed"),
-            Ok(None) => {}
-            Err(error) => warn!(job, %error, "recomputing the baseline"),
-        }
     }
 
     /// Updates the job's summary with a finished run, as the store would compute it.
@@ -251,32 +232,24 @@ impl Engine {
         }
     }
 
-    /// Evaluates and stores the run's alerts on the history thread and sends the notices
-    /// to `alert_sink`. A failure is logged: alerts never hold up scheduling.
-    async fn alert(&self, record: &RunRecord, now: DateTime<Utc>) {
+    /// Records the run's alerts and refreshes its job's baseline (`followup::record`, in one
+    /// visit to the history thread) and sends the alerts that opened or escalated to
+    /// `alert_sink`. Alerts never hold up scheduling.
+    async fn follow_up(&self, record: &RunRecord, now: DateTime<Utc>) {
         let Some(entry) = self.registry.jobs.get(&record.job) else {
             return;
         };
-        let job = entry.job.clone();
-        let settings = self.settings.alerting;
-        let run = record.clone();
-        let result = self
-            .db(move |s| {
-                let baseline = crate::alerts::stored_baseline(s, &job.name);
-                crate::alerts::record_run(s, &job, &run, baseline.as_ref(), &settings, now)
-            })
-            .await;
-        match result {
-            Ok(notices) => {
-                for notice in notices {
-                    info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
-                        severity = %notice.severity, change = notice.change.as_str(), "alert");
-                    if let Some(sink) = &self.alert_sink {
-                        let _ = sink.send(notice);
-                    }
-                }
+        let (job, settings, run) = (entry.job.clone(), self.settings.clone(), record.clone());
+        let notices = self
+            .db(move |s| Ok(crate::followup::record(s, &job, &run, &settings, now)))
+            .await
+            .unwrap_or_default();
+        for notice in notices {
+            info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
+                severity = %notice.severity, change = notice.change.as_str(), "alert");
+            if let Some(sink) = &self.alert_sink {
+                let _ = sink.send(notice);
             }
-            Err(error) => warn!(job = %record.job, run_id = record.id, %error, "recording alerts"),
         }
     }
 
