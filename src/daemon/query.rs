@@ -76,17 +76,18 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         .map(|entry| {
             let name = &entry.job.name;
             let counters = engine.metrics.jobs.get(name).cloned().unwrap_or_default();
+            let health = metrics::job_health(
+                &entry.summary,
+                entry.job.alerts.consecutive_failures,
+                counters.last_failure,
+                now,
+            );
             JobMetrics {
                 name: name.clone(),
-                counters: counters.clone(),
+                counters,
                 next_run: engine.timeline.get(&Wake::Fire(name.clone())),
                 running: running.get(name.as_str()).copied().unwrap_or(0),
-                health: metrics::job_health(
-                    &entry.summary,
-                    entry.job.alerts.consecutive_failures,
-                    counters.last_failure,
-                    now,
-                ),
+                health,
             }
         })
         .collect();
