@@ -4,13 +4,22 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::config::{self, Loaded};
+use crate::config::{self, Loaded, Settings};
 use crate::store::{DEFAULT_DB_FILE, Store};
 
 /// Loads the settings and jobs; settings problems are fatal, job problems are not.
 pub fn load(config: Option<&Path>) -> Result<Loaded> {
-    config::load(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))
+    config::load(config).map_err(problems_error)
+}
+
+/// Loads only the settings (for commands that leave the job files to the daemon).
+pub fn load_settings(config: Option<&Path>) -> Result<Settings> {
+    config::load_settings(config).map_err(problems_error)
+}
+
+/// The one wording of a configuration that does not load.
+fn problems_error(problems: config::Problems) -> anyhow::Error {
+    anyhow::anyhow!("configuration has problems:\n{problems}")
 }
 
 /// Opens (creating if needed) the history database in `state_dir`.

@@ -27,8 +27,7 @@ use super::context;
 pub struct DaemonArgs {}
 
 pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
-    let settings = crate::config::load_settings(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))?;
+    let settings = context::load_settings(config)?;
     let loaded_dir = &settings.state_dir;
     std::fs::create_dir_all(loaded_dir)
         .with_context(|| format!("creating state_dir {}", loaded_dir.display()))?;
