@@ -29,8 +29,17 @@ pub fn open_store(loaded: &Loaded) -> Result<Store> {
 
 /// Opens (creating if needed) the history database in the state directory `dir`.
 pub fn open_store_at(dir: &Path) -> Result<Store> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating state_dir {}", dir.display()))?;
+    create_state_dir(dir)?;
+    open_store_in(dir)
+}
+
+/// Creates the state directory `dir` if it does not exist yet.
+pub fn create_state_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating state_dir {}", dir.display()))
+}
+
+/// Opens (creating if needed) the history database in `dir`, which must already exist.
+pub fn open_store_in(dir: &Path) -> Result<Store> {
     Ok(Store::open(&dir.join(DEFAULT_DB_FILE))?)
 }
 

@@ -28,11 +28,9 @@ pub struct DaemonArgs {}
 
 pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
     let settings = context::load_settings(config)?;
-    let loaded_dir = &settings.state_dir;
-    std::fs::create_dir_all(loaded_dir)
-        .with_context(|| format!("creating state_dir {}", loaded_dir.display()))?;
+    context::create_state_dir(&settings.state_dir)?;
     let _lock = lock_state_dir(&settings.state_dir)?;
-    let store = context::open_store_at(&settings.state_dir)?;
+    let store = context::open_store_in(&settings.state_dir)?;
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
     match &enforcer {
         Enforcer::Cgroup(tree) => {
