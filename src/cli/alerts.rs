@@ -10,7 +10,7 @@ use clap::Args;
 use crate::store::AlertRecord;
 
 use super::context;
-use super::table::render;
+use super::table::{local_time, render};
 
 #[derive(Debug, Args)]
 pub struct AlertsArgs {
@@ -74,19 +74,14 @@ pub fn ack(config: Option<&Path>, args: &AckArgs) -> Result<ExitCode> {
 }
 
 fn row(a: &AlertRecord) -> Vec<String> {
-    let local = |t: chrono::DateTime<chrono::Utc>| {
-        t.with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    };
     vec![
         a.id.to_string(),
         a.job.clone(),
         a.kind.to_string(),
         a.severity.to_string(),
         a.count.to_string(),
-        local(a.opened_at),
-        local(a.last_at),
+        local_time(&a.opened_at),
+        local_time(&a.last_at),
         a.state.to_string(),
         a.message.clone(),
     ]

@@ -4,13 +4,22 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use crate::config::{self, Loaded};
+use crate::config::{self, Loaded, Settings};
 use crate::store::{DEFAULT_DB_FILE, Store};
 
 /// Loads the settings and jobs; settings problems are fatal, job problems are not.
 pub fn load(config: Option<&Path>) -> Result<Loaded> {
-    config::load(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))
+    config::load(config).map_err(problems_error)
+}
+
+/// Loads only the settings (for commands that leave the job files to the daemon).
+pub fn load_settings(config: Option<&Path>) -> Result<Settings> {
+    config::load_settings(config).map_err(problems_error)
+}
+
+/// The one wording of a configuration that does not load.
+fn problems_error(problems: config::Problems) -> anyhow::Error {
+    anyhow::anyhow!("configuration has problems:\n{problems}")
 }
 
 /// Opens (creating if needed) the history database in `state_dir`.
@@ -20,8 +29,17 @@ pub fn open_store(loaded: &Loaded) -> Result<Store> {
 
 /// Opens (creating if needed) the history database in the state directory `dir`.
 pub fn open_store_at(dir: &Path) -> Result<Store> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("creating state_dir {}", dir.display()))?;
+    create_state_dir(dir)?;
+    open_store_in(dir)
+}
+
+/// Creates the state directory `dir` if it does not exist yet.
+pub fn create_state_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating state_dir {}", dir.display()))
+}
+
+/// Opens (creating if needed) the history database in `dir`, which must already exist.
+pub fn open_store_in(dir: &Path) -> Result<Store> {
     Ok(Store::open(&dir.join(DEFAULT_DB_FILE))?)
 }
 

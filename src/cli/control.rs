@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::config;
+use super::context;
 use crate::control::{Request, Response, call, socket_path};
 
 /// How long the command line waits for each read and write on the socket.
@@ -31,8 +31,7 @@ pub struct KillArgs {
 /// The socket of the daemon these settings describe (only the settings are loaded; the
 /// job files are the daemon's business).
 pub fn daemon_socket(config: Option<&Path>) -> Result<PathBuf> {
-    let settings = config::load_settings(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))?;
+    let settings = context::load_settings(config)?;
     Ok(socket_path(&settings))
 }
 

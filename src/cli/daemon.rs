@@ -27,13 +27,10 @@ use super::context;
 pub struct DaemonArgs {}
 
 pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
-    let settings = crate::config::load_settings(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))?;
-    let loaded_dir = &settings.state_dir;
-    std::fs::create_dir_all(loaded_dir)
-        .with_context(|| format!("creating state_dir {}", loaded_dir.display()))?;
+    let settings = context::load_settings(config)?;
+    context::create_state_dir(&settings.state_dir)?;
     let _lock = lock_state_dir(&settings.state_dir)?;
-    let store = context::open_store_at(&settings.state_dir)?;
+    let store = context::open_store_in(&settings.state_dir)?;
     let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
     match &enforcer {
         Enforcer::Cgroup(tree) => {

@@ -9,7 +9,7 @@ use clap::Args;
 use crate::store::{RunFilter, RunRecord};
 
 use super::context;
-use super::table::{bytes, millis, render};
+use super::table::{bytes, local_time, millis, render};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -64,10 +64,7 @@ fn row(r: &RunRecord) -> Vec<String> {
         r.slot.clone(),
         r.status.to_string(),
         exit,
-        r.started_at
-            .with_timezone(&chrono::Local)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string(),
+        local_time(&r.started_at),
         r.wait_ms.map_or("-".into(), millis),
         r.duration_ms.map_or("-".into(), millis),
         r.memory_peak_bytes.map_or("-".into(), bytes),

@@ -24,8 +24,7 @@ pub struct PruneArgs {
 }
 
 pub fn prune(config: Option<&Path>, args: &PruneArgs) -> Result<ExitCode> {
-    let settings = crate::config::load_settings(config)
-        .map_err(|problems| anyhow::anyhow!("configuration has problems:\n{problems}"))?;
+    let settings = context::load_settings(config)?;
     let now = Utc::now();
     let Some(cutoff) = retention::cutoff(&settings, now) else {
         println!("retention is off: every run is kept");

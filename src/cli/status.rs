@@ -12,7 +12,7 @@ use clap::Args;
 use crate::control::{JobState, JobStatus, Request, Response, StatusReport, call};
 
 use super::control::{CALL_TIMEOUT, daemon_socket, refused};
-use super::table::{bytes, render};
+use super::table::{bytes, render, time_in};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -44,7 +44,7 @@ pub fn overview<Tz: TimeZone>(report: &StatusReport, tz: &Tz) -> String
 where
     Tz::Offset: std::fmt::Display,
 {
-    let time = |t: &DateTime<Utc>| t.with_timezone(tz).format("%Y-%m-%d %H:%M:%S").to_string();
+    let time = |t: &DateTime<Utc>| time_in(t, tz);
     let mut out = String::new();
     let _ = writeln!(
         out,

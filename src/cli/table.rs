@@ -1,4 +1,6 @@
-//! Plain aligned text tables for terminal output.
+//! Plain aligned text tables for terminal output, and the short figures shown in them.
+
+use chrono::{DateTime, Local, TimeZone, Utc};
 
 /// Renders rows under a header, columns padded to their widest cell.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -53,6 +55,19 @@ pub fn millis(ms: u64) -> String {
         1_000..60_000 => format!("{:.1}s", ms as f64 / 1000.0),
         _ => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
     }
+}
+
+/// An instant as shown in tables, to the second, in `tz`.
+pub fn time_in<Tz: TimeZone>(t: &DateTime<Utc>, tz: &Tz) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    t.with_timezone(tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// An instant as shown in tables, in the local time zone.
+pub fn local_time(t: &DateTime<Utc>) -> String {
+    time_in(t, &Local)
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ use crate::config::{CgroupRoot, EnforcementMode, Settings};
 
 use super::limits::{global_limits, online_cpus, slot_limits};
 
+/// Why runs are unconfined when the configuration says `enforcement: off`.
+const OFF_REASON: &str = "enforcement is `off` in the configuration";
+
 /// How this process will run jobs.
 #[derive(Debug)]
 pub enum Enforcer {
@@ -57,7 +60,7 @@ impl Enforcer {
     pub fn setup(settings: &Settings, env: &CgroupEnv) -> Result<Enforcer, EnforcementError> {
         if settings.enforcement == EnforcementMode::Off {
             return Ok(Enforcer::Unconfined {
-                reason: "enforcement is `off` in the configuration".into(),
+                reason: OFF_REASON.into(),
             });
         }
         match Self::build(settings, env) {
@@ -93,16 +96,14 @@ impl Enforcer {
         )
         .map_err(|e| e.to_string())
     }
-}
 
-impl Enforcer {
     /// Where the tree would be built, without writing anything: for `check` and `slots`.
     ///
     /// # Errors
     /// Why cgroups are unusable, with how to fix it.
     pub fn probe(settings: &Settings, env: &CgroupEnv) -> Result<PathBuf, String> {
         if settings.enforcement == EnforcementMode::Off {
-            return Err("enforcement is `off` in the configuration".into());
+            return Err(OFF_REASON.into());
         }
         resolve(settings, env).map(|resolved| resolved.root)
     }

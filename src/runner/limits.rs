@@ -34,15 +34,11 @@ pub fn global_limits(settings: &Settings) -> Limits {
 /// assert_eq!(limits.memory_max, Some(3 << 30));
 /// ```
 pub fn slot_limits(slot: &Slot, cpus: u32) -> Limits {
-    let quota = slot.cpu_max_percent / 100.0 * f64::from(cpus) * CPU_PERIOD_USEC as f64;
     Limits {
         memory_max: Some(slot.memory_max.bytes()),
         memory_high: slot.memory_high.map(|m| m.bytes()),
         swap_max: Some(slot.swap_max.bytes()),
-        cpu_max: Some(CpuMax {
-            quota_usec: (quota.round() as u64).max(1000),
-            period_usec: CPU_PERIOD_USEC,
-        }),
+        cpu_max: Some(cpu_max(slot.cpu_max_percent / 100.0 * f64::from(cpus))),
         cpu_weight: None,
         pids_max: slot.pids_max,
         oom_group: false,
@@ -57,13 +53,19 @@ pub fn run_limits(job: &Job, slot: &Slot) -> Limits {
         memory_max: job.limits.memory.map(|m| m.bytes()),
         memory_high: None,
         swap_max: Some(slot.swap_max.bytes()),
-        cpu_max: job.limits.cpu.map(|cores| CpuMax {
-            quota_usec: ((cores * CPU_PERIOD_USEC as f64).round() as u64).max(1000),
-            period_usec: CPU_PERIOD_USEC,
-        }),
+        cpu_max: job.limits.cpu.map(cpu_max),
         cpu_weight: Some(((job.weights.cpu * 100.0).round() as u32).clamp(1, 10_000)),
         pids_max: job.limits.pids,
         oom_group: true,
+    }
+}
+
+/// `cpu.max` for `cores` CPUs' worth of time per period; never below the kernel's
+/// 1 ms minimum quota.
+fn cpu_max(cores: f64) -> CpuMax {
+    CpuMax {
+        quota_usec: ((cores * CPU_PERIOD_USEC as f64).round() as u64).max(1000),
+        period_usec: CPU_PERIOD_USEC,
     }
 }
 
