@@ -235,7 +235,7 @@ fn performance(baseline: &Baseline, recent: &Recent, factor: f64) -> Performance
     }
 }
 
-/// The statuses that count as a failure (as for the circuit breaker).
+/// The statuses that count as a failure: for health, alerts and the circuit breaker.
 pub fn is_failure(status: RunStatus) -> bool {
     matches!(
         status,
