@@ -9,25 +9,13 @@ use chrono::{DateTime, Utc};
 use super::kind::{AlertKind, BaselineRef, Finding};
 use crate::config::{AlertSettings, Job, format_duration};
 use crate::model::RunStatus;
+pub use crate::stats::baseline::robust_z;
+pub use crate::stats::health::DEFAULT_CONSECUTIVE_FAILURES;
+use crate::stats::health::is_failure;
 use crate::store::RunRecord;
-
-/// `alerts.consecutive_failures` of a job that does not set it.
-pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
 
 /// A run whose memory peak is above this share of its memory limit raises `high_memory`.
 pub const MEMORY_LIMIT_SHARE: f64 = 0.9;
-
-/// The constant that makes the MAD of a normal distribution comparable to its standard
-/// deviation (Iglewicz and Hoaglin's modified z-score: `0.6745 (x - median) / MAD`).
-const MAD_SCALE: f64 = 0.6745;
-
-/// Whether a status counts as a failure for alerts, as for the circuit breaker.
-fn is_failure(status: RunStatus) -> bool {
-    matches!(
-        status,
-        RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
-    )
-}
 
 /// Every finding about one finished run, in [`AlertKind::ALL`] order.
 ///
@@ -178,12 +166,6 @@ pub fn overdue(
             ),
         )
     })
-}
-
-/// The modified z-score of `value` against a median and MAD; `None` for a MAD that is 0,
-/// negative or not a number (no scale to judge by).
-pub fn robust_z(value: f64, median: f64, mad: f64) -> Option<f64> {
-    (mad > 0.0 && mad.is_finite()).then(|| MAD_SCALE * (value - median) / mad)
 }
 
 fn failure_message(run: &RunRecord) -> String {

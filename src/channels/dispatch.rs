@@ -13,9 +13,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::alert::{AlertMessage, local_host_name};
+use super::alert::{AlertMessage, Severity, local_host_name};
 use super::error::DeliveryError;
-use super::spec::{ChannelSpec, Target};
+use super::spec::{ChannelSpec, CommandSpec, EmailSpec, Target};
 use super::webhook::Webhook;
 use super::{command, email};
 
@@ -93,30 +93,56 @@ pub struct DeliveryReport {
     pub elapsed: Duration,
 }
 
-/// One channel, ready to deliver.
+/// One channel, ready to deliver: its [`ChannelSpec`] with the target turned into a
+/// [`Transport`].
 struct Channel {
-    spec: ChannelSpec,
-    /// Built once so connections are reused; `Some` exactly for webhooks.
-    webhook: Option<Webhook>,
+    name: String,
+    min_severity: Severity,
+    timeout: Duration,
+    retries: u32,
+    transport: Transport,
+}
+
+/// How a channel delivers. Shared pieces are `Arc`s so a blocking attempt can own them
+/// without cloning the spec.
+enum Transport {
+    /// Built once so connections are reused.
+    Webhook(Arc<Webhook>),
+    Email(Arc<EmailSpec>),
+    Command(CommandSpec),
 }
 
 impl Channel {
     fn new(spec: ChannelSpec) -> Channel {
-        let webhook = match &spec.target {
-            Target::Webhook(w) => Some(Webhook::new(w.clone(), spec.timeout)),
-            _ => None,
+        let ChannelSpec {
+            name,
+            min_severity,
+            timeout,
+            retries,
+            target,
+        } = spec;
+        let transport = match target {
+            Target::Webhook(w) => Transport::Webhook(Arc::new(Webhook::new(w, timeout))),
+            Target::Email(e) => Transport::Email(Arc::new(e)),
+            Target::Command(c) => Transport::Command(c),
         };
-        Channel { spec, webhook }
+        Channel {
+            name,
+            min_severity,
+            timeout,
+            retries,
+            transport,
+        }
     }
 
     /// One attempt, ended by the channel's timeout whatever the transport does. Blocking
     /// clients run on the blocking pool; their own timeouts free the thread soon after.
     async fn attempt(
-        self: &Arc<Self>,
+        &self,
         alert: &Arc<AlertMessage>,
         host: &Arc<str>,
     ) -> Result<(), DeliveryError> {
-        let timeout = self.spec.timeout;
+        let timeout = self.timeout;
         let blocking = |job: Box<dyn FnOnce() -> Result<(), DeliveryError> + Send>| async move {
             match tokio::time::timeout(timeout, tokio::task::spawn_blocking(job)).await {
                 Ok(Ok(result)) => result,
@@ -127,25 +153,17 @@ impl Channel {
                 Err(_) => Err(DeliveryError::Timeout(timeout)),
             }
         };
-        let (me, alert, host) = (Arc::clone(self), Arc::clone(alert), Arc::clone(host));
-        match &self.spec.target {
-            Target::Webhook(_) => {
-                blocking(Box::new(move || {
-                    let hook = me.webhook.as_ref().expect("webhook channels have one");
-                    hook.post(&alert, &host, timeout)
-                }))
-                .await
+        let (alert, host) = (Arc::clone(alert), Arc::clone(host));
+        match &self.transport {
+            Transport::Webhook(hook) => {
+                let hook = Arc::clone(hook);
+                blocking(Box::new(move || hook.post(&alert, &host, timeout))).await
             }
-            Target::Email(_) => {
-                blocking(Box::new(move || {
-                    let Target::Email(spec) = &me.spec.target else {
-                        unreachable!("matched above")
-                    };
-                    email::send(spec, &alert, &host, timeout)
-                }))
-                .await
+            Transport::Email(spec) => {
+                let spec = Arc::clone(spec);
+                blocking(Box::new(move || email::send(&spec, &alert, &host, timeout))).await
             }
-            Target::Command(spec) => command::run(spec, &alert, &host, timeout).await,
+            Transport::Command(spec) => command::run(spec, &alert, &host, timeout).await,
         }
     }
 }
@@ -201,8 +219,8 @@ impl Dispatcher {
                     let Some(alert) = alert else { break false };
                     let alert = Arc::new(alert);
                     for channel in &self.channels {
-                        if alert.severity < channel.spec.min_severity {
-                            debug!(channel = %channel.spec.name, alert_id = alert.id, severity = %alert.severity, "below the channel's min_severity");
+                        if alert.severity < channel.min_severity {
+                            debug!(channel = %channel.name, alert_id = alert.id, severity = %alert.severity, "below the channel's min_severity");
                             continue;
                         }
                         deliveries.spawn(deliver(
@@ -256,7 +274,7 @@ async fn deliver(
     options: DispatchOptions,
     reports: broadcast::Sender<DeliveryReport>,
 ) {
-    let name = channel.spec.name.as_str();
+    let name = channel.name.as_str();
     let started = Instant::now();
     let mut attempts = 0;
     let outcome = loop {
@@ -273,7 +291,7 @@ async fn deliver(
             }
             Err(e) => {
                 warn!(channel = name, alert_id = alert.id, attempt = attempts, error = %e, "alert notification failed");
-                if e.is_permanent() || attempts > channel.spec.retries {
+                if e.is_permanent() || attempts > channel.retries {
                     error!(channel = name, alert_id = alert.id, attempts, error = %e, "gave up notifying alert");
                     break Outcome::GaveUp(e);
                 }

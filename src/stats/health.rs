@@ -235,7 +235,8 @@ fn performance(baseline: &Baseline, recent: &Recent, factor: f64) -> Performance
     }
 }
 
-/// The statuses that count as a failure (as for the circuit breaker).
+/// The statuses that count as a failure: for health, alerts and the circuit breaker (the
+/// store's SQL list `FAILURE_STATUSES_SQL` is built from this).
 pub fn is_failure(status: RunStatus) -> bool {
     matches!(
         status,

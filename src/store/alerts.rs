@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::jobs::require_job;
 use super::record::{get_parsed, get_time, get_time_req, get_uint, to_ms};
-use super::runs::run_status;
+use super::runs::require_run;
 use super::{Store, StoreError};
 use crate::alerts::{AlertKind, Finding, Severity};
 
@@ -137,13 +137,8 @@ impl Store {
         const OP: &str = "raising an alert";
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         require_job(&tx, job)?;
-        if let Some(id) = run_id
-            && run_status(&tx, id)?.is_none()
-        {
-            return Err(StoreError::invalid(
-                "run_id",
-                format!("run {id} does not exist"),
-            ));
+        if let Some(id) = run_id {
+            require_run(&tx, "run_id", id)?;
         }
         let open: Option<(i64, String, Option<i64>)> = tx
             .query_row(

@@ -196,7 +196,9 @@ impl Store {
     }
 }
 
-fn sample_from_row(row: &Row<'_>) -> rusqlite::Result<Sample> {
+/// Builds a [`Sample`] from a row with the columns `id`, `duration_ms`, `memory_peak_bytes`
+/// and `cpu_usage_usec`.
+pub(super) fn sample_from_row(row: &Row<'_>) -> rusqlite::Result<Sample> {
     Ok(Sample {
         id: row.get("id")?,
         duration_ms: get_uint(row, "duration_ms")?.unwrap_or(0),

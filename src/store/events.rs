@@ -8,7 +8,7 @@ use rusqlite::{Row, params};
 use serde::Serialize;
 
 use super::record::{get_time_req, to_ms};
-use super::runs::run_status;
+use super::runs::require_run;
 use super::{Store, StoreError};
 
 /// An event about to be recorded.
@@ -58,13 +58,8 @@ impl Store {
             return Err(StoreError::invalid("event kind", "must not be empty"));
         }
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
-        if let Some(run_id) = event.run_id
-            && run_status(&tx, run_id)?.is_none()
-        {
-            return Err(StoreError::invalid(
-                "run_id",
-                format!("run {run_id} does not exist"),
-            ));
+        if let Some(run_id) = event.run_id {
+            require_run(&tx, "run_id", run_id)?;
         }
         tx.execute(
             "INSERT INTO events (at, kind, job, run_id, message) VALUES (?1, ?2, ?3, ?4, ?5)",

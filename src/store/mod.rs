@@ -1,11 +1,9 @@
 //! The run history: an SQLite database holding every job slotcron has loaded and every run
 //! it has started, skipped or finished, plus the scheduler daemon's state: per-job controls
 //! (`control`), its key/value state (`control`), events that are not runs (`events`),
-//! the per-job summaries it loads at start (`summary`), and alerts (`alerts`).
-//! (`control`), its key/value state (`control`), events that are not runs (`events`), and
-//! the per-job summaries it loads at start (`summary`), and what `slotcron jobs` shows of
-//! each job's health: baselines (`baselines`), the 24-hour figures (`rolling`) and the
-//! newest runs of every job at once (`recent`).
+//! the per-job summaries it loads at start (`summary`), alerts (`alerts`), and what
+//! `slotcron jobs` shows of each job's health: baselines (`baselines`), the 24-hour
+//! figures (`rolling`) and the newest runs of every job at once (`recent`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 
 use rusqlite::params;
 
-use super::record::{RUN_COLUMNS, get_uint, run_from_row};
+use super::baselines::sample_from_row;
+use super::record::{RUN_COLUMNS, run_from_row};
 use super::{RunRecord, Store, StoreError};
 use crate::stats::baseline::Sample;
 
@@ -62,15 +63,7 @@ impl Store {
         let mut out: HashMap<String, Vec<Sample>> = HashMap::new();
         while let Some(row) = rows.next().map_err(StoreError::sql(OP))? {
             let job: String = row.get("job").map_err(StoreError::sql(OP))?;
-            let sample = (|| {
-                Ok::<_, rusqlite::Error>(Sample {
-                    id: row.get("id")?,
-                    duration_ms: get_uint(row, "duration_ms")?.unwrap_or(0),
-                    memory_peak_bytes: get_uint(row, "memory_peak_bytes")?,
-                    cpu_usage_usec: get_uint(row, "cpu_usage_usec")?,
-                })
-            })()
-            .map_err(StoreError::sql(OP))?;
+            let sample = sample_from_row(row).map_err(StoreError::sql(OP))?;
             out.entry(job).or_default().push(sample);
         }
         Ok(out)

@@ -6,6 +6,8 @@
 //! Timestamps are stored as unix milliseconds, so a `DateTime` keeps millisecond precision
 //! through a round trip; finer parts are dropped.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use rusqlite::types::Type;
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use super::error::StoreError;
 use crate::model::{Enforcement, RunStatus};
+use crate::stats::health::is_failure;
 
 /// A run about to start (or being skipped), as the runner knows it before the process exists.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +258,18 @@ where
     })
 }
 
+/// The statuses that [`is_failure`] counts, as an SQL list for `status IN {..}`:
+/// `('failed', 'timeout', 'oom_killed', 'lost')`. Built from the one Rust definition, so the
+/// queries (circuit-breaker streak, rolling failures) cannot drift from it.
+pub(crate) static FAILURE_STATUSES_SQL: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<String> = RunStatus::ALL
+        .into_iter()
+        .filter(|&status| is_failure(status))
+        .map(|status| format!("'{status}'"))
+        .collect();
+    format!("({})", names.join(", "))
+});
+
 fn conversion(row: &Row<'_>, col: &str, ty: Type, why: String) -> rusqlite::Error {
     let idx = row.as_ref().column_index(col).unwrap_or(0);
     rusqlite::Error::FromSqlConversionFailure(idx, ty, why.into())
@@ -301,4 +316,15 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         wait_ms,
         error: row.get("error")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_failure_list_is_the_four_failure_statuses() {
+        assert_eq!(
+            *super::FAILURE_STATUSES_SQL,
+            "('failed', 'timeout', 'oom_killed', 'lost')"
+        );
+    }
 }

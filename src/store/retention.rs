@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::record::to_ms;
 use super::{Store, StoreError};
@@ -138,15 +138,15 @@ impl Store {
                 |row| row.get(0),
             )
             .map_err(StoreError::sql(OP))?;
-        let events: Option<i64> = self
+        // An aggregate without GROUP BY always yields one row.
+        let events: i64 = self
             .conn
             .query_row(
                 "SELECT count(*) FROM events WHERE at < ?1",
                 [cutoff],
                 |row| row.get(0),
             )
-            .optional()
             .map_err(StoreError::sql(OP))?;
-        Ok((runs as u64, events.unwrap_or(0) as u64))
+        Ok((runs as u64, events as u64))
     }
 }

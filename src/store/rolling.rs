@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use serde::Serialize;
 
-use super::record::{get_uint, to_ms};
+use super::record::{FAILURE_STATUSES_SQL, get_uint, to_ms};
 use super::{Store, StoreError};
 
 /// One job's runs started in a period (skipped ones left out; running ones counted in
@@ -39,17 +39,19 @@ impl Store {
     /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
     pub fn rolling(&self, since: DateTime<Utc>) -> Result<HashMap<String, Rolling>, StoreError> {
         const OP: &str = "summing the last day's runs";
+        let failures = &*FAILURE_STATUSES_SQL;
+        let sql = format!(
+            "SELECT job, count(*) AS runs, \
+               sum(status IN {failures}) AS failures, \
+               sum(status = 'oom_killed' OR coalesce(oom_kills, 0) > 0) AS oom_kills, \
+               avg(duration_ms) AS duration_avg_ms, max(duration_ms) AS duration_max_ms, \
+               max(memory_peak_bytes) AS memory_peak_max_bytes \
+             FROM runs INDEXED BY runs_started_at \
+             WHERE started_at >= ?1 AND status <> 'skipped' GROUP BY job"
+        );
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT job, count(*) AS runs, \
-                   sum(status IN ('failed', 'timeout', 'oom_killed', 'lost')) AS failures, \
-                   sum(status = 'oom_killed' OR coalesce(oom_kills, 0) > 0) AS oom_kills, \
-                   avg(duration_ms) AS duration_avg_ms, max(duration_ms) AS duration_max_ms, \
-                   max(memory_peak_bytes) AS memory_peak_max_bytes \
-                 FROM runs INDEXED BY runs_started_at \
-                 WHERE started_at >= ?1 AND status <> 'skipped' GROUP BY job",
-            )
+            .prepare_cached(&sql)
             .map_err(StoreError::sql(OP))?;
         let rows = stmt
             .query_map([to_ms(since)], |row| {

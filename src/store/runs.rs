@@ -30,7 +30,7 @@ impl Store {
     /// As [`Store::start_run`], and [`StoreError::Invalid`] for an empty reason.
     pub fn record_skipped(&mut self, run: &NewRun, reason: &str) -> Result<i64, StoreError> {
         if reason.trim().is_empty() {
-            return Err(invalid("skip reason", "must not be empty".into()));
+            return Err(StoreError::invalid("skip reason", "must not be empty"));
         }
         self.insert_run(run, RunStatus::Skipped, Some(reason))
     }
@@ -75,7 +75,7 @@ impl Store {
     pub fn finish_run(&mut self, id: i64, done: &RunCompletion) -> Result<(), StoreError> {
         const OP: &str = "completing a run";
         if matches!(done.status, RunStatus::Running | RunStatus::Skipped) {
-            return Err(invalid(
+            return Err(StoreError::invalid(
                 "completion status",
                 format!("`{}` does not end a run", done.status),
             ));
@@ -198,10 +198,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         const OP: &str = "inserting a run";
         if run.trigger.trim().is_empty() {
-            return Err(invalid("trigger", "must not be empty".into()));
+            return Err(StoreError::invalid("trigger", "must not be empty"));
         }
         if run.attempt == 0 {
-            return Err(invalid("attempt", "starts at 1, got 0".into()));
+            return Err(StoreError::invalid("attempt", "starts at 1, got 0"));
         }
         let memory_limit = to_int("memory_limit_bytes", run.memory_limit_bytes)?;
         let finished_at = (status != RunStatus::Running).then_some(run.started_at);
@@ -237,15 +237,10 @@ impl Store {
 /// Turns the foreign keys of a new run into errors that name the missing job or run.
 fn check_references(tx: &Transaction<'_>, run: &NewRun) -> Result<(), StoreError> {
     require_job(tx, &run.job)?;
-    if let Some(retry_of) = run.retry_of
-        && run_status(tx, retry_of)?.is_none()
-    {
-        return Err(invalid(
-            "retry_of",
-            format!("run {retry_of} does not exist"),
-        ));
+    match run.retry_of {
+        Some(retry_of) => require_run(tx, "retry_of", retry_of),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The error for an update that matched no running run: which of the two reasons it is.
@@ -254,6 +249,22 @@ fn not_running(tx: &Transaction<'_>, id: i64) -> StoreError {
         Ok(None) => StoreError::NoSuchRun { id },
         Ok(Some(status)) => StoreError::NotRunning { id, status },
         Err(e) => e,
+    }
+}
+
+/// Refuses a link (`field`: a retry's `retry_of`, an event's or alert's `run_id`) to a
+/// run that does not exist, before the linking row is written.
+pub(super) fn require_run(
+    tx: &Transaction<'_>,
+    field: &'static str,
+    id: i64,
+) -> Result<(), StoreError> {
+    match run_status(tx, id)? {
+        Some(_) => Ok(()),
+        None => Err(StoreError::invalid(
+            field,
+            format!("run {id} does not exist"),
+        )),
     }
 }
 
@@ -277,8 +288,4 @@ pub(super) fn run_status(tx: &Transaction<'_>, id: i64) -> Result<Option<RunStat
         })
     })
     .transpose()
-}
-
-fn invalid(field: &'static str, reason: String) -> StoreError {
-    StoreError::Invalid { field, reason }
 }

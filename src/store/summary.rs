@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use serde::Serialize;
 
-use super::record::{get_parsed, get_time, get_time_req, get_uint};
+use super::record::{FAILURE_STATUSES_SQL, get_parsed, get_time, get_time_req, get_uint};
 use super::{Store, StoreError};
 use crate::model::RunStatus;
 
@@ -26,9 +26,6 @@ pub const STREAK_SCAN_LIMIT: u32 = 1_000;
 
 /// [`JobSummary::peak_memory`] is the maximum over this many newest successful runs.
 pub const PEAK_MEMORY_RUNS: u32 = 10;
-
-/// The statuses that count towards the circuit breaker, as an SQL list.
-const FAILURES: &str = "('failed', 'timeout', 'oom_killed', 'lost')";
 
 /// One job's past, as the scheduler needs it. "Newest" is by run id (recording order).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -120,6 +117,7 @@ impl Store {
 /// success, or more than [`STREAK_SCAN_LIMIT`] after it.
 fn summary_sql(filter: &str) -> String {
     let offset = STREAK_SCAN_LIMIT - 1;
+    let failures = &*FAILURE_STATUSES_SQL;
     format!(
         "WITH base AS MATERIALIZED ( \
            SELECT j.name AS name, c.breaker_reset_at AS reset_at, \
@@ -134,7 +132,7 @@ fn summary_sql(filter: &str) -> String {
          streak AS MATERIALIZED ( \
            SELECT b.name AS name, count(w.id) AS failures, max(w.id) AS last_failure_id \
            FROM bounded AS b LEFT JOIN runs AS w ON w.job = b.name AND w.id >= b.floor \
-             AND w.status IN {FAILURES} \
+             AND w.status IN {failures} \
              AND (b.reset_at IS NULL OR w.started_at >= b.reset_at) \
            GROUP BY b.name) \
          SELECT s.name AS name, \
