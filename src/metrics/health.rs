@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::store::JobSummary;
 
-/// `alerts.consecutive_failures` of a job that does not set it.
-pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
+pub use crate::stats::health::DEFAULT_CONSECUTIVE_FAILURES;
 
 /// How a job is doing; the gauge's value is the discriminant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]

@@ -169,18 +169,14 @@ impl Engine {
                 finished_at,
             });
         }
-        match record.status {
-            RunStatus::Success => {
-                summary.consecutive_failures = 0;
-                if let Some(peak) = record.memory_peak_bytes {
-                    summary.peak_memory = Some(summary.peak_memory.map_or(peak, |p| p.max(peak)));
-                }
+        if record.status == RunStatus::Success {
+            summary.consecutive_failures = 0;
+            if let Some(peak) = record.memory_peak_bytes {
+                summary.peak_memory = Some(summary.peak_memory.map_or(peak, |p| p.max(peak)));
             }
-            RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost => {
-                summary.consecutive_failures += 1;
-                summary.last_failure_at = record.finished_at;
-            }
-            _ => {}
+        } else if crate::stats::health::is_failure(record.status) {
+            summary.consecutive_failures += 1;
+            summary.last_failure_at = record.finished_at;
         }
     }
 
