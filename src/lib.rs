@@ -15,6 +15,7 @@
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
+//! - [`crontab`]: `import-crontab`: crontab lines read as cron reads them, into job files.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
@@ -27,6 +28,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod crontab;
 pub mod daemon;
 pub mod followup;
 pub mod http;
