@@ -8,6 +8,7 @@ mod context;
 mod control;
 mod daemon;
 mod history;
+mod import;
 mod jobs;
 mod next;
 mod prune;
@@ -87,6 +88,8 @@ pub enum Command {
     Ack(alerts::AckArgs),
     /// Compute job baselines again from their newest successful runs (no daemon needed).
     RecalculateBaselines(baselines::RecalculateArgs),
+    /// Turn a crontab into job files: prints them, or writes them with --write.
+    ImportCrontab(import::ImportArgs),
 }
 
 /// Runs the parsed command.
@@ -111,6 +114,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Alerts(args) => alerts::alerts(config, &args),
         Command::Ack(args) => alerts::ack(config, &args),
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
+        Command::ImportCrontab(args) => import::import(config, &args),
     };
     match result {
         Ok(code) => code,
