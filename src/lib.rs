@@ -16,6 +16,7 @@
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`crontab`]: `import-crontab`: crontab lines read as cron reads them, into job files.
+//! - [`export`]: jobs as systemd units or Kubernetes CronJobs.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod control;
 pub mod crontab;
 pub mod daemon;
+pub mod export;
 pub mod followup;
 pub mod http;
 pub mod metrics;

@@ -7,6 +7,7 @@ mod check;
 mod context;
 mod control;
 mod daemon;
+mod export;
 mod history;
 mod import;
 mod jobs;
@@ -90,6 +91,8 @@ pub enum Command {
     RecalculateBaselines(baselines::RecalculateArgs),
     /// Turn a crontab into job files: prints them, or writes them with --write.
     ImportCrontab(import::ImportArgs),
+    /// Write the jobs as systemd units or Kubernetes CronJobs.
+    Export(export::ExportArgs),
 }
 
 /// Runs the parsed command.
@@ -115,6 +118,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Ack(args) => alerts::ack(config, &args),
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
         Command::ImportCrontab(args) => import::import(config, &args),
+        Command::Export(args) => export::export(config, &args),
     };
     match result {
         Ok(code) => code,

@@ -11,6 +11,7 @@ mod contrib;
 mod control;
 mod cron_reference;
 mod daemon;
+mod export;
 mod fake_cgroup;
 mod http;
 mod import;
