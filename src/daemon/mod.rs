@@ -11,13 +11,15 @@
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
-//! - [`query`]: questions the HTTP server asks the loop (the figures of `/metrics`).
+//! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
+//! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
 pub mod control;
 pub mod engine;
 mod fd;
+pub mod live;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -160,7 +162,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                     memory::release_freed_memory();
                 }
             }
-            Some(query) = queries.recv() => query::answer(&engine, query),
+            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
                 reload_and_trim(&mut engine, reload::Cause::Asked).await;
@@ -189,7 +191,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
-            Some(query) = queries.recv() => query::answer(&engine, query),
+            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
             }
