@@ -259,6 +259,23 @@ impl Store {
         tx.commit().map_err(StoreError::sql(OP))
     }
 
+    /// The alert with this id, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or the row does not convert.
+    pub fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        const OP: &str = "reading an alert";
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql(OP))?;
+        stmt.query_row([id], alert_from_row)
+            .optional()
+            .map_err(StoreError::sql(OP))
+    }
+
     /// The open alerts (acknowledged ones included), or with `all` every alert ever
     /// raised; newest (highest id) first.
     ///
