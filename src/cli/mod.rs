@@ -18,6 +18,7 @@ mod signals;
 mod slots;
 mod status;
 mod table;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,6 +88,8 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: it stays open until resolved but no longer notifies.
     Ack(alerts::AckArgs),
+    /// Print the HTTP API's bearer token (made by the daemon on its first start).
+    Token,
     /// Compute job baselines again from their newest successful runs (no daemon needed).
     RecalculateBaselines(baselines::RecalculateArgs),
     /// Turn a crontab into job files: prints them, or writes them with --write.
@@ -119,6 +122,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
         Command::ImportCrontab(args) => import::import(config, &args),
         Command::Export(args) => export::export(config, &args),
+        Command::Token => token::token(config),
     };
     match result {
         Ok(code) => code,
