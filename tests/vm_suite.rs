@@ -83,6 +83,10 @@ const SCENARIOS: &[Scenario] = &[
         "daemon_metrics_read_the_slot_cgroups",
         daemon::metrics_read_the_slot_cgroups,
     ),
+    (
+        "daemon_api_slots_read_the_slot_cgroups",
+        daemon::api_slots_read_the_slot_cgroups,
+    ),
 ];
 
 fn suite(filter: &[String]) {

@@ -835,11 +835,19 @@ fn scrape_during_a_run(setup: &Setup) -> Result<String, String> {
 
 /// `GET /metrics` over plain TCP; the body.
 fn scrape(addr: &str) -> Result<String, String> {
+    get(addr, "/metrics")
+}
+
+/// `GET path` over plain TCP (HTTP/1.1, no keep-alive); the body of a 200 answer.
+fn get(addr: &str, path: &str) -> Result<String, String> {
     use std::io::{Read, Write};
     let mut stream =
         std::net::TcpStream::connect(addr).map_err(|e| format!("connecting to {addr}: {e}"))?;
     stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: slotcron\r\nConnection: close\r\n\r\n")
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: slotcron\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
         .map_err(|e| e.to_string())?;
     let mut response = String::new();
     stream
@@ -849,7 +857,7 @@ fn scrape(addr: &str) -> Result<String, String> {
         .split_once("\r\n\r\n")
         .ok_or_else(|| format!("not an HTTP response: {response:?}"))?;
     ensure(head.starts_with("HTTP/1.1 200"), || {
-        format!("scrape answered {head:?}")
+        format!("GET {path} answered {head:?}")
     })?;
     Ok(body.to_owned())
 }
@@ -858,4 +866,88 @@ fn scrape(addr: &str) -> Result<String, String> {
 fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+}
+
+// ---- 7. GET /api/v1/slots reads the real slot cgroups ---------------------------------------
+
+/// The dashboard's slot gauges come from `GET /api/v1/slots`: while a run holds 48 MiB in the
+/// default slot, the slot's `live` figures are read from its cgroup (memory.current at least
+/// 48M, memory.peak at least that, PSI present, pids counted), its limits are the configured
+/// ones and one seat is taken; a second read has a CPU percentage.
+pub fn api_slots_read_the_slot_cgroups() -> Result<String, String> {
+    let hog = format!("command: [{}, hog, 48M, 8s]\n", suite_bin());
+    let setup = setup(
+        "api-slots",
+        "",
+        "  default: { max_concurrent: 5, memory_max: 200M }\n",
+        &[("hog", &hog)],
+    );
+    let result = slots_during_a_run(&setup);
+    with_logs(&setup, result)
+}
+
+fn slots_during_a_run(setup: &Setup) -> Result<String, String> {
+    let _daemon = Daemon::start(setup, "daemon.log")?;
+    let addr_file = setup.dir.join("state/metrics.addr");
+    let addr =
+        std::fs::read_to_string(&addr_file).map_err(|e| format!("{}: {e}", addr_file.display()))?;
+    let addr = addr.trim();
+    trigger(setup, "hog")?;
+    wait_running(setup, "hog")?;
+    let slot = wait_for(
+        "the default slot's live memory_current_bytes to reach 48M in /api/v1/slots",
+        Duration::from_secs(20),
+        || {
+            let slot = default_slot(addr)?;
+            let current = slot["live"]["memory_current_bytes"].as_u64();
+            Ok(current.filter(|b| *b >= 48 * MIB).map(|_| slot))
+        },
+    )?;
+    let live = &slot["live"];
+    let current = live["memory_current_bytes"].as_u64().unwrap_or(0);
+    let peak = live["memory_peak_bytes"].as_u64();
+    ensure(peak.is_some_and(|p| p >= current), || {
+        format!("memory_peak_bytes {peak:?} below memory_current_bytes {current}")
+    })?;
+    ensure(slot["memory_max_bytes"].as_u64() == Some(200 * MIB), || {
+        format!(
+            "memory_max_bytes {}, expected 200M",
+            slot["memory_max_bytes"]
+        )
+    })?;
+    ensure(slot["running"].as_u64() == Some(1), || {
+        format!("running {}, expected 1", slot["running"])
+    })?;
+    ensure(live["psi"]["memory_some_avg10"].is_number(), || {
+        format!("no memory PSI in {live}")
+    })?;
+    ensure(
+        live["pids_current"].as_u64().is_some_and(|n| n >= 1),
+        || format!("pids_current {}, expected at least 1", live["pids_current"]),
+    )?;
+    std::thread::sleep(Duration::from_millis(700));
+    let again = default_slot(addr)?;
+    let cpu = again["live"]["cpu_percent"].as_f64();
+    ensure(cpu.is_some_and(|c| c >= 0.0), || {
+        format!("cpu_percent {cpu:?} on a second read, expected a number")
+    })?;
+    wait_finished(setup, &["hog"], Duration::from_secs(30))?;
+    Ok(format!(
+        "during the run: live memory.current {} (peak {}) of memory_max 200.0M, 1 seat, \
+         PSI and pids present, cpu_percent {:.1} on the second read",
+        mib(current),
+        mib(peak.unwrap_or(0)),
+        cpu.unwrap_or(0.0)
+    ))
+}
+
+/// The `default` slot's element of `GET /api/v1/slots`.
+fn default_slot(addr: &str) -> Result<Value, String> {
+    let body = get(addr, "/api/v1/slots")?;
+    let answer: Value = serde_json::from_str(&body).map_err(|e| format!("{e}: {body}"))?;
+    answer["slots"]
+        .as_array()
+        .and_then(|slots| slots.iter().find(|s| s["name"] == "default"))
+        .cloned()
+        .ok_or_else(|| format!("no default slot in {body}"))
 }
