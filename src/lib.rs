@@ -15,6 +15,7 @@
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
+//! - [`discover`]: finds scripts in folders and proposes a disabled job file for each.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod control;
 pub mod daemon;
+pub mod discover;
 pub mod followup;
 pub mod http;
 pub mod metrics;
