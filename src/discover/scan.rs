@@ -71,6 +71,40 @@ pub fn scan(roots: &[PathBuf]) -> Scanned {
     out
 }
 
+/// The folders `discover.paths` patterns match now, in pattern order then name order. A
+/// pattern that matches nothing is an error: a misspelt path must not look like "no
+/// scripts".
+pub fn expand(patterns: &[String]) -> (Vec<PathBuf>, Vec<Issue>) {
+    let mut roots = Vec::new();
+    let mut issues = Vec::new();
+    for pattern in patterns {
+        let before = roots.len();
+        match glob::glob(pattern) {
+            Ok(paths) => {
+                for path in paths {
+                    match path {
+                        Ok(path) => roots.push(path),
+                        Err(e) => {
+                            issues.push(error(e.path(), format!("cannot read: {}", e.error())))
+                        }
+                    }
+                }
+            }
+            Err(e) => issues.push(error(
+                Path::new(pattern),
+                format!("not a glob pattern: {}", e.msg),
+            )),
+        }
+        if roots.len() == before {
+            issues.push(error(
+                Path::new(pattern),
+                "discover.paths: the pattern matches no folder".to_owned(),
+            ));
+        }
+    }
+    (roots, issues)
+}
+
 fn skipped_dir(entry: &DirEntry) -> bool {
     let name = entry.file_name().to_string_lossy();
     name.starts_with('.') || (entry.file_type().is_dir() && SKIPPED_DIRS.contains(&&*name))
@@ -246,6 +280,34 @@ mod tests {
         assert_eq!(found.issues[0].severity, Severity::Error);
         assert_eq!(found.scripts.len(), 1);
         assert_eq!(found.scripts[0].relative, PathBuf::from("one.py"));
+    }
+
+    #[test]
+    fn patterns_expand_to_existing_folders_and_empty_ones_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        for svc in ["web", "api", "db"] {
+            std::fs::create_dir_all(dir.path().join(format!("services/{svc}"))).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("services/web/cron")).unwrap();
+        std::fs::create_dir(dir.path().join("services/api/cron")).unwrap();
+        let base = dir.path().display();
+        let (roots, issues) = expand(&[
+            format!("{base}/services/*/cron/"),
+            format!("{base}/nothing/*"),
+        ]);
+        let names: Vec<_> = roots
+            .iter()
+            .map(|r| r.strip_prefix(dir.path()).unwrap().to_path_buf())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                PathBuf::from("services/api/cron"),
+                PathBuf::from("services/web/cron")
+            ]
+        );
+        assert_eq!(issues.len(), 1);
+        assert!(issues[0].reason.contains("matches no folder"));
     }
 
     #[test]

@@ -32,8 +32,9 @@ pub fn render(p: &Proposal) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Discovered in {} by `slotcron discover`. Edit freely: once this file is edited,\n\
-         # discover leaves it alone. Enable it here or with `slotcron enable {}`.",
+        "# Discovered in {} by `slotcron discover`.\n\
+         # Edit freely: once edited, discover leaves this file alone.\n\
+         # Enable it here or with `slotcron enable {}`.",
         p.script.display(),
         p.job_name
     );
