@@ -10,6 +10,7 @@ mod check;
 mod contrib;
 mod control;
 mod daemon;
+mod discover;
 mod fake_cgroup;
 mod http;
 mod jobs;
