@@ -41,7 +41,12 @@ fn main() {
     let mut scans = Vec::new();
     for _ in 0..rounds {
         let (took, found) = time(|| discover::discover(std::slice::from_ref(&root), &settings));
-        assert_eq!(found.proposals.len(), SCRIPTS, "{:?}", &found.issues[..found.issues.len().min(3)]);
+        assert_eq!(
+            found.proposals.len(),
+            SCRIPTS,
+            "{:?}",
+            &found.issues[..found.issues.len().min(3)]
+        );
         scans.push(took);
     }
     let mut writes = Vec::new();
@@ -54,10 +59,26 @@ fn main() {
         dry.push(run(&setup.config, &[], "10000 unchanged"));
     }
     println!("medians of {rounds} rounds:");
-    row("scan + classify 10,000 scripts (in-process)", ms(median(&scans)), Some(TARGET_MS));
-    row("slotcron discover --write, empty jobs_dir", ms(median(&writes)), Some(TARGET_MS));
-    row("slotcron discover --write, all unchanged", ms(median(&unchanged)), Some(TARGET_MS));
-    row("slotcron discover (dry run, output discarded)", ms(median(&dry)), Some(TARGET_MS));
+    row(
+        "scan + classify 10,000 scripts (in-process)",
+        ms(median(&scans)),
+        Some(TARGET_MS),
+    );
+    row(
+        "slotcron discover --write, empty jobs_dir",
+        ms(median(&writes)),
+        Some(TARGET_MS),
+    );
+    row(
+        "slotcron discover --write, all unchanged",
+        ms(median(&unchanged)),
+        Some(TARGET_MS),
+    );
+    row(
+        "slotcron discover (dry run, output discarded)",
+        ms(median(&dry)),
+        Some(TARGET_MS),
+    );
 }
 
 /// Runs the binary; its summary line must contain `expect`.
@@ -96,11 +117,17 @@ fn generate(root: &Path) -> u64 {
             5 => ("pl", "#!/usr/bin/perl -w", "#"),
             _ => ("rb", "", "#"),
         };
-        let topic = ["backup", "report", "sync", "cleanup", "monitor", "import", "export", "notify", "task"][i % 9];
+        let topic = [
+            "backup", "report", "sync", "cleanup", "monitor", "import", "export", "notify", "task",
+        ][i % 9];
         let mut text = format!("{shebang}\n{comment} {topic} job number {i}, written by hand.\n");
         match i % 4 {
             0 => writeln!(text, "{comment} Schedule: {} 2 * * *", i % 60),
-            1 => writeln!(text, "{comment} Runs every {} minutes.", [5, 10, 15, 7][i % 4 / 2 * 2 % 4]),
+            1 => writeln!(
+                text,
+                "{comment} Runs every {} minutes.",
+                [5, 10, 15, 7][i % 4 / 2 * 2 % 4]
+            ),
             2 => writeln!(text, "{comment} daily at {}am", 1 + i % 11),
             _ => Ok(()),
         }

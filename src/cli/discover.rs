@@ -2,14 +2,15 @@
 //! every script found, prints it (default) or writes it into `jobs_dir`, and ends with a
 //! one-line summary. The work is in [`crate::discover`]; this prints and counts.
 
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::Args;
 
-use crate::config::{Settings, parse_job};
-use crate::discover::write::{self, Action};
+use crate::config::Settings;
+use crate::discover::write::{self, Action, Batch};
 use crate::discover::{self as disc, Issue, Proposal, Severity, scan};
 
 use super::context;
@@ -67,16 +68,33 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
         found: found.proposals.len(),
         ..Summary::default()
     };
-    for proposal in &found.proposals {
-        if let Some(issue) = handle(proposal, &settings, args.write, verbose, &mut summary) {
-            issues.push(issue);
+    // 10,000 job files are printed: one buffer, not a write per line.
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut batch = Batch::default();
+    let mut staged = Vec::new();
+    for p in &found.proposals {
+        match handle(p, &settings, args.write, verbose, &mut out, &mut batch)? {
+            Outcome::Counted(action) => count(&action, &mut summary),
+            Outcome::Staged(action) => staged.push((action, p.script.clone())),
+            Outcome::Issue(issue) => issues.push(issue),
+        }
+    }
+    for ((action, script), (target, result)) in staged.into_iter().zip(batch.commit()) {
+        match result {
+            Ok(()) => count(&action, &mut summary),
+            Err(e) => issues.push(Issue {
+                path: script,
+                reason: format!("cannot write {}: {e}", target.display()),
+                severity: Severity::Error,
+            }),
         }
     }
     if verbose {
         for path in &found.ignored {
-            println!("# ignored {}: not a script", path.display());
+            writeln!(out, "# ignored {}: not a script", path.display())?;
         }
     }
+    out.flush()?;
     for issue in &issues {
         let label = match issue.severity {
             Severity::Skipped => {
@@ -95,7 +113,8 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
     } else {
         "dry run: nothing written; --write writes".to_owned()
     };
-    println!(
+    writeln!(
+        out,
         "discover: {} found, {} new, {} updated, {} unchanged, {} skipped, {} errors ({mode})",
         summary.found,
         summary.new,
@@ -103,7 +122,8 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
         summary.unchanged,
         summary.skipped,
         summary.errors
-    );
+    )?;
+    out.flush()?;
     Ok(if summary.errors > 0 {
         ExitCode::FAILURE
     } else {
@@ -111,16 +131,27 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
     })
 }
 
-/// Decides, prints and (with `write`) writes one proposal; an issue if it is not written.
+/// How one proposal ended, before the batch is committed.
+enum Outcome {
+    /// Nothing to write (dry run, or unchanged): counted now.
+    Counted(Action),
+    /// Staged in the batch: counted when its rename succeeds.
+    Staged(Action),
+    /// Not written, and why.
+    Issue(Issue),
+}
+
+/// Decides, prints and (with `write`) stages one proposal.
 fn handle(
     p: &Proposal,
     settings: &Settings,
     write: bool,
     verbose: bool,
-    summary: &mut Summary,
-) -> Option<Issue> {
+    out: &mut impl Write,
+    batch: &mut Batch,
+) -> std::io::Result<Outcome> {
     let issue = |reason: String, severity| {
-        Some(Issue {
+        Outcome::Issue(Issue {
             path: p.script.clone(),
             reason,
             severity,
@@ -128,27 +159,14 @@ fn handle(
     };
     let target = match write::target(&settings.jobs_dir, &p.job_name) {
         Ok(t) => t,
-        Err(reason) => return issue(reason, Severity::Error),
+        Err(reason) => return Ok(issue(reason, Severity::Error)),
     };
-    let body = write::render(p);
-    let text = write::file_text(&body);
-    // A safety net: what is written must load as `slotcron check` loads it.
-    if let Err(problems) = parse_job(&target, &text, settings) {
-        let first = problems
-            .first()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return issue(
-            format!("the generated job does not load: {first}"),
-            Severity::Error,
-        );
-    }
     let action = match write::existing(&target) {
-        Ok(Ok(current)) => write::decide(current.as_deref(), &body),
+        Ok(Ok(current)) => write::decide(current.as_deref(), &p.body),
         Ok(Err(reason)) => Action::Skip(reason),
         Err(e) => {
             let reason = format!("cannot read {}: {e}", target.display());
-            return issue(reason, Severity::Error);
+            return Ok(issue(reason, Severity::Error));
         }
     };
     let verb = match &action {
@@ -157,44 +175,43 @@ fn handle(
         Action::Unchanged => "unchanged",
         Action::Skip(_) => "skip",
     };
-    println!(
+    writeln!(
+        out,
         "--- {} ({verb}) from {}",
         target.display(),
         p.script.display()
-    );
+    )?;
     if verbose {
-        print_reasons(p);
+        print_reasons(p, out)?;
     }
+    let text = write::file_text(&p.body);
     // A dry run shows what the file would hold; a write names the file it wrote.
     if !write && !matches!(action, Action::Skip(_)) {
-        print!("{text}");
+        out.write_all(text.as_bytes())?;
     }
-    match action {
-        Action::Skip(reason) => {
-            return issue(format!("{}: {reason}", target.display()), Severity::Skipped);
-        }
-        Action::Unchanged => summary.unchanged += 1,
-        Action::New | Action::Update if write => {
-            if let Err(e) = write::write_atomic(&target, &text) {
-                let reason = format!("cannot write {}: {e}", target.display());
-                return issue(reason, Severity::Error);
-            }
-            count(&action, summary);
-        }
-        _ => count(&action, summary),
-    }
-    None
+    Ok(match action {
+        Action::Skip(reason) => issue(format!("{}: {reason}", target.display()), Severity::Skipped),
+        Action::New | Action::Update if write => match batch.stage(&target, &text) {
+            Ok(()) => Outcome::Staged(action),
+            Err(e) => issue(
+                format!("cannot write {}: {e}", target.display()),
+                Severity::Error,
+            ),
+        },
+        action => Outcome::Counted(action),
+    })
 }
 
 fn count(action: &Action, summary: &mut Summary) {
     match action {
         Action::New => summary.new += 1,
         Action::Update => summary.updated += 1,
-        _ => {}
+        Action::Unchanged => summary.unchanged += 1,
+        Action::Skip(_) => summary.skipped += 1,
     }
 }
 
-fn print_reasons(p: &Proposal) {
+fn print_reasons(p: &Proposal, out: &mut impl Write) -> std::io::Result<()> {
     let a = &p.analysis;
     let fields: [(&str, &[String]); 7] = [
         ("type", &a.kind.reasons),
@@ -207,7 +224,8 @@ fn print_reasons(p: &Proposal) {
     ];
     for (field, reasons) in fields {
         for reason in reasons {
-            println!("# why {field}: {reason}");
+            writeln!(out, "# why {field}: {reason}")?;
         }
     }
+    Ok(())
 }

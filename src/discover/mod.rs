@@ -177,6 +177,9 @@ pub struct Proposal {
     /// `auto_<name>`: a valid job name; the file is `<job_name>.yaml` in `jobs_dir`.
     pub job_name: String,
     pub analysis: Analysis,
+    /// The job file's body ([`write::render`]), checked to load as `slotcron check`
+    /// loads it.
+    pub body: String,
 }
 
 /// What a scan found: a proposal per script, the issues, and files that are not scripts.
@@ -199,17 +202,20 @@ pub fn discover(roots: &[PathBuf], settings: &Settings) -> Discovery {
         ..Discovery::default()
     };
     let mut by_name: BTreeMap<String, Vec<Proposal>> = BTreeMap::new();
-    for script in &scanned.scripts {
-        let Some(analysis) = analyze(script, settings) else {
-            discovery.ignored.push(script.path.clone());
-            continue;
-        };
-        let job_name = job_name(&script.path);
-        by_name.entry(job_name.clone()).or_default().push(Proposal {
-            script: script.path.clone(),
-            job_name,
-            analysis,
-        });
+    for (script, result) in scanned
+        .scripts
+        .iter()
+        .zip(propose_all(&scanned.scripts, settings))
+    {
+        match result {
+            None => discovery.ignored.push(script.path.clone()),
+            Some(Err(reason)) => discovery.issues.push(Issue {
+                path: script.path.clone(),
+                reason,
+                severity: Severity::Error,
+            }),
+            Some(Ok(p)) => by_name.entry(p.job_name.clone()).or_default().push(p),
+        }
     }
     for (name, mut group) in by_name {
         if group.len() == 1 {
@@ -232,6 +238,68 @@ pub fn discover(roots: &[PathBuf], settings: &Settings) -> Discovery {
         }
     }
     discovery
+}
+
+/// Below this many scripts one thread does the work.
+const PARALLEL_MIN: usize = 500;
+
+/// [`propose`] for every script, on all cores (as the catalog parses job files): each
+/// script is independent, and rendering and checking 10,000 job files is most of the
+/// work of a large discovery.
+fn propose_all(
+    scripts: &[ScriptFile],
+    settings: &Settings,
+) -> Vec<Option<Result<Proposal, String>>> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = cores.min(scripts.len() / PARALLEL_MIN).max(1);
+    if threads == 1 {
+        return scripts.iter().map(|s| propose(s, settings)).collect();
+    }
+    let chunk = scripts.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = scripts
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|s| propose(s, settings))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a discovery thread panicked"))
+            .collect()
+    })
+}
+
+/// Analyses, names and renders one script, and checks the job file loads; `None` if it
+/// is not a script, `Some(Err)` if the generated file would not load (a bug, reported).
+pub fn propose(script: &ScriptFile, settings: &Settings) -> Option<Result<Proposal, String>> {
+    let analysis = analyze(script, settings)?;
+    let job_name = job_name(&script.path);
+    let mut proposal = Proposal {
+        script: script.path.clone(),
+        job_name,
+        analysis,
+        body: String::new(),
+    };
+    proposal.body = write::render(&proposal);
+    let file = settings
+        .jobs_dir
+        .join(format!("{}.yaml", proposal.job_name));
+    let text = write::file_text(&proposal.body);
+    Some(match crate::config::parse_job(&file, &text, settings) {
+        Ok(_) => Ok(proposal),
+        Err(problems) => {
+            let first = problems
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            Err(format!("the generated job does not load: {first}"))
+        }
+    })
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ fn proposal(path: &str, text: &str) -> Proposal {
         script: script.path.clone(),
         job_name: job_name(&script.path),
         analysis: analyze(&script, &Settings::builtin()).unwrap(),
+        body: String::new(),
     }
 }
 
