@@ -8,9 +8,12 @@
 //! (b) the whole binary, `slotcron discover --write` into an empty `jobs_dir` (render,
 //!     check that each job loads, atomic write of 10,000 files);
 //! (c) the whole binary again over those files: every one unchanged (read, hash, compare);
-//! (d) the whole binary as a dry run (10,000 job files printed to /dev/null).
+//! (d) the whole binary as a dry run (10,000 job files printed to /dev/null);
+//! and, to judge (b), the file system's own figure: 10,000 files of 600 bytes created in
+//! one folder of the same temp dir (`std::fs::write`, no fsync), nothing else.
 //!
-//! `cargo bench --bench discover`
+//! `cargo bench --bench discover`; `TMPDIR=/dev/shm cargo bench --bench discover` puts
+//! the tree and `jobs_dir` on tmpfs, taking a slow disk out of (b).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -49,6 +52,18 @@ fn main() {
         );
         scans.push(took);
     }
+    let mut creates = Vec::new();
+    for round in 0..rounds {
+        let dir = setup.path(&format!("fs-baseline-{round}"));
+        std::fs::create_dir(&dir).expect("baseline folder");
+        let (took, ()) = time(|| {
+            for i in 0..SCRIPTS {
+                std::fs::write(dir.join(format!("f{i}.yaml")), [b'x'; 600]).expect("write");
+            }
+        });
+        creates.push(took);
+        std::fs::remove_dir_all(&dir).ok();
+    }
     let mut writes = Vec::new();
     let mut unchanged = Vec::new();
     let mut dry = Vec::new();
@@ -78,6 +93,11 @@ fn main() {
         "slotcron discover (dry run, output discarded)",
         ms(median(&dry)),
         Some(TARGET_MS),
+    );
+    row(
+        "file system: create 10,000 files of 600 B",
+        ms(median(&creates)),
+        None,
     );
 }
 

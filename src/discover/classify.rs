@@ -243,10 +243,10 @@ const WORD_WEIGHT: u32 = 1;
 /// folder words (2), comment words (1) and code fragments (1); `other` at zero.
 pub fn category(comments: &[Comment], ev: &Evidence) -> Chosen<Category> {
     for c in comments {
-        if let Some(value) = directive(&c.text, &["category"]) {
-            if let Some(cat) = Category::from_name(value) {
-                return Chosen::new(cat, format!("line {}: directive `{}`", c.line, c.text));
-            }
+        if let Some(value) = directive(&c.text, &["category"])
+            && let Some(cat) = Category::from_name(value)
+        {
+            return Chosen::new(cat, format!("line {}: directive `{}`", c.line, c.text));
         }
     }
     let mut scores: BTreeMap<Category, (u32, Vec<String>)> = BTreeMap::new();

@@ -129,10 +129,8 @@ fn strip_marker(line: &str) -> Option<&str> {
         r
     } else if t.starts_with('#') && !t.starts_with("#!") {
         t.trim_start_matches('#')
-    } else if let Some(r) = t.strip_prefix('*') {
-        r
     } else {
-        return None;
+        t.strip_prefix('*')?
     };
     Some(rest.trim().trim_end_matches("*/").trim_end())
 }
