@@ -15,6 +15,7 @@
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
+//! - [`discover`]: finds scripts in folders and proposes a disabled job file for each.
 //! - [`crontab`]: `import-crontab`: crontab lines read as cron reads them, into job files.
 //! - [`export`]: jobs as systemd units or Kubernetes CronJobs.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
@@ -32,6 +33,7 @@ pub mod config;
 pub mod control;
 pub mod crontab;
 pub mod daemon;
+pub mod discover;
 pub mod export;
 pub mod followup;
 pub mod http;

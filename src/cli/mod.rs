@@ -7,6 +7,7 @@ mod check;
 mod context;
 mod control;
 mod daemon;
+mod discover;
 mod export;
 mod history;
 mod import;
@@ -92,6 +93,18 @@ pub enum Command {
     Token,
     /// Compute job baselines again from their newest successful runs (no daemon needed).
     RecalculateBaselines(baselines::RecalculateArgs),
+    /// Find scripts in folders and propose a disabled job file for each.
+    ///
+    /// Without --write (or with --dry-run) it prints each job file it would write and
+    /// writes nothing; --write writes jobs_dir/auto_<name>.yaml, disabled and marked with
+    /// a content hash. Re-runs update only marked files nobody edited; edited or
+    /// hand-written files are skipped. -v/--verbose prints why each value was chosen.
+    /// Symlinks are followed; loops, binary files and clashing names are skipped.
+    ///
+    /// Exit status: 0 when every script was handled or deliberately skipped; 1 when a
+    /// path could not be read or written (unreadable file, dangling link, missing folder,
+    /// failed write); 125 when the configuration is unusable.
+    Discover(discover::DiscoverArgs),
     /// Turn a crontab into job files: prints them, or writes them with --write.
     ImportCrontab(import::ImportArgs),
     /// Write the jobs as systemd units or Kubernetes CronJobs.
@@ -120,6 +133,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Alerts(args) => alerts::alerts(config, &args),
         Command::Ack(args) => alerts::ack(config, &args),
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
+        Command::Discover(args) => discover::discover(config, &args, cli.verbose > 0),
         Command::ImportCrontab(args) => import::import(config, &args),
         Command::Export(args) => export::export(config, &args),
         Command::Token => token::token(config),

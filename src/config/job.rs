@@ -145,8 +145,9 @@ fn serialize_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S:
     }
 }
 
-/// A job name may be used in paths and cgroup names: keep it to a safe alphabet.
-fn valid_name(name: &str) -> bool {
+/// A job name may be used in paths and cgroup names: keep it to a safe alphabet (ASCII
+/// letters, digits, `-`, `_`, `.`; not leading `.`; at most 128 bytes).
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && !name.starts_with('.')

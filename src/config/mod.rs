@@ -23,6 +23,7 @@ pub use cache::{ParseCache, Stamp};
 pub use catalog::{Catalog, parse_job};
 pub use cron::CronExpr;
 pub use fire::Zone;
+pub use job::valid_name as valid_job_name;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use problem::{Problem, Problems};

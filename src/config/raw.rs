@@ -28,6 +28,15 @@ pub struct RawConfig {
     pub api: Option<RawApi>,
     pub baseline_runs: Option<Scalar>,
     pub degraded_factor: Option<Scalar>,
+    pub discover: Option<RawDiscover>,
+}
+
+/// `discover:` in `slotcron.yaml`: where `slotcron discover` looks without arguments.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDiscover {
+    /// Folders (or glob patterns such as `services/*/cron/`).
+    pub paths: Option<Vec<String>>,
 }
 
 /// `alerting:` in `slotcron.yaml`: machine-wide alert thresholds (per-job ones are in the

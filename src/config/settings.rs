@@ -9,7 +9,9 @@ use std::time::Duration;
 use super::fields::Fields;
 use super::notifications;
 use super::problem::{Problem, Problems};
-use super::raw::{RawAlerting, RawConfig, RawMetrics, RawProtect, RawRetention, RawSlot};
+use super::raw::{
+    RawAlerting, RawConfig, RawDiscover, RawMetrics, RawProtect, RawRetention, RawSlot,
+};
 use super::units::{ByteSize, Scalar, format_duration};
 use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
@@ -218,6 +220,11 @@ pub struct Settings {
     pub notifications: Vec<ChannelSpec>,
     /// Baselines and health thresholds.
     pub health: HealthSettings,
+    /// `discover.paths`: glob patterns (a plain folder is a pattern that matches itself)
+    /// of the folders `slotcron discover` scans when given none; relative ones resolved
+    /// against the file's folder (which is escaped, so its own `*` or `[` match literally).
+    /// Each is a valid pattern. Empty by default.
+    pub discover_paths: Vec<String>,
 }
 
 /// How long history is kept by default: a quarter, enough for seasonal baselines.
@@ -244,6 +251,7 @@ impl Settings {
             alerting: AlertSettings::default(),
             notifications: Vec::new(),
             health: HealthSettings::default(),
+            discover_paths: Vec::new(),
         }
     }
 
@@ -353,6 +361,7 @@ impl Settings {
             alerting,
             notifications: notifications::channels(&mut f, raw.notifications.as_deref()),
             health,
+            discover_paths: discover_paths(&mut f, base, raw.discover.as_ref()),
         };
         if f.problems.is_empty() {
             Ok(settings)
@@ -425,6 +434,40 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
         queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
     })
+}
+
+/// `discover.paths`: each a glob pattern; relative ones are joined to `base`, escaped.
+fn discover_paths(f: &mut Fields<'_>, base: &Path, raw: Option<&RawDiscover>) -> Vec<String> {
+    let Some(paths) = raw.and_then(|d| d.paths.as_ref()) else {
+        return Vec::new();
+    };
+    paths
+        .iter()
+        .filter_map(|written| {
+            if written.trim().is_empty() {
+                f.problem("discover.paths", written, "a path must not be empty");
+                return None;
+            }
+            if let Err(e) = glob::Pattern::new(written) {
+                f.problem(
+                    "discover.paths",
+                    written,
+                    format!("not a valid glob pattern: {}", e.msg),
+                );
+                return None;
+            }
+            if Path::new(written).is_absolute() {
+                return Some(written.clone());
+            }
+            let base = glob::Pattern::escape(&base.to_string_lossy());
+            Some(
+                Path::new(&base)
+                    .join(written)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// `retention: 90d`, or `off` to keep every run.
@@ -704,6 +747,33 @@ mod tests {
         ] {
             assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
         }
+    }
+
+    #[test]
+    fn discover_paths_resolve_against_the_file_and_keep_their_globs() {
+        assert!(parse("").unwrap().discover_paths.is_empty());
+        let s = Settings::parse(
+            Path::new("/etc/[x]/slotcron.yaml"),
+            "discover: { paths: [\"services/*/cron/\", /opt/scripts] }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            s.discover_paths,
+            ["/etc/[[]x[]]/services/*/cron/", "/opt/scripts"]
+        );
+        let pattern = glob::Pattern::new(&s.discover_paths[0]).unwrap();
+        assert!(pattern.matches("/etc/[x]/services/web/cron/"));
+        let text = parse("discover: { paths: [\"a/[b\", \"\"] }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("field `discover.paths`: not a valid glob pattern")
+                && text.contains("(value: `a/[b`)"),
+            "{text}"
+        );
+        assert!(text.contains("a path must not be empty"), "{text}");
+        let err = parse("discover: { path: [x] }\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `path`"), "{err}");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod contrib;
 mod control;
 mod cron_reference;
 mod daemon;
+mod discover;
 mod export;
 mod fake_cgroup;
 mod http;
