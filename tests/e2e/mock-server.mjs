@@ -112,6 +112,7 @@ createServer((req, res) => {
     alert.state = 'acknowledged';
     return send(res, 200, { message: `alert ${alert.id} acknowledged` });
   }
+  if (p === '/readyz') return send(res, 200, { status: 'ready', checks: { database: 'ok', cgroups: 'unconfined: mock' } });
   if (p === '/api/v1/slots') return send(res, 200, slots());
   if (p === '/api/v1/events') {
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });

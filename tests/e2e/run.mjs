@@ -126,7 +126,7 @@ describe('dashboard in headless Chromium against a real daemon', () => {
     await page.getByRole('button', { name: 'Run sync now' }).click();
     const dialog = page.getByRole('dialog', { name: 'API token needed' });
     await dialog.waitFor({ state: 'visible' });
-    await page.getByLabel('Token').fill(daemon.token);
+    await page.getByRole('textbox', { name: 'Token' }).fill(daemon.token);
     await page.getByRole('button', { name: 'Save and retry' }).click();
     await dialog.waitFor({ state: 'hidden' });
     const run = await waitFor('the API to list the new run of sync', async () => {

@@ -277,13 +277,14 @@ function sortableTable(columns, { caption, initial, onRowClick, rowClass, empty 
   const headers = columns.map((column) => {
     const th = el('th', { scope: 'col', class: column.num ? 'num' : null });
     if (column.sort) {
+      // The arrow is drawn by app.css on an aria-hidden span: aria-sort says the order.
       th.append(el('button', {
-        type: 'button', class: 'sort', text: column.label,
+        type: 'button', class: 'sort',
         onclick: () => {
           sort = { key: column.key, dir: sort.key === column.key ? -sort.dir : 1 };
           draw();
         },
-      }));
+      }, column.label, el('span', { class: 'arrow', 'aria-hidden': 'true' })));
     } else {
       th.append(el('span', { class: column.hidden ? 'visually-hidden' : null, text: column.label }));
     }
