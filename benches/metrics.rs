@@ -137,19 +137,17 @@ fn main() {
     let (handle, mut queries) = EngineHandle::channel();
     let engine_copy = snap.clone();
     rt.spawn(async move {
-        while let Some(Query::Metrics(reply)) = queries.recv().await {
-            let _ = reply.send(engine_copy.clone());
+        while let Some(query) = queries.recv().await {
+            if let Query::Metrics(reply) = query {
+                let _ = reply.send(engine_copy.clone());
+            }
         }
     });
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .expect("bind");
     let addr = listener.local_addr().unwrap().to_string();
-    let state = AppState {
-        engine: handle,
-        cgroup: None,
-        store: None,
-    };
+    let state = AppState::with_tree(handle, None, None);
     rt.spawn(serve(listener, state, std::future::pending()));
     let bytes = scrape(&addr);
     let mut scrapes: Vec<f64> = (0..rounds)

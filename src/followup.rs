@@ -6,14 +6,14 @@
 use chrono::{DateTime, Utc};
 use tracing::{debug, warn};
 
-use crate::alerts::{self, AlertNotice};
+use crate::alerts::{self, RunAlerts};
 use crate::config::{Job, Settings};
 use crate::model::RunStatus;
 use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::{RunRecord, Store};
 
 /// Records the run's alerts and refreshes the job's baseline; returns the alerts that were
-/// opened or escalated. Failures are only logged: a run's outcome stands whatever history
+/// opened or escalated and those the run resolved. Failures are only logged: a run's outcome stands whatever history
 /// can add to it.
 pub fn record(
     store: &mut Store,
@@ -21,12 +21,12 @@ pub fn record(
     run: &RunRecord,
     settings: &Settings,
     now: DateTime<Utc>,
-) -> Vec<AlertNotice> {
+) -> RunAlerts {
     let baseline = alerts::stored_baseline(store, &job.name);
-    let notices = alerts::record_run(store, job, run, baseline.as_ref(), &settings.alerting, now)
+    let alerts = alerts::record_run(store, job, run, baseline.as_ref(), &settings.alerting, now)
         .unwrap_or_else(|error| {
             warn!(job = %run.job, run_id = run.id, %error, "recording alerts");
-            Vec::new()
+            RunAlerts::default()
         });
     if run.status == RunStatus::Success {
         let n = settings.health.baseline_runs;
@@ -38,5 +38,5 @@ pub fn record(
             Err(error) => warn!(job = %run.job, %error, "recomputing the baseline"),
         }
     }
-    notices
+    alerts
 }

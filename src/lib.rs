@@ -19,7 +19,8 @@
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
 //! - [`metrics`]: the figures of `GET /metrics` and their OpenMetrics encoding.
-//! - [`http`]: the daemon's HTTP server (`/metrics` now; the dashboard's API later).
+//! - [`http`]: the daemon's HTTP server: `/metrics`, the JSON API and the dashboard.
+//! - [`views`]: what the CLI and the API show of a job, shared.
 
 pub mod alerts;
 pub mod cgroup;
@@ -37,3 +38,4 @@ pub mod runner;
 pub mod scheduler;
 pub mod stats;
 pub mod store;
+pub mod views;

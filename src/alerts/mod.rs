@@ -19,7 +19,7 @@ pub mod rules;
 pub use crate::config::AlertSettings;
 pub use crate::store::{AlertChange, AlertRecord, AlertState};
 pub use kind::{AlertKind, BaselineRef, Finding, Severity};
-pub use record::{AlertNotice, record_run};
+pub use record::{AlertNotice, RunAlerts, record_run};
 pub use rules::{evaluate, overdue, resolutions, robust_z};
 
 /// The job's stored baseline, as the anomaly rule reads it; `None` before it has one (or

@@ -27,11 +27,20 @@ pub struct AlertNotice {
     pub change: AlertChange,
 }
 
+/// What [`record_run`] did with one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunAlerts {
+    /// Alerts opened or escalated, to notify, in finding order.
+    pub notices: Vec<AlertNotice>,
+    /// Alerts the run showed to be over: `(id, kind)`, lowest id first.
+    pub resolved: Vec<(i64, AlertKind)>,
+}
+
 /// Evaluates `record` (a finished run of `job`) and stores the outcome in one go: every
 /// finding is raised, then the job's open alerts that the run shows to be over are
 /// resolved. The failure streak is read from the store (`Store::job_summary`), so it
 /// counts runs recorded by every process and honours `slotcron reset`. Returns the
-/// notices to send, in finding order.
+/// notices to send, in finding order, and the alerts the run resolved.
 ///
 /// # Errors
 ///
@@ -44,7 +53,7 @@ pub fn record_run(
     baseline: Option<&BaselineRef>,
     settings: &AlertSettings,
     now: DateTime<Utc>,
-) -> Result<Vec<AlertNotice>, StoreError> {
+) -> Result<RunAlerts, StoreError> {
     let streak = store.job_summary(&record.job)?.consecutive_failures;
     let findings = evaluate(record, job, streak, baseline, settings);
     let mut notices = Vec::new();
@@ -67,5 +76,5 @@ pub fn record_run(
     if !resolved.is_empty() {
         tracing::info!(job = %record.job, run_id = record.id, alerts = ?resolved, "alerts resolved");
     }
-    Ok(notices)
+    Ok(RunAlerts { notices, resolved })
 }

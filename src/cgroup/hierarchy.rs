@@ -189,6 +189,8 @@ impl Hierarchy {
                 knob::MEMORY_PRESSURE,
                 Pressure::parse,
             )?,
+            cpu_pressure: knob::read_parsed_optional(f, &dir, knob::CPU_PRESSURE, Pressure::parse)?,
+            io_pressure: knob::read_parsed_optional(f, &dir, knob::IO_PRESSURE, Pressure::parse)?,
             cpu: knob::read_parsed(f, &dir, knob::CPU_STAT, CpuStat::parse)?,
             pids_current: knob::read_parsed(f, &dir, knob::PIDS_CURRENT, parse_u64)?,
             runs: runs

@@ -178,6 +178,10 @@ pub struct SlotUsage {
     pub memory_peak: Option<u64>,
     /// `memory.pressure`; `None` where absent (PSI off).
     pub memory_pressure: Option<Pressure>,
+    /// `cpu.pressure`; `None` where absent.
+    pub cpu_pressure: Option<Pressure>,
+    /// `io.pressure`; `None` where absent (no io controller, PSI off).
+    pub io_pressure: Option<Pressure>,
     pub cpu: CpuStat,
     /// `pids.current`.
     pub pids_current: u64,

@@ -1,20 +1,20 @@
 //! `slotcron jobs`: the jobs that loaded, with their slot, schedule, limits, whether they
 //! are enabled (the file's `enabled:` unless `slotcron enable/disable` overrode it) and
-//! their last run and health (see [`crate::stats`]). History is read in a fixed number of
+//! their last run and health (see [`crate::stats`]), each as [`JobView`] (which the HTTP API
+//! prints too). History is read in a fixed number of
 //! queries whatever the number of jobs ([`Figures::load`]).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::Args;
 use serde::Serialize;
 
-use crate::config::{Job, format_duration};
-use crate::scheduler::{BreakerState, breaker_state};
-use crate::stats::{Figures, Health, Performance, assess};
-use crate::store::{JobSummary, RunRecord};
+use crate::config::format_duration;
+use crate::stats::{Figures, Health, Performance};
+use crate::views::JobView;
 
 use super::context;
 use super::table::{bytes, render};
@@ -24,19 +24,6 @@ pub struct JobsArgs {
     /// Print a JSON array.
     #[arg(long)]
     pub json: bool,
-}
-
-/// One element of `slotcron jobs --json`: the job as loaded (`enabled` is the file's),
-/// the override set by `slotcron enable/disable` if any, and its latest run.
-#[derive(Serialize)]
-struct JobView<'a> {
-    #[serde(flatten)]
-    job: &'a Job,
-    enabled_override: Option<bool>,
-    /// Until when the circuit breaker holds the job back, if it is tripped now.
-    tripped_until: Option<DateTime<Utc>>,
-    last_run: Option<&'a RunRecord>,
-    health: Health,
 }
 
 pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
@@ -53,16 +40,7 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         .catalog
         .jobs
         .values()
-        .map(|job| JobView {
-            job,
-            enabled_override: figures
-                .controls
-                .get(&job.name)
-                .and_then(|c| c.enabled_override),
-            tripped_until: tripped_until(job, figures.summaries.get(&job.name)),
-            last_run: figures.latest.get(&job.name),
-            health: assess(job, &figures.inputs(&job.name, job.enabled), now),
-        })
+        .map(|job| JobView::new(job, &figures, now))
         .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&views)?);
@@ -135,21 +113,6 @@ fn performance_cell(health: &Health) -> String {
             format!("no baseline ({})", missing.replace(" successful", ""))
         }
         (performance, _) => word(&performance),
-    }
-}
-
-/// The same breaker rule the daemon applies, from history alone.
-fn tripped_until(job: &Job, summary: Option<&JobSummary>) -> Option<DateTime<Utc>> {
-    let (breaker, summary) = (job.breaker.as_ref()?, summary?);
-    match breaker_state(
-        breaker.failures,
-        breaker.cooldown,
-        summary.consecutive_failures,
-        summary.last_failure_at,
-        Utc::now(),
-    ) {
-        BreakerState::Open { until } => Some(until),
-        _ => None,
     }
 }
 

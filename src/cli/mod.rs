@@ -16,6 +16,7 @@ mod signals;
 mod slots;
 mod status;
 mod table;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +86,8 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: it stays open until resolved but no longer notifies.
     Ack(alerts::AckArgs),
+    /// Print the HTTP API's bearer token (made by the daemon on its first start).
+    Token,
     /// Compute job baselines again from their newest successful runs (no daemon needed).
     RecalculateBaselines(baselines::RecalculateArgs),
 }
@@ -111,6 +114,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Alerts(args) => alerts::alerts(config, &args),
         Command::Ack(args) => alerts::ack(config, &args),
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),
+        Command::Token => token::token(config),
     };
     match result {
         Ok(code) => code,

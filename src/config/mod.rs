@@ -28,10 +28,10 @@ pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use problem::{Problem, Problems};
 pub use schedule::{Schedule, ScheduleError};
 pub use settings::{
-    AlertSettings, CgroupRoot, DEFAULT_ANOMALY_Z, DEFAULT_CONFIG_PATH, DEFAULT_JOBS_DIR,
-    DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX, DEFAULT_OVERDUE_GRACE, DEFAULT_QUEUE_LIMIT,
-    DEFAULT_QUEUE_WAIT_THRESHOLD, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode,
-    HealthSettings, MAX_QUEUE_LIMIT, Protect, Settings, Slot, builtin_slots,
+    AlertSettings, ApiSettings, CgroupRoot, DEFAULT_ANOMALY_Z, DEFAULT_CONFIG_PATH,
+    DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX, DEFAULT_OVERDUE_GRACE,
+    DEFAULT_QUEUE_LIMIT, DEFAULT_QUEUE_WAIT_THRESHOLD, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR,
+    EnforcementMode, HealthSettings, MAX_QUEUE_LIMIT, Protect, Settings, Slot, builtin_slots,
 };
 pub use units::{ByteSize, Scalar, UnitError, format_duration, parse_duration};
 

@@ -25,6 +25,7 @@ pub struct RawConfig {
     pub alerting: Option<RawAlerting>,
     pub notifications: Option<Vec<RawNotification>>,
     pub metrics: Option<RawMetrics>,
+    pub api: Option<RawApi>,
     pub baseline_runs: Option<Scalar>,
     pub degraded_factor: Option<Scalar>,
 }
@@ -80,6 +81,14 @@ pub struct RawSmtp {
 pub struct RawMetrics {
     /// `host:port`, or `off`.
     pub listen: Option<String>,
+}
+
+/// `api:` in `slotcron.yaml`: the HTTP API served beside `/metrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    /// Whether reads (GET) are open without the token on a non-loopback address.
+    pub public_read: Option<bool>,
 }
 
 /// `protect:` in `slotcron.yaml`: what the scheduler keeps free for the rest of the machine.

@@ -150,6 +150,15 @@ pub fn builtin_slots() -> BTreeMap<String, Slot> {
     .collect()
 }
 
+/// `api:` in `slotcron.yaml`: who may use the HTTP API (`docs/adr/0017-http-api.md`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// On a non-loopback `metrics.listen`, whether reads (GET) are open without the token
+    /// (`api.public_read`, default `false`). Actions always need it; on loopback reads are
+    /// open anyway.
+    pub public_read: bool,
+}
+
 /// How job health is judged (`baseline_runs`, `overdue_grace`, `degraded_factor` at the
 /// top level of `slotcron.yaml`); see [`crate::stats`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -196,6 +205,8 @@ pub struct Settings {
     pub protect: Protect,
     /// Where the daemon serves `GET /metrics` (`metrics.listen`); `None`: `off`.
     pub metrics_listen: Option<SocketAddr>,
+    /// The HTTP API's access rules (`api:`).
+    pub api: ApiSettings,
     /// Runs (and their logs) older than this are pruned; `None` (`retention: off`) keeps
     /// everything.
     pub retention: Option<Duration>,
@@ -227,6 +238,7 @@ impl Settings {
             log_max: DEFAULT_LOG_MAX,
             protect: Protect::default(),
             metrics_listen: Some(DEFAULT_METRICS_LISTEN),
+            api: ApiSettings::default(),
             retention: Some(DEFAULT_RETENTION),
             retention_mode: RetentionMode::Delete,
             alerting: AlertSettings::default(),
@@ -324,6 +336,9 @@ impl Settings {
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
             metrics_listen: metrics_listen(&mut f, raw.metrics.as_ref()),
+            api: ApiSettings {
+                public_read: raw.api.and_then(|a| a.public_read).unwrap_or(false),
+            },
             retention: retention(&mut f, raw.retention.as_ref()),
             retention_mode: f
                 .choice(
@@ -715,6 +730,24 @@ mod tests {
         );
         assert!(err.contains("field `retention_mode`"), "{err}");
         assert!(err.contains("shred"), "{err}");
+    }
+
+    #[test]
+    fn api_public_read_defaults_to_off_and_refuses_other_keys_and_values() {
+        assert!(!parse("").unwrap().api.public_read);
+        assert!(!parse("api: {}\n").unwrap().api.public_read);
+        assert!(
+            parse("api: { public_read: true }\n")
+                .unwrap()
+                .api
+                .public_read
+        );
+        let err = parse("api: { public: true }\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `public`"), "{err}");
+        let err = parse("api: { public_read: sometimes }\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sometimes") || err.contains("bool"), "{err}");
     }
 
     #[test]

@@ -14,36 +14,120 @@ use crate::runner::Enforcer;
 use crate::scheduler::BreakerState;
 
 use super::engine::{Engine, Origin, Verdict, Wake};
+use super::registry::JobEntry;
 use super::reload::{Cause, reload};
 
-/// Handles one request.
+/// What a request came to, before it is put into words for one client: the control socket
+/// sends [`Response`] (via `From`), the HTTP API a status code chosen from [`Refusal`] or
+/// [`Effect`] without parsing messages.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The answer to [`Request::Status`].
+    Status(Box<StatusReport>),
+    /// Carried out; `message` says what happened, for a human.
+    Done { effect: Effect, message: String },
+    /// Refused or failed; `message` says why, for a human.
+    Refused { why: Refusal, message: String },
+}
+
+/// What a request that was carried out did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// A triggered run started at once.
+    Started,
+    /// A triggered run waits for a seat in its slot.
+    Queued,
+    /// The job is now enabled (`true`) or disabled (`false`).
+    Enabled(bool),
+    /// Anything else (a kill signalled, a reload, a reset).
+    Other,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No job of that name is scheduled.
+    UnknownJob,
+    /// No run with that id is in progress (it may exist in history, finished).
+    NotRunning,
+    /// A policy decided against it (a trigger recorded as skipped).
+    Conflict,
+    /// The daemon is stopping.
+    Unavailable,
+    /// Something failed (history could not be written).
+    Failed,
+}
+
+impl Outcome {
+    fn done(effect: Effect, message: impl Into<String>) -> Outcome {
+        Outcome::Done {
+            effect,
+            message: message.into(),
+        }
+    }
+
+    fn refused(why: Refusal, message: impl Into<String>) -> Outcome {
+        Outcome::Refused {
+            why,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Outcome> for Response {
+    fn from(outcome: Outcome) -> Response {
+        match outcome {
+            Outcome::Status(report) => Response::Status(report),
+            Outcome::Done { message, .. } => Response::ok(message),
+            Outcome::Refused { message, .. } => Response::error(message),
+        }
+    }
+}
+
+/// Handles one request from the control socket.
 pub async fn handle(engine: &mut Engine, request: Request) -> Response {
+    decide(engine, request).await.into()
+}
+
+/// Carries out one request, from the socket or the HTTP API.
+pub async fn decide(engine: &mut Engine, request: Request) -> Outcome {
     let now = Utc::now();
     match request {
-        Request::Status => Response::Status(Box::new(status(engine).await)),
-        Request::Trigger { job } => match engine.due(&job, Origin::Manual, now, now).await {
-            Verdict::Queued => Response::ok(if engine.admission.is_queued(&job) {
-                format!("`{job}` is queued in its slot")
-            } else {
-                format!("`{job}` started")
-            }),
-            Verdict::Skipped(reason) => Response::error(format!("`{job}` skipped: {reason}")),
-            Verdict::Ignored(reason) => Response::error(reason),
-        },
+        Request::Status => Outcome::Status(Box::new(status(engine).await)),
+        Request::Trigger { job } => trigger(engine, job, now).await,
         Request::Kill { run_id } => match engine.kill(run_id) {
-            Ok(message) => Response::ok(message),
-            Err(message) => Response::error(message),
+            Ok(message) => Outcome::done(Effect::Other, message),
+            Err(message) => Outcome::refused(Refusal::NotRunning, message),
         },
         Request::Enable { job } => set_enabled(engine, job, true).await,
         Request::Disable { job } => set_enabled(engine, job, false).await,
-        Request::Reload => Response::ok(reload(engine, Cause::Asked).await.message),
+        Request::Reload => Outcome::done(Effect::Other, reload(engine, Cause::Asked).await.message),
         Request::Reset { job } => reset(engine, job).await,
     }
 }
 
-async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Response {
+async fn trigger(engine: &mut Engine, job: String, now: chrono::DateTime<Utc>) -> Outcome {
     if !engine.registry.jobs.contains_key(&job) {
-        return Response::error(format!("no job named `{job}`"));
+        return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
+    }
+    if engine.stopping {
+        return Outcome::refused(Refusal::Unavailable, "the daemon is stopping");
+    }
+    match engine.due(&job, Origin::Manual, now, now).await {
+        Verdict::Queued if engine.admission.is_queued(&job) => {
+            Outcome::done(Effect::Queued, format!("`{job}` is queued in its slot"))
+        }
+        Verdict::Queued => Outcome::done(Effect::Started, format!("`{job}` started")),
+        Verdict::Skipped(reason) => {
+            Outcome::refused(Refusal::Conflict, format!("`{job}` skipped: {reason}"))
+        }
+        Verdict::Ignored(reason) => Outcome::refused(Refusal::Conflict, reason),
+    }
+}
+
+async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome {
+    if !engine.registry.jobs.contains_key(&job) {
+        return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
     let now = Utc::now();
@@ -51,7 +135,7 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Respons
         .db(move |s| s.set_enabled_override(&name, Some(enabled), now))
         .await
     {
-        return Response::error(format!("recording the override: {error}"));
+        return Outcome::refused(Refusal::Failed, format!("recording the override: {error}"));
     }
     let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
     entry.control.enabled_override = Some(enabled);
@@ -59,19 +143,20 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Respons
     engine.schedule_next(&job, now);
     let word = if enabled { "enabled" } else { "disabled" };
     info!(%job, word, "override");
-    Response::ok(format!(
-        "`{job}` {word} (an override of its file, which says enabled: {file_says})"
-    ))
+    Outcome::done(
+        Effect::Enabled(enabled),
+        format!("`{job}` {word} (an override of its file, which says enabled: {file_says})"),
+    )
 }
 
-async fn reset(engine: &mut Engine, job: String) -> Response {
+async fn reset(engine: &mut Engine, job: String) -> Outcome {
     if !engine.registry.jobs.contains_key(&job) {
-        return Response::error(format!("no job named `{job}`"));
+        return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
     let now = Utc::now();
     if let Err(error) = engine.db(move |s| s.reset_breaker(&name, now)).await {
-        return Response::error(format!("recording the reset: {error}"));
+        return Outcome::refused(Refusal::Failed, format!("recording the reset: {error}"));
     }
     let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
     let was = entry.breaker(now);
@@ -81,12 +166,40 @@ async fn reset(engine: &mut Engine, job: String) -> Response {
     engine
         .event("breaker_reset", Some(&job), None, "reset by hand".into())
         .await;
-    Response::ok(match was {
-        BreakerState::Closed => {
-            format!("`{job}`'s circuit breaker was not tripped; failures forgotten")
+    Outcome::done(
+        Effect::Other,
+        match was {
+            BreakerState::Closed => {
+                format!("`{job}`'s circuit breaker was not tripped; failures forgotten")
+            }
+            _ => format!("`{job}`'s circuit breaker reset; it is scheduled again"),
+        },
+    )
+}
+
+/// Where `entry` is in its life now, as `slotcron status` and the HTTP API show it.
+/// `running` says whether a run of it holds a seat.
+pub fn job_state(
+    engine: &Engine,
+    entry: &JobEntry,
+    running: bool,
+    now: chrono::DateTime<Utc>,
+) -> JobState {
+    let name = &entry.job.name;
+    if entry.broken.is_some() {
+        JobState::Broken
+    } else if running {
+        JobState::Running
+    } else if engine.admission.is_queued(name) {
+        JobState::Queued
+    } else if !entry.enabled() {
+        JobState::Disabled
+    } else {
+        match entry.breaker(now) {
+            BreakerState::Open { until } => JobState::Tripped { until: Some(until) },
+            _ => JobState::Idle,
         }
-        _ => format!("`{job}`'s circuit breaker reset; it is scheduled again"),
-    })
+    }
 }
 
 /// The whole picture for `slotcron status`.
@@ -136,20 +249,8 @@ pub async fn status(engine: &Engine) -> StatusReport {
         .values()
         .map(|entry| {
             let name = &entry.job.name;
-            let state = if entry.broken.is_some() {
-                JobState::Broken
-            } else if engine.active.values().any(|a| &a.job == name) {
-                JobState::Running
-            } else if engine.admission.is_queued(name) {
-                JobState::Queued
-            } else if !entry.enabled() {
-                JobState::Disabled
-            } else {
-                match entry.breaker(now) {
-                    BreakerState::Open { until } => JobState::Tripped { until: Some(until) },
-                    _ => JobState::Idle,
-                }
-            };
+            let running = engine.active.values().any(|a| &a.job == name);
+            let state = job_state(engine, entry, running, now);
             JobStatus {
                 name: name.clone(),
                 slot: entry.job.slot.clone(),

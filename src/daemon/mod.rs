@@ -11,13 +11,15 @@
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
-//! - [`query`]: questions the HTTP server asks the loop (the figures of `/metrics`).
+//! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
+//! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
 pub mod control;
 pub mod engine;
 mod fd;
+pub mod live;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -78,6 +80,46 @@ pub enum DaemonError {
     Store(#[from] crate::store::StoreError),
     #[error("crash recovery: {0}")]
     Recovery(String),
+    #[error(
+        "the HTTP API listens on {addr}, which is not loopback, so it needs its token, but {source}"
+    )]
+    Token {
+        addr: String,
+        source: crate::http::token::TokenError,
+    },
+}
+
+/// The HTTP API's access rules for `listener`: its token (made on first start), reads open
+/// on loopback or with `api.public_read`. Without a token the API still serves reads on
+/// loopback (actions answer 403); elsewhere the daemon refuses to start.
+///
+/// # Errors
+/// [`DaemonError::Token`] when the token cannot be had for a non-loopback listener.
+pub fn http_access(
+    settings: &Settings,
+    listener: &TcpListener,
+) -> Result<crate::http::Access, DaemonError> {
+    let addr = listener.local_addr().ok();
+    let loopback = addr.is_some_and(|a| a.ip().is_loopback());
+    match crate::http::token::load_or_create(&settings.state_dir) {
+        Ok(token) => Ok(crate::http::Access::new(
+            Some(token),
+            loopback,
+            settings.api.public_read,
+        )),
+        Err(error) if loopback => {
+            warn!(%error, "no API token: the HTTP API refuses every action (403)");
+            Ok(crate::http::Access::new(
+                None,
+                true,
+                settings.api.public_read,
+            ))
+        }
+        Err(source) => Err(DaemonError::Token {
+            addr: addr.map_or_else(|| "?".to_owned(), |a| a.to_string()),
+            source,
+        }),
+    }
 }
 
 /// Runs the daemon until `shutdown` resolves, then stops every run (each gets the kill
@@ -98,6 +140,10 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         mut reload_requests,
         notifier,
     } = world;
+    let access = http
+        .as_ref()
+        .map(|listener| http_access(&settings, listener))
+        .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
     let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
@@ -118,8 +164,11 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let (handle, mut queries) = query::EngineHandle::channel();
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     if let Some(listener) = http {
-        let state =
+        let mut state =
             crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
+        state.live = engine.live.clone();
+        state.access = access.unwrap_or_default();
+        state.health = settings.health;
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = http_stopped.await;
@@ -160,7 +209,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                     memory::release_freed_memory();
                 }
             }
-            Some(query) = queries.recv() => query::answer(&engine, query),
+            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
             Some(()) = reload_requests.recv() => {
                 reload_at = None;
                 reload_and_trim(&mut engine, reload::Cause::Asked).await;
@@ -189,7 +238,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
-            Some(query) = queries.recv() => query::answer(&engine, query),
+            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
             }

@@ -1,84 +1,240 @@
-//! The daemon's HTTP server, on axum (hyper, tokio): `GET /metrics` for Prometheus now;
-//! the dashboard's `/api` routes join the same [`router`] later. As mini-redis's server,
-//! [`serve`] takes a bound listener and a shutdown future, so tests bind port 0 and stop
-//! it themselves.
+//! The daemon's HTTP server, on axum (hyper, tokio): `GET /metrics` for Prometheus, the
+//! JSON API under `/api/v1` for the dashboard and scripts, its live events
+//! (`/api/v1/events`, SSE), `/healthz`, `/readyz`, and the dashboard's files at `/`. As
+//! mini-redis's server, [`serve`] takes a bound listener and a shutdown future, so tests
+//! bind port 0 and stop it themselves.
 //!
 //! Handlers never touch the engine's state: they ask the event loop through an
-//! [`EngineHandle`] and do the slow part (cgroup reads, encoding) in their own task.
-//! Unknown paths answer 404. See `docs/adr/0016-prometheus-endpoint.md`.
+//! [`EngineHandle`] (reads answered from its books, actions carried out as the control
+//! socket's) and read history on a blocking thread ([`AppState::read`]), never holding the
+//! lock across an `.await`. See `docs/adr/0016-prometheus-endpoint.md` and
+//! `docs/adr/0017-http-api.md`; the API is described in `docs/openapi.yaml`.
+//!
+//! One file per concern: [`error`] (the JSON error), [`params`] (validated parameters),
+//! [`auth`] and [`token`], then one per resource.
 
+mod alerts;
+mod assets;
+pub mod auth;
+pub mod error;
+mod events;
+mod health;
+mod jobs;
+pub mod log;
 mod metrics;
+pub mod params;
+mod runs;
+mod slots;
+pub mod token;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tokio::net::TcpListener;
+use tokio::sync::{broadcast, watch};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::cgroup::Hierarchy;
+use crate::config::HealthSettings;
+use crate::daemon::live::{self, LiveEvent};
 use crate::daemon::query::EngineHandle;
 use crate::runner::Enforcer;
 use crate::store::Store;
 
+pub use auth::Access;
+pub use error::ApiError;
+pub use slots::CpuReads;
+pub use token::{ApiToken, TOKEN_FILE};
+
 /// The file in `state_dir` where the daemon writes the address it listens on (useful with
 /// port 0, and for scripts).
 pub const ADDR_FILE: &str = "metrics.addr";
+
+/// The largest request body accepted (no endpoint takes one today).
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// How long a request may take, the event stream excepted.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What every handler works with; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// Asks the event loop.
     pub engine: EngineHandle,
-    /// The slot tree, whose files are read per scrape; `None` when runs are unconfined.
+    /// The slot tree, whose files are read per request; `None` when runs are unconfined.
     pub cgroup: Option<Arc<Hierarchy>>,
-    /// The history, for what the engine does not hold (open alerts); `None` leaves those
-    /// series out.
+    /// Why runs are unconfined, when they are (for `/readyz`).
+    pub unconfined: Option<String>,
+    /// The history, for what the engine does not hold; `None` leaves those out (and makes
+    /// the API's history reads answer 503).
     pub store: Option<Arc<Mutex<Store>>>,
+    /// The engine's live events, subscribed to by each event stream.
+    pub live: broadcast::Sender<LiveEvent>,
+    /// Who may do what.
+    pub access: Access,
+    /// How job health is judged (`Figures::load`).
+    pub health: HealthSettings,
+    /// The previous CPU read of each slot, for `cpu_percent`.
+    pub cpu: Arc<CpuReads>,
+    /// Becomes `true` when the server shuts down; set by [`serve`].
+    pub stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
-    /// The state for a daemon confining its runs with `enforcer`.
+    /// The state for a daemon confining its runs with `enforcer`: open reads, no token
+    /// (actions refused) and no live events until set.
     pub fn new(
         engine: EngineHandle,
         enforcer: &Enforcer,
         store: Option<Arc<Mutex<Store>>>,
     ) -> AppState {
+        let (cgroup, unconfined) = match enforcer {
+            Enforcer::Cgroup(tree) => (Some(Arc::new(tree.clone())), None),
+            Enforcer::Unconfined { reason } => (None, Some(reason.clone())),
+        };
+        AppState::with_tree(engine, cgroup, store).unconfined(unconfined)
+    }
+
+    /// The state with this slot tree (`None`: unconfined).
+    pub fn with_tree(
+        engine: EngineHandle,
+        cgroup: Option<Arc<Hierarchy>>,
+        store: Option<Arc<Mutex<Store>>>,
+    ) -> AppState {
         AppState {
             engine,
+            cgroup,
+            unconfined: None,
             store,
-            cgroup: match enforcer {
-                Enforcer::Cgroup(tree) => Some(Arc::new(tree.clone())),
-                Enforcer::Unconfined { .. } => None,
-            },
+            live: live::channel(),
+            access: Access::default(),
+            health: HealthSettings::default(),
+            cpu: Arc::default(),
+            stopping: watch::channel(false).1,
         }
     }
+
+    fn unconfined(mut self, reason: Option<String>) -> AppState {
+        self.unconfined = reason;
+        self
+    }
+
+    /// Reads history on a blocking thread.
+    ///
+    /// # Errors
+    /// `work`'s error; 503 without a history.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.write(move |store| work(store)).await
+    }
+
+    /// Changes history on a blocking thread.
+    ///
+    /// # Errors
+    /// `work`'s error; 503 without a history.
+    pub async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let Some(store) = self.store.clone() else {
+            return Err(ApiError::unavailable("no history database"));
+        };
+        tokio::task::spawn_blocking(move || {
+            let mut store = store
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            work(&mut store)
+        })
+        .await?
+    }
+}
+
+/// The `/api/v1` routes (auth, limits and JSON errors applied).
+fn api(state: &AppState) -> Router<AppState> {
+    let timed = Router::new()
+        .route("/jobs", get(jobs::list))
+        .route("/jobs/{name}", get(jobs::one))
+        .route("/jobs/{name}/runs", get(runs::of_job))
+        .route("/jobs/{name}/run", post(jobs::trigger))
+        .route("/jobs/{name}/enable", post(jobs::enable))
+        .route("/jobs/{name}/disable", post(jobs::disable))
+        .route("/runs", get(runs::list))
+        .route("/runs/{id}", get(runs::one))
+        .route("/runs/{id}/log", get(runs::log))
+        .route("/runs/{id}/kill", post(runs::kill))
+        .route("/slots", get(slots::slots))
+        .route("/alerts", get(alerts::list))
+        .route("/alerts/{id}/ack", post(alerts::ack))
+        .fallback(api_not_found)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    timed
+        .route("/events", get(events::events))
+        .layer(axum::middleware::from_fn_with_state(
+            state.access.clone(),
+            auth::require,
+        ))
+        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/", get(assets::index))
+        .route("/assets/app.js", get(assets::app_js))
+        .route("/assets/app.css", get(assets::app_css))
+        .nest("/api/v1", api(&state))
+        .route("/api", get(api_not_found).post(api_not_found))
+        .route("/api/{*rest}", get(api_not_found).post(api_not_found))
         .fallback(not_found)
         .with_state(state)
 }
 
 async fn not_found() -> (StatusCode, &'static str) {
-    (StatusCode::NOT_FOUND, "not found; try /metrics\n")
+    (StatusCode::NOT_FOUND, "not found; try / or /metrics\n")
 }
 
-/// Serves [`router`] on `listener` until `shutdown` resolves, then lets requests in
-/// progress finish.
+async fn api_not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no such path: {}", uri.path()))
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves, then ends the event streams
+/// and lets requests in progress finish.
 ///
 /// # Errors
 /// Only when accepting connections fails for good.
 pub async fn serve(
     listener: TcpListener,
-    state: AppState,
+    mut state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (stop, stopping) = watch::channel(false);
+    state.stopping = stopping.clone();
+    let mut server_stops = stopping;
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+        // Keep the sender until every stream has seen it (they hold receivers).
+        stop.closed().await;
+    });
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            let _ = server_stops.wait_for(|stopping| *stopping).await;
+        })
         .await
 }

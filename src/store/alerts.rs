@@ -199,7 +199,8 @@ impl Store {
     }
 
     /// Resolves `job`'s open alerts of these `kinds` at `now`, in one transaction, and
-    /// returns their ids, lowest first. Kinds with no open alert are passed over.
+    /// returns their ids and kinds, lowest id first. Kinds with no open alert are passed
+    /// over.
     ///
     /// # Errors
     ///
@@ -209,7 +210,7 @@ impl Store {
         job: &str,
         kinds: &[AlertKind],
         now: DateTime<Utc>,
-    ) -> Result<Vec<i64>, StoreError> {
+    ) -> Result<Vec<(i64, AlertKind)>, StoreError> {
         const OP: &str = "resolving alerts";
         if kinds.is_empty() {
             return Ok(Vec::new());
@@ -228,11 +229,11 @@ impl Store {
                     .query_row(params![job, kind.as_str(), to_ms(now)], |row| row.get(0))
                     .optional()
                     .map_err(StoreError::sql(OP))?;
-                resolved.extend(id);
+                resolved.extend(id.map(|id| (id, *kind)));
             }
         }
         tx.commit().map_err(StoreError::sql(OP))?;
-        resolved.sort_unstable();
+        resolved.sort_unstable_by_key(|(id, _)| *id);
         Ok(resolved)
     }
 
@@ -256,6 +257,23 @@ impl Store {
             return Err(StoreError::NoSuchAlert { id });
         }
         tx.commit().map_err(StoreError::sql(OP))
+    }
+
+    /// The alert with this id, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or the row does not convert.
+    pub fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        const OP: &str = "reading an alert";
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1");
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .map_err(StoreError::sql(OP))?;
+        stmt.query_row([id], alert_from_row)
+            .optional()
+            .map_err(StoreError::sql(OP))
     }
 
     /// The open alerts (acknowledged ones included), or with `all` every alert ever

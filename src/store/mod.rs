@@ -23,6 +23,7 @@ mod error;
 mod events;
 mod jobs;
 mod metrics;
+mod page;
 mod recent;
 mod record;
 mod retention;
@@ -43,6 +44,7 @@ pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
 pub use metrics::RunTotals;
+pub use page::{MAX_PAGE, RunPage, RunQuery};
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
 pub use retention::{PRUNE_BATCH, PruneReport};
 pub use rolling::Rolling;
@@ -68,6 +70,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0003_retention.sql")),
     M::up(include_str!("../../schema/0004_alerts.sql")),
     M::up(include_str!("../../schema/0005_baselines.sql")),
+    M::up(include_str!("../../schema/0006_api.sql")),
 ];
 
 /// A connection to the history database.

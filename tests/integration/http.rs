@@ -60,7 +60,10 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
         .unwrap();
     let (handle, mut queries) = EngineHandle::channel();
     rt.spawn(async move {
-        while let Some(Query::Metrics(reply)) = queries.recv().await {
+        while let Some(query) = queries.recv().await {
+            let Query::Metrics(reply) = query else {
+                continue;
+            };
             let slot = |name: &str| SlotMetrics {
                 name: name.into(),
                 max_concurrent: 5,
@@ -77,11 +80,7 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let state = AppState {
-        engine: handle,
-        cgroup: Some(Arc::new(tree)),
-        store: None,
-    };
+    let state = AppState::with_tree(handle, Some(Arc::new(tree)), None);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = rt.spawn(serve(listener, state, async {
         let _ = stopped.await;

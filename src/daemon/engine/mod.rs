@@ -61,6 +61,8 @@ pub struct Active {
     pub run_id: Option<i64>,
     pub started_at: DateTime<Utc>,
     pub attempt: u32,
+    /// What started it (`schedule`, `manual`, ...), for the `run_started` event.
+    pub trigger: String,
     /// Memory reserved by admission for it.
     pub memory: u64,
     /// Resolving it stops the run (`kill`, `replace`, shutdown); taken when used.
@@ -138,6 +140,8 @@ pub struct Engine {
     pub alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
     /// Per-job totals for `/metrics`: from history at start, then every run that ends.
     pub metrics: crate::metrics::Counters,
+    /// Runs and alerts as they happen, for `GET /api/v1/events` (see [`super::live`]).
+    pub live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
     next_token: u64,
 }
 
@@ -184,8 +188,15 @@ impl Engine {
             synced: false,
             alert_sink: None,
             metrics: crate::metrics::Counters::default(),
+            live: super::live::channel(),
             next_token: 0,
         }
+    }
+
+    /// Tells the event streams, if any listen.
+    pub fn publish(&self, event: super::live::LiveEvent) {
+        // An error only means nobody listens now.
+        let _ = self.live.send(event);
     }
 
     pub(super) fn token(&mut self) -> u64 {

@@ -12,6 +12,7 @@ use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
 use super::{Active, Engine, Origin, RunEvent, Wake};
+use crate::daemon::live::LiveEvent;
 
 impl Engine {
     /// Starts an admitted run in a task of its own; its seat and memory are already
@@ -35,6 +36,7 @@ impl Engine {
                 run_id: None,
                 started_at: dispatched_at,
                 attempt: run.attempt,
+                trigger: run.trigger.clone(),
                 memory: run.expected_memory,
                 cancel: Some(cancel_tx),
             },
@@ -98,6 +100,7 @@ impl Engine {
                 run_id: Some(adopted.run_id),
                 started_at: adopted.started_at,
                 attempt: 1,
+                trigger: "adopted".into(),
                 memory,
                 cancel: Some(cancel_tx),
             },
@@ -121,9 +124,18 @@ impl Engine {
 
     /// A run task reported its row id.
     pub fn recorded(&mut self, token: u64, id: i64) {
-        if let Some(active) = self.active.get_mut(&token) {
-            active.run_id = Some(id);
-        }
+        let Some(active) = self.active.get_mut(&token) else {
+            return;
+        };
+        active.run_id = Some(id);
+        let event = LiveEvent::RunStarted {
+            run_id: id,
+            job: active.job.clone(),
+            slot: active.slot.clone(),
+            started_at: active.started_at,
+            trigger: active.trigger.clone(),
+        };
+        self.publish(event);
     }
 
     /// A run ended: free its seat, update the job's state, then retries, breaker and
@@ -143,6 +155,13 @@ impl Engine {
             }
         };
         self.learn(&record);
+        self.publish(LiveEvent::RunFinished {
+            run_id: record.id,
+            job: record.job.clone(),
+            status: record.status,
+            duration_ms: record.duration_ms,
+            memory_peak_bytes: record.memory_peak_bytes,
+        });
         self.follow_up(&record, now).await;
         self.metrics.observe(&record);
         if !self.stopping {
@@ -212,6 +231,13 @@ impl Engine {
         match raised {
             Ok((change, finding)) if change.notifies() => {
                 warn!(job = name, message = %finding.message, "overdue");
+                self.publish(LiveEvent::AlertRaised {
+                    id: change.id(),
+                    job: name.to_owned(),
+                    kind: finding.kind,
+                    severity: finding.severity,
+                    message: finding.message.clone(),
+                });
                 if let Some(sink) = &self.alert_sink {
                     let _ = sink.send(crate::alerts::AlertNotice {
                         alert_id: change.id(),
@@ -236,13 +262,27 @@ impl Engine {
             return;
         };
         let (job, settings, run) = (entry.job.clone(), self.settings.clone(), record.clone());
-        let notices = self
+        let alerts = self
             .db(move |s| Ok(crate::followup::record(s, &job, &run, &settings, now)))
             .await
             .unwrap_or_default();
-        for notice in notices {
+        for (id, kind) in alerts.resolved {
+            self.publish(LiveEvent::AlertResolved {
+                id,
+                job: record.job.clone(),
+                kind,
+            });
+        }
+        for notice in alerts.notices {
             info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
                 severity = %notice.severity, change = notice.change.as_str(), "alert");
+            self.publish(LiveEvent::AlertRaised {
+                id: notice.alert_id,
+                job: notice.job.clone(),
+                kind: notice.kind,
+                severity: notice.severity,
+                message: notice.message.clone(),
+            });
             if let Some(sink) = &self.alert_sink {
                 let _ = sink.send(notice);
             }

@@ -153,16 +153,13 @@ fn resolving_closes_the_named_kinds_and_a_new_finding_opens_a_new_alert() {
     ];
     assert_eq!(
         store.resolve("backup", &kinds, at(10)).unwrap(),
-        [fail, crit]
+        [
+            (fail, AlertKind::Failure),
+            (crit, AlertKind::ConsecutiveFailures)
+        ]
     );
-    assert_eq!(
-        store.resolve("backup", &kinds, at(11)).unwrap(),
-        Vec::<i64>::new()
-    );
-    assert_eq!(
-        store.resolve("backup", &[], at(11)).unwrap(),
-        Vec::<i64>::new()
-    );
+    assert_eq!(store.resolve("backup", &kinds, at(11)).unwrap(), []);
+    assert_eq!(store.resolve("backup", &[], at(11)).unwrap(), []);
     let open: Vec<i64> = store.alerts(false).unwrap().iter().map(|a| a.id).collect();
     assert_eq!(open, [elsewhere, slow_id]);
     let all = store.alerts(true).unwrap();

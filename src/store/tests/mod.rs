@@ -7,6 +7,7 @@ mod events;
 mod jobs;
 mod metrics;
 mod open;
+mod page;
 mod retention;
 mod runs;
 mod stats;

@@ -1,0 +1,96 @@
+//! What happens, as it happens: the engine publishes runs starting and finishing and
+//! alerts being raised and resolved on a `tokio::sync::broadcast` channel, and each
+//! `GET /api/v1/events` stream subscribes to it. Publishing costs nothing when nobody
+//! listens, and a listener that falls behind loses the oldest events (it is told so), never
+//! the engine's time.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::alerts::{AlertKind, Severity};
+use crate::model::RunStatus;
+
+/// How many events a listener may fall behind before it loses the oldest.
+pub const LIVE_BACKLOG: usize = 1024;
+
+/// A new channel (the receiver is dropped: listeners subscribe with `Sender::subscribe`).
+pub fn channel() -> broadcast::Sender<LiveEvent> {
+    broadcast::channel(LIVE_BACKLOG).0
+}
+
+/// One thing that happened. The SSE event name is [`LiveEvent::name`]; its `data:` is the
+/// variant's fields as one JSON object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum LiveEvent {
+    RunStarted {
+        run_id: i64,
+        job: String,
+        slot: String,
+        started_at: DateTime<Utc>,
+        trigger: String,
+    },
+    RunFinished {
+        run_id: i64,
+        job: String,
+        status: RunStatus,
+        duration_ms: Option<u64>,
+        memory_peak_bytes: Option<u64>,
+    },
+    AlertRaised {
+        id: i64,
+        job: String,
+        kind: AlertKind,
+        severity: Severity,
+        message: String,
+    },
+    AlertResolved {
+        id: i64,
+        job: String,
+        kind: AlertKind,
+    },
+}
+
+impl LiveEvent {
+    /// The SSE event name: `run_started`, `run_finished`, `alert_raised`, `alert_resolved`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LiveEvent::RunStarted { .. } => "run_started",
+            LiveEvent::RunFinished { .. } => "run_finished",
+            LiveEvent::AlertRaised { .. } => "alert_raised",
+            LiveEvent::AlertResolved { .. } => "alert_resolved",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_serialize_as_flat_objects_named_apart() {
+        let event = LiveEvent::RunFinished {
+            run_id: 7,
+            job: "backup".into(),
+            status: RunStatus::OomKilled,
+            duration_ms: Some(1500),
+            memory_peak_bytes: None,
+        };
+        assert_eq!(event.name(), "run_finished");
+        assert_eq!(
+            serde_json::to_string(&event).unwrap(),
+            r#"{"run_id":7,"job":"backup","status":"oom_killed","duration_ms":1500,"memory_peak_bytes":null}"#
+        );
+        let resolved = LiveEvent::AlertResolved {
+            id: 3,
+            job: "j".into(),
+            kind: AlertKind::Failure,
+        };
+        assert_eq!(resolved.name(), "alert_resolved");
+        assert_eq!(
+            serde_json::to_string(&resolved).unwrap(),
+            r#"{"id":3,"job":"j","kind":"failure"}"#
+        );
+    }
+}

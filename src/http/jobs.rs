@@ -1,0 +1,297 @@
+//! `GET /jobs`, `GET /jobs/{name}` and the job actions (`run`, `enable`, `disable`). A job
+//! is the element of `slotcron jobs --json` ([`JobView`], from history, read on a blocking
+//! thread) plus what only the engine knows ([`JobLive`]: state, next run, runs in
+//! progress) and three figures for the dashboard: `consecutive_failures`, `last_error`
+//! and `trend`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::control::protocol::{JobState, Request};
+use crate::daemon::control::{Effect, Outcome, Refusal};
+use crate::daemon::query::JobLive;
+use crate::stats::health::is_failure;
+use crate::stats::{Figures, Health};
+use crate::store::{RunRecord, Store};
+use crate::views::JobView;
+
+/// One job of `GET /jobs`.
+#[derive(Debug, Serialize)]
+struct ApiJob<'a> {
+    #[serde(flatten)]
+    view: JobView<'a>,
+    effective_enabled: bool,
+    state: &'static str,
+    next_run: Option<DateTime<Utc>>,
+    running: u32,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+    trend: Trend,
+}
+
+/// The last 24 hours against the baseline, in percent (+25.0: 25 % slower or hungrier).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Trend {
+    pub duration_change_pct: Option<f64>,
+    pub memory_change_pct: Option<f64>,
+}
+
+/// The trend of a job's health: rolling average duration and highest memory peak of the
+/// last 24 h against the baseline's medians; `None` without either.
+pub fn trend(health: &Health) -> Trend {
+    let change = |now: Option<f64>, usual: Option<f64>| match (now, usual) {
+        (Some(now), Some(usual)) if usual > 0.0 => {
+            Some(((now / usual - 1.0) * 1000.0).round() / 10.0)
+        }
+        _ => None,
+    };
+    let rolling = &health.rolling_24h;
+    let baseline = health.baseline.as_ref();
+    Trend {
+        duration_change_pct: change(
+            rolling.duration_avg_ms,
+            baseline.map(|b| b.duration_median_ms),
+        ),
+        memory_change_pct: change(
+            rolling.memory_peak_max_bytes.map(|m| m as f64),
+            baseline.and_then(|b| b.memory_median_bytes),
+        ),
+    }
+}
+
+/// The word of a job's state, as `slotcron status` prints it.
+pub fn state_word(state: &JobState) -> &'static str {
+    match state {
+        JobState::Idle => "idle",
+        JobState::Queued => "queued",
+        JobState::Running => "running",
+        JobState::Disabled => "disabled",
+        JobState::Tripped { .. } => "tripped",
+        JobState::Broken => "broken",
+    }
+}
+
+/// What a failed run says went wrong: its error, or its status and exit code.
+fn error_text(run: &RunRecord) -> String {
+    match (&run.error, run.exit_code) {
+        (Some(error), _) => error.clone(),
+        (None, Some(code)) => format!("{} (exit code {code})", run.status),
+        (None, None) => run.status.to_string(),
+    }
+}
+
+/// Each failing job's latest failed run: its newest run when that failed, else the newest
+/// finished one when that failed (read by id, one row per such job).
+fn last_failures(
+    store: &Store,
+    figures: &Figures,
+    live: &[JobLive],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut errors = HashMap::new();
+    let mut look_up = Vec::new();
+    for job in live.iter().filter(|j| j.consecutive_failures > 0) {
+        let name = &job.job.name;
+        match figures.latest.get(name) {
+            Some(run) if is_failure(run.status) => {
+                errors.insert(name.clone(), error_text(run));
+            }
+            _ => look_up.extend(
+                figures
+                    .summaries
+                    .get(name)
+                    .and_then(|s| s.last_final)
+                    .filter(|last| is_failure(last.status))
+                    .map(|last| last.id),
+            ),
+        }
+    }
+    for run in store.runs_by_id(&look_up)? {
+        errors.insert(run.job.clone(), error_text(&run));
+    }
+    Ok(errors)
+}
+
+/// The JSON of `live` (the engine's view of some jobs), with history read now.
+async fn render(state: &AppState, live: Vec<JobLive>, one: bool) -> Result<Vec<u8>, ApiError> {
+    let settings = state.health;
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let now = Utc::now();
+        let (figures, errors) = match &store {
+            Some(store) => {
+                let store = store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let figures = Figures::load(&store, settings, now)?;
+                let errors = last_failures(&store, &figures, &live)?;
+                (figures, errors)
+            }
+            None => (
+                Figures {
+                    settings,
+                    ..Figures::default()
+                },
+                HashMap::new(),
+            ),
+        };
+        let jobs: Vec<ApiJob<'_>> = live
+            .iter()
+            .map(|l| {
+                let view = JobView::new(&l.job, &figures, now);
+                let trend = trend(&view.health);
+                ApiJob {
+                    view,
+                    effective_enabled: l.effective_enabled,
+                    state: state_word(&l.state),
+                    next_run: l.next_run,
+                    running: l.running,
+                    consecutive_failures: l.consecutive_failures,
+                    last_error: errors.get(&l.job.name).cloned(),
+                    trend,
+                }
+            })
+            .collect();
+        let body = if one {
+            serde_json::to_vec(&jobs[0])
+        } else {
+            serde_json::to_vec(&json!({"generated_at": now, "jobs": jobs}))
+        };
+        body.map_err(|e| ApiError::internal(format!("encoding jobs: {e}")))
+    })
+    .await?
+}
+
+fn json_bytes(body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /jobs`: every scheduled job, by name.
+pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let live = state.engine.jobs(None).await?;
+    Ok(json_bytes(render(&state, live, false).await?))
+}
+
+/// `GET /jobs/{name}`.
+pub async fn one(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let live = state.engine.jobs(Some(name.clone())).await?;
+    if live.is_empty() {
+        return Err(ApiError::not_found(format!("no job named `{name}`")));
+    }
+    Ok(json_bytes(render(&state, live, true).await?))
+}
+
+/// The status and error of a refused action.
+pub fn refusal(why: Refusal, message: String) -> ApiError {
+    match why {
+        Refusal::UnknownJob => ApiError::not_found(message),
+        Refusal::NotRunning | Refusal::Conflict => ApiError::conflict(message),
+        Refusal::Unavailable => ApiError::unavailable(message),
+        Refusal::Failed => ApiError::internal(message),
+    }
+}
+
+/// `POST /jobs/{name}/run`: 202 whether it started or waits for a seat.
+pub async fn trigger(
+    State(state): State<AppState>,
+    Path(job): Path<String>,
+) -> Result<Response, ApiError> {
+    match state.engine.control(Request::Trigger { job }).await? {
+        Outcome::Done { effect, message } => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({"message": message, "queued": effect == Effect::Queued})),
+        )
+            .into_response()),
+        Outcome::Refused { why, message } => Err(refusal(why, message)),
+        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
+    }
+}
+
+/// `POST /jobs/{name}/enable`.
+pub async fn enable(state: State<AppState>, job: Path<String>) -> Result<Response, ApiError> {
+    set_enabled(state, job, true).await
+}
+
+/// `POST /jobs/{name}/disable`.
+pub async fn disable(state: State<AppState>, job: Path<String>) -> Result<Response, ApiError> {
+    set_enabled(state, job, false).await
+}
+
+async fn set_enabled(
+    State(state): State<AppState>,
+    Path(job): Path<String>,
+    enabled: bool,
+) -> Result<Response, ApiError> {
+    let request = if enabled {
+        Request::Enable { job }
+    } else {
+        Request::Disable { job }
+    };
+    match state.engine.control(request).await? {
+        Outcome::Done { message, .. } => {
+            Ok(Json(json!({"message": message, "enabled": enabled})).into_response())
+        }
+        Outcome::Refused { why, message } => Err(refusal(why, message)),
+        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{Baseline, Execution, HealthStatus, Performance};
+    use crate::store::Rolling;
+
+    fn health(rolling: Rolling, baseline: Option<Baseline>) -> Health {
+        Health {
+            status: HealthStatus::Healthy,
+            execution: Execution::Ok,
+            performance: Performance::Stable,
+            baseline,
+            baseline_missing: None,
+            rolling_24h: rolling,
+            overdue_since: None,
+        }
+    }
+
+    #[test]
+    fn trend_is_the_change_against_the_baseline_medians() {
+        let baseline = Baseline {
+            duration_median_ms: 1000.0,
+            duration_p95_ms: 1500.0,
+            duration_mad_ms: 10.0,
+            memory_median_bytes: Some(200.0),
+            memory_max_bytes: Some(300),
+            memory_mad_bytes: Some(5.0),
+            cpu_median_usec: None,
+            runs: 10,
+            newest_run_id: 9,
+            computed_at: Utc::now(),
+        };
+        let rolling = Rolling {
+            runs: 4,
+            duration_avg_ms: Some(1250.0),
+            memory_peak_max_bytes: Some(150),
+            ..Rolling::default()
+        };
+        let t = trend(&health(rolling.clone(), Some(baseline)));
+        assert_eq!(t.duration_change_pct, Some(25.0));
+        assert_eq!(t.memory_change_pct, Some(-25.0));
+        let none = trend(&health(rolling, None));
+        assert_eq!(
+            (none.duration_change_pct, none.memory_change_pct),
+            (None, None)
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! Query and path parameters, validated: every handler gets typed values or an
+//! [`ApiError`] that names the parameter and the value. A value that does not parse is a
+//! 400 (`limit=abc`, `since=yesterday`); one that parses but is out of range is a 422
+//! (`limit=0`, `status=bogus`). Parsing takes strings, so the tests feed strings.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::error::ApiError;
+use crate::model::RunStatus;
+use crate::store::{AlertState, MAX_PAGE};
+
+/// A page's size unless `limit=` says otherwise.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// A log tail's size unless `bytes=` says otherwise.
+pub const DEFAULT_LOG_BYTES: u64 = 64 * 1024;
+/// The largest log tail served.
+pub const MAX_LOG_BYTES: u64 = 1024 * 1024;
+
+/// The query string as `name -> value` (the last one wins when repeated).
+pub type QueryMap = HashMap<String, String>;
+
+/// An integer, or 400 naming `name`.
+fn integer<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::bad_request(format!("`{name}` must be a whole number, got `{text}`"))
+    })
+}
+
+/// `limit`: 1 to [`MAX_PAGE`], default [`DEFAULT_LIMIT`].
+pub fn limit(query: &QueryMap) -> Result<u32, ApiError> {
+    let Some(text) = query.get("limit") else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    let n: i64 = integer("limit", text)?;
+    if (1..=i64::from(MAX_PAGE)).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err(ApiError::invalid(format!(
+            "`limit` must be 1 to {MAX_PAGE}, got {n}"
+        )))
+    }
+}
+
+/// `before`: a run id.
+pub fn before(query: &QueryMap) -> Result<Option<i64>, ApiError> {
+    query
+        .get("before")
+        .map(|t| integer("before", t))
+        .transpose()
+}
+
+/// `since`: an RFC 3339 time.
+pub fn since(query: &QueryMap) -> Result<Option<DateTime<Utc>>, ApiError> {
+    query
+        .get("since")
+        .map(|text| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "`since` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got `{text}` ({e})"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// `status`: a run status word.
+pub fn status(query: &QueryMap) -> Result<Option<RunStatus>, ApiError> {
+    query
+        .get("status")
+        .map(|text| {
+            text.parse().map_err(|_| {
+                let words: Vec<&str> = RunStatus::ALL.iter().map(|s| s.as_str()).collect();
+                ApiError::invalid(format!(
+                    "`status` must be one of {}, got `{text}`",
+                    words.join(", ")
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Which alerts `GET /alerts` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertFilter {
+    /// Not resolved (acknowledged ones included), as `slotcron alerts` lists them.
+    Open,
+    /// Exactly this state.
+    Only(AlertState),
+    All,
+}
+
+/// `state`: `open` (default), `acknowledged`, `resolved` or `all`.
+pub fn alert_state(query: &QueryMap) -> Result<AlertFilter, ApiError> {
+    match query.get("state").map(String::as_str) {
+        None | Some("open") => Ok(AlertFilter::Open),
+        Some("acknowledged") => Ok(AlertFilter::Only(AlertState::Acknowledged)),
+        Some("resolved") => Ok(AlertFilter::Only(AlertState::Resolved)),
+        Some("all") => Ok(AlertFilter::All),
+        Some(other) => Err(ApiError::invalid(format!(
+            "`state` must be open, acknowledged, resolved or all, got `{other}`"
+        ))),
+    }
+}
+
+/// `bytes`: 1 to [`MAX_LOG_BYTES`], default [`DEFAULT_LOG_BYTES`].
+pub fn log_bytes(query: &QueryMap) -> Result<u64, ApiError> {
+    let Some(text) = query.get("bytes") else {
+        return Ok(DEFAULT_LOG_BYTES);
+    };
+    let n: i64 = integer("bytes", text)?;
+    if (1..=MAX_LOG_BYTES as i64).contains(&n) {
+        Ok(n as u64)
+    } else {
+        Err(ApiError::invalid(format!(
+            "`bytes` must be 1 to {MAX_LOG_BYTES}, got {n}"
+        )))
+    }
+}
+
+/// A path's id (`/runs/{id}`, `/alerts/{id}`).
+pub fn id(name: &str, text: &str) -> Result<i64, ApiError> {
+    integer(name, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn q(pairs: &[(&str, &str)]) -> QueryMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn limits_default_parse_and_are_bounded() {
+        assert_eq!(limit(&q(&[])).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(limit(&q(&[("limit", "500")])).unwrap(), 500);
+        let err = limit(&q(&[("limit", "abc")])).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.contains("`abc`"), "{}", err.message);
+        for bad in ["0", "501", "-3", "100000"] {
+            let err = limit(&q(&[("limit", bad)])).unwrap_err();
+            assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        }
+    }
+
+    #[test]
+    fn since_status_and_state_are_checked() {
+        let t = since(&q(&[("since", "2026-01-31T12:00:00+01:00")])).unwrap();
+        assert_eq!(t.unwrap().to_rfc3339(), "2026-01-31T11:00:00+00:00");
+        let err = since(&q(&[("since", "yesterday")])).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(&q(&[("status", "oom_killed")])).unwrap(),
+            Some(RunStatus::OomKilled)
+        );
+        let err = status(&q(&[("status", "bogus")])).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(err.message.contains("oom_killed"), "{}", err.message);
+        assert_eq!(alert_state(&q(&[])).unwrap(), AlertFilter::Open);
+        assert_eq!(
+            alert_state(&q(&[("state", "resolved")])).unwrap(),
+            AlertFilter::Only(AlertState::Resolved)
+        );
+        assert_eq!(
+            alert_state(&q(&[("state", "closed")])).unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(log_bytes(&q(&[])).unwrap(), DEFAULT_LOG_BYTES);
+        assert_eq!(
+            log_bytes(&q(&[("bytes", "2000000")])).unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert_eq!(id("id", "x1").unwrap_err().status, StatusCode::BAD_REQUEST);
+    }
+}
