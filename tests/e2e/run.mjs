@@ -23,8 +23,12 @@ const JOBS = {
   'fails.yaml': 'description: Always fails\ncommand: "echo about to fail; exit 3"\nschedule: manual\ncategory: e2e\n',
   // Log output that looks like HTML must stay text.
   'markup.yaml': `description: Prints markup\ncommand: |\n${MARKUP.map((line) => `  echo '${line}'`).join('\n')}\nschedule: manual\ncategory: e2e\n`,
+  // Nothing but the required keys: every optional field is null in the API.
+  'bare.yaml': 'command: "true"\nschedule: manual\n',
 };
-const ALL_JOBS = [...EXAMPLES, 'fails', 'markup'].sort();
+const ALL_JOBS = [...EXAMPLES, ...Object.keys(JOBS).map((f) => f.replace(/\.yaml$/, ''))].sort();
+/** What a view shows when it prints a missing field instead of handling it. */
+const LEAKED = /\b(null|undefined|NaN)\b|\[object /;
 // What Chromium logs for an answer the page expects and handles: the 401 that asks for the
 // token.
 const EXPECTED_401 = /status of 401/;
@@ -72,8 +76,10 @@ describe('dashboard in headless Chromium against a real daemon', () => {
     assert.equal(await page.locator('#slots .slot').first().getByRole('meter').count(), 2, 'seats and memory gauges');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });
-    for (const [hash, view] of [['#/jobs', 'jobs'], ['#/jobs/backup', 'job'], ['#/alerts', 'alerts'], ['#/health', 'health']]) {
+    assert.doesNotMatch(await page.locator('#view').innerText(), LEAKED);
+    for (const [hash, view] of [['#/jobs', 'jobs'], ['#/jobs/backup', 'job'], ['#/jobs/bare', 'job'], ['#/alerts', 'alerts'], ['#/health', 'health']]) {
       await visit(page, hash, view);
+      assert.doesNotMatch(await page.locator('#view').innerText(), LEAKED, `view ${hash}`);
     }
     assert.deepEqual(problems, []);
     await page.close();

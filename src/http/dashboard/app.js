@@ -44,6 +44,9 @@ function assemble(node, props, children) {
   return node;
 }
 
+/** `root.replaceChildren` minus the null/false entries (which it would print as text). */
+const fill = (root, ...children) => root.replaceChildren(...children.flat().filter((c) => c != null && c !== false));
+
 /** A word from the server made safe for a class name (`oom_killed` stays `oom_killed`). */
 const classWord = (word) => String(word ?? 'unknown').toLowerCase().replace(/[^a-z0-9_-]/g, '_');
 
@@ -273,6 +276,9 @@ function jobActions(job) {
 function sortableTable(columns, { caption, initial, onRowClick, rowClass, empty = 'Nothing here.' }) {
   let sort = { ...initial };
   let rows = [];
+  // A row object (fresh JSON after each reload) is drawn once; sorting and filtering only
+  // reorder the rows drawn before.
+  const built = new WeakMap();
   const tbody = el('tbody');
   const headers = columns.map((column) => {
     const th = el('th', { scope: 'col', class: column.num ? 'num' : null });
@@ -302,14 +308,18 @@ function sortableTable(columns, { caption, initial, onRowClick, rowClass, empty 
     const sorted = column?.sort ? [...rows].sort((a, b) => sort.dir * compare(column.sort(a), column.sort(b))) : rows;
     const fragment = document.createDocumentFragment();
     for (const row of sorted) {
-      const tr = el('tr', { class: rowClass?.(row) }, columns.map((c) => el('td', { class: c.num ? 'num' : c.class }, c.cell(row))));
-      if (onRowClick) {
-        tr.classList.add('clickable');
-        tr.addEventListener('click', (event) => {
-          if (event.target.closest('button, a')) return;
-          onRowClick(row, tr);
-        });
+      let tr = built.get(row);
+      if (!tr) {
+        tr = el('tr', {}, columns.map((c) => el('td', { class: c.num ? 'num' : c.class }, c.cell(row))));
+        if (onRowClick) {
+          tr.addEventListener('click', (event) => {
+            if (event.target.closest('button, a')) return;
+            onRowClick(row, tr);
+          });
+        }
+        built.set(row, tr);
       }
+      tr.className = [onRowClick ? 'clickable' : '', rowClass?.(row) ?? ''].join(' ').trim();
       fragment.append(tr);
     }
     if (!sorted.length) fragment.append(el('tr', {}, el('td', { class: 'empty', colspan: columns.length, text: empty })));
@@ -383,7 +393,7 @@ const overviewView = () => {
       const by = (status) => jobs.jobs.filter((j) => j.health?.status === status).length;
       const running = jobs.jobs.reduce((sum, j) => sum + (j.running ?? 0), 0);
       slotsBox = el('div', { class: 'slots', id: 'slots' });
-      root.replaceChildren(
+      fill(root,
         el('h1', { text: 'Overview' }),
         el('div', { class: 'cards', id: 'counts' },
           countCard('healthy', by('healthy'), 'healthy jobs', '#/health'),
@@ -465,7 +475,7 @@ const jobsView = () => {
           oninput: (event) => { jobsFilter = event.target.value; draw(); },
         });
         filter.value = jobsFilter;
-        root.replaceChildren(el('h1', { text: 'Jobs' }),
+        fill(root, el('h1', { text: 'Jobs' }),
           el('div', { class: 'toolbar' }, el('label', { for: 'job-filter', text: 'Filter' }), filter, counter),
           table.node);
       }
@@ -641,7 +651,7 @@ const jobView = (name) => {
         });
         logPanel = el('section', { class: 'log-panel', id: 'log', 'aria-live': 'polite' });
         moreButton = el('button', { type: 'button', class: 'more', text: 'Older runs', onclick: loadMore });
-        root.replaceChildren(
+        fill(root,
           el('h1', {}, el('span', { class: 'muted', text: 'Job ' }), el('span', { id: 'job-name', text: name })),
           job.description ? el('p', { text: job.description }) : null,
           el('div', { id: 'job-facts' }, facts),
@@ -686,7 +696,7 @@ const alertsView = () => {
       if (first) {
         openTable = sortableTable(ALERT_COLUMNS(true), { caption: 'Open alerts', initial: { key: 'last', dir: -1 }, empty: 'No open alert.' });
         recentTable = sortableTable(ALERT_COLUMNS(false), { caption: 'Recent alerts', initial: { key: 'last', dir: -1 }, empty: 'No acknowledged or resolved alert yet.' });
-        root.replaceChildren(el('h1', { text: 'Alerts' }),
+        fill(root, el('h1', { text: 'Alerts' }),
           el('h2', { id: 'open-alerts', text: 'Open' }), assemble(openTable.node, { id: 'open-table' }, []),
           el('h2', { text: 'Recent (acknowledged and resolved)' }), assemble(recentTable.node, { id: 'recent-table' }, []));
       }
@@ -734,7 +744,7 @@ const healthView = () => {
           { key: 'avg24', label: '24 h average', num: true, sort: (j) => j.health?.rolling_24h?.duration_avg_ms, cell: (j) => fmtMs(j.health?.rolling_24h?.duration_avg_ms) },
           { key: 'mem24', label: '24 h peak memory', num: true, sort: (j) => j.health?.rolling_24h?.memory_peak_max_bytes, cell: (j) => fmtBytes(j.health?.rolling_24h?.memory_peak_max_bytes) },
         ], { caption: 'Performance trends, degraded first', initial: { key: 'degraded', dir: 1 } });
-        root.replaceChildren(el('h1', { text: 'Health' }),
+        fill(root, el('h1', { text: 'Health' }),
           el('h2', { text: 'By health' }), el('div', { id: 'health-counts' }),
           el('h2', { text: 'By execution' }), el('div', { id: 'execution-counts' }),
           el('h2', { text: 'Jobs, worst first' }), assemble(worst.node, { id: 'worst-table' }, []),
@@ -780,13 +790,13 @@ async function route() {
   }
   if (!VIEWS[name]) {
     current = null;
-    main.replaceChildren(el('h1', { text: 'Not found' }), el('p', {}, 'No view at ', el('code', { text: `#/${arg}` }), '. ', el('a', { href: '#/', text: 'Overview' })));
+    fill(main, el('h1', { text: 'Not found' }), el('p', {}, 'No view at ', el('code', { text: `#/${arg}` }), '. ', el('a', { href: '#/', text: 'Overview' })));
     return;
   }
   const view = VIEWS[name](arg);
   current = { view, generation: mine };
   document.title = `${view.title} · slotcron`;
-  main.replaceChildren(el('p', { class: 'loading', text: 'Loading…' }));
+  fill(main, el('p', { class: 'loading', text: 'Loading…' }));
   await refreshView(current, true);
 }
 
@@ -796,7 +806,7 @@ async function refreshView(entry, first) {
     data = await entry.view.load();
   } catch (err) {
     if (entry.generation !== generation) return;
-    if (first) $('#view').replaceChildren(el('h1', { text: entry.view.title }), el('p', { class: 'error-box', role: 'alert', text: err.status === 404 ? `Not found: ${err.message}` : err.message }));
+    if (first) fill($('#view'), el('h1', { text: entry.view.title }), el('p', { class: 'error-box', role: 'alert', text: err.status === 404 ? `Not found: ${err.message}` : err.message }));
     else toast(`Refresh failed: ${err.message}`, 'bad');
     return;
   }
