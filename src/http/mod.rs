@@ -184,9 +184,10 @@ fn api(state: &AppState) -> Router<AppState> {
             state.access.clone(),
             auth::require,
         ))
-        .layer(axum::middleware::map_response(error::json_errors))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        // Outermost, so the answers of the layers above are rewritten too.
+        .layer(axum::middleware::map_response(error::json_errors))
 }
 
 /// Every route.

@@ -70,7 +70,6 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0003_retention.sql")),
     M::up(include_str!("../../schema/0004_alerts.sql")),
     M::up(include_str!("../../schema/0005_baselines.sql")),
-    M::up(include_str!("../../schema/0006_api.sql")),
 ];
 
 /// A connection to the history database.

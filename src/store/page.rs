@@ -1,8 +1,9 @@
 //! Runs a page at a time for the HTTP API: newest first, filtered by job, status and start
 //! time, with keyset pagination on the run id (`before`), so page 1,000 costs what page 1
-//! costs. Each filter combination is one SQL text, chosen so SQLite can walk an index
-//! backwards and stop after the page: `runs_job_id` for a job, `runs_status_id` for a
-//! status, the primary key otherwise.
+//! costs. Each filter combination is one SQL text, so SQLite can walk an index backwards
+//! and stop after the page: `runs_job_id` for a job, the primary key otherwise. A status
+//! filters as the walk goes (no index on status: see `docs/adr/0017-http-api.md`), so a
+//! page of a rare status across all jobs reads further back.
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;

@@ -5,6 +5,7 @@
 mod helper;
 
 mod alerts;
+mod api;
 mod channels;
 mod check;
 mod contrib;
