@@ -261,7 +261,11 @@ fn reads_and_actions_answer_as_documented() {
                 .contains("script-src 'self'")
         );
     }
-    assert!(get(&a, "/").body.contains("/assets/app.js"));
+    // The page names its files relatively (`assets/app.js`), so it also works under a
+    // reverse proxy's sub-path (docs/adr/0018-dashboard.md).
+    let index = get(&a, "/").body;
+    assert!(index.contains("src=\"assets/app.js\""), "{index}");
+    assert!(index.contains("href=\"assets/app.css\""), "{index}");
 }
 
 #[test]
