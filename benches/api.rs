@@ -14,24 +14,24 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use chrono::Utc;
+use slotcron::cgroup::fake::FakeFs;
+use slotcron::cgroup::{Hierarchy, knob};
 use slotcron::config::Catalog;
 use slotcron::daemon::notify::Notifier;
 use slotcron::daemon::registry::sync_history;
 use slotcron::daemon::{World, run};
-use slotcron::runner::Enforcer;
+use slotcron::runner::{Enforcer, global_limits, slot_limits};
 use slotcron::store::{DEFAULT_DB_FILE, Store};
 
+use support::history::{RUNS, insert_runs};
 use support::{Setup, ms, quantile, row};
 
 const JOBS: usize = 1_000;
-const RUNS: usize = 1_000_000;
-const SPACING_MS: i64 = 31_536;
 
 fn main() {
     let rounds = support::rounds(50);
@@ -52,7 +52,7 @@ fn main() {
     sync_history(&mut store, &catalog, now).expect("sync");
     let names: Vec<String> = catalog.jobs.keys().cloned().collect();
     let started = Instant::now();
-    insert_runs(&db, &names, now);
+    insert_runs(&db, &names, now, 5);
     for name in &names {
         store.recompute_baseline(name, 10, now).expect("baseline");
     }
@@ -71,11 +71,10 @@ fn main() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (_reload_tx, reload_requests) = tokio::sync::mpsc::unbounded_channel();
+    let tree = slot_tree(&setup, &settings);
     let world = World {
         settings: Arc::new(settings),
-        enforcer: Arc::new(Enforcer::Unconfined {
-            reason: "benchmark".into(),
-        }),
+        enforcer: Arc::new(Enforcer::Cgroup(tree)),
         store: Arc::new(Mutex::new(store)),
         control: None,
         http: Some(listener),
@@ -129,60 +128,64 @@ fn main() {
         &|r| format!("/api/v1/jobs/{}/runs", names[(r * 389) % JOBS]),
         20.0,
     );
-    measure("GET /api/v1/slots", &|_| "/api/v1/slots".into(), 5.0);
+    let slots = agent
+        .get(&format!("{base}/api/v1/slots"))
+        .call()
+        .expect("slots")
+        .body_mut()
+        .read_to_string()
+        .expect("slots body");
+    assert!(
+        slots.contains("\"memory_current_bytes\":734003200"),
+        "the slots' live figures were not read from their knob files: {slots}"
+    );
+    measure(
+        "GET /api/v1/slots (live, 3 slots' knob files)",
+        &|_| "/api/v1/slots".into(),
+        5.0,
+    );
 
     let _ = stop.send(());
     rt.block_on(daemon).expect("daemon task").expect("daemon");
 }
 
-/// One year of runs, interleaved across jobs, in one transaction (as `benches/history.rs`).
-fn insert_runs(db: &Path, names: &[String], now: DateTime<Utc>) {
-    let mut conn = Connection::open(db).expect("open");
-    let tx = conn.transaction().expect("transaction");
-    {
-        let mut insert = tx
-            .prepare(
-                "INSERT INTO runs (job, slot, status, trigger, enforcement, started_at, \
-                 finished_at, duration_ms, exit_code, memory_peak_bytes, cpu_usage_usec, \
-                 oom_kills, error) VALUES (?1, 'default', ?2, 'schedule', 'none', ?3, ?4, ?5, \
-                 ?6, ?7, ?8, ?9, ?10)",
-            )
-            .expect("prepare");
-        let mut rng = fastrand::Rng::with_seed(5);
-        let start = now.timestamp_millis() - RUNS as i64 * SPACING_MS;
-        for i in 0..RUNS {
-            let job = i % names.len();
-            let base = 1_000 + (job as u64 * 37) % 60_000;
-            let duration = base / 2 + rng.u64(0..base);
-            let status = match rng.u32(0..100) {
-                0..90 => "success",
-                90..96 => "failed",
-                96..98 => "timeout",
-                98 => "oom_killed",
-                _ => "lost",
-            };
-            let started = start + i as i64 * SPACING_MS;
-            insert
-                .execute(params![
-                    names[job],
-                    status,
-                    started,
-                    started + duration as i64,
-                    duration as i64,
-                    if status == "success" {
-                        Some(0)
-                    } else {
-                        Some(1)
-                    },
-                    (base * 40_000 + rng.u64(0..1 << 24)) as i64,
-                    (duration * 800) as i64,
-                    i64::from(status == "oom_killed"),
-                    (status != "success").then(|| format!("{status} on purpose")),
-                ])
-                .expect("insert");
+/// The slots' cgroups as knob files in the setup's folder, laid out and filled as the
+/// kernel would (this host has no cgroup v2), so `GET /api/v1/slots` reads every live
+/// figure from files as it does on a real machine.
+fn slot_tree(setup: &Setup, settings: &slotcron::config::Settings) -> Hierarchy {
+    let fake = Arc::new(
+        FakeFs::new_root(&setup.path("cgroup"), &["cpu", "memory", "pids", "io"])
+            .expect("fake cgroupfs"),
+    );
+    let root = fake
+        .add_delegated("slotcron.service", &["cpu", "memory", "pids", "io"])
+        .expect("delegated cgroup");
+    let slots: Vec<_> = settings
+        .slots
+        .values()
+        .map(|s| (s.name.clone(), slot_limits(s, 2)))
+        .collect();
+    let tree = Hierarchy::prepare(fake.clone(), &root, false, &global_limits(settings), &slots)
+        .expect("slot tree");
+    let psi = "some avg10=1.50 avg60=0.80 avg300=0.20 total=123456\n\
+               full avg10=0.50 avg60=0.10 avg300=0.00 total=23456\n";
+    for slot in tree.slots() {
+        let dir = tree.slot_path(slot);
+        for (name, text) in [
+            (knob::MEMORY_CURRENT, "734003200\n"),
+            (knob::MEMORY_PEAK, "1073741824\n"),
+            (
+                knob::CPU_STAT,
+                "usage_usec 912345678\nuser_usec 812345678\nsystem_usec 100000000\n\
+                 nr_periods 10\nnr_throttled 2\nthrottled_usec 750000\n",
+            ),
+            (knob::PIDS_CURRENT, "12\n"),
+            (knob::MEMORY_PRESSURE, psi),
+            (knob::CPU_PRESSURE, psi),
+            (knob::IO_PRESSURE, psi),
+        ] {
+            fake.set_knob(&dir.join(name), text).expect("knob");
         }
     }
-    tx.commit().expect("commit");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
+    tree
 }

@@ -19,18 +19,15 @@ mod support;
 use std::hint::black_box;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
 use slotcron::config::Catalog;
 use slotcron::daemon::registry::sync_history;
 use slotcron::stats::{Figures, assess};
 use slotcron::store::{DEFAULT_DB_FILE, RunFilter, Store};
 
+use support::history::{RUNS, insert_runs};
 use support::{Setup, median, ms, row, time};
 
 const JOBS: usize = 1_000;
-const RUNS: usize = 1_000_000;
-/// A run every ~31.5 s across all jobs: 1,000,000 runs span a year, ~2,700 in a day.
-const SPACING_MS: i64 = 31_536;
 
 fn main() {
     let rounds = support::rounds(20);
@@ -47,7 +44,7 @@ fn main() {
     sync_history(&mut store, &catalog, now).expect("sync");
     let names: Vec<String> = catalog.jobs.keys().cloned().collect();
 
-    let (took, ()) = time(|| insert_runs(&db, &names, now));
+    let (took, ()) = time(|| insert_runs(&db, &names, now, 4));
     println!(
         "history: {JOBS} jobs, {RUNS} runs inserted in {:.1} s",
         took.as_secs_f64()
@@ -177,57 +174,6 @@ fn job_text(i: usize) -> String {
         _ => format!("{} {} * * *", i % 60, i % 24),
     };
     format!("command: 'true'\nschedule: '{schedule}'\n")
-}
-
-/// One year of runs, interleaved across jobs, in one transaction.
-fn insert_runs(db: &std::path::Path, names: &[String], now: DateTime<Utc>) {
-    let mut conn = Connection::open(db).expect("open");
-    let tx = conn.transaction().expect("transaction");
-    {
-        let mut insert = tx
-            .prepare(
-                "INSERT INTO runs (job, slot, status, trigger, enforcement, started_at, \
-                 finished_at, duration_ms, exit_code, memory_peak_bytes, cpu_usage_usec, \
-                 oom_kills) VALUES (?1, 'default', ?2, 'schedule', 'cgroup', ?3, ?4, ?5, ?6, \
-                 ?7, ?8, ?9)",
-            )
-            .expect("prepare");
-        let mut rng = fastrand::Rng::with_seed(4);
-        let start = now.timestamp_millis() - RUNS as i64 * SPACING_MS;
-        for i in 0..RUNS {
-            let job = i % names.len();
-            let base = 1_000 + (job as u64 * 37) % 60_000;
-            let duration = base / 2 + rng.u64(0..base);
-            let status = match rng.u32(0..100) {
-                0..90 => "success",
-                90..96 => "failed",
-                96..98 => "timeout",
-                98 => "oom_killed",
-                _ => "lost",
-            };
-            let started = start + i as i64 * SPACING_MS;
-            insert
-                .execute(params![
-                    names[job],
-                    status,
-                    started,
-                    started + duration as i64,
-                    duration as i64,
-                    if status == "success" {
-                        Some(0)
-                    } else {
-                        None::<i64>
-                    },
-                    (base * 40_000 + rng.u64(0..1 << 24)) as i64,
-                    (duration * 800) as i64,
-                    i64::from(status == "oom_killed"),
-                ])
-                .expect("insert");
-        }
-    }
-    tx.commit().expect("commit");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
 }
 
 fn db_size(db: &std::path::Path) -> u64 {

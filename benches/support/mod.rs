@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each bench uses its own part
 
+pub mod history;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
