@@ -1,5 +1,5 @@
-//! `http::serve` in-process, over a fake cgroupfs: the slot figures of `/metrics` are read
-//! from each slot's cgroup files at scrape time (the daemon tests run unconfined, so this
+//! `http::serve` in-process, over a fake cgroupfs: the slot figures of `/metrics` and of
+//! `GET /api/v1/slots` are read from each slot's cgroup files at request time (the daemon tests run unconfined, so this
 //! is where that path is exercised; the real kernel's files are the VM suite's).
 
 use std::io::{Read, Write};
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use slotcron::cgroup::fake::FakeFs;
 use slotcron::cgroup::knob;
 use slotcron::config::Settings;
-use slotcron::daemon::query::{EngineHandle, Query};
+use slotcron::daemon::query::{EngineHandle, Query, SlotBook, SlotsReport};
 use slotcron::http::{AppState, serve};
 use slotcron::metrics::{SlotMetrics, Snapshot};
 
@@ -61,8 +61,29 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
     let (handle, mut queries) = EngineHandle::channel();
     rt.spawn(async move {
         while let Some(query) = queries.recv().await {
-            let Query::Metrics(reply) = query else {
-                continue;
+            let reply = match query {
+                Query::Metrics(reply) => reply,
+                Query::Slots(reply) => {
+                    let book = |name: &str| SlotBook {
+                        name: name.into(),
+                        max_concurrent: 5,
+                        running: 1,
+                        queued: 2,
+                        queue_limit: 100,
+                        memory_max: 3 << 30,
+                        memory_reserved: 1 << 30,
+                        cpu_max_percent: 80.0,
+                        pids_max: None,
+                    };
+                    let _ = reply.send(SlotsReport {
+                        slots: vec![book("default"), book("light"), book("gone")],
+                        memory_max: None,
+                        enforcement: "cgroup at the fake".into(),
+                        paused: None,
+                    });
+                    continue;
+                }
+                _ => continue,
             };
             let slot = |name: &str| SlotMetrics {
                 name: name.into(),
@@ -106,6 +127,30 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
     assert!(
         !body.contains("slotcron_slot_memory_current_bytes{slot=\"gone\"}"),
         "{body}"
+    );
+    // The dashboard's gauges: `GET /api/v1/slots` reads the same files per request.
+    let (head, body) = get(&addr, "/api/v1/slots");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let slot = |name: &str| {
+        answer["slots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no slot {name} in {body}"))
+            .clone()
+    };
+    let live = slot("default")["live"].clone();
+    assert_eq!(live["memory_current_bytes"], 1_048_576, "{live}");
+    assert_eq!(live["cpu_usage_usec"], 2_500_000, "{live}");
+    assert_eq!(live["psi"]["memory_some_avg10"], 3.5, "{live}");
+    assert!(live["cpu_percent"].is_null(), "no earlier read: {live}");
+    assert_eq!(slot("default")["queued"], 2);
+    assert_eq!(slot("light")["live"]["memory_current_bytes"], 0);
+    assert!(
+        slot("gone")["live"].is_null(),
+        "a slot without a cgroup has no live figures: {body}"
     );
     let (head, _) = get(&addr, "/api/anything");
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
