@@ -14,7 +14,7 @@
 //! [`auth`] and [`token`], then one per resource.
 
 mod alerts;
-mod assets;
+pub mod assets;
 pub mod auth;
 pub mod error;
 mod events;
@@ -197,8 +197,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/", get(assets::index))
-        .route("/assets/app.js", get(assets::app_js))
-        .route("/assets/app.css", get(assets::app_css))
+        .route("/assets/{*path}", get(assets::asset))
         .nest("/api/v1", api(&state))
         .route("/api", get(api_not_found).post(api_not_found))
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))

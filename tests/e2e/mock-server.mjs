@@ -1,14 +1,15 @@
 // A small stand-in for the daemon's HTTP API, for working on the dashboard's looks without
-// building or running slotcron: serves the three files of src/http/dashboard/ (read on
-// every request, so an edit shows on reload) with the real CSP, and fixture JSON shaped
+// building or running slotcron: serves the files of src/http/dashboard/ as the daemon does
+// (`/` is index.html, `/assets/<path>` the file at <path>; read on every request, so an
+// edit shows on reload) with the real CSP, and fixture JSON shaped
 // as docs say (the API contract). The e2e tests do NOT use it; they run the real daemon.
 //
 // Usage: node tests/e2e/mock-server.mjs [PORT]   (default 9747; token: "mock")
 
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../src/http/dashboard');
 const port = Number(process.argv[2] ?? 9747);
@@ -78,10 +79,11 @@ const error = (res, status, code, message) => send(res, status, { error: { code,
 createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   const p = decodeURIComponent(url.pathname);
-  const files = { '/': ['index.html', 'text/html'], '/assets/app.js': ['app.js', 'text/javascript'], '/assets/app.css': ['app.css', 'text/css'] };
-  if (files[p]) {
-    res.writeHead(200, { 'Content-Type': `${files[p][1]}; charset=utf-8`, 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache' });
-    return res.end(readFileSync(join(root, files[p][0])));
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+  const file = p === '/' ? 'index.html' : p.startsWith('/assets/') ? normalize(p.slice('/assets/'.length)) : null;
+  if (file && !file.startsWith('..') && types[extname(file)] && existsSync(join(root, file))) {
+    res.writeHead(200, { 'Content-Type': `${types[extname(file)]}; charset=utf-8`, 'Content-Security-Policy': CSP, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+    return res.end(readFileSync(join(root, file)));
   }
   if (req.method === 'POST' && req.headers.authorization !== `Bearer ${TOKEN}`) return error(res, 401, 'unauthorized', 'token missing or wrong');
   let m;

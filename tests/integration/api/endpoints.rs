@@ -1,6 +1,6 @@
-//! Every endpoint of `/api/v1`, `/healthz`, `/readyz` and the dashboard's files against a
-//! real daemon: the good answers (checked against `docs/openapi.yaml`) and the bad ones
-//! (400, 401, 404, 409, 413, 422).
+//! Every endpoint of `/api/v1`, `/healthz` and `/readyz` against a real daemon: the good
+//! answers (checked against `docs/openapi.yaml`) and the bad ones (400, 401, 404, 409, 413,
+//! 422). The dashboard's files are checked in `assets.rs`.
 
 use std::time::Duration;
 
@@ -240,32 +240,6 @@ fn reads_and_actions_answer_as_documented() {
     let auth = format!("Authorization: Bearer {t}");
     let too_big = request(&a, "POST", "/api/v1/jobs/flaky/run", &[auth], &big);
     schemas.error(&too_big, 413, "payload_too_large");
-
-    // The dashboard's files.
-    for (path, kind) in [
-        ("/", "text/html"),
-        ("/assets/app.js", "text/javascript"),
-        ("/assets/app.css", "text/css"),
-    ] {
-        let file = get(&a, path);
-        assert_eq!(file.status, 200, "{path}");
-        assert!(
-            file.header("content-type").unwrap().starts_with(kind),
-            "{path}"
-        );
-        assert_eq!(file.header("cache-control"), Some("no-cache"));
-        assert_eq!(file.header("x-content-type-options"), Some("nosniff"));
-        assert!(
-            file.header("content-security-policy")
-                .unwrap()
-                .contains("script-src 'self'")
-        );
-    }
-    // The page names its files relatively (`assets/app.js`), so it also works under a
-    // reverse proxy's sub-path (docs/adr/0018-dashboard.md).
-    let index = get(&a, "/").body;
-    assert!(index.contains("src=\"assets/app.js\""), "{index}");
-    assert!(index.contains("href=\"assets/app.css\""), "{index}");
 }
 
 #[test]

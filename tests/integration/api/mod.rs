@@ -3,6 +3,7 @@
 //! ([`Schemas`], with the `jsonschema` crate: the document is OpenAPI 3.1, whose schemas
 //! are JSON Schema 2020-12), the event stream and shutdown with a stream open.
 
+mod assets;
 mod endpoints;
 mod events;
 

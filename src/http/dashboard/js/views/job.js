@@ -1,0 +1,147 @@
+// A job's page (#/jobs/<name>): its facts and buttons, duration and peak-memory charts
+// against the baseline, its runs (paged, "Older runs") and a run's log tail as text.
+
+import { $, el, fill, badge } from '../dom.js';
+import { fmtBytes, fmtMs, parseDuration, timeEl } from '../format.js';
+import { api, get } from '../api.js';
+import { toast, jobActions } from '../actions.js';
+import { sortableTable } from '../table.js';
+import { chart } from '../chart.js';
+
+const RUNS_PAGE = 100;
+const LOG_BYTES = 65536;
+
+function fact(label, ...value) {
+  return el('div', {}, el('dt', { text: label }), el('dd', {}, value));
+}
+
+function runLabel(run) {
+  if (run.status === 'running') return 'running';
+  if (run.exit_code != null) return `exit ${run.exit_code}`;
+  if (run.signal != null) return `signal ${run.signal}`;
+  return '';
+}
+
+/** The #/jobs/<name> view: {title, load, interested(type, data), render(root, data, first)}. */
+export const jobView = (name) => {
+  let runs = [];
+  let nextBefore = null;
+  let selected = null;
+  let runsTable;
+  let charts;
+  let logPanel;
+  let moreButton;
+  let job;
+
+  async function showLog(run) {
+    selected = run.id;
+    runsTable.update(runs);
+    const pre = el('pre', { id: 'log-text', tabindex: 0 });
+    const note = el('p', { class: 'muted small' });
+    logPanel.replaceChildren(el('h2', { text: `Log of run ${run.id}` }), note, pre);
+    pre.textContent = 'Loading…';
+    try {
+      const log = await api('GET', `/runs/${run.id}/log?bytes=${LOG_BYTES}`, { text: true });
+      pre.textContent = log.text || '(empty)'; // text, never HTML: log output is untrusted
+      note.textContent = log.truncated ? `The last ${fmtBytes(LOG_BYTES)} of the log.` : 'The whole log.';
+    } catch (err) {
+      pre.textContent = '';
+      note.textContent = err.status === 404 ? 'This run has no log (none was written, or it was pruned).' : `Cannot load the log: ${err.message}`;
+    }
+    logPanel.scrollIntoView({ block: 'nearest' });
+  }
+
+  function drawCharts() {
+    const b = job.health?.baseline;
+    const limitMemory = job.limits?.memory ?? runs.find((r) => r.memory_limit_bytes != null)?.memory_limit_bytes ?? null;
+    charts.replaceChildren(
+      chart({
+        title: 'Duration per run', runs, value: (r) => r.duration_ms, format: fmtMs, onPick: showLog,
+        baseline: b ? { median: b.duration_median_ms, mad: b.duration_mad_ms, p95: b.duration_p95_ms } : null,
+        limit: parseDuration(job.limits?.timeout),
+      }),
+      chart({
+        title: 'Peak memory per run', runs, value: (r) => r.memory_peak_bytes, format: fmtBytes, onPick: showLog,
+        baseline: b?.memory_median_bytes != null ? { median: b.memory_median_bytes, mad: b.memory_mad_bytes } : null,
+        limit: limitMemory,
+      }));
+  }
+
+  const RUN_COLUMNS = [
+    {
+      key: 'id', label: 'Run', sort: (r) => r.id,
+      cell: (r) => el('button', { type: 'button', class: 'link', 'aria-label': `Show the log of run ${r.id}`, text: `#${r.id}`, onclick: () => showLog(r) }),
+    },
+    { key: 'status', label: 'Status', sort: (r) => r.status, cell: (r) => [badge(r.status), el('span', { class: 'sub', text: runLabel(r) })] },
+    { key: 'trigger', label: 'Trigger', sort: (r) => r.trigger, cell: (r) => [r.trigger ?? '—', r.attempt > 1 ? el('span', { class: 'sub', text: `attempt ${r.attempt}` }) : null] },
+    { key: 'started', label: 'Started', sort: (r) => r.started_at, cell: (r) => timeEl(r.started_at) },
+    { key: 'duration', label: 'Duration', num: true, sort: (r) => r.duration_ms, cell: (r) => fmtMs(r.duration_ms) },
+    { key: 'memory', label: 'Peak memory', num: true, sort: (r) => r.memory_peak_bytes, cell: (r) => fmtBytes(r.memory_peak_bytes) },
+    { key: 'wait', label: 'Queue wait', num: true, sort: (r) => r.wait_ms, cell: (r) => fmtMs(r.wait_ms) },
+    { key: 'error', label: 'Error', cell: (r) => (r.error ? el('span', { class: 'error-text', text: r.error }) : '') },
+  ];
+
+  async function loadMore() {
+    moreButton.disabled = true;
+    try {
+      const page = await get(`/jobs/${encodeURIComponent(name)}/runs?limit=${RUNS_PAGE}&before=${nextBefore}`);
+      runs = runs.concat(page.runs);
+      nextBefore = page.next_before;
+      runsTable.update(runs);
+      drawCharts();
+    } catch (err) {
+      toast(`Cannot load older runs: ${err.message}`, 'bad');
+    } finally {
+      moreButton.disabled = false;
+      moreButton.hidden = nextBefore == null;
+    }
+  }
+
+  return {
+    title: name,
+    load: () => Promise.all([get(`/jobs/${encodeURIComponent(name)}`), get(`/jobs/${encodeURIComponent(name)}/runs?limit=${RUNS_PAGE}`)]),
+    interested: (type, data) => (type.startsWith('run_') && data?.job === name) || type === 'action',
+    render(root, [jobBody, page], first) {
+      job = jobBody;
+      runs = page.runs;
+      nextBefore = page.next_before;
+      const h = job.health ?? {};
+      const facts = el('dl', { class: 'facts' },
+        fact('State', badge(job.state)),
+        fact('Health', badge(h.status), ' ', badge(h.execution), ' ', badge(h.performance)),
+        fact('Schedule', el('span', { class: 'mono', text: job.schedule_text ?? '—' }), job.timezone ? ` (${job.timezone})` : ''),
+        fact('Next run', timeEl(job.next_run, { withRelative: true })),
+        fact('Slot / priority', `${job.slot} / ${job.priority}`),
+        fact('Category', job.category ?? '—'),
+        fact('Limits', `memory ${fmtBytes(job.limits?.memory)}, cpu ${job.limits?.cpu ?? '—'}, timeout ${job.limits?.timeout ?? '—'}`),
+        fact('Baseline', h.baseline
+          ? `${fmtMs(h.baseline.duration_median_ms)} median, p95 ${fmtMs(h.baseline.duration_p95_ms)}, ${h.baseline.runs} runs`
+          : (h.baseline_missing ?? 'none')),
+        fact('Consecutive failures', String(job.consecutive_failures ?? 0)),
+        job.last_error ? fact('Last error', el('span', { class: 'error-text', text: job.last_error })) : null,
+        fact('Command', el('code', { text: Array.isArray(job.command) ? job.command.join(' ') : String(job.command ?? '') })));
+      if (first) {
+        charts = el('div', { class: 'charts', id: 'charts' });
+        runsTable = sortableTable(RUN_COLUMNS, {
+          caption: `Runs of ${name}`, initial: { key: 'id', dir: -1 }, empty: 'No runs yet.',
+          onRowClick: (r) => showLog(r), rowClass: (r) => (r.id === selected ? 'selected' : null),
+        });
+        logPanel = el('section', { class: 'log-panel', id: 'log', 'aria-live': 'polite' });
+        moreButton = el('button', { type: 'button', class: 'more', text: 'Older runs', onclick: loadMore });
+        fill(root,
+          el('h1', {}, el('span', { class: 'muted', text: 'Job ' }), el('span', { id: 'job-name', text: name })),
+          job.description ? el('p', { text: job.description }) : null,
+          el('div', { id: 'job-facts' }, facts),
+          el('div', { class: 'head-actions', id: 'job-actions' }, jobActions(job)),
+          el('h2', { text: 'Runs against the baseline' }), charts,
+          el('h2', { text: 'Runs' }), runsTable.node, moreButton, logPanel);
+      } else {
+        $('#job-facts').replaceChildren(facts);
+        $('#job-actions').replaceChildren(...jobActions(job));
+      }
+      moreButton.hidden = nextBefore == null;
+      runsTable.update(runs);
+      drawCharts();
+    },
+  };
+};
