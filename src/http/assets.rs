@@ -41,6 +41,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ),
     ("js/api.js", JAVASCRIPT, include_str!("dashboard/js/api.js")),
     (
+        "js/events.js",
+        JAVASCRIPT,
+        include_str!("dashboard/js/events.js"),
+    ),
+    (
         "js/actions.js",
         JAVASCRIPT,
         include_str!("dashboard/js/actions.js"),

@@ -1,7 +1,8 @@
 // Fixture: a real `slotcron daemon` in a temp dir (as tests/integration/helper.rs's Sandbox
 // and Daemon): `enforcement: off` (this suite is about the page, not the kernel, and CI
-// machines may lack cgroup v2), the HTTP listener on a free loopback port, the address read
-// from `state_dir/metrics.addr` and the API token from `state_dir/api.token`.
+// machines may lack cgroup v2), the HTTP listener on a free port (loopback unless asked),
+// the address read from `state_dir/metrics.addr` and the API token from
+// `state_dir/api.token`.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, copyFileSync, rmSync, openSync, closeSync } from 'node:fs';
@@ -33,9 +34,11 @@ export async function waitFor(what, probe, deadlineMs = PATIENCE_MS) {
 
 /**
  * Starts a daemon. `jobs`: { fileName: yamlText }; `examples`: also copy the repository's
- * jobs.d/*.yaml. Returns { base, token, dir, api(method, path), log(), stop() }.
+ * jobs.d/*.yaml; `listen`: `metrics.listen` (a non-loopback address makes reads need the
+ * token; `base` then still points at 127.0.0.1). Returns { base, token, dir,
+ * api(method, path), log(), stop() }.
  */
-export async function startDaemon({ jobs = {}, examples = true, extraConfig = '' } = {}) {
+export async function startDaemon({ jobs = {}, examples = true, listen = '127.0.0.1:0', extraConfig = '' } = {}) {
   const bin = resolve(REPO, process.env.SLOTCRON_BIN ?? 'target/debug/slotcron');
   const dir = mkdtempSync(join(tmpdir(), 'slotcron-e2e-'));
   const jobsDir = join(dir, 'jobs.d');
@@ -47,7 +50,7 @@ export async function startDaemon({ jobs = {}, examples = true, extraConfig = ''
   }
   for (const [file, text] of Object.entries(jobs)) writeFileSync(join(jobsDir, file), text);
   writeFileSync(join(dir, 'slotcron.yaml'),
-    `jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\nmetrics: { listen: "127.0.0.1:0" }\n${extraConfig}`);
+    `jobs_dir: jobs.d\nstate_dir: state\nenforcement: off\nkill_grace: 1s\nmetrics: { listen: "${listen}" }\n${extraConfig}`);
 
   const logFile = join(dir, 'daemon.log');
   const fd = openSync(logFile, 'a');
@@ -70,7 +73,9 @@ export async function startDaemon({ jobs = {}, examples = true, extraConfig = ''
     await waitFor('the daemon to write metrics.addr and api.token', () => {
       if (exited) throw new Error(`the daemon exited: ${JSON.stringify(exited)}`);
       try {
-        base = `http://${readFileSync(join(state, 'metrics.addr'), 'utf8').trim()}/`;
+        // A wildcard listener (0.0.0.0:port) is reached through loopback.
+        const addr = readFileSync(join(state, 'metrics.addr'), 'utf8').trim().replace(/^0\.0\.0\.0:/, '127.0.0.1:');
+        base = `http://${addr}/`;
         token = readFileSync(join(state, 'api.token'), 'utf8').trim();
         return token.length > 0;
       } catch {

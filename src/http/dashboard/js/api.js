@@ -1,6 +1,7 @@
 // The JSON API client: `get`/`post`/`api` call /api/v1 and turn a failure into an
 // `ApiError`; on a 401 they ask for the token in the page's <dialog> (one prompt shared by
-// every waiting caller), keep it in this tab's sessionStorage only, and retry.
+// every waiting caller), keep it in this tab's sessionStorage only, and retry. The event
+// stream (events.js) sends the same header and hears of a new token through onTokenSaved.
 
 import { $ } from './dom.js';
 
@@ -17,13 +18,24 @@ export class ApiError extends Error {
   }
 }
 
+/** The `Authorization` header of the token this tab knows, if any (for the event stream). */
+export function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+const tokenListeners = [];
+/** Calls `fn()` each time a token is entered (the event stream then reconnects with it). */
+export function onTokenSaved(fn) {
+  tokenListeners.push(fn);
+}
+
 /** Calls the API; on a 401 asks for the token (once for all callers) and retries. */
 export async function api(method, path, { text = false } = {}) {
   let rejected = false;
   for (;;) {
-    const headers = { Accept: text ? 'text/plain' : 'application/json' };
     const token = sessionStorage.getItem(TOKEN_KEY);
-    if (token) headers.Authorization = `Bearer ${token}`;
+    const headers = { Accept: text ? 'text/plain' : 'application/json', ...authHeaders() };
     let res;
     try {
       res = await fetch(`${API}${path}`, { method, headers, cache: 'no-store' });
@@ -86,6 +98,7 @@ function askToken(rejected) {
       if (!value) return;
       sessionStorage.setItem(TOKEN_KEY, value);
       finish(value);
+      for (const fn of tokenListeners) fn();
     };
     const onCancel = (event) => { event.preventDefault(); finish(null); };
     form.addEventListener('submit', onSubmit);

@@ -5,8 +5,9 @@
 // the API contract).
 //
 // Modules: dom.js (element helpers), format.js (figures for people), api.js (API client,
-// token), actions.js (toasts, action buttons), table.js (sortable table), chart.js (SVG
-// chart), views/*.js (one per page). src/http/assets.rs serves each from its table.
+// token), events.js (the SSE stream read with fetch), actions.js (toasts, action buttons),
+// table.js (sortable table), chart.js (SVG chart), views/*.js (one per page).
+// src/http/assets.rs serves each from its table.
 //
 // Safety rule for every module: each string that came from the server (job names,
 // commands, messages, log output) reaches the page through textContent, a text node or an
@@ -15,7 +16,8 @@
 // element.style.
 
 import { $, el, fill } from './dom.js';
-import { API } from './api.js';
+import { API, authHeaders, onTokenSaved } from './api.js';
+import { openEventStream } from './events.js';
 import { toast, onActionDone } from './actions.js';
 import { overviewView } from './views/overview.js';
 import { jobsView } from './views/jobs.js';
@@ -92,27 +94,35 @@ function requestRefresh(event) {
 }
 
 let pollTimer = null;
-function connectEvents() {
+/** Shows the stream's state in the header; while it is down, the view reloads every 15 s. */
+function setLive(live, why) {
   const conn = $('#conn');
-  if (typeof EventSource === 'undefined') return;
-  const source = new EventSource(`${API}/events`);
-  const setLive = (live) => {
-    conn.textContent = live ? 'live' : 'reconnecting…';
-    conn.className = `conn ${live ? 'live' : 'down'}`;
-    if (live && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
-    if (!live && !pollTimer) pollTimer = setInterval(() => requestRefresh(null), POLL_WHEN_DOWN_MS);
-  };
-  source.addEventListener('open', () => { setLive(true); requestRefresh(null); });
-  source.addEventListener('error', () => setLive(false));
-  const parse = (event) => { try { return JSON.parse(event.data); } catch { return null; } };
-  for (const type of ['run_started', 'run_finished', 'alert_raised', 'alert_resolved']) {
-    source.addEventListener(type, (event) => requestRefresh({ type, data: parse(event) }));
-  }
-  source.addEventListener('slots', (event) => {
-    const body = parse(event);
+  conn.textContent = live ? 'live' : why === 'unauthorized' ? 'live updates need the token' : 'reconnecting…';
+  conn.className = `conn ${live ? 'live' : 'down'}`;
+  if (live && pollTimer) { clearInterval(pollTimer); pollTimer = null; }
+  if (!live && !pollTimer) pollTimer = setInterval(() => requestRefresh(null), POLL_WHEN_DOWN_MS);
+}
+
+const parse = (data) => { try { return JSON.parse(data); } catch { return null; } };
+const RELOADING = new Set(['run_started', 'run_finished', 'alert_raised', 'alert_resolved']);
+function onEvent({ type, data }) {
+  if (RELOADING.has(type)) requestRefresh({ type, data: parse(data) });
+  else if (type === 'lagged') requestRefresh(null);
+  else if (type === 'slots') {
+    const body = parse(data);
     if (body && current?.rendered && current.view.onSlots) current.view.onSlots(body);
+  }
+}
+
+/** The live stream, read with fetch so it can carry the token (events.js). */
+function connectEvents() {
+  const stream = openEventStream(`${API}/events`, {
+    headers: authHeaders,
+    onOpen: () => { setLive(true); requestRefresh(null); },
+    onDown: (why) => setLive(false, why),
+    onEvent,
   });
-  source.addEventListener('lagged', () => requestRefresh(null));
+  onTokenSaved(() => stream.retryNow());
 }
 
 onActionDone(requestRefresh);
