@@ -215,8 +215,12 @@ fn reads_and_actions_answer_as_documented() {
     let killed = post(&a, &format!("/api/v1/runs/{run_id}/kill"), Some(&t));
     assert_eq!(killed.status, 202, "{}", killed.body);
     schemas.check("Message", &killed.json());
+    // History says `killed` a moment before the event loop hears the run has ended (the
+    // run's task records it, then tells the loop); until then a second kill answers 202
+    // "already being stopped". Wait for both.
     daemon.wait_until("the kill to end the run", PATIENCE, |_| {
         get(&a, &format!("/api/v1/runs/{run_id}")).json()["status"] == "killed"
+            && get(&a, "/api/v1/jobs/sleepy").json()["running"] == 0
     });
     schemas.error(
         &post(&a, &format!("/api/v1/runs/{run_id}/kill"), Some(&t)),
