@@ -10,7 +10,6 @@ use tracing::info;
 use crate::control::protocol::{
     JobState, JobStatus, Request, Response, RunningRun, SlotStatus, StatusReport,
 };
-use crate::runner::Enforcer;
 use crate::scheduler::BreakerState;
 
 use super::engine::{Engine, Origin, Verdict, Wake};
@@ -230,27 +229,16 @@ pub async fn status(engine: &Engine) -> StatusReport {
         })
         .collect();
     running.sort_by_key(|r| r.id);
-    let slots = engine
-        .admission
-        .slots()
-        .map(|book| SlotStatus {
-            name: book.spec.name.clone(),
-            running: book.running,
-            max_concurrent: book.spec.max_concurrent,
-            queued: book.queue_len() as u32,
-            queue_limit: book.spec.queue_limit,
-            memory_reserved: book.reserved,
-            memory_max: book.spec.memory_budget,
-        })
-        .collect();
+    let report = super::query::slots(engine);
+    let slots = report.slots.into_iter().map(SlotStatus::from).collect();
+    let running_jobs = super::query::running_per_job(engine);
     let jobs = engine
         .registry
         .jobs
         .values()
         .map(|entry| {
             let name = &entry.job.name;
-            let running = engine.active.values().any(|a| &a.job == name);
-            let state = job_state(engine, entry, running, now);
+            let state = job_state(engine, entry, running_jobs.contains_key(name.as_str()), now);
             JobStatus {
                 name: name.clone(),
                 slot: entry.job.slot.clone(),
@@ -272,11 +260,8 @@ pub async fn status(engine: &Engine) -> StatusReport {
     StatusReport {
         pid: std::process::id(),
         started_at: engine.started_at,
-        enforcement: match &*engine.enforcer {
-            Enforcer::Cgroup(tree) => format!("cgroup at {}", tree.root().display()),
-            Enforcer::Unconfined { reason } => format!("none: {reason}"),
-        },
-        paused: engine.paused.clone(),
+        enforcement: report.enforcement,
+        paused: report.paused,
         slots,
         jobs,
         running,

@@ -11,9 +11,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Job;
-use crate::control::protocol::{JobState, Request};
+use crate::control::protocol::{JobState, Request, SlotStatus};
 use crate::metrics::{self, JobMetrics, SlotMetrics, Snapshot};
-use crate::runner::Enforcer;
 
 use super::control::{self, Outcome, Refusal};
 use super::engine::{Engine, Wake};
@@ -49,6 +48,21 @@ pub struct SlotBook {
     pub cpu_max_percent: f64,
     /// `None`: unlimited.
     pub pids_max: Option<u64>,
+}
+
+impl From<SlotBook> for SlotStatus {
+    /// The part of a slot's books that `slotcron status` shows.
+    fn from(book: SlotBook) -> SlotStatus {
+        SlotStatus {
+            name: book.name,
+            running: book.running,
+            max_concurrent: book.max_concurrent,
+            queued: book.queued,
+            queue_limit: book.queue_limit,
+            memory_reserved: book.memory_reserved,
+            memory_max: book.memory_max,
+        }
+    }
 }
 
 /// The slots and what applies to all of them.
@@ -168,10 +182,7 @@ pub async fn answer(engine: &mut Engine, query: Query) {
 /// The jobs as the engine has them now, by name.
 pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
     let now = Utc::now();
-    let mut running: HashMap<&str, u32> = HashMap::new();
-    for active in engine.active.values() {
-        *running.entry(active.job.as_str()).or_default() += 1;
-    }
+    let running = running_per_job(engine);
     let entries: Vec<_> = match only {
         Some(name) => engine.registry.jobs.get(name).into_iter().collect(),
         None => engine.registry.jobs.values().collect(),
@@ -191,6 +202,15 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
             }
         })
         .collect()
+}
+
+/// How many runs of each job are in progress (jobs without one are absent).
+pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
+    let mut running: HashMap<&str, u32> = HashMap::new();
+    for active in engine.active.values() {
+        *running.entry(active.job.as_str()).or_default() += 1;
+    }
+    running
 }
 
 /// The slots' books, in configuration order.
@@ -216,10 +236,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
     SlotsReport {
         slots,
         memory_max: engine.settings.memory_max.map(|m| m.bytes()),
-        enforcement: match &*engine.enforcer {
-            Enforcer::Cgroup(tree) => format!("cgroup at {}", tree.root().display()),
-            Enforcer::Unconfined { reason } => format!("none: {reason}"),
-        },
+        enforcement: engine.enforcer.describe(),
         paused: engine.paused.clone(),
     }
 }
@@ -227,10 +244,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
 /// The figures of `/metrics` as the engine has them now.
 pub fn snapshot(engine: &Engine) -> Snapshot {
     let now = chrono::Utc::now();
-    let mut running: HashMap<&str, u32> = HashMap::new();
-    for active in engine.active.values() {
-        *running.entry(active.job.as_str()).or_default() += 1;
-    }
+    let running = running_per_job(engine);
     let jobs = engine
         .registry
         .jobs

@@ -53,6 +53,15 @@ impl CgroupEnv {
 }
 
 impl Enforcer {
+    /// How runs are confined, for `slotcron status` and `GET /api/v1/slots`:
+    /// `cgroup at <root>` or `none: <reason>`.
+    pub fn describe(&self) -> String {
+        match self {
+            Enforcer::Cgroup(tree) => format!("cgroup at {}", tree.root().display()),
+            Enforcer::Unconfined { reason } => format!("none: {reason}"),
+        }
+    }
+
     /// Probes (read-only), then builds the tree when usable.
     ///
     /// # Errors
