@@ -13,8 +13,8 @@ use crate::stats::baseline::RECOMPUTE_EVERY;
 use crate::store::{RunRecord, Store};
 
 /// Records the run's alerts and refreshes the job's baseline; returns the alerts that were
-/// opened or escalated and those the run resolved. Failures are only logged: a run's outcome stands whatever history
-/// can add to it.
+/// opened or escalated and those the run resolved. Failures are only logged: a run's
+/// outcome stands whatever history can add to it.
 pub fn record(
     store: &mut Store,
     job: &Job,
