@@ -18,6 +18,7 @@
 //! - [`discover`]: finds scripts in folders and proposes a disabled job file for each.
 //! - [`crontab`]: `import-crontab`: crontab lines read as cron reads them, into job files.
 //! - [`export`]: jobs as systemd units or Kubernetes CronJobs.
+//! - [`jobfiles`]: generated job files into `jobs_dir`: atomic, never outside it.
 //! - [`cli`]: one function per subcommand of the `slotcron` binary.
 //! - [`channels`]: alert notifications: webhook, e-mail, command; queued, retried, off the
 //!   scheduler's path.
@@ -37,6 +38,7 @@ pub mod discover;
 pub mod export;
 pub mod followup;
 pub mod http;
+pub mod jobfiles;
 pub mod metrics;
 pub mod model;
 pub mod retention;

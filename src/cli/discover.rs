@@ -10,8 +10,9 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::config::Settings;
-use crate::discover::write::{self, Action, Batch};
+use crate::discover::write::{self, Action};
 use crate::discover::{self as disc, Issue, Proposal, Severity, scan};
+use crate::jobfiles::{self, Batch};
 
 use super::context;
 
@@ -157,11 +158,11 @@ fn handle(
             severity,
         })
     };
-    let target = match write::target(&settings.jobs_dir, &p.job_name) {
+    let target = match jobfiles::target(&settings.jobs_dir, &p.job_name) {
         Ok(t) => t,
         Err(reason) => return Ok(issue(reason, Severity::Error)),
     };
-    let action = match write::existing(&target) {
+    let action = match jobfiles::existing(&target) {
         Ok(Ok(current)) => write::decide(current.as_deref(), &p.body),
         Ok(Err(reason)) => Action::Skip(reason),
         Err(e) => {

@@ -1,12 +1,13 @@
-//! `--write`: imported job files into `jobs_dir`, atomically (temp file, then rename),
-//! never outside it, and never over a file someone edited: a file is replaced only when
+//! `--write`: imported job files into `jobs_dir`, atomically and never outside it
+//! ([`crate::jobfiles`]), and never over a file someone edited: a file is replaced only when
 //! its hash marker still matches its content, i.e. it is exactly what an import wrote.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::convert::{HASH_MARKER, Imported, content_hash};
+use crate::jobfiles;
 
 /// What happened to one imported job's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +37,11 @@ pub struct WriteError {
 pub fn write_job(jobs_dir: &Path, job: &Imported) -> Result<Written, WriteError> {
     // The name is built from `[a-z0-9_-]` by the import; checked again since the path's
     // staying in `jobs_dir` rests on it.
-    assert!(
-        !job.file_name.contains(['/', '\\']) && !job.file_name.starts_with('.'),
-        "an imported file name is a plain name"
-    );
-    let path = jobs_dir.join(&job.file_name);
+    let stem = job
+        .file_name
+        .strip_suffix(".yaml")
+        .unwrap_or(&job.file_name);
+    let path = jobfiles::target(jobs_dir, stem).expect("an imported file name is a plain name");
     let err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| WriteError { path, source }
@@ -64,20 +65,7 @@ pub fn write_job(jobs_dir: &Path, job: &Imported) -> Result<Written, WriteError>
         Err(e) if e.kind() == io::ErrorKind::NotFound => false,
         Err(e) => return Err(err(&path)(e)),
     };
-    let temp = jobs_dir.join(format!(".{}.{}.tmp", job.file_name, std::process::id()));
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(job.text.as_bytes())?;
-        file.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(err(&temp)(e));
-    }
-    fs::rename(&temp, &path).map_err(err(&path))?;
+    jobfiles::write_atomic(&path, &job.text).map_err(err(&path))?;
     Ok(if existed {
         Written::Updated
     } else {

@@ -1,5 +1,7 @@
 //! Rendering, the hash mark and the update/skip rules of `write.rs`.
 
+use std::path::{Path, PathBuf};
+
 use super::*;
 use crate::config::{Settings, parse_job};
 use crate::discover::scan::ScriptFile;
@@ -84,31 +86,4 @@ fn hash_is_sha256_hex() {
         hash(""),
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     );
-}
-
-#[test]
-fn targets_stay_directly_in_jobs_dir() {
-    let dir = Path::new("/etc/slotcron/jobs.d");
-    assert_eq!(target(dir, "auto_x").unwrap(), dir.join("auto_x.yaml"));
-    for bad in ["../x", "a/b", ".hidden", "", "x y"] {
-        assert!(target(dir, bad).is_err(), "{bad}");
-    }
-}
-
-#[test]
-fn atomic_write_replaces_and_leaves_no_temp_file_and_links_are_off_limits() {
-    let dir = tempfile::tempdir().unwrap();
-    let t = dir.path().join("auto_a.yaml");
-    write_atomic(&t, "one\n").unwrap();
-    write_atomic(&t, "two\n").unwrap();
-    assert_eq!(std::fs::read_to_string(&t).unwrap(), "two\n");
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["auto_a.yaml"]);
-    assert_eq!(existing(&dir.path().join("none.yaml")).unwrap(), Ok(None));
-    let link = dir.path().join("auto_l.yaml");
-    std::os::unix::fs::symlink("/etc/passwd", &link).unwrap();
-    assert!(existing(&link).unwrap().is_err());
 }

@@ -5,6 +5,7 @@
 
 use serde_json::{Value, json};
 
+use super::oncalendar::expand_nickname;
 use super::{ExportError, Exported, File};
 use crate::config::{CatchUp, Command, Concurrency, Job, Schedule};
 use crate::crontab::{FieldKind, parse_field};
@@ -148,15 +149,7 @@ fn schedule(job: &Job) -> Result<String, String> {
         Schedule::Every(_) => return Err(format!("`{text}` (an interval) has no CronJob form")),
         Schedule::Cron(_) => {}
     }
-    let expanded = match text.to_ascii_lowercase().as_str() {
-        "@yearly" | "@annually" => "0 0 1 1 *".to_owned(),
-        "@monthly" => "0 0 1 * *".to_owned(),
-        "@weekly" => "0 0 * * 0".to_owned(),
-        "@daily" | "@midnight" => "0 0 * * *".to_owned(),
-        "@hourly" => "0 * * * *".to_owned(),
-        _ => text.to_owned(),
-    };
-    let words: Vec<&str> = expanded.split_whitespace().collect();
+    let words: Vec<&str> = expand_nickname(text).split_whitespace().collect();
     if words.len() != 5 {
         return Err(format!(
             "`{text}`: a CronJob schedule has 5 fields (no seconds)"

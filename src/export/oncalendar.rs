@@ -95,8 +95,8 @@ pub fn trigger(schedule: &Schedule, text: &str, zone: Option<Tz>) -> Result<Trig
     }))
 }
 
-/// croner's nicknames written out (with cron's `@midnight`).
-fn expand_nickname(text: &str) -> &str {
+/// croner's nicknames written out (with cron's `@midnight`); other text as it is.
+pub(super) fn expand_nickname(text: &str) -> &str {
     match text.to_ascii_lowercase().as_str() {
         "@yearly" | "@annually" => "0 0 1 1 *",
         "@monthly" => "0 0 1 * *",

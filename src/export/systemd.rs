@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::oncalendar::{Trigger, trigger};
 use super::{ExportError, Exported, File};
-use crate::config::{CatchUp, Command, Concurrency, Job, Slot};
+use crate::config::{CatchUp, Concurrency, Job, Slot};
 
 /// The unit files of one job.
 ///
@@ -79,11 +79,7 @@ fn service(job: &Job, slot: &Slot, notes: &mut Vec<String>) -> String {
         job.file.display(),
         escape_specifiers(description)
     );
-    let argv = match &job.command {
-        Command::Shell(script) => vec!["/bin/sh".to_owned(), "-c".to_owned(), script.clone()],
-        Command::Argv(argv) => argv.clone(),
-    };
-    let words: Vec<String> = argv.iter().map(|a| quote(a, true)).collect();
+    let words: Vec<String> = job.command.argv().iter().map(|a| quote(a, true)).collect();
     let _ = writeln!(s, "ExecStart={}", words.join(" "));
     let dir = crate::runner::working_dir(job);
     // The rest of the line is the path: no quotes, only specifiers escaped.
