@@ -104,20 +104,6 @@ impl Store {
         Ok(RunPage { runs, next_before })
     }
 
-    /// Whether `job` is a row of `jobs` (its file may be gone: its history is still kept).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sql`] if SQLite fails.
-    pub fn job_known(&self, job: &str) -> Result<bool, StoreError> {
-        const OP: &str = "checking a job name";
-        self.conn
-            .query_row("SELECT 1 FROM jobs WHERE name = ?1", [job], |_| Ok(()))
-            .optional()
-            .map(|found| found.is_some())
-            .map_err(StoreError::sql(OP))
-    }
-
     /// The runs with these ids that exist, in no particular order.
     ///
     /// # Errors
