@@ -193,7 +193,7 @@ pub async fn one(
 }
 
 /// The status and error of a refused action.
-pub fn refusal(why: Refusal, message: String) -> ApiError {
+fn refusal(why: Refusal, message: String) -> ApiError {
     match why {
         Refusal::UnknownJob => ApiError::not_found(message),
         Refusal::NotRunning | Refusal::Conflict => ApiError::conflict(message),
@@ -202,20 +202,29 @@ pub fn refusal(why: Refusal, message: String) -> ApiError {
     }
 }
 
+/// What an action the engine carried out did and its message, or its refusal as an error.
+///
+/// # Errors
+/// The refusal's status ([`refusal`]); 500 for an answer that is not an action's.
+pub fn carried_out(outcome: Outcome) -> Result<(Effect, String), ApiError> {
+    match outcome {
+        Outcome::Done { effect, message } => Ok((effect, message)),
+        Outcome::Refused { why, message } => Err(refusal(why, message)),
+        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
+    }
+}
+
 /// `POST /jobs/{name}/run`: 202 whether it started or waits for a seat.
 pub async fn trigger(
     State(state): State<AppState>,
     Path(job): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.engine.control(Request::Trigger { job }).await? {
-        Outcome::Done { effect, message } => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"message": message, "queued": effect == Effect::Queued})),
-        )
-            .into_response()),
-        Outcome::Refused { why, message } => Err(refusal(why, message)),
-        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
-    }
+    let (effect, message) = carried_out(state.engine.control(Request::Trigger { job }).await?)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"message": message, "queued": effect == Effect::Queued})),
+    )
+        .into_response())
 }
 
 /// `POST /jobs/{name}/enable`.
@@ -238,13 +247,8 @@ async fn set_enabled(
     } else {
         Request::Disable { job }
     };
-    match state.engine.control(request).await? {
-        Outcome::Done { message, .. } => {
-            Ok(Json(json!({"message": message, "enabled": enabled})).into_response())
-        }
-        Outcome::Refused { why, message } => Err(refusal(why, message)),
-        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
-    }
+    let (_, message) = carried_out(state.engine.control(request).await?)?;
+    Ok(Json(json!({"message": message, "enabled": enabled})).into_response())
 }
 
 #[cfg(test)]
