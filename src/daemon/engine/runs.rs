@@ -231,23 +231,14 @@ impl Engine {
         match raised {
             Ok((change, finding)) if change.notifies() => {
                 warn!(job = name, message = %finding.message, "overdue");
-                self.publish(LiveEvent::AlertRaised {
-                    id: change.id(),
+                self.announce(crate::alerts::AlertNotice {
+                    alert_id: change.id(),
                     job: name.to_owned(),
                     kind: finding.kind,
                     severity: finding.severity,
-                    message: finding.message.clone(),
+                    message: finding.message,
+                    change,
                 });
-                if let Some(sink) = &self.alert_sink {
-                    let _ = sink.send(crate::alerts::AlertNotice {
-                        alert_id: change.id(),
-                        job: name.to_owned(),
-                        kind: finding.kind,
-                        severity: finding.severity,
-                        message: finding.message,
-                        change,
-                    });
-                }
             }
             Ok(_) => {}
             Err(error) => warn!(job = name, %error, "recording an overdue alert"),
@@ -276,16 +267,22 @@ impl Engine {
         for notice in alerts.notices {
             info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
                 severity = %notice.severity, change = notice.change.as_str(), "alert");
-            self.publish(LiveEvent::AlertRaised {
-                id: notice.alert_id,
-                job: notice.job.clone(),
-                kind: notice.kind,
-                severity: notice.severity,
-                message: notice.message.clone(),
-            });
-            if let Some(sink) = &self.alert_sink {
-                let _ = sink.send(notice);
-            }
+            self.announce(notice);
+        }
+    }
+
+    /// Tells the event streams and the notifier (`alert_sink`) of an alert that opened or
+    /// escalated.
+    fn announce(&self, notice: crate::alerts::AlertNotice) {
+        self.publish(LiveEvent::AlertRaised {
+            id: notice.alert_id,
+            job: notice.job.clone(),
+            kind: notice.kind,
+            severity: notice.severity,
+            message: notice.message.clone(),
+        });
+        if let Some(sink) = &self.alert_sink {
+            let _ = sink.send(notice);
         }
     }
 
