@@ -115,7 +115,10 @@ pub async fn json_errors(response: Response) -> Response {
         return response;
     }
     let message = match status.as_u16() {
-        413 => "the request body is larger than 16 KiB".to_owned(),
+        413 => format!(
+            "the request body is larger than {} KiB",
+            super::BODY_LIMIT / 1024
+        ),
         408 => "the request took too long".to_owned(),
         405 => "this method is not allowed on this path".to_owned(),
         _ => status.canonical_reason().unwrap_or("error").to_lowercase(),

@@ -16,6 +16,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::config::HealthSettings;
 use crate::control::protocol::{JobState, Request};
 use crate::daemon::control::{Effect, Outcome, Refusal};
 use crate::daemon::query::JobLive;
@@ -123,51 +124,57 @@ fn last_failures(
 /// The JSON of `live` (the engine's view of some jobs), with history read now.
 async fn render(state: &AppState, live: Vec<JobLive>, one: bool) -> Result<Vec<u8>, ApiError> {
     let settings = state.health;
-    let store = state.store.clone();
-    tokio::task::spawn_blocking(move || {
-        let now = Utc::now();
-        let (figures, errors) = match &store {
-            Some(store) => {
-                let store = store
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let figures = Figures::load(&store, settings, now)?;
-                let errors = last_failures(&store, &figures, &live)?;
-                (figures, errors)
+    state
+        .with_history(move |store| encode(store.as_deref(), settings, &live, one))
+        .await
+}
+
+/// [`render`]'s work, on the blocking thread: `live` with history's figures (none
+/// without a history), the first job alone when `one`.
+fn encode(
+    store: Option<&Store>,
+    settings: HealthSettings,
+    live: &[JobLive],
+    one: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let now = Utc::now();
+    let (figures, errors) = match store {
+        Some(store) => {
+            let figures = Figures::load(store, settings, now)?;
+            let errors = last_failures(store, &figures, live)?;
+            (figures, errors)
+        }
+        None => (
+            Figures {
+                settings,
+                ..Figures::default()
+            },
+            HashMap::new(),
+        ),
+    };
+    let jobs: Vec<ApiJob<'_>> = live
+        .iter()
+        .map(|l| {
+            let view = JobView::new(&l.job, &figures, now);
+            let trend = trend(&view.health);
+            ApiJob {
+                view,
+                effective_enabled: l.effective_enabled,
+                state: state_word(&l.state),
+                next_run: l.next_run,
+                running: l.running,
+                consecutive_failures: l.consecutive_failures,
+                last_error: errors.get(&l.job.name).cloned(),
+                trend,
             }
-            None => (
-                Figures {
-                    settings,
-                    ..Figures::default()
-                },
-                HashMap::new(),
-            ),
-        };
-        let jobs: Vec<ApiJob<'_>> = live
-            .iter()
-            .map(|l| {
-                let view = JobView::new(&l.job, &figures, now);
-                let trend = trend(&view.health);
-                ApiJob {
-                    view,
-                    effective_enabled: l.effective_enabled,
-                    state: state_word(&l.state),
-                    next_run: l.next_run,
-                    running: l.running,
-                    consecutive_failures: l.consecutive_failures,
-                    last_error: errors.get(&l.job.name).cloned(),
-                    trend,
-                }
-            })
-            .collect();
-        let body = if one {
-            serde_json::to_vec(&jobs[0])
-        } else {
-            serde_json::to_vec(&json!({"generated_at": now, "jobs": jobs}))
-        };
-        body.map_err(|e| ApiError::internal(format!("encoding jobs: {e}")))
-    })
-    .await?
+        })
+        .collect();
+    let body = if one {
+        serde_json::to_vec(&jobs[0])
+    } else {
+        serde_json::to_vec(&json!({"generated_at": now, "jobs": jobs}))
+    };
+    body.map_err(|e| ApiError::internal(format!("encoding jobs: {e}")))
 }
 
 fn json_bytes(body: Vec<u8>) -> Response {
@@ -193,7 +200,7 @@ pub async fn one(
 }
 
 /// The status and error of a refused action.
-pub fn refusal(why: Refusal, message: String) -> ApiError {
+fn refusal(why: Refusal, message: String) -> ApiError {
     match why {
         Refusal::UnknownJob => ApiError::not_found(message),
         Refusal::NotRunning | Refusal::Conflict => ApiError::conflict(message),
@@ -202,20 +209,29 @@ pub fn refusal(why: Refusal, message: String) -> ApiError {
     }
 }
 
+/// What an action the engine carried out did and its message, or its refusal as an error.
+///
+/// # Errors
+/// The refusal's status ([`refusal`]); 500 for an answer that is not an action's.
+pub fn carried_out(outcome: Outcome) -> Result<(Effect, String), ApiError> {
+    match outcome {
+        Outcome::Done { effect, message } => Ok((effect, message)),
+        Outcome::Refused { why, message } => Err(refusal(why, message)),
+        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
+    }
+}
+
 /// `POST /jobs/{name}/run`: 202 whether it started or waits for a seat.
 pub async fn trigger(
     State(state): State<AppState>,
     Path(job): Path<String>,
 ) -> Result<Response, ApiError> {
-    match state.engine.control(Request::Trigger { job }).await? {
-        Outcome::Done { effect, message } => Ok((
-            StatusCode::ACCEPTED,
-            Json(json!({"message": message, "queued": effect == Effect::Queued})),
-        )
-            .into_response()),
-        Outcome::Refused { why, message } => Err(refusal(why, message)),
-        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
-    }
+    let (effect, message) = carried_out(state.engine.control(Request::Trigger { job }).await?)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"message": message, "queued": effect == Effect::Queued})),
+    )
+        .into_response())
 }
 
 /// `POST /jobs/{name}/enable`.
@@ -238,13 +254,8 @@ async fn set_enabled(
     } else {
         Request::Disable { job }
     };
-    match state.engine.control(request).await? {
-        Outcome::Done { message, .. } => {
-            Ok(Json(json!({"message": message, "enabled": enabled})).into_response())
-        }
-        Outcome::Refused { why, message } => Err(refusal(why, message)),
-        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
-    }
+    let (_, message) = carried_out(state.engine.control(request).await?)?;
+    Ok(Json(json!({"message": message, "enabled": enabled})).into_response())
 }
 
 #[cfg(test)]

@@ -144,14 +144,29 @@ impl AppState {
         &self,
         work: impl FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let Some(store) = self.store.clone() else {
-            return Err(ApiError::unavailable("no history database"));
-        };
-        tokio::task::spawn_blocking(move || {
-            let mut store = store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            work(&mut store)
+        self.with_history(move |store| match store {
+            Some(store) => work(store),
+            None => Err(ApiError::unavailable("no history database")),
+        })
+        .await
+    }
+
+    /// Works with history, `None` when there is none, on a blocking thread.
+    ///
+    /// # Errors
+    /// `work`'s error.
+    pub async fn with_history<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Option<&mut Store>) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || match store {
+            Some(store) => work(Some(
+                &mut store
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            )),
+            None => work(None),
         })
         .await?
     }

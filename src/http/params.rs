@@ -28,19 +28,25 @@ fn integer<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, ApiError> 
     })
 }
 
-/// `limit`: 1 to [`MAX_PAGE`], default [`DEFAULT_LIMIT`].
-pub fn limit(query: &QueryMap) -> Result<u32, ApiError> {
-    let Some(text) = query.get("limit") else {
-        return Ok(DEFAULT_LIMIT);
+/// `name`: a whole number from 1 to `max`, `default` when absent.
+fn bounded(query: &QueryMap, name: &str, default: u64, max: u64) -> Result<u64, ApiError> {
+    let Some(text) = query.get(name) else {
+        return Ok(default);
     };
-    let n: i64 = integer("limit", text)?;
-    if (1..=i64::from(MAX_PAGE)).contains(&n) {
-        Ok(n as u32)
+    let n: i64 = integer(name, text)?;
+    if (1..=max as i64).contains(&n) {
+        Ok(n as u64)
     } else {
         Err(ApiError::invalid(format!(
-            "`limit` must be 1 to {MAX_PAGE}, got {n}"
+            "`{name}` must be 1 to {max}, got {n}"
         )))
     }
+}
+
+/// `limit`: 1 to [`MAX_PAGE`], default [`DEFAULT_LIMIT`].
+pub fn limit(query: &QueryMap) -> Result<u32, ApiError> {
+    // At most MAX_PAGE (a u32), so the cast keeps the value.
+    bounded(query, "limit", DEFAULT_LIMIT.into(), MAX_PAGE.into()).map(|n| n as u32)
 }
 
 /// `before`: a run id.
@@ -108,17 +114,7 @@ pub fn alert_state(query: &QueryMap) -> Result<AlertFilter, ApiError> {
 
 /// `bytes`: 1 to [`MAX_LOG_BYTES`], default [`DEFAULT_LOG_BYTES`].
 pub fn log_bytes(query: &QueryMap) -> Result<u64, ApiError> {
-    let Some(text) = query.get("bytes") else {
-        return Ok(DEFAULT_LOG_BYTES);
-    };
-    let n: i64 = integer("bytes", text)?;
-    if (1..=MAX_LOG_BYTES as i64).contains(&n) {
-        Ok(n as u64)
-    } else {
-        Err(ApiError::invalid(format!(
-            "`bytes` must be 1 to {MAX_LOG_BYTES}, got {n}"
-        )))
-    }
+    bounded(query, "bytes", DEFAULT_LOG_BYTES, MAX_LOG_BYTES)
 }
 
 /// A path's id (`/runs/{id}`, `/alerts/{id}`).

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::jobs::refusal;
+use super::jobs::carried_out;
 use super::log::read_tail;
 use super::params::{self, QueryMap};
 use crate::control::protocol::Request;
@@ -127,9 +127,6 @@ pub async fn kill(
 ) -> Result<Response, ApiError> {
     let run_id = params::id("id", &id)?;
     match state.engine.control(Request::Kill { run_id }).await? {
-        Outcome::Done { message, .. } => {
-            Ok((StatusCode::ACCEPTED, Json(json!({"message": message}))).into_response())
-        }
         Outcome::Refused {
             why: Refusal::NotRunning,
             message,
@@ -143,7 +140,9 @@ pub async fn kill(
                 ApiError::not_found(format!("no run {run_id}"))
             })
         }
-        Outcome::Refused { why, message } => Err(refusal(why, message)),
-        Outcome::Status(_) => Err(ApiError::internal("unexpected answer")),
+        outcome => {
+            let (_, message) = carried_out(outcome)?;
+            Ok((StatusCode::ACCEPTED, Json(json!({"message": message}))).into_response())
+        }
     }
 }

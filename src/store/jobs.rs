@@ -118,17 +118,29 @@ impl Store {
             .map_err(StoreError::sql(OP))?;
         rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
     }
+
+    /// Whether `job` is a row of `jobs` (its file may be gone: its history is still kept).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn job_known(&self, job: &str) -> Result<bool, StoreError> {
+        job_exists(&self.conn, job)
+    }
+}
+
+/// Whether `job` is a row of `jobs` (removed or not).
+fn job_exists(conn: &Connection, job: &str) -> Result<bool, StoreError> {
+    const OP: &str = "checking a job name";
+    conn.query_row("SELECT 1 FROM jobs WHERE name = ?1", [job], |_| Ok(()))
+        .optional()
+        .map(|found| found.is_some())
+        .map_err(StoreError::sql(OP))
 }
 
 /// Fails with [`StoreError::UnknownJob`] unless `job` is a row of `jobs` (removed or not).
 pub(super) fn require_job(conn: &Connection, job: &str) -> Result<(), StoreError> {
-    const OP: &str = "checking a job name";
-    let known = conn
-        .query_row("SELECT 1 FROM jobs WHERE name = ?1", [job], |_| Ok(()))
-        .optional()
-        .map_err(StoreError::sql(OP))?
-        .is_some();
-    if known {
+    if job_exists(conn, job)? {
         Ok(())
     } else {
         Err(StoreError::UnknownJob {

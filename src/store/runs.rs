@@ -130,27 +130,18 @@ impl Store {
     ///
     /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
     pub fn runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
-        const OP: &str = "listing runs";
         // LIMIT -1 is SQLite for "no limit".
         let limit = filter
             .limit
             .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-        // Two statements, not `?1 IS NULL OR job = ?1`: SQLite cannot use `runs_job_id` for
-        // that OR and would walk the whole table backwards looking for one job's runs.
-        let filter_sql = if filter.job.is_some() {
-            "WHERE job = ?1"
-        } else {
-            "WHERE ?1 IS NULL"
-        };
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs {filter_sql} ORDER BY id DESC LIMIT ?2");
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(StoreError::sql(OP))?;
-        let rows = stmt
-            .query_map(params![filter.job, limit], run_from_row)
-            .map_err(StoreError::sql(OP))?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+        self.select_runs(
+            "listing runs",
+            filter.job.as_deref(),
+            None,
+            None,
+            None,
+            limit,
+        )
     }
 
     /// The run with this id, if there is one.
