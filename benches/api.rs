@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use slotcron::cgroup::fake::FakeFs;
-use slotcron::cgroup::{Hierarchy, knob};
+use slotcron::cgroup::{Hierarchy, cpu, io, memory, pids};
 use slotcron::config::Catalog;
 use slotcron::daemon::notify::Notifier;
 use slotcron::daemon::registry::sync_history;
@@ -181,17 +181,17 @@ fn slot_tree(setup: &Setup, settings: &slotcron::config::Settings) -> Hierarchy 
     for slot in tree.slots() {
         let dir = tree.slot_path(slot);
         for (name, text) in [
-            (knob::MEMORY_CURRENT, "734003200\n"),
-            (knob::MEMORY_PEAK, "1073741824\n"),
+            (memory::CURRENT, "734003200\n"),
+            (memory::PEAK, "1073741824\n"),
             (
-                knob::CPU_STAT,
+                cpu::STAT,
                 "usage_usec 912345678\nuser_usec 812345678\nsystem_usec 100000000\n\
                  nr_periods 10\nnr_throttled 2\nthrottled_usec 750000\n",
             ),
-            (knob::PIDS_CURRENT, "12\n"),
-            (knob::MEMORY_PRESSURE, psi),
-            (knob::CPU_PRESSURE, psi),
-            (knob::IO_PRESSURE, psi),
+            (pids::CURRENT, "12\n"),
+            (memory::PRESSURE, psi),
+            (cpu::PRESSURE, psi),
+            (io::PRESSURE, psi),
         ] {
             fake.set_knob(&dir.join(name), text).expect("knob");
         }

@@ -24,7 +24,7 @@ use std::time::Instant;
 use chrono::Utc;
 use slotcron::daemon::query::{EngineHandle, Query};
 use slotcron::http::{AppState, serve};
-use slotcron::metrics::{Health, JobCounters, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode};
+use slotcron::metrics::{JobCounters, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode};
 use slotcron::model::RunStatus;
 
 use support::{ms, quantile, rounds, row};
@@ -62,7 +62,7 @@ fn snapshot(jobs: usize) -> Snapshot {
                 counters: job_counters(i, slots[i % 3]),
                 next_run: Some(Utc::now()),
                 running: (i % 2) as u32,
-                health: Health::Warning,
+                health: slotcron::stats::HealthStatus::Warning,
             })
             .collect(),
         slots: slots

@@ -12,6 +12,8 @@
 //! - [`stats`]: baselines, the last 24 hours and health of each job, from its history.
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
+//! - [`descriptors`]: the daemon's descriptor limit, raised, and its budget for runs first.
+//! - [`gate`]: admission of connections within a budget, evicting the longest-idle.
 //! - [`control`]: the daemon's Unix-socket protocol, server and client.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
@@ -34,9 +36,11 @@ pub mod config;
 pub mod control;
 pub mod crontab;
 pub mod daemon;
+pub mod descriptors;
 pub mod discover;
 pub mod export;
 pub mod followup;
+pub mod gate;
 pub mod http;
 pub mod jobfiles;
 pub mod metrics;

@@ -1,6 +1,9 @@
 //! What slotcron shows of a job, in one place, so `slotcron jobs --json` and
-//! `GET /api/v1/jobs` print the same element: the job as loaded (flattened), its override,
-//! its breaker, its latest run and its health, all from history ([`Figures`]).
+//! `GET /api/v1/jobs` print the same element: the job as loaded (flattened), its `env`
+//! (values withheld unless asked for: [`shown_env`]), its override, its breaker, its
+//! latest run and its health, all from history ([`Figures`]).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -10,12 +13,36 @@ use crate::scheduler::{BreakerState, breaker_state};
 use crate::stats::{Figures, Health, assess};
 use crate::store::{JobSummary, RunRecord};
 
+/// Whether job `env` values are shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Secrets {
+    /// Names only, each value `null` (the default everywhere).
+    #[default]
+    Withheld,
+    /// The values too: `slotcron jobs --reveal-env`, or `?reveal_env=true` with the token.
+    Revealed,
+}
+
+/// A job's `env` as shown: every name, with its value only when `secrets` is
+/// [`Secrets::Revealed`] and `None` (JSON `null`) otherwise. Values may be passwords and
+/// the API is open to every local user on loopback, so nothing else decides this.
+pub fn shown_env(env: &BTreeMap<String, String>, secrets: Secrets) -> BTreeMap<&str, Option<&str>> {
+    env.iter()
+        .map(|(name, value)| {
+            let value = (secrets == Secrets::Revealed).then_some(value.as_str());
+            (name.as_str(), value)
+        })
+        .collect()
+}
+
 /// One element of `slotcron jobs --json`: the job as loaded (`enabled` is the file's),
-/// the override set by `slotcron enable/disable` if any, and its latest run.
+/// its `env` ([`shown_env`]), the override set by `slotcron enable/disable` if any, and
+/// its latest run.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobView<'a> {
     #[serde(flatten)]
     pub job: &'a Job,
+    pub env: BTreeMap<&'a str, Option<&'a str>>,
     pub enabled_override: Option<bool>,
     /// Until when the circuit breaker holds the job back, if it is tripped now.
     pub tripped_until: Option<DateTime<Utc>>,
@@ -24,10 +51,16 @@ pub struct JobView<'a> {
 }
 
 impl<'a> JobView<'a> {
-    /// `job` as history (`figures`) shows it at `now`.
-    pub fn new(job: &'a Job, figures: &'a Figures, now: DateTime<Utc>) -> JobView<'a> {
+    /// `job` as history (`figures`) shows it at `now`, its `env` values as `secrets` says.
+    pub fn new(
+        job: &'a Job,
+        figures: &'a Figures,
+        now: DateTime<Utc>,
+        secrets: Secrets,
+    ) -> JobView<'a> {
         JobView {
             job,
+            env: shown_env(&job.env, secrets),
             enabled_override: figures
                 .controls
                 .get(&job.name)
@@ -55,5 +88,22 @@ pub fn tripped_until(
     ) {
         BreakerState::Open { until } => Some(until),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values_are_shown_only_when_revealed() {
+        let env: BTreeMap<String, String> = [("PGPASSWORD", "hunter2"), ("PGHOST", "db")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let withheld = serde_json::to_string(&shown_env(&env, Secrets::Withheld)).unwrap();
+        assert_eq!(withheld, r#"{"PGHOST":null,"PGPASSWORD":null}"#);
+        let revealed = serde_json::to_string(&shown_env(&env, Secrets::Revealed)).unwrap();
+        assert_eq!(revealed, r#"{"PGHOST":"db","PGPASSWORD":"hunter2"}"#);
     }
 }

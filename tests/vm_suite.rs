@@ -7,7 +7,8 @@
 //! touches memory (and keeps it forever, or for 3 s), `vm_suite spin 2s` burns CPU, so the
 //! VM needs nothing beyond busybox.
 //!
-//! The scenarios that run the real `slotcron daemon` live in `vm_suite/daemon.rs`.
+//! The scenarios that run the real `slotcron daemon` live in `vm_suite/daemon.rs`; the io
+//! controller's on a real disk in `vm_suite/io.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -17,6 +18,8 @@ use serde_json::Value;
 
 #[path = "vm_suite/daemon.rs"]
 mod daemon;
+#[path = "vm_suite/io.rs"]
+mod io;
 
 /// Where the suite builds its slotcron tree (a child of the VM's root cgroup).
 const ROOT: &str = "/sys/fs/cgroup/slotcron";
@@ -55,6 +58,7 @@ const SCENARIOS: &[Scenario] = &[
         "job_runs_as_the_declared_user",
         job_runs_as_the_declared_user,
     ),
+    ("io_max_caps_a_dd_at_its_wbps", io::dd_is_capped_at_wbps),
     (
         "run_left_by_a_crash_is_adopted_and_completed_lost",
         run_left_by_a_crash_is_adopted_and_completed_lost,

@@ -1,6 +1,6 @@
-//! The vocabulary of alerts: what kind of trouble ([`AlertKind`]), how bad ([`Severity`]),
-//! one rule's verdict on a run ([`Finding`]), and the baseline the anomaly rule compares
-//! against ([`BaselineRef`]).
+//! The vocabulary of alerts: what kind of trouble ([`AlertKind`]), how bad ([`Severity`])
+//! and one rule's verdict on a run ([`Finding`]), with its evidence when it was judged
+//! against the job's baseline.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::model::UnknownName;
+use crate::stats::Evidence;
 
 /// What an alert is about. Stored in SQLite and printed in JSON as the snake-case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -26,8 +27,18 @@ pub enum AlertKind {
     HighDuration,
     /// The job failed this many times in a row (`alerts.consecutive_failures`, default 3).
     ConsecutiveFailures,
-    /// The run's duration or memory peak is far from the job's baseline.
+    /// The successful run's duration or memory peak is both unusual and materially above
+    /// the job's baseline (the `slower` and `bigger` rules).
     Anomaly,
+    /// The median of the job's newest successful runs is both unusual and materially above
+    /// the baseline, in duration or memory: a trend, not a run.
+    Degraded,
+    /// The successful run was much shorter than the baseline (the `faster` rule); only for
+    /// jobs with `alerts.too_fast`.
+    TooFast,
+    /// The successful run's memory peak was much smaller than the baseline (the `smaller`
+    /// rule); only for jobs with `alerts.too_small`.
+    TooSmall,
     /// A scheduled time passed with no run started.
     Overdue,
     /// The run waited longer than `alerting.queue_wait_threshold` for a seat in its slot.
@@ -36,7 +47,7 @@ pub enum AlertKind {
 
 impl AlertKind {
     /// Every kind, in a stable order.
-    pub const ALL: [AlertKind; 9] = [
+    pub const ALL: [AlertKind; 12] = [
         AlertKind::Failure,
         AlertKind::Timeout,
         AlertKind::OomKill,
@@ -44,6 +55,9 @@ impl AlertKind {
         AlertKind::HighDuration,
         AlertKind::ConsecutiveFailures,
         AlertKind::Anomaly,
+        AlertKind::Degraded,
+        AlertKind::TooFast,
+        AlertKind::TooSmall,
         AlertKind::Overdue,
         AlertKind::SlotSaturated,
     ];
@@ -58,9 +72,20 @@ impl AlertKind {
             AlertKind::HighDuration => "high_duration",
             AlertKind::ConsecutiveFailures => "consecutive_failures",
             AlertKind::Anomaly => "anomaly",
+            AlertKind::Degraded => "degraded",
+            AlertKind::TooFast => "too_fast",
+            AlertKind::TooSmall => "too_small",
             AlertKind::Overdue => "overdue",
             AlertKind::SlotSaturated => "slot_saturated",
         }
+    }
+
+    /// Whether the kind is judged against the job's baseline (and carries evidence).
+    pub fn against_baseline(self) -> bool {
+        matches!(
+            self,
+            AlertKind::Anomaly | AlertKind::Degraded | AlertKind::TooFast | AlertKind::TooSmall
+        )
     }
 
     /// The severity a finding of this kind has (see the README's alert table).
@@ -71,6 +96,9 @@ impl AlertKind {
             AlertKind::HighMemory
             | AlertKind::HighDuration
             | AlertKind::Anomaly
+            | AlertKind::Degraded
+            | AlertKind::TooFast
+            | AlertKind::TooSmall
             | AlertKind::Overdue => Severity::Warning,
             AlertKind::SlotSaturated => Severity::Info,
         }
@@ -148,48 +176,30 @@ impl FromStr for Severity {
 }
 
 /// One rule's verdict on one run: something worth an alert.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
     pub kind: AlertKind,
     pub severity: Severity,
     /// What happened, in words for the user, with the figures that matter.
     pub message: String,
+    /// For the kinds judged against the baseline, every figure the rule used (one item
+    /// per figure that fired); empty for the others.
+    pub evidence: Vec<Evidence>,
 }
 
 impl Finding {
-    /// A finding of `kind` at its default severity.
+    /// A finding of `kind` at its default severity, without evidence.
     pub fn new(kind: AlertKind, message: String) -> Finding {
+        Finding::with_evidence(kind, message, Vec::new())
+    }
+
+    /// A finding of `kind` at its default severity, with the evidence behind it.
+    pub fn with_evidence(kind: AlertKind, message: String, evidence: Vec<Evidence>) -> Finding {
         Finding {
             kind,
             severity: kind.default_severity(),
             message,
-        }
-    }
-}
-
-/// A job's typical duration and memory peak, for the `anomaly` rule: medians and median
-/// absolute deviations (MAD) of its recent successful runs. Built by whoever computes
-/// baselines (the `stats` module); the rules only read it.
-///
-/// A MAD of 0 (every run took the same time, or too few runs to tell) gives no scale to
-/// judge a deviation by, so that figure raises no anomaly at all.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct BaselineRef {
-    pub duration_median_ms: f64,
-    pub duration_mad_ms: f64,
-    pub memory_median_bytes: f64,
-    pub memory_mad_bytes: f64,
-}
-
-impl From<&crate::stats::Baseline> for BaselineRef {
-    /// A job's stored baseline as the rules read it. A memory figure the baseline lacks
-    /// (runs without enforcement or rusage) becomes a MAD of 0: not judged.
-    fn from(b: &crate::stats::Baseline) -> BaselineRef {
-        BaselineRef {
-            duration_median_ms: b.duration_median_ms,
-            duration_mad_ms: b.duration_mad_ms,
-            memory_median_bytes: b.memory_median_bytes.unwrap_or(0.0),
-            memory_mad_bytes: b.memory_mad_bytes.unwrap_or(0.0),
+            evidence,
         }
     }
 }

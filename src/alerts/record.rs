@@ -6,14 +6,16 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::kind::{AlertKind, BaselineRef, Severity};
+use super::kind::{AlertKind, Severity};
+use super::performance::History;
 use super::rules::{evaluate, resolutions};
 use crate::config::{AlertSettings, Job};
+use crate::stats::Evidence;
 use crate::store::{AlertChange, RunRecord, Store, StoreError};
 
 /// An alert that was opened or escalated and is not acknowledged: what the notification
 /// channels send. Field names are JSON keys.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlertNotice {
     /// The alert's row id (`slotcron ack ID`).
     pub alert_id: i64,
@@ -23,7 +25,9 @@ pub struct AlertNotice {
     pub severity: Severity,
     /// The newest finding's message.
     pub message: String,
-    /// `Opened` or `Escalated`; never `Repeated` (a repeat notifies nobody).
+    /// The newest finding's evidence; empty for kinds not judged against the baseline.
+    pub evidence: Vec<Evidence>,
+    /// `Opened` or `Escalated`; never `Repeated` or `Reopened` (they notify nobody).
     pub change: AlertChange,
 }
 
@@ -36,9 +40,10 @@ pub struct RunAlerts {
     pub resolved: Vec<(i64, AlertKind)>,
 }
 
-/// Evaluates `record` (a finished run of `job`) and stores the outcome in one go: every
-/// finding is raised, then the job's open alerts that the run shows to be over are
-/// resolved. The failure streak is read from the store (`Store::job_summary`), so it
+/// Evaluates `record` (a finished run of `job`) against `history` (the job's baseline and
+/// newest successes, this run included) and stores the outcome in one go: every finding is
+/// raised (reopening an alert resolved within `alerting.flap_window`), then the job's open
+/// alerts that the run shows to be over are resolved. The failure streak is read from the store (`Store::job_summary`), so it
 /// counts runs recorded by every process and honours `slotcron reset`. Returns the
 /// notices to send, in finding order, and the alerts the run resolved.
 ///
@@ -50,15 +55,21 @@ pub fn record_run(
     store: &mut Store,
     job: &Job,
     record: &RunRecord,
-    baseline: Option<&BaselineRef>,
+    history: &History,
     settings: &AlertSettings,
     now: DateTime<Utc>,
 ) -> Result<RunAlerts, StoreError> {
     let streak = store.job_summary(&record.job)?.consecutive_failures;
-    let findings = evaluate(record, job, streak, baseline, settings);
+    let findings = evaluate(record, job, streak, history, settings);
     let mut notices = Vec::new();
     for finding in &findings {
-        let change = store.raise(&record.job, Some(record.id), finding, now)?;
+        let change = store.raise(
+            &record.job,
+            Some(record.id),
+            finding,
+            settings.flap_window,
+            now,
+        )?;
         tracing::debug!(job = %record.job, run_id = record.id, kind = %finding.kind, ?change, "alert raised");
         if change.notifies() {
             notices.push(AlertNotice {
@@ -67,11 +78,12 @@ pub fn record_run(
                 kind: finding.kind,
                 severity: finding.severity,
                 message: finding.message.clone(),
+                evidence: finding.evidence.clone(),
                 change,
             });
         }
     }
-    let over = resolutions(record, &findings, baseline);
+    let over = resolutions(record, &findings, history);
     let resolved = store.resolve(&record.job, &over, now)?;
     if !resolved.is_empty() {
         tracing::info!(job = %record.job, run_id = record.id, alerts = ?resolved, "alerts resolved");

@@ -1,15 +1,16 @@
 //! The alert rules: pure functions from a finished run (and the job, its failure streak,
-//! its baseline, the machine-wide settings) to findings, and from a run to the kinds of
-//! open alert it shows to be over. No I/O, no clock: the caller passes `now`.
+//! its history, the machine-wide settings) to findings, and from a run to the kinds of
+//! open alert it shows to be over. No I/O, no clock: the caller passes `now`. The rules
+//! judged against the baseline are [`super::performance`]'s.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::kind::{AlertKind, BaselineRef, Finding};
+use super::kind::{AlertKind, Finding};
+use super::performance::{self, History};
 use crate::config::{AlertSettings, Job, format_duration};
 use crate::model::RunStatus;
-pub use crate::stats::baseline::robust_z;
 pub use crate::stats::health::DEFAULT_CONSECUTIVE_FAILURES;
 use crate::stats::health::is_failure;
 use crate::store::RunRecord;
@@ -26,14 +27,15 @@ pub const MEMORY_LIMIT_SHARE: f64 = 0.9;
 ///   limit (not for an OOM-killed run, whose peak is its limit and which has `oom_kill`).
 /// - `high_duration`: duration above `alerts.max_duration`.
 /// - `consecutive_failures`: a failed run with `streak` at or above the job's threshold.
-/// - `anomaly`: a successful run whose duration or peak has a robust z-score beyond
-///   `anomaly_z` against `baseline` (a failed run ends early or late for its own reasons).
+/// - `anomaly`, `degraded`, `too_fast`, `too_small`: a successful run judged against
+///   `history` by the effect-size rule ([`performance::findings`]) with the job's
+///   thresholds over `alerting:`'s.
 /// - `slot_saturated`: the run waited for its seat longer than `queue_wait_threshold`.
 pub fn evaluate(
     run: &RunRecord,
     job: &Job,
     streak: u32,
-    baseline: Option<&BaselineRef>,
+    history: &History,
     settings: &AlertSettings,
 ) -> Vec<Finding> {
     if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
@@ -90,11 +92,8 @@ pub fn evaluate(
             format!("{streak} consecutive failed runs (alert at {threshold})"),
         ));
     }
-    if run.status == RunStatus::Success
-        && let Some(finding) = baseline.and_then(|b| anomaly(run, b, settings.anomaly_z))
-    {
-        findings.push(finding);
-    }
+    let judging = job.alerts.judging(&settings.judging);
+    findings.extend(performance::findings(run, &job.name, history, &judging));
     if let Some(wait) = run.wait_ms
         && u128::from(wait) > settings.queue_wait_threshold.as_millis()
     {
@@ -114,22 +113,20 @@ pub fn evaluate(
 /// The kinds of open alert that `run` shows to be over, given what it raised itself
 /// (`findings`, from [`evaluate`]): a success ends `failure`, `timeout`, `oom_kill` and
 /// `consecutive_failures`; a run with a memory peak (or duration) within bounds ends
-/// `high_memory` (or `high_duration`); a success judged against a baseline without an
-/// anomaly ends `anomaly`; a run that started ends `overdue`, and without too long a wait,
-/// `slot_saturated`. A running or skipped run ends nothing.
-pub fn resolutions(
-    run: &RunRecord,
-    findings: &[Finding],
-    baseline: Option<&BaselineRef>,
-) -> Vec<AlertKind> {
+/// `high_memory` (or `high_duration`); a success judged against a baseline ends the
+/// baseline kinds it did not raise ([`performance::resolutions`]); a run that started ends
+/// `overdue`, and without too long a wait, `slot_saturated`. A running or skipped run ends
+/// nothing.
+pub fn resolutions(run: &RunRecord, findings: &[Finding], history: &History) -> Vec<AlertKind> {
     if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
         return Vec::new();
     }
-    let raised = |kind: AlertKind| findings.iter().any(|f| f.kind == kind);
+    let raised: Vec<AlertKind> = findings.iter().map(|f| f.kind).collect();
+    let judged = performance::resolutions(run, history, &raised);
     let success = run.status == RunStatus::Success;
     AlertKind::ALL
         .into_iter()
-        .filter(|&kind| !raised(kind))
+        .filter(|kind| !raised.contains(kind))
         .filter(|&kind| match kind {
             AlertKind::Failure
             | AlertKind::Timeout
@@ -137,7 +134,9 @@ pub fn resolutions(
             | AlertKind::ConsecutiveFailures => success,
             AlertKind::HighMemory => run.memory_peak_bytes.is_some(),
             AlertKind::HighDuration => run.duration_ms.is_some(),
-            AlertKind::Anomaly => success && baseline.is_some(),
+            AlertKind::Anomaly | AlertKind::Degraded | AlertKind::TooFast | AlertKind::TooSmall => {
+                judged.contains(&kind)
+            }
             AlertKind::Overdue | AlertKind::SlotSaturated => true,
         })
         .collect()
@@ -207,46 +206,6 @@ fn high_memory(run: &RunRecord, job: &Job) -> Option<Finding> {
                 share * 100.0,
                 mib(limit)
             ),
-        )
-    })
-}
-
-fn anomaly(run: &RunRecord, baseline: &BaselineRef, threshold: f64) -> Option<Finding> {
-    let mut parts = Vec::new();
-    if let Some(ms) = run.duration_ms
-        && let Some(z) = robust_z(
-            ms as f64,
-            baseline.duration_median_ms,
-            baseline.duration_mad_ms,
-        )
-        && z.abs() > threshold
-    {
-        parts.push(format!(
-            "duration {} against a usual {} (z = {z:.1})",
-            format_duration(Duration::from_millis(ms)),
-            format_duration(Duration::from_millis(
-                baseline.duration_median_ms.max(0.0) as u64
-            ))
-        ));
-    }
-    if let Some(peak) = run.memory_peak_bytes
-        && let Some(z) = robust_z(
-            peak as f64,
-            baseline.memory_median_bytes,
-            baseline.memory_mad_bytes,
-        )
-        && z.abs() > threshold
-    {
-        parts.push(format!(
-            "memory peak {} against a usual {} (z = {z:.1})",
-            mib(peak),
-            mib(baseline.memory_median_bytes.max(0.0) as u64)
-        ));
-    }
-    (!parts.is_empty()).then(|| {
-        Finding::new(
-            AlertKind::Anomaly,
-            format!("run {}: {}", run.id, parts.join("; ")),
         )
     })
 }

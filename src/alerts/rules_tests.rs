@@ -45,6 +45,7 @@ fn run(status: RunStatus) -> RunRecord {
         cpu_throttled_usec: None,
         oom_kills: Some(0),
         pids_peak: None,
+        io: None,
         enforcement: Enforcement::Cgroup,
         trigger: "schedule".into(),
         attempt: 1,
@@ -67,11 +68,45 @@ fn finding(kind: AlertKind, severity: Severity, message: &str) -> Finding {
         kind,
         severity,
         message: message.to_owned(),
+        evidence: Vec::new(),
     }
 }
 
 fn eval(run: &RunRecord, job: &Job, streak: u32) -> Vec<Finding> {
-    evaluate(run, job, streak, None, &settings())
+    evaluate(run, job, streak, &History::default(), &settings())
+}
+
+/// A job that usually takes 4 s (runs within ±5 %) and peaks at 100 MiB (±2 %), whose
+/// newest successes took `recent_ms` and peaked at `recent_mib`.
+fn history(recent_ms: f64, recent_mib: f64) -> History {
+    History {
+        baseline: Some(crate::stats::Baseline {
+            duration_median_ms: 4_000.0,
+            duration_p95_ms: 4_400.0,
+            duration_mad_ms: 130.0,
+            memory_median_bytes: Some((100 * MIB) as f64),
+            memory_max_bytes: Some(103 * MIB),
+            memory_mad_bytes: Some((MIB) as f64),
+            duration_spread: Some(0.05),
+            memory_spread: Some(0.02),
+            cpu_median_usec: None,
+            runs: 30,
+            newest_run_id: 6,
+            checked_run_id: 6,
+            held: false,
+            computed_at: at(0),
+        }),
+        recent: crate::stats::Recent {
+            runs: 5,
+            duration_median_ms: Some(recent_ms),
+            memory_median_bytes: Some(recent_mib * MIB as f64),
+            memory_runs: 5,
+        },
+    }
+}
+
+fn kinds(findings: &[Finding]) -> Vec<AlertKind> {
+    findings.iter().map(|f| f.kind).collect()
 }
 
 #[test]
@@ -209,50 +244,130 @@ fn consecutive_failures_at_the_default_threshold_of_3_and_a_set_one() {
 }
 
 #[test]
-fn anomaly_by_robust_z_score_and_never_with_a_zero_mad() {
-    let baseline = BaselineRef {
-        duration_median_ms: 4_000.0,
-        duration_mad_ms: 500.0,
-        memory_median_bytes: (100 * MIB) as f64,
-        memory_mad_bytes: (10 * MIB) as f64,
-    };
-    let r = run(RunStatus::Success);
-    // z = 0.6745 * (10000 - 4000) / 500 = 8.1; memory is at its median.
+fn anomaly_when_unusual_and_material_with_its_evidence() {
+    let usual = history(4_000.0, 100.0);
+    let r = run(RunStatus::Success); // 10 s, 100 MiB
+    let found = evaluate(&r, &plain_job(), 0, &usual, &settings());
+    assert_eq!(kinds(&found), [AlertKind::Anomaly]);
+    let a = &found[0];
+    assert_eq!(a.severity, Severity::Warning);
     assert_eq!(
-        evaluate(&r, &plain_job(), 0, Some(&baseline), &settings()),
-        [finding(
-            AlertKind::Anomaly,
-            Severity::Warning,
-            "run 7: duration 10s against a usual 4s (z = 8.1)"
-        )]
+        a.message,
+        "run 7 cost more than usual: duration 10.0 s is 2.50x the baseline median 4.0 s \
+         (+6.0 s); its runs vary ±5.1 % (30 runs); z = 17.9, beyond +6.6; rule slower: +50 % \
+         and +5.0 s. If this is its new normal, it stops once the newest 30 successful runs \
+         all show it (the baseline is checked every 10 successes), or at once after \
+         `slotcron recalculate-baselines backup`"
     );
-    let mut small = r.clone();
-    small.memory_peak_bytes = Some(20 * MIB);
-    small.duration_ms = Some(4_000);
+    let e = &a.evidence[0];
     assert_eq!(
-        evaluate(&small, &plain_job(), 0, Some(&baseline), &settings())[0].message,
-        "run 7: memory peak 20.0 MiB against a usual 100.0 MiB (z = -5.4)"
+        (
+            e.value,
+            e.baseline_median,
+            e.ratio,
+            e.change,
+            e.baseline_runs
+        ),
+        (10_000.0, 4_000.0, 2.5, 6_000.0, 30)
     );
-    let lenient = AlertSettings {
-        anomaly_z: 10.0,
-        ..settings()
-    };
-    assert_eq!(evaluate(&r, &plain_job(), 0, Some(&baseline), &lenient), []);
-    let flat = BaselineRef {
-        duration_mad_ms: 0.0,
-        memory_mad_bytes: 0.0,
-        ..baseline
-    };
-    assert_eq!(evaluate(&r, &plain_job(), 0, Some(&flat), &settings()), []);
+    // Slower than usual by 4 s: unusual, +100 %, but under the 5 s floor.
+    let mut quick = r.clone();
+    quick.duration_ms = Some(8_000);
+    assert_eq!(evaluate(&quick, &plain_job(), 0, &usual, &settings()), []);
+    // A job may lower the floor.
+    let touchy = job("command: 'true'\nalerts: { slower: { at_least: 1s } }\n");
+    assert_eq!(
+        kinds(&evaluate(&quick, &touchy, 0, &usual, &settings())),
+        [AlertKind::Anomaly]
+    );
     // A failed run is not judged against the baseline.
     let failed = run(RunStatus::Failed);
-    let kinds: Vec<AlertKind> = evaluate(&failed, &plain_job(), 1, Some(&baseline), &settings())
-        .iter()
-        .map(|f| f.kind)
-        .collect();
-    assert_eq!(kinds, [AlertKind::Failure]);
-    assert_eq!(robust_z(1.0, 1.0, 0.0), None);
-    assert_eq!(robust_z(1.0, 1.0, f64::NAN), None);
+    assert_eq!(
+        kinds(&evaluate(&failed, &plain_job(), 1, &usual, &settings())),
+        [AlertKind::Failure]
+    );
+}
+
+#[test]
+fn faster_or_smaller_is_no_anomaly_and_its_own_kind_only_when_turned_on() {
+    let usual = history(4_000_000.0, 1_000.0);
+    let mut r = run(RunStatus::Success); // 10 s against 66 minutes
+    r.memory_peak_bytes = Some(10 * MIB);
+    let mut baseline = usual.baseline.clone().unwrap();
+    baseline.duration_median_ms = 4_000_000.0;
+    baseline.memory_median_bytes = Some((1_000 * MIB) as f64);
+    let usual = History {
+        baseline: Some(baseline),
+        ..usual
+    };
+    assert_eq!(evaluate(&r, &plain_job(), 0, &usual, &settings()), []);
+    let both = job("command: 'true'\nalerts: { too_fast: true, too_small: true }\n");
+    let found = evaluate(&r, &both, 0, &usual, &settings());
+    assert_eq!(kinds(&found), [AlertKind::TooFast, AlertKind::TooSmall]);
+    assert!(
+        found[0].message.starts_with(
+            "run 7 ended much sooner than usual: duration 10.0 s is 1/400 of the baseline median \
+             1h 06m 40s (-1h 06m 30s)"
+        ),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        found[1]
+            .message
+            .contains("memory peak 10.0 MiB is 1/100 of"),
+        "{}",
+        found[1].message
+    );
+}
+
+#[test]
+fn degraded_from_the_recent_median_not_from_one_run() {
+    // The newest runs' median took 10 s against 4 s: degraded, whatever this run did.
+    let slow = history(10_000.0, 100.0);
+    let mut r = run(RunStatus::Success);
+    r.duration_ms = Some(4_100);
+    let found = evaluate(&r, &plain_job(), 0, &slow, &settings());
+    assert_eq!(kinds(&found), [AlertKind::Degraded]);
+    assert!(
+        found[0].message.starts_with(
+            "performance degraded: median duration of the newest 5 successful runs 10.0 s is \
+             2.50x the baseline median 4.0 s (+6.0 s)"
+        ),
+        "{}",
+        found[0].message
+    );
+    // One slow run among usual ones: an anomaly, not a degradation.
+    let usual = history(4_050.0, 100.0);
+    let one = evaluate(
+        &run(RunStatus::Success),
+        &plain_job(),
+        0,
+        &usual,
+        &settings(),
+    );
+    assert_eq!(kinds(&one), [AlertKind::Anomaly]);
+    // Memory alone (+40 %) degrades too.
+    let hungry = history(4_000.0, 140.0);
+    let found = evaluate(&r, &plain_job(), 0, &hungry, &settings());
+    assert_eq!(
+        found[0].evidence[0].rule,
+        crate::stats::effect::Rule::Bigger
+    );
+}
+
+#[test]
+fn a_few_kib_on_a_tiny_job_is_no_alert_the_old_4_4_mib_message() {
+    let mut tiny = history(5.0, 4.4);
+    if let Some(b) = tiny.baseline.as_mut() {
+        b.duration_median_ms = 5.0;
+        b.memory_median_bytes = Some(4.4 * MIB as f64);
+        b.memory_spread = Some(0.0);
+    }
+    let mut r = run(RunStatus::Success);
+    r.duration_ms = Some(9);
+    r.memory_peak_bytes = Some((4.41 * MIB as f64) as u64);
+    assert_eq!(evaluate(&r, &plain_job(), 0, &tiny, &settings()), []);
 }
 
 #[test]
@@ -316,7 +431,7 @@ fn findings_of_several_kinds_come_in_kind_order() {
 fn what_a_run_resolves() {
     let ok = run(RunStatus::Success);
     assert_eq!(
-        resolutions(&ok, &[], None),
+        resolutions(&ok, &[], &History::default()),
         [
             AlertKind::Failure,
             AlertKind::Timeout,
@@ -332,21 +447,29 @@ fn what_a_run_resolves() {
     let failed = run(RunStatus::Failed);
     let raised = [Finding::new(AlertKind::HighDuration, "slow".into())];
     assert_eq!(
-        resolutions(&failed, &raised, None),
+        resolutions(&failed, &raised, &History::default()),
         [
             AlertKind::HighMemory,
             AlertKind::Overdue,
             AlertKind::SlotSaturated
         ]
     );
-    let baseline = BaselineRef {
-        duration_median_ms: 1.0,
-        duration_mad_ms: 1.0,
-        memory_median_bytes: 1.0,
-        memory_mad_bytes: 1.0,
-    };
-    assert!(resolutions(&ok, &[], Some(&baseline)).contains(&AlertKind::Anomaly));
-    assert_eq!(resolutions(&run(RunStatus::Skipped), &[], None), []);
+    let judged = resolutions(&ok, &[], &history(4_000.0, 100.0));
+    for kind in [
+        AlertKind::Anomaly,
+        AlertKind::Degraded,
+        AlertKind::TooFast,
+        AlertKind::TooSmall,
+    ] {
+        assert!(judged.contains(&kind), "{kind} not resolved: {judged:?}");
+    }
+    let slow = [Finding::new(AlertKind::Anomaly, "slow".into())];
+    assert!(!resolutions(&ok, &slow, &history(4_000.0, 100.0)).contains(&AlertKind::Anomaly));
+    assert!(!resolutions(&failed, &[], &history(4_000.0, 100.0)).contains(&AlertKind::Degraded));
+    assert_eq!(
+        resolutions(&run(RunStatus::Skipped), &[], &History::default()),
+        []
+    );
 }
 
 #[test]

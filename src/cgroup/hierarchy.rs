@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::controller::{self, Controller, Limits};
 use super::error::CgroupError;
 use super::fs::CgroupFs;
 use super::knob::{self, CGROUP_CONTROLLERS, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
-use super::limits::{self, Limits};
-use super::parse::{parse_controllers, parse_max, parse_u64};
+use super::parse::parse_controllers;
 use super::run::RunCgroup;
-use super::stats::{CpuStat, Pressure, SlotUsage};
-use super::{CONTROLLERS, JOBS_DIR, SUPERVISOR_DIR};
+use super::stats::SlotUsage;
+use super::{JOBS_DIR, SUPERVISOR_DIR};
 
 /// The prepared tree `<root>/{supervisor,jobs/<slot>}`.
 #[derive(Debug, Clone)]
@@ -21,21 +21,26 @@ pub struct Hierarchy {
     root: PathBuf,
     /// The slots laid out by `prepare`; `create_run` accepts only these.
     slots: Vec<String>,
+    /// The controllers enabled down the tree: every required one, and the optional ones
+    /// the root is offered. Only these write limits and read figures.
+    controllers: Vec<&'static dyn Controller>,
 }
 
 impl Hierarchy {
     /// Lays out `<root>/supervisor`, `<root>/jobs` (with the `global` limits) and
-    /// `<root>/jobs/<slot>` (with each slot's limits), enabling `cpu memory pids` top-down
-    /// from the root's own `cgroup.subtree_control`. A missing root is created (its parent
-    /// must exist). If `move_self`, first moves the calling process into
-    /// `<root>/supervisor` (needed when the root is the cgroup slotcron runs in).
+    /// `<root>/jobs/<slot>` (with each slot's limits), enabling every controller of
+    /// [`controller::ALL`] that the root is offered, top-down from the root's own
+    /// `cgroup.subtree_control`. A missing root is created (its parent must exist). If
+    /// `move_self`, first moves the calling process into `<root>/supervisor` (needed when
+    /// the root is the cgroup slotcron runs in). An optional controller the root is not
+    /// offered (io) is left out, with a warning when limits ask for it.
     ///
     /// Idempotent: existing cgroups are reused and all limits rewritten. Slots no longer
     /// configured are left alone (runs may still live in them).
     ///
     /// # Errors
-    /// - [`CgroupError::ControllersUnavailable`]: the root's `cgroup.controllers` lacks one
-    ///   of `cpu memory pids` (names the missing ones and the fix);
+    /// - [`CgroupError::ControllersUnavailable`]: the root's `cgroup.controllers` lacks a
+    ///   required controller (names the missing ones and the fix);
     /// - [`CgroupError::ProcessesInCgroup`]: EBUSY enabling controllers (processes live in
     ///   the root or a slot);
     /// - [`CgroupError::NotDelegated`]: EACCES/EPERM, the root is not ours;
@@ -54,30 +59,30 @@ impl Hierarchy {
         if knob::ensure_dir(f, root)? {
             tracing::info!(root = %root.display(), "created cgroup root");
         }
-        check_available(f, root)?;
+        let controllers = check_available(f, root)?;
+        warn_unenforced(root, &controllers, global, slots);
         let supervisor = root.join(SUPERVISOR_DIR);
         knob::ensure_dir(f, &supervisor)?;
         if move_self {
             knob::write(f, &supervisor, CGROUP_PROCS, "0")?;
             tracing::debug!(cgroup = %supervisor.display(), "moved self into supervisor cgroup");
         }
-        enable_controllers(f, root)?;
+        enable_controllers(f, root, &controllers)?;
 
         let jobs = root.join(JOBS_DIR);
-        knob::ensure_dir(f, &jobs)?;
-        limits::apply(f, &jobs, global, None)?;
-        enable_controllers(f, &jobs)?;
-        for (name, slot_limits) in slots {
-            let slot = jobs.join(name);
-            knob::ensure_dir(f, &slot)?;
-            limits::apply(f, &slot, slot_limits, None)?;
-            enable_controllers(f, &slot)?;
+        let levels = std::iter::once((jobs.clone(), global))
+            .chain(slots.iter().map(|(name, limits)| (jobs.join(name), limits)));
+        for (dir, limits) in levels {
+            knob::ensure_dir(f, &dir)?;
+            apply(f, &dir, limits, &controllers)?;
+            enable_controllers(f, &dir, &controllers)?;
         }
-        tracing::info!(root = %root.display(), slots = slots.len(), "cgroup hierarchy prepared");
+        tracing::info!(root = %root.display(), slots = slots.len(), controllers = %names(&controllers), "cgroup hierarchy prepared");
         Ok(Hierarchy {
             fs,
             root: root.to_path_buf(),
             slots: slots.iter().map(|(n, _)| n.clone()).collect(),
+            controllers,
         })
     }
 
@@ -88,12 +93,15 @@ impl Hierarchy {
     /// # Errors
     /// [`CgroupError::NoSuchCgroup`] when `<root>/jobs` does not exist, I/O errors.
     pub fn attach(fs: Arc<dyn CgroupFs>, root: &Path) -> Result<Hierarchy, CgroupError> {
-        let dirs = knob::child_dirs(fs.as_ref(), &root.join(JOBS_DIR))?;
+        let jobs = root.join(JOBS_DIR);
+        let dirs = knob::child_dirs(fs.as_ref(), &jobs)?;
         let slots = dirs
             .iter()
             .filter_map(|d| d.file_name()?.to_str().map(str::to_owned))
             .collect();
+        let enabled = knob::read(fs.as_ref(), &jobs, CGROUP_SUBTREE_CONTROL)?;
         Ok(Hierarchy {
+            controllers: controller::usable(&parse_controllers(&enabled)),
             fs,
             root: root.to_path_buf(),
             slots,
@@ -119,6 +127,18 @@ impl Hierarchy {
     /// The slots laid out by `prepare`.
     pub fn slots(&self) -> &[String] {
         &self.slots
+    }
+
+    /// The controllers in use, in the kernel's order.
+    pub fn controllers(&self) -> &[&'static dyn Controller] {
+        &self.controllers
+    }
+
+    /// The optional controllers not in use because the root is not offered them
+    /// (`["io"]` where io is not delegated).
+    pub fn missing_optional(&self) -> Vec<&'static str> {
+        let used: Vec<&str> = self.controllers.iter().map(|c| c.name()).collect();
+        controller::missing_optional(&used)
     }
 
     fn known_slot(&self, slot: &str) -> Result<PathBuf, CgroupError> {
@@ -148,13 +168,19 @@ impl Hierarchy {
         if !knob::ensure_dir(self.fs.as_ref(), &path)? {
             return Err(CgroupError::AlreadyExists { path });
         }
-        if let Err(e) = limits::apply(self.fs.as_ref(), &path, limits, Some(true)) {
+        let mut limits = limits.clone();
+        limits.memory.oom_group = true;
+        if let Err(e) = apply(self.fs.as_ref(), &path, &limits, &self.controllers) {
             if let Err(rm) = self.fs.remove_dir(&path) {
                 tracing::warn!(cgroup = %path.display(), error = %rm, "cannot remove half-made run cgroup");
             }
             return Err(e);
         }
-        Ok(RunCgroup::from_parts(Arc::clone(&self.fs), path))
+        Ok(RunCgroup::from_parts(
+            Arc::clone(&self.fs),
+            path,
+            self.controllers.clone(),
+        ))
     }
 
     /// The run cgroups present in a slot (for adopting or cleaning up after a crash).
@@ -178,40 +204,79 @@ impl Hierarchy {
     pub fn slot_usage(&self, slot: &str) -> Result<SlotUsage, CgroupError> {
         let runs = self.run_dirs(slot)?;
         let dir = self.slot_path(slot);
-        let f = self.fs.as_ref();
-        Ok(SlotUsage {
-            memory_current: knob::read_parsed(f, &dir, knob::MEMORY_CURRENT, parse_u64)?,
-            memory_max: knob::read_parsed(f, &dir, knob::MEMORY_MAX, parse_max)?,
-            memory_peak: knob::read_parsed_optional(f, &dir, knob::MEMORY_PEAK, parse_u64)?,
-            memory_pressure: knob::read_parsed_optional(
-                f,
-                &dir,
-                knob::MEMORY_PRESSURE,
-                Pressure::parse,
-            )?,
-            cpu_pressure: knob::read_parsed_optional(f, &dir, knob::CPU_PRESSURE, Pressure::parse)?,
-            io_pressure: knob::read_parsed_optional(f, &dir, knob::IO_PRESSURE, Pressure::parse)?,
-            cpu: knob::read_parsed(f, &dir, knob::CPU_STAT, CpuStat::parse)?,
-            pids_current: knob::read_parsed(f, &dir, knob::PIDS_CURRENT, parse_u64)?,
+        let mut usage = SlotUsage {
             runs: runs
                 .iter()
                 .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
                 .collect(),
-        })
+            ..SlotUsage::default()
+        };
+        for c in &self.controllers {
+            c.read_usage(self.fs.as_ref(), &dir, &mut usage)?;
+        }
+        Ok(usage)
     }
 }
 
-/// Checks that `dir` is offered every controller slotcron needs.
-fn check_available(fs: &dyn CgroupFs, dir: &Path) -> Result<(), CgroupError> {
+/// Has every controller in `controllers` write its part of `limits` to `dir`.
+fn apply(
+    fs: &dyn CgroupFs,
+    dir: &Path,
+    limits: &Limits,
+    controllers: &[&'static dyn Controller],
+) -> Result<(), CgroupError> {
+    controllers
+        .iter()
+        .try_for_each(|c| c.apply(fs, dir, limits))
+}
+
+/// Names, space-separated, for messages.
+fn names(controllers: &[&'static dyn Controller]) -> String {
+    let names: Vec<&str> = controllers.iter().map(|c| c.name()).collect();
+    names.join(" ")
+}
+
+/// Warns once for each optional controller left out whose limits some level sets: those
+/// limits are not enforced (runs go on with the others).
+fn warn_unenforced(
+    root: &Path,
+    used: &[&'static dyn Controller],
+    global: &Limits,
+    slots: &[(String, Limits)],
+) {
+    let left_out = controller::ALL
+        .into_iter()
+        .filter(|c| !used.iter().any(|u| u.name() == c.name()));
+    for c in left_out {
+        if std::iter::once(global)
+            .chain(slots.iter().map(|(_, l)| l))
+            .any(|l| c.is_limited(l))
+        {
+            tracing::warn!(
+                controller = c.name(),
+                root = %root.display(),
+                "the {} controller is not delegated to the cgroup root: its limits are not enforced",
+                c.name()
+            );
+        }
+    }
+}
+
+/// The controllers to use below `dir`: every required one (an error naming those `dir`
+/// is not offered), and the optional ones it is offered.
+fn check_available(
+    fs: &dyn CgroupFs,
+    dir: &Path,
+) -> Result<Vec<&'static dyn Controller>, CgroupError> {
     let text = knob::read(fs, dir, CGROUP_CONTROLLERS)?;
     let available = parse_controllers(&text);
-    let missing: Vec<String> = CONTROLLERS
-        .iter()
+    let missing: Vec<String> = controller::required_names()
+        .into_iter()
         .filter(|c| !available.contains(c))
-        .map(|c| (*c).to_owned())
+        .map(str::to_owned)
         .collect();
     if missing.is_empty() {
-        Ok(())
+        Ok(controller::usable(&available))
     } else {
         Err(CgroupError::ControllersUnavailable {
             path: dir.to_path_buf(),
@@ -220,13 +285,17 @@ fn check_available(fs: &dyn CgroupFs, dir: &Path) -> Result<(), CgroupError> {
     }
 }
 
-/// Enables in `dir/cgroup.subtree_control` those of `cpu memory pids` not yet enabled.
-fn enable_controllers(fs: &dyn CgroupFs, dir: &Path) -> Result<(), CgroupError> {
+/// Enables in `dir/cgroup.subtree_control` those of `controllers` not yet enabled.
+fn enable_controllers(
+    fs: &dyn CgroupFs,
+    dir: &Path,
+    controllers: &[&'static dyn Controller],
+) -> Result<(), CgroupError> {
     let current = knob::read(fs, dir, CGROUP_SUBTREE_CONTROL)?;
     let enabled = parse_controllers(&current);
-    let missing: Vec<&str> = CONTROLLERS
+    let missing: Vec<&str> = controllers
         .iter()
-        .copied()
+        .map(|c| c.name())
         .filter(|c| !enabled.contains(c))
         .collect();
     if missing.is_empty() {

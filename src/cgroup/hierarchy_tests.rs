@@ -4,24 +4,29 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::cgroup::CpuMax;
 use crate::cgroup::fake::FakeFs;
 use crate::cgroup::test_support::{Fixture, fixture, fixture_with, my_pid, snapshot};
+use crate::cgroup::{CpuLimits, CpuMax, MemoryLimits, PidsLimits};
 
 const GIB: u64 = 1 << 30;
 
 fn slots() -> Vec<(String, Limits)> {
     let batch = Limits {
-        memory_max: Some(512 << 20),
-        memory_high: Some(400 << 20),
-        swap_max: Some(0),
-        cpu_max: Some(CpuMax {
-            quota_usec: 160_000,
-            period_usec: 100_000,
-        }),
-        cpu_weight: Some(50),
-        pids_max: Some(64),
-        oom_group: false,
+        memory: MemoryLimits {
+            max: Some(512 << 20),
+            high: Some(400 << 20),
+            swap_max: Some(0),
+            oom_group: false,
+        },
+        cpu: CpuLimits {
+            max: Some(CpuMax {
+                quota_usec: 160_000,
+                period_usec: 100_000,
+            }),
+            weight: Some(50),
+        },
+        pids: PidsLimits { max: Some(64) },
+        ..Limits::default()
     };
     vec![
         ("batch".to_owned(), batch),
@@ -31,7 +36,10 @@ fn slots() -> Vec<(String, Limits)> {
 
 fn global() -> Limits {
     Limits {
-        memory_max: Some(2 * GIB),
+        memory: MemoryLimits {
+            max: Some(2 * GIB),
+            ..MemoryLimits::default()
+        },
         ..Limits::default()
     }
 }
@@ -50,16 +58,19 @@ fn prepare_lays_out_tree_and_enables_controllers_top_down() {
     assert!(fx.root.join("supervisor/cgroup.procs").is_file());
     assert_eq!(
         fx.knob(fx.root.join("cgroup.subtree_control")),
-        "cpu memory pids"
+        "cpu io memory pids"
     );
-    assert_eq!(fx.knob(jobs.join("cgroup.controllers")), "cpu memory pids");
+    assert_eq!(
+        fx.knob(jobs.join("cgroup.controllers")),
+        "cpu io memory pids"
+    );
     assert_eq!(
         fx.knob(jobs.join("cgroup.subtree_control")),
-        "cpu memory pids"
+        "cpu io memory pids"
     );
     assert_eq!(
         fx.knob(jobs.join("batch/cgroup.subtree_control")),
-        "cpu memory pids"
+        "cpu io memory pids"
     );
     assert_eq!(h.slot_path("batch"), jobs.join("batch"));
 }
@@ -166,7 +177,7 @@ fn processes_in_root_block_controllers_unless_moved_to_supervisor() {
     assert_eq!(fx.knob(&procs), "");
     assert_eq!(
         fx.knob(fx.root.join("cgroup.subtree_control")),
-        "cpu memory pids"
+        "cpu io memory pids"
     );
 }
 
@@ -213,7 +224,10 @@ fn rejected_value_carries_path_and_value() {
     let bad = vec![(
         "batch".to_owned(),
         Limits {
-            cpu_weight: Some(0),
+            cpu: CpuLimits {
+                weight: Some(0),
+                ..CpuLimits::default()
+            },
             ..Limits::default()
         },
     )];
@@ -255,8 +269,11 @@ fn create_run_writes_job_limits_and_oom_group() {
     let fx = fixture();
     let h = prepare(&fx);
     let limits = Limits {
-        memory_max: Some(256 << 20),
-        swap_max: Some(0),
+        memory: MemoryLimits {
+            max: Some(256 << 20),
+            swap_max: Some(0),
+            ..MemoryLimits::default()
+        },
         ..Limits::default()
     };
     let run = h
@@ -268,7 +285,7 @@ fn create_run_writes_job_limits_and_oom_group() {
     assert_eq!(fx.knob(run.path().join("memory.swap.max")), "0");
     assert_eq!(
         fx.knob(run.path().join("cgroup.controllers")),
-        "cpu memory pids"
+        "cpu io memory pids"
     );
 
     let again = h.create_run("batch", "backup-17", &limits).unwrap_err();
@@ -289,7 +306,7 @@ fn knob_absent_means_controller_not_enabled_and_run_is_cleaned_up() {
     let slot = h.slot_path("batch");
     // The slot did not enable memory for its children: the run gets no memory.* knobs.
     fx.fake
-        .set_knob(&slot.join("cgroup.subtree_control"), "cpu pids\n")
+        .set_knob(&slot.join("cgroup.subtree_control"), "cpu io pids\n")
         .unwrap();
     let err = h.create_run("batch", "r1", &Limits::default()).unwrap_err();
     match &err {

@@ -1,4 +1,5 @@
-//! Knob file names, and reading/writing them with errors that say what went wrong.
+//! The core knob names (`cgroup.*`; each controller names its own, see
+//! [`super::controller`]), and reading/writing knobs with errors that say what went wrong.
 //!
 //! A knob write opens the existing file and writes the whole value once. A knob file that
 //! is absent means its controller is not enabled in that cgroup (the kernel creates the
@@ -19,23 +20,6 @@ pub const CGROUP_FREEZE: &str = "cgroup.freeze";
 pub const CGROUP_CONTROLLERS: &str = "cgroup.controllers";
 pub const CGROUP_SUBTREE_CONTROL: &str = "cgroup.subtree_control";
 pub const CGROUP_TYPE: &str = "cgroup.type";
-pub const MEMORY_MAX: &str = "memory.max";
-pub const MEMORY_HIGH: &str = "memory.high";
-pub const MEMORY_SWAP_MAX: &str = "memory.swap.max";
-pub const MEMORY_OOM_GROUP: &str = "memory.oom.group";
-pub const MEMORY_CURRENT: &str = "memory.current";
-pub const MEMORY_PEAK: &str = "memory.peak";
-pub const MEMORY_EVENTS: &str = "memory.events";
-pub const MEMORY_PRESSURE: &str = "memory.pressure";
-pub const CPU_PRESSURE: &str = "cpu.pressure";
-pub const IO_PRESSURE: &str = "io.pressure";
-pub const CPU_MAX: &str = "cpu.max";
-pub const CPU_WEIGHT: &str = "cpu.weight";
-pub const CPU_STAT: &str = "cpu.stat";
-pub const PIDS_MAX: &str = "pids.max";
-pub const PIDS_CURRENT: &str = "pids.current";
-pub const PIDS_PEAK: &str = "pids.peak";
-pub const PIDS_EVENTS: &str = "pids.events";
 
 /// The controller a knob belongs to (`memory.max` -> `memory`).
 pub(crate) fn controller_of(knob: &str) -> &str {

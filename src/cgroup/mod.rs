@@ -4,7 +4,7 @@
 //! written):
 //!
 //! ```text
-//! <root>/                      cgroup.subtree_control = +cpu +memory +pids
+//! <root>/                      cgroup.subtree_control = +cpu +memory +pids (+io if offered)
 //! <root>/supervisor            slotcron itself (no-internal-process rule)
 //! <root>/jobs                  optional global cap on all jobs together
 //! <root>/jobs/<slot>           the slot's limits
@@ -12,7 +12,9 @@
 //! ```
 //!
 //! - [`probe`] decides, read-only, which root to use ([`probe::resolve`]).
-//! - [`Hierarchy::prepare`] lays out the tree and writes the limits.
+//! - [`controller`]: one file per controller (memory, cpu, pids, io) behind the
+//!   [`Controller`] trait: its knobs, limits, stats, and its part of the fake kernel.
+//! - [`Hierarchy::prepare`] lays out the tree and has each controller write its limits.
 //! - [`RunCgroup`] places, signals, kills, waits for and measures one run.
 //! - [`CgroupFs`] is the kernel seam: [`KernelFs`] for the real cgroupfs,
 //!   [`fake::FakeFs`] for tests (a temp dir laid out as the kernel would).
@@ -20,12 +22,12 @@
 //!
 //! See `docs/adr/0002-own-cgroup-module.md` for why this is our own module.
 
+pub mod controller;
 mod error;
 pub mod fake;
 mod fs;
 mod hierarchy;
 pub mod knob;
-mod limits;
 pub mod parse;
 pub mod probe;
 mod run;
@@ -33,19 +35,20 @@ mod stats;
 #[cfg(test)]
 mod test_support;
 
+pub use controller::cpu::{CpuLimits, CpuMax, CpuStat};
+pub use controller::io::{DevNum, IoLimits, IoMax, IoRates, IoStat};
+pub use controller::memory::{MemoryEvents, MemoryLimits};
+pub use controller::pids::PidsLimits;
+pub use controller::{Controller, Limits, cpu, io, memory, pids};
 pub use error::{CgroupError, Op};
 pub use fs::{CgroupFs, KernelFs};
 pub use hierarchy::Hierarchy;
-pub use limits::{CpuMax, Limits};
 pub use parse::ParseError;
 pub use run::RunCgroup;
-pub use stats::{CpuStat, MemoryEvents, Pressure, PressureLine, RunStats, SlotUsage};
+pub use stats::{Pressure, PressureLine, RunStats, SlotUsage};
 
 /// Where cgroup2 is normally mounted. Only a default: the root is always passed in.
 pub const DEFAULT_MOUNT: &str = "/sys/fs/cgroup";
-
-/// The controllers slotcron enables, in the kernel's order.
-pub const CONTROLLERS: [&str; 3] = ["cpu", "memory", "pids"];
 
 /// Name of the leaf that holds slotcron's own process.
 pub const SUPERVISOR_DIR: &str = "supervisor";

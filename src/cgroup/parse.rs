@@ -17,7 +17,7 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    fn new(line: Option<usize>, content: &str, reason: &'static str) -> Self {
+    pub(crate) fn new(line: Option<usize>, content: &str, reason: &'static str) -> Self {
         ParseError {
             line,
             content: content.to_owned(),
@@ -101,6 +101,60 @@ pub fn parse_flat_keyed(s: &str) -> Result<Vec<(&str, u64)>, ParseError> {
                 ));
             }
         }
+    }
+    Ok(out)
+}
+
+/// One line of a nested-keyed file (`io.stat`, `io.max`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NestedLine<'a> {
+    /// 1-based line number.
+    pub number: usize,
+    /// The whole line, for errors.
+    pub text: &'a str,
+    /// The line's key (a `MAJ:MIN` device).
+    pub key: &'a str,
+    /// Its `key=value` pairs, in order; values as written (`max` stays text).
+    pub pairs: Vec<(&'a str, &'a str)>,
+}
+
+impl NestedLine<'_> {
+    /// An error about this line.
+    pub fn error(&self, reason: &'static str) -> ParseError {
+        ParseError::new(Some(self.number), self.text, reason)
+    }
+}
+
+/// Parses a nested-keyed file: one line per key (a `MAJ:MIN` device), then `key=value`
+/// pairs. Blank lines are skipped.
+///
+/// ```
+/// use slotcron::cgroup::parse::parse_nested_keyed;
+/// let lines = parse_nested_keyed("8:16 rbytes=4096 wios=2\n").unwrap();
+/// assert_eq!((lines[0].key, lines[0].pairs.clone()), ("8:16", vec![("rbytes", "4096"), ("wios", "2")]));
+/// assert_eq!(parse_nested_keyed("\n8:16 rbytes\n").unwrap_err().line, Some(2));
+/// ```
+///
+/// # Errors
+/// On a field that is not `key=value`; the error names the line.
+pub fn parse_nested_keyed(s: &str) -> Result<Vec<NestedLine<'_>>, ParseError> {
+    let mut out = Vec::new();
+    for (i, text) in s.lines().enumerate() {
+        let mut fields = text.split_whitespace();
+        let Some(key) = fields.next() else { continue };
+        let pairs = fields
+            .map(|f| {
+                f.split_once('=')
+                    .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ParseError::new(Some(i + 1), text, "expected \"KEY k=v ...\""))?;
+        out.push(NestedLine {
+            number: i + 1,
+            text,
+            key,
+            pairs,
+        });
     }
     Ok(out)
 }

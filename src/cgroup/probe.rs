@@ -7,10 +7,11 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
+use super::SUPERVISOR_DIR;
+use super::controller;
 use super::fs::CgroupFs;
 use super::knob::{CGROUP_CONTROLLERS, CGROUP_SUBTREE_CONTROL};
 use super::parse::{parse_controllers, parse_mountinfo, parse_self_cgroup};
-use super::{CONTROLLERS, SUPERVISOR_DIR};
 
 /// Where the configuration says the root is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +36,9 @@ pub struct Resolved {
     pub root: PathBuf,
     /// The root is the cgroup slotcron runs in: `prepare` must move it to `supervisor/`.
     pub move_self: bool,
+    /// Optional controllers the root is not offered (`["io"]`): their limits will not be
+    /// enforced, the others will.
+    pub missing_optional: Vec<&'static str>,
 }
 
 /// Why cgroups cannot be used, with the fix in the message.
@@ -69,9 +73,8 @@ pub enum Unusable {
     MissingParent { path: PathBuf },
     #[error(
         "{}/{file} lacks the {} controllers slotcron needs; enable them in the parent's \
-         cgroup.subtree_control (for a systemd service: Delegate=yes or \
-         Delegate=cpu memory pids)",
-        path.display(), missing.join(" ")
+         cgroup.subtree_control (for a systemd service: Delegate=yes or Delegate={})",
+        path.display(), missing.join(" "), controller::all_names()
     )]
     MissingControllers {
         path: PathBuf,
@@ -110,14 +113,14 @@ pub fn resolve(
         .find(|m| m.fs_type == "cgroup2")
         .map(|m| m.mount_point.clone());
     let mount = mount.ok_or(Unusable::NoCgroup2)?;
-    let on_v1: Vec<String> = CONTROLLERS
-        .iter()
+    let on_v1: Vec<String> = controller::required_names()
+        .into_iter()
         .filter(|c| {
             mounts
                 .iter()
-                .any(|m| m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == **c))
+                .any(|m| m.fs_type == "cgroup" && m.super_options.split(',').any(|o| o == *c))
         })
-        .map(|c| (*c).to_owned())
+        .map(str::to_owned)
         .collect();
     if !on_v1.is_empty() {
         return Err(Unusable::Hybrid {
@@ -139,10 +142,12 @@ pub fn resolve(
                 Some(p) if p.starts_with(&mount) && is_delegated(p) => Resolved {
                     root: p.to_path_buf(),
                     move_self: false,
+                    missing_optional: Vec::new(),
                 },
                 _ if is_delegated(&own) => Resolved {
                     root: own,
                     move_self: true,
+                    missing_optional: Vec::new(),
                 },
                 _ => return Err(Unusable::NotDelegated { path: own }),
             }
@@ -160,21 +165,26 @@ pub fn resolve(
             Resolved {
                 root: p.clone(),
                 move_self: own.as_deref() == Some(p.as_path()),
+                missing_optional: Vec::new(),
             }
         }
     };
-    check_root(fs, &resolved.root)?;
-    Ok(resolved)
+    let missing_optional = check_root(fs, &resolved.root)?;
+    Ok(Resolved {
+        missing_optional,
+        ..resolved
+    })
 }
 
 /// Checks, read-only, that `root` (or, when absent, the parent that will create it) offers
-/// `cpu memory pids` and is writable.
-fn check_root(fs: &dyn CgroupFs, root: &Path) -> Result<(), Unusable> {
-    let (dir, file) = match fs.read(&root.join(CGROUP_CONTROLLERS)) {
-        Ok(text) => {
-            require_controllers(root, CGROUP_CONTROLLERS, &text)?;
-            (root, CGROUP_SUBTREE_CONTROL)
-        }
+/// the required controllers and is writable; returns the optional ones it is not offered.
+fn check_root(fs: &dyn CgroupFs, root: &Path) -> Result<Vec<&'static str>, Unusable> {
+    let (dir, file, missing_optional) = match fs.read(&root.join(CGROUP_CONTROLLERS)) {
+        Ok(text) => (
+            root,
+            CGROUP_SUBTREE_CONTROL,
+            require_controllers(root, CGROUP_CONTROLLERS, &text)?,
+        ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let parent = root.parent().ok_or_else(|| Unusable::MissingParent {
                 path: root.to_path_buf(),
@@ -190,9 +200,9 @@ fn check_root(fs: &dyn CgroupFs, root: &Path) -> Result<(), Unusable> {
                 }
                 Err(source) => return Err(Unusable::Unreadable { path, source }),
             };
-            require_controllers(parent, CGROUP_SUBTREE_CONTROL, &text)?;
+            let missing_optional = require_controllers(parent, CGROUP_SUBTREE_CONTROL, &text)?;
             return if writable(parent) {
-                Ok(())
+                Ok(missing_optional)
             } else {
                 Err(Unusable::NotWritable {
                     path: parent.to_path_buf(),
@@ -211,18 +221,24 @@ fn check_root(fs: &dyn CgroupFs, root: &Path) -> Result<(), Unusable> {
             return Err(Unusable::NotWritable { path });
         }
     }
-    Ok(())
+    Ok(missing_optional)
 }
 
-fn require_controllers(dir: &Path, file: &'static str, text: &str) -> Result<(), Unusable> {
+/// Errs naming the required controllers `text` lacks; else returns the optional ones it
+/// lacks.
+fn require_controllers(
+    dir: &Path,
+    file: &'static str,
+    text: &str,
+) -> Result<Vec<&'static str>, Unusable> {
     let have = parse_controllers(text);
-    let missing: Vec<String> = CONTROLLERS
-        .iter()
+    let missing: Vec<String> = controller::required_names()
+        .into_iter()
         .filter(|c| !have.contains(c))
-        .map(|c| (*c).to_owned())
+        .map(str::to_owned)
         .collect();
     if missing.is_empty() {
-        Ok(())
+        Ok(controller::missing_optional(&have))
     } else {
         Err(Unusable::MissingControllers {
             path: dir.to_path_buf(),

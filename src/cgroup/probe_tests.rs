@@ -88,7 +88,8 @@ fn auto_uses_own_delegated_cgroup_and_moves_self() {
         r,
         Resolved {
             root: fx.root.clone(),
-            move_self: true
+            move_self: true,
+            missing_optional: Vec::new(),
         }
     );
     assert_eq!(fx.fake.writes(), before, "the probe never writes");
@@ -108,7 +109,8 @@ fn auto_already_in_delegated_supervisor_does_not_move() {
         r,
         Resolved {
             root: fx.root.clone(),
-            move_self: false
+            move_self: false,
+            missing_optional: Vec::new(),
         }
     );
 }
@@ -164,6 +166,11 @@ fn explicit_path_checks_controllers() {
         other => panic!("unexpected {other:?}"),
     }
     assert!(err.to_string().contains("cgroup.subtree_control"));
+    // The controllers to delegate come from the controller registry, io included.
+    assert!(
+        err.to_string().contains("Delegate=cpu io memory pids"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -194,15 +201,25 @@ fn explicit_missing_root_needs_a_parent_offering_the_controllers() {
     fx.fake
         .set_knob(&fx.root.join("cgroup.subtree_control"), "cpu memory pids\n")
         .unwrap();
-    let r =
-        resolve_with(&fx, &RootSetting::Path(fresh.clone()), SELF, &[]).expect("parent offers all");
+    let r = resolve_with(&fx, &RootSetting::Path(fresh.clone()), SELF, &[])
+        .expect("parent offers the required ones");
+    // Usable without io: the probe says io will be missing.
     assert_eq!(
         r,
         Resolved {
-            root: fresh,
-            move_self: false
+            root: fresh.clone(),
+            move_self: false,
+            missing_optional: vec!["io"],
         }
     );
+    fx.fake
+        .set_knob(
+            &fx.root.join("cgroup.subtree_control"),
+            "cpu io memory pids\n",
+        )
+        .unwrap();
+    let r = resolve_with(&fx, &RootSetting::Path(fresh), SELF, &[]).unwrap();
+    assert!(r.missing_optional.is_empty(), "{r:?}");
     let orphan = fx.root.join("no/such");
     let err = resolve_with(&fx, &RootSetting::Path(orphan), SELF, &[]).unwrap_err();
     assert!(matches!(err, Unusable::MissingParent { .. }), "{err:?}");

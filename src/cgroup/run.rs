@@ -15,11 +15,14 @@ use nix::sys::signal::{Signal, kill};
 use nix::sys::statfs::{CGROUP2_SUPER_MAGIC, fstatfs};
 use nix::unistd::Pid;
 
+use super::controller::{self, Controller};
 use super::error::{CgroupError, Op};
 use super::fs::CgroupFs;
-use super::knob::{self, CGROUP_EVENTS, CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS};
-use super::parse::{parse_populated, parse_procs, parse_u64};
-use super::stats::{CpuStat, MemoryEvents, RunStats};
+use super::knob::{
+    self, CGROUP_CONTROLLERS, CGROUP_EVENTS, CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS,
+};
+use super::parse::{parse_controllers, parse_populated, parse_procs};
+use super::stats::RunStats;
 
 /// Rounds of SIGKILL in the `kill` fallback before giving up.
 const KILL_ROUNDS: u32 = 100;
@@ -40,11 +43,21 @@ pub struct RunCgroup {
     fs: Arc<dyn CgroupFs>,
     /// The run's cgroup directory.
     path: PathBuf,
+    /// The controllers enabled for it, whose figures [`Self::stats`] reads.
+    controllers: Vec<&'static dyn Controller>,
 }
 
 impl RunCgroup {
-    pub(crate) fn from_parts(fs: Arc<dyn CgroupFs>, path: PathBuf) -> Self {
-        RunCgroup { fs, path }
+    pub(crate) fn from_parts(
+        fs: Arc<dyn CgroupFs>,
+        path: PathBuf,
+        controllers: Vec<&'static dyn Controller>,
+    ) -> Self {
+        RunCgroup {
+            fs,
+            path,
+            controllers,
+        }
     }
 
     /// Adopts an existing run cgroup (e.g. one found after a crash by
@@ -53,16 +66,20 @@ impl RunCgroup {
     /// # Errors
     /// [`CgroupError::NoSuchCgroup`] when `path` is not a cgroup, I/O errors.
     pub fn open(fs: Arc<dyn CgroupFs>, path: &Path) -> Result<Self, CgroupError> {
-        match fs.read(&path.join(CGROUP_PROCS)) {
-            Ok(_) => Ok(RunCgroup {
-                fs,
-                path: path.to_path_buf(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(CgroupError::NoSuchCgroup {
-                path: path.to_path_buf(),
-            }),
-            Err(e) => Err(CgroupError::io(Op::Read, path.join(CGROUP_PROCS), e)),
+        if let Err(e) = fs.read(&path.join(CGROUP_PROCS)) {
+            return Err(match e.kind() {
+                io::ErrorKind::NotFound => CgroupError::NoSuchCgroup {
+                    path: path.to_path_buf(),
+                },
+                _ => CgroupError::io(Op::Read, path.join(CGROUP_PROCS), e),
+            });
         }
+        let offered = knob::read(fs.as_ref(), path, CGROUP_CONTROLLERS)?;
+        Ok(RunCgroup {
+            controllers: controller::usable(&parse_controllers(&offered)),
+            fs,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The run's cgroup directory.
@@ -225,24 +242,18 @@ impl RunCgroup {
         }
     }
 
-    /// What the run used: `memory.peak`, `memory.events`, `cpu.stat`, `pids.peak`. Read
-    /// it before [`Self::remove`].
+    /// What the run used, each of its controllers reading its figures (`memory.peak`,
+    /// `memory.events`, `cpu.stat`, `pids.peak`, `io.stat`). Read it before
+    /// [`Self::remove`].
     ///
     /// # Errors
     /// Missing required knobs ([`CgroupError::ControllerNotEnabled`]), parse and I/O errors.
     pub fn stats(&self) -> Result<RunStats, CgroupError> {
-        let f = self.fs.as_ref();
-        Ok(RunStats {
-            memory_peak: knob::read_parsed_optional(f, &self.path, knob::MEMORY_PEAK, parse_u64)?,
-            memory_events: knob::read_parsed(
-                f,
-                &self.path,
-                knob::MEMORY_EVENTS,
-                MemoryEvents::parse,
-            )?,
-            cpu: knob::read_parsed(f, &self.path, knob::CPU_STAT, CpuStat::parse)?,
-            pids_peak: knob::read_parsed_optional(f, &self.path, knob::PIDS_PEAK, parse_u64)?,
-        })
+        let mut stats = RunStats::default();
+        for c in &self.controllers {
+            c.read_stats(self.fs.as_ref(), &self.path, &mut stats)?;
+        }
+        Ok(stats)
     }
 
     /// Removes the cgroup (rmdir), retrying a few times on EBUSY (about 200 ms in all: the

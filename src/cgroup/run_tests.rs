@@ -10,7 +10,7 @@ use std::os::unix::process::ExitStatusExt;
 
 use super::*;
 use crate::cgroup::test_support::{Fixture, fixture, my_pid};
-use crate::cgroup::{Hierarchy, Limits};
+use crate::cgroup::{Hierarchy, Limits, MemoryEvents};
 
 fn run(fx: &Fixture) -> RunCgroup {
     let slots = vec![("s".to_owned(), Limits::default())];

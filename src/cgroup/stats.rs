@@ -1,92 +1,10 @@
-//! What a run or a slot used, as read from its knob files: the result types and their
-//! parsers (pure, like the ones in [`super::parse`]).
+//! What a run or a slot used, as read from its knob files by each controller: the result
+//! types, and the PSI parser that three controllers share (pure, like [`super::parse`]).
 
-use super::parse::{ParseError, parse_flat_keyed, parse_psi_fields};
-
-/// Counters of `memory.events` (hierarchical: they include child cgroups).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemoryEvents {
-    /// Reclaimed below `memory.low` protection.
-    pub low: u64,
-    /// Throttled at `memory.high`.
-    pub high: u64,
-    /// Hit `memory.max`.
-    pub max: u64,
-    /// The OOM condition was reached here (this cgroup's or a descendant's limit).
-    pub oom: u64,
-    /// Processes killed by the OOM killer. Judge "OOM-killed" by this, not by `oom`.
-    pub oom_kill: u64,
-    /// Group kills because of `memory.oom.group` (kernel 5.17+; 0 before).
-    pub oom_group_kill: u64,
-}
-
-impl MemoryEvents {
-    /// Parses `memory.events`, ignoring keys it does not know.
-    ///
-    /// ```
-    /// use slotcron::cgroup::MemoryEvents;
-    /// let e = MemoryEvents::parse("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").unwrap();
-    /// assert_eq!((e.max, e.oom_kill, e.oom_group_kill), (3, 1, 0));
-    /// ```
-    ///
-    /// # Errors
-    /// On a malformed line (the error names it).
-    pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let mut e = MemoryEvents::default();
-        for (k, v) in parse_flat_keyed(s)? {
-            match k {
-                "low" => e.low = v,
-                "high" => e.high = v,
-                "max" => e.max = v,
-                "oom" => e.oom = v,
-                "oom_kill" => e.oom_kill = v,
-                "oom_group_kill" => e.oom_group_kill = v,
-                _ => {}
-            }
-        }
-        Ok(e)
-    }
-}
-
-/// `cpu.stat`. The `nr_*`/`throttled_usec` fields exist only where the cpu controller is
-/// enabled, hence `Option`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CpuStat {
-    pub usage_usec: u64,
-    pub user_usec: u64,
-    pub system_usec: u64,
-    pub nr_periods: Option<u64>,
-    pub nr_throttled: Option<u64>,
-    pub throttled_usec: Option<u64>,
-}
-
-impl CpuStat {
-    /// Parses `cpu.stat`, ignoring keys it does not know.
-    ///
-    /// ```
-    /// use slotcron::cgroup::CpuStat;
-    /// let c = CpuStat::parse("usage_usec 10\nuser_usec 7\nsystem_usec 3\n").unwrap();
-    /// assert_eq!((c.usage_usec, c.nr_throttled), (10, None));
-    /// ```
-    ///
-    /// # Errors
-    /// On a malformed line (the error names it).
-    pub fn parse(s: &str) -> Result<Self, ParseError> {
-        let mut c = CpuStat::default();
-        for (k, v) in parse_flat_keyed(s)? {
-            match k {
-                "usage_usec" => c.usage_usec = v,
-                "user_usec" => c.user_usec = v,
-                "system_usec" => c.system_usec = v,
-                "nr_periods" => c.nr_periods = Some(v),
-                "nr_throttled" => c.nr_throttled = Some(v),
-                "throttled_usec" => c.throttled_usec = Some(v),
-                _ => {}
-            }
-        }
-        Ok(c)
-    }
-}
+use super::controller::cpu::CpuStat;
+use super::controller::io::IoStat;
+use super::controller::memory::MemoryEvents;
+use super::parse::{ParseError, parse_psi_fields};
 
 /// One line of a PSI file: share of wall time stalled, in percent, and total µs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -149,7 +67,8 @@ impl Pressure {
     }
 }
 
-/// What a finished (or running) run used. Read it before `remove`.
+/// What a finished (or running) run used, each controller filling its part. Read it
+/// before `remove`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunStats {
     /// `memory.peak` in bytes; `None` on kernels before 5.19 (file absent).
@@ -158,6 +77,8 @@ pub struct RunStats {
     pub cpu: CpuStat,
     /// `pids.peak`; `None` where the file is absent (older kernels).
     pub pids_peak: Option<u64>,
+    /// `io.stat` summed over devices; `None` where the io controller is not enabled.
+    pub io: Option<IoStat>,
 }
 
 impl RunStats {
@@ -167,7 +88,8 @@ impl RunStats {
     }
 }
 
-/// A slot's current use, for status output and admission decisions.
+/// A slot's current use, for status output and admission decisions, each controller
+/// filling its part.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SlotUsage {
     /// `memory.current` in bytes.

@@ -4,6 +4,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
+/// What a rule judged against the baseline saw (figures, effect, the rule that fired).
+pub use crate::stats::Evidence;
+
 /// How bad an alert is: the alerts module's scale (`Info < Warning < Error < Critical`),
 /// so a channel's floor is a plain comparison.
 ///
@@ -15,7 +18,7 @@ use serde::Serialize;
 pub use crate::alerts::Severity;
 
 /// One alert to notify about: a rule opened or escalated for a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AlertMessage {
     /// The alert's id in the alerts store.
     pub id: i64,
@@ -26,6 +29,9 @@ pub struct AlertMessage {
     pub severity: Severity,
     /// One line for people (`exit code 3`).
     pub message: String,
+    /// For alerts judged against the job's baseline (`anomaly`, `degraded`, `too_fast`,
+    /// `too_small`): every figure the rule used; empty for the others.
+    pub evidence: Vec<Evidence>,
     /// `opened` or `escalated`.
     pub change: String,
     /// When the alert changed.
@@ -54,6 +60,7 @@ impl AlertMessage {
             kind: &self.kind,
             severity: self.severity,
             message: &self.message,
+            evidence: &self.evidence,
             change: &self.change,
             at: self.at.to_rfc3339_opts(SecondsFormat::Secs, true),
             host: host.to_owned(),
@@ -61,10 +68,16 @@ impl AlertMessage {
         }
     }
 
-    /// The body of the e-mail: the one-liner, then every field on its own line.
+    /// The body of the e-mail: the one-liner, then every field on its own line, then each
+    /// item of evidence on its own line.
     pub fn mail_body(&self, host: &str) -> String {
+        let evidence: String = self
+            .evidence
+            .iter()
+            .map(|e| format!("evidence: {}\n", e.summary))
+            .collect();
         format!(
-            "{}\n\njob:      {}\nkind:     {}\nseverity: {}\nchange:   {}\nat:       {}\nhost:     {}\nalert id: {}\n",
+            "{}\n\njob:      {}\nkind:     {}\nseverity: {}\nchange:   {}\nat:       {}\nhost:     {}\nalert id: {}\n{evidence}",
             self.text(),
             self.job,
             self.kind,
@@ -86,6 +99,8 @@ pub struct Payload<'a> {
     pub kind: &'a str,
     pub severity: Severity,
     pub message: &'a str,
+    /// Empty for kinds not judged against the baseline.
+    pub evidence: &'a [Evidence],
     pub change: &'a str,
     /// RFC 3339, UTC, whole seconds (`2026-05-01T03:00:00Z`).
     pub at: String,
@@ -116,6 +131,7 @@ mod tests {
             kind: "failure".into(),
             severity: Severity::Error,
             message: "exit code 3".into(),
+            evidence: Vec::new(),
             change: "opened".into(),
             at: Utc.with_ymd_and_hms(2026, 5, 1, 3, 0, 0).unwrap(),
         }
@@ -131,5 +147,29 @@ mod tests {
         assert_eq!(json["severity"], "error");
         assert_eq!(json["host"], "box");
         assert_eq!(json["id"], 7);
+        assert_eq!(json["evidence"], serde_json::json!([]));
+        assert!(a.mail_body("box").ends_with("alert id: 7\n"));
+    }
+
+    #[test]
+    fn the_mail_lists_each_item_of_evidence_on_its_own_line() {
+        use crate::stats::effect::{Judging, Reference, Rule, judge};
+        let usual = Reference {
+            median: 10_000.0,
+            spread: 0.05,
+            runs: 30,
+        };
+        let slow = judge(Rule::Slower, 20_000.0, 1, &usual, &Judging::default()).unwrap();
+        let a = AlertMessage {
+            kind: "anomaly".into(),
+            evidence: vec![slow.clone()],
+            ..alert()
+        };
+        let body = a.mail_body("box");
+        assert!(
+            body.ends_with(&format!("alert id: 7\nevidence: {}\n", slow.summary)),
+            "{body}"
+        );
+        assert!(body.contains("duration 20.0 s is 2.00x the baseline median 10.0 s"));
     }
 }

@@ -1,5 +1,5 @@
 //! `type: command`: a program run with the alert in `SLOTCRON_ALERT_*` environment
-//! variables and as JSON on stdin. It runs in its own process group, so when the timeout
+//! variables (`SLOTCRON_ALERT_EVIDENCE` is the evidence's JSON array) and as JSON on stdin. It runs in its own process group, so when the timeout
 //! ends the whole group (a shell script and whatever it started) is killed.
 
 use std::process::Stdio;
@@ -30,13 +30,22 @@ pub async fn run(
     let program = spec.argv[0].clone();
     let payload = alert.payload(host);
     let json = serde_json::to_vec(&payload).expect("a payload always serializes");
-    let mut child = Command::new(&program)
+    let evidence = serde_json::to_string(&alert.evidence).expect("evidence always serializes");
+    let mut command = Command::new(&program);
+    if let Some(limit) = crate::descriptors::for_children() {
+        // SAFETY: only setrlimit(2), async-signal-safe, between fork and exec.
+        unsafe {
+            command.pre_exec(move || crate::descriptors::restore_in_child(limit));
+        }
+    }
+    let mut child = command
         .args(&spec.argv[1..])
         .env("SLOTCRON_ALERT_ID", alert.id.to_string())
         .env("SLOTCRON_ALERT_JOB", &alert.job)
         .env("SLOTCRON_ALERT_KIND", &alert.kind)
         .env("SLOTCRON_ALERT_SEVERITY", alert.severity.as_str())
         .env("SLOTCRON_ALERT_MESSAGE", &alert.message)
+        .env("SLOTCRON_ALERT_EVIDENCE", evidence)
         .env("SLOTCRON_ALERT_CHANGE", &alert.change)
         .env("SLOTCRON_ALERT_AT", &payload.at)
         .env("SLOTCRON_ALERT_HOST", host)

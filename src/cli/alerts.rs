@@ -1,5 +1,7 @@
 //! `slotcron alerts [--all] [--json]` and `slotcron ack ID`: the alerts in the history
 //! database, read and acknowledged directly (no daemon needed), like `slotcron history`.
+//! The message of an alert judged against the baseline carries its evidence in words;
+//! `--json` adds it as figures (`evidence`), as the API does.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -51,7 +53,8 @@ pub fn alerts(config: Option<&Path>, args: &AlertsArgs) -> Result<ExitCode> {
             "{}",
             render(
                 &[
-                    "ID", "JOB", "TYPE", "SEVERITY", "COUNT", "FIRST", "LAST", "STATE", "MESSAGE"
+                    "ID", "JOB", "TYPE", "SEVERITY", "COUNT", "REOPENED", "FIRST", "LAST", "STATE",
+                    "MESSAGE"
                 ],
                 &rows
             )
@@ -80,6 +83,7 @@ fn row(a: &AlertRecord) -> Vec<String> {
         a.kind.to_string(),
         a.severity.to_string(),
         a.count.to_string(),
+        a.reopened.to_string(),
         local_time(&a.opened_at),
         local_time(&a.last_at),
         a.state.to_string(),

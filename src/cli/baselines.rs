@@ -1,5 +1,9 @@
 //! `slotcron recalculate-baselines [JOB]`: computes baselines again, directly on the
-//! history database (no daemon needed), from each job's newest `baseline_runs` successes.
+//! history database (no daemon needed), from each job's newest `baseline_runs` successes,
+//! settled or not. Given a JOB with an open `anomaly`, `degraded`, `too_fast` or
+//! `too_small` alert, it accepts the job's new level: the baseline restarts at the run
+//! that opened the oldest of them (earlier successes never count again), those alerts are
+//! resolved, and a new baseline forms from the successes since (ADR 0031).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,7 +12,9 @@ use anyhow::{Result, bail};
 use chrono::Utc;
 use clap::Args;
 
+use crate::alerts::AlertKind;
 use crate::stats::Baseline;
+use crate::store::{AlertRecord, Store};
 
 use super::context;
 use super::table::{bytes, millis, render};
@@ -30,12 +36,18 @@ pub fn recalculate(config: Option<&Path>, args: &RecalculateArgs) -> Result<Exit
         None => store.jobs()?.into_iter().map(|j| j.name).collect(),
     };
     let now = Utc::now();
+    if let Some(job) = &args.job {
+        restart(&mut store, job, now)?;
+    }
     let mut rows = Vec::with_capacity(names.len());
     for name in names {
         let baseline = store.recompute_baseline(&name, n, now)?;
         let successes = match baseline {
             Some(_) => n as usize,
-            None => store.success_samples(&name, n)?.len(),
+            None => {
+                let since = store.baseline_since(&name)?;
+                store.success_samples_since(&name, since, n)?.len()
+            }
         };
         rows.push(row(&name, baseline.as_ref(), successes, n));
     }
@@ -54,6 +66,29 @@ pub fn recalculate(config: Option<&Path>, args: &RecalculateArgs) -> Result<Exit
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Accepts `job`'s new level if it has an open alert judged against its baseline: the
+/// baseline restarts at the run that opened the oldest such alert, and they resolve.
+fn restart(store: &mut Store, job: &str, now: chrono::DateTime<Utc>) -> Result<()> {
+    let open: Vec<AlertRecord> = store
+        .alerts(false)?
+        .into_iter()
+        .filter(|a| a.job == job && a.kind.against_baseline())
+        .collect();
+    let Some(since) = open.iter().filter_map(|a| a.first_run_id).min() else {
+        return Ok(());
+    };
+    store.set_baseline_since(job, since, now)?;
+    let kinds: Vec<AlertKind> = open.iter().map(|a| a.kind).collect();
+    let resolved = store.resolve(job, &kinds, now)?;
+    let names: Vec<&str> = resolved.iter().map(|(_, k)| k.as_str()).collect();
+    println!(
+        "{job}: its baseline restarts at run {since}, where its open {} alert began \
+         (resolved now); earlier runs no longer count",
+        names.join(" and ")
+    );
+    Ok(())
 }
 
 fn row(job: &str, baseline: Option<&Baseline>, successes: usize, n: u32) -> Vec<String> {

@@ -24,14 +24,29 @@ use crate::scheduler::protect::DEFAULT_PROC_ROOT;
 use super::context;
 
 #[derive(Debug, Args)]
-pub struct DaemonArgs {}
+pub struct DaemonArgs {
+    /// Take the cgroup the daemon starts in as delegated to it, without systemd's
+    /// `trusted.delegate`/`user.delegate` mark: for a unit with `Delegate=yes` under
+    /// systemd's user manager, which sets no mark (the packaged user unit passes it).
+    #[arg(long)]
+    pub delegated: bool,
+}
 
-pub fn daemon(config: Option<&Path>, _args: &DaemonArgs) -> Result<ExitCode> {
+pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
     let settings = context::load_settings(config)?;
+    // Before anything opens a descriptor; jobs get the old soft limit back (ADR 0021).
+    if let Err(error) = crate::descriptors::raise_limit() {
+        warn!(%error, "cannot raise the descriptor limit");
+    }
     context::create_state_dir(&settings.state_dir)?;
     let _lock = lock_state_dir(&settings.state_dir)?;
     let store = context::open_store_in(&settings.state_dir)?;
-    let enforcer = Enforcer::setup(&settings, &CgroupEnv::kernel())?;
+    let env = if args.delegated {
+        CgroupEnv::kernel_delegated()
+    } else {
+        CgroupEnv::kernel()
+    };
+    let enforcer = Enforcer::setup(&settings, &env)?;
     match &enforcer {
         Enforcer::Cgroup(tree) => {
             info!(root = %tree.root().display(), "enforcing limits with cgroup v2")

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::format_duration;
 use crate::stats::{Figures, Health, Performance};
-use crate::views::JobView;
+use crate::views::{JobView, Secrets};
 
 use super::context;
 use super::table::{bytes, render};
@@ -24,6 +24,10 @@ pub struct JobsArgs {
     /// Print a JSON array.
     #[arg(long)]
     pub json: bool,
+    /// Show the values of each job's `env` (withheld, `null`, unless asked: they may be
+    /// secrets).
+    #[arg(long)]
+    pub reveal_env: bool,
 }
 
 pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
@@ -36,11 +40,16 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
             ..Figures::default()
         },
     };
+    let secrets = if args.reveal_env {
+        Secrets::Revealed
+    } else {
+        Secrets::Withheld
+    };
     let views: Vec<JobView<'_>> = loaded
         .catalog
         .jobs
         .values()
-        .map(|job| JobView::new(job, &figures, now))
+        .map(|job| JobView::new(job, &figures, now, secrets))
         .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&views)?);

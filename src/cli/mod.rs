@@ -9,6 +9,7 @@ mod control;
 mod daemon;
 mod discover;
 mod export;
+mod generate;
 mod history;
 mod import;
 mod jobs;
@@ -36,8 +37,9 @@ pub const EXIT_SLOTCRON_FAILED: u8 = 125;
 #[derive(Debug, Parser)]
 #[command(name = "slotcron", version, about, propagate_version = true)]
 pub struct Cli {
-    /// The configuration file (default: /etc/slotcron/slotcron.yaml if it exists, else
-    /// built-in defaults with ./jobs.d and state in ./.slotcron).
+    /// The configuration file (default: for a user other than root
+    /// ~/.config/slotcron/slotcron.yaml if it exists, else /etc/slotcron/slotcron.yaml if it
+    /// exists, else built-in defaults with ./jobs.d and state in ./.slotcron).
     #[arg(
         long,
         short = 'c',
@@ -109,6 +111,9 @@ pub enum Command {
     ImportCrontab(import::ImportArgs),
     /// Write the jobs as systemd units or Kubernetes CronJobs.
     Export(export::ExportArgs),
+    /// Write the manual pages or print shell completions (a packaging step).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 /// Runs the parsed command.
@@ -137,6 +142,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::ImportCrontab(args) => import::import(config, &args),
         Command::Export(args) => export::export(config, &args),
         Command::Token => token::token(config),
+        Command::Generate(args) => generate::generate(&args),
     };
     match result {
         Ok(code) => code,

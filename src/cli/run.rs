@@ -66,7 +66,9 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
     // As the daemon does after its runs (a run is a run): alerts, then the baseline.
     let notices = {
         let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-        crate::followup::record(&mut store, &job, &record, &settings, Utc::now()).notices
+        crate::followup::record(&mut store, &job, &record, &settings, Utc::now())
+            .alerts
+            .notices
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&record)?);

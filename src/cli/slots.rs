@@ -1,17 +1,23 @@
-//! `slotcron slots`: each slot's limits and, where its cgroup is live, its current usage.
+//! `slotcron slots`: each slot's limits and, where its cgroup is live, its current usage:
+//! from the running daemon's tree when it answers on the control socket (so an admin's
+//! shell, which is not delegated, sees the service's usage), else from the tree this
+//! process would use itself.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cgroup::{Hierarchy, SlotUsage};
+use crate::cgroup::{Hierarchy, KernelFs, SlotUsage};
 use crate::config::Slot;
-use crate::runner::{CgroupEnv, Enforcer, online_cpus, slot_limits};
+use crate::control::{ControlError, Request, Response, call, socket_path};
+use crate::runner::{CgroupEnv, Enforcer, ProbeError, online_cpus, slot_limits};
 
 use super::context;
+use super::control::CALL_TIMEOUT;
 use super::table::{bytes, render};
 
 #[derive(Debug, Args)]
@@ -63,17 +69,18 @@ impl From<SlotUsage> for UsageView {
 }
 
 pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
-    let loaded = context::load(config)?;
-    let env = CgroupEnv::kernel();
-    let root = Enforcer::probe(&loaded.settings, &env);
+    let settings = context::load_settings(config)?;
+    let socket = socket_path(&settings);
+    let source = live_source(call(&socket, &Request::Status, CALL_TIMEOUT), || {
+        Enforcer::probe(&settings, &CgroupEnv::kernel()).map(|r| r.root)
+    });
     let cpus = online_cpus();
-    // Read-only: a tree an earlier run laid out, if there is one.
-    let tree = root
+    // Read-only: the tree the daemon (or an earlier run) laid out, if there is one.
+    let tree = source
+        .root
         .as_ref()
-        .ok()
-        .and_then(|r| Hierarchy::attach(env.fs.clone(), r).ok());
-    let views: Vec<SlotView> = loaded
-        .settings
+        .and_then(|r| Hierarchy::attach(Arc::new(KernelFs), r).ok());
+    let views: Vec<SlotView> = settings
         .slots
         .values()
         .map(|slot| {
@@ -110,10 +117,60 @@ pub fn slots(config: Option<&Path>, args: &SlotsArgs) -> Result<ExitCode> {
             &rows
         )
     );
-    if let Err(reason) = root {
-        println!("cgroups not in use: {reason}");
+    if let Some(note) = source.note {
+        println!("{note}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the live figures come from: the slot tree's root, or why there is none.
+#[derive(Debug, PartialEq)]
+struct Source {
+    root: Option<PathBuf>,
+    /// Printed under the table when there are no live figures.
+    note: Option<String>,
+}
+
+impl Source {
+    fn tree(root: PathBuf) -> Source {
+        Source {
+            root: Some(root),
+            note: None,
+        }
+    }
+
+    fn none(why: String) -> Source {
+        Source {
+            root: None,
+            note: Some(format!("cgroups not in use: {why}")),
+        }
+    }
+}
+
+/// The running daemon's tree when it answers (whatever cgroup this command runs in: an
+/// admin's shell is not delegated, the daemon's service is); otherwise the tree this
+/// process would use itself (`probe`), as `slotcron run` would.
+fn live_source(
+    answer: Result<Response, ControlError>,
+    probe: impl FnOnce() -> Result<PathBuf, ProbeError>,
+) -> Source {
+    let no_daemon = match answer {
+        Ok(Response::Status(report)) => {
+            return match report.cgroup_root {
+                Some(root) => Source::tree(root),
+                None => Source::none(format!(
+                    "the daemon (pid {}) runs jobs with enforcement {}",
+                    report.pid, report.enforcement
+                )),
+            };
+        }
+        Ok(other) => format!("the daemon answered {other:?}"),
+        Err(error) => error.to_string(),
+    };
+    match probe() {
+        Ok(root) => Source::tree(root),
+        Err(reason) => Source::none(format!("{reason} ({no_daemon})")),
+    }
 }
 
 fn view(slot: &Slot, cpus: u32, usage: Option<UsageView>) -> SlotView {
@@ -124,7 +181,7 @@ fn view(slot: &Slot, cpus: u32, usage: Option<UsageView>) -> SlotView {
         memory_max_bytes: slot.memory_max.bytes(),
         memory_high_bytes: slot.memory_high.map(|m| m.bytes()),
         cpu_max_percent: slot.cpu_max_percent,
-        cpu_quota_usec: limits.cpu_max.map_or(0, |c| c.quota_usec),
+        cpu_quota_usec: limits.cpu.max.map_or(0, |c| c.quota_usec),
         pids_max: slot.pids_max,
         swap_max_bytes: slot.swap_max.bytes(),
         usage,

@@ -119,14 +119,33 @@ where
         ));
     }
 
-    if !report.problems.is_empty() {
-        let _ = writeln!(out, "\n{} job file(s) fail to load:", report.problems.len());
+    if report.jobs_omitted > 0 {
+        let _ = writeln!(
+            out,
+            "... and {} more jobs ({TOO_LONG})",
+            report.jobs_omitted
+        );
+    }
+    let failing = report.problems.len() + report.problems_omitted;
+    if failing > 0 {
+        let _ = writeln!(out, "\n{failing} job file(s) fail to load:");
         for problem in &report.problems {
             let _ = writeln!(out, "  {problem}");
+        }
+        if report.problems_omitted > 0 {
+            let _ = writeln!(
+                out,
+                "  ... and {} more ({TOO_LONG})",
+                report.problems_omitted
+            );
         }
     }
     out
 }
+
+/// Why a status report leaves some out.
+const TOO_LONG: &str = "not shown: the answer would pass the control protocol's 16 MiB; \
+                        `slotcron check` lists every problem";
 
 /// `idle`, `tripped until ...`, `disabled (override)`, ...
 fn state(job: &JobStatus, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
@@ -204,6 +223,7 @@ mod tests {
             pid: 99,
             started_at: at("2025-03-01T08:00:00Z"),
             enforcement: "none: cgroup v2 not mounted".into(),
+            cgroup_root: None,
             paused: Some("memory pressure 60% > 40%".into()),
             slots: vec![SlotStatus {
                 name: "heavy".into(),
@@ -224,6 +244,8 @@ mod tests {
                 attempt: 2,
             }],
             problems: vec!["jobs.d/bad.yaml: schedule: never fires".into()],
+            problems_omitted: 0,
+            jobs_omitted: 0,
         };
         let text = overview(&report, &Utc);
         let expected = "\
@@ -254,11 +276,14 @@ quiet   default  disabled (override)                -                    never
             pid: 1,
             started_at: at("2025-03-01T08:00:00Z"),
             enforcement: "cgroup at /sys/fs/cgroup/slotcron.service".into(),
+            cgroup_root: None,
             paused: None,
             slots: vec![],
             jobs: vec![],
             running: vec![],
             problems: vec![],
+            problems_omitted: 0,
+            jobs_omitted: 0,
         };
         let text = overview(&report, &Utc);
         assert!(text.contains("\nno runs in progress\n"), "{text}");

@@ -300,7 +300,7 @@ mod tests {
         let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
         let all = text.join("\n");
         for needle in [
-            "field `schedule`: this cron expression never fires (value: `0 0 30 2 *`)",
+            "field `schedule`: never fires: no date matches its day-of-month, month and day-of-week fields (value: `0 0 30 2 *`)",
             "field `timezone`",
             "Mars/Olympus",
             "field `slot`: no such slot; known slots: default, heavy, light (value: `huge`)",

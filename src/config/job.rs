@@ -4,16 +4,19 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chrono_tz::Tz;
 use serde::Serialize;
 
+use super::effects::{self, EffectOverride};
 use super::fields::Fields;
+use super::io::{self, IoConfig};
 use super::policy::{self, Breaker, CatchUp};
 use super::problem::Problem;
 use super::raw::{RawCommand, RawJob};
 use super::schedule::Schedule;
 use super::settings::Settings;
 use super::units::{ByteSize, Scalar, duration_text};
+use super::zone::NamedZone;
+use crate::stats::effect::Judging;
 
 /// What to execute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,6 +90,31 @@ pub struct AlertThresholds {
     pub max_duration: Option<Duration>,
     pub max_memory: Option<ByteSize>,
     pub consecutive_failures: Option<u32>,
+    /// The job's changes to `alerting.slower`, `bigger`, `faster` and `smaller`.
+    pub slower: EffectOverride,
+    pub bigger: EffectOverride,
+    pub faster: EffectOverride,
+    pub smaller: EffectOverride,
+    /// Whether a run much faster than the baseline raises `too_fast` (off by default).
+    pub too_fast: bool,
+    /// Whether a run with a much smaller memory peak raises `too_small` (off by default).
+    pub too_small: bool,
+}
+
+impl AlertThresholds {
+    /// What this job's figures are judged by: `machine` (the `alerting:` thresholds) with
+    /// the job's overrides and switches laid over it.
+    pub fn judging(&self, machine: &Judging) -> Judging {
+        Judging {
+            z: machine.z,
+            slower: self.slower.over(machine.slower),
+            bigger: self.bigger.over(machine.bigger),
+            faster: self.faster.over(machine.faster),
+            smaller: self.smaller.over(machine.smaller),
+            too_fast: self.too_fast || machine.too_fast,
+            too_small: self.too_small || machine.too_small,
+        }
+    }
 }
 
 /// A validated job. Every field holds a usable value; its slot exists.
@@ -104,7 +132,7 @@ pub struct Job {
     pub schedule: Schedule,
     /// IANA zone the schedule is read in; `None`: the machine's local zone.
     #[serde(serialize_with = "serialize_tz")]
-    pub timezone: Option<Tz>,
+    pub timezone: Option<NamedZone>,
     pub slot: String,
     pub priority: Priority,
     pub category: Option<String>,
@@ -113,8 +141,13 @@ pub struct Job {
     pub user: Option<String>,
     pub group: Option<String>,
     pub working_dir: Option<PathBuf>,
+    /// Never serialized with the job: values may be secrets, so what is shown of them is
+    /// decided in one place, `views::shown_env` (names only unless asked).
+    #[serde(skip)]
     pub env: BTreeMap<String, String>,
     pub limits: JobLimits,
+    /// The run's io weight and per-device caps (`io:`); `None`: none (the slot's hold).
+    pub io: Option<IoConfig>,
     pub weights: Weights,
     pub retries: u32,
     #[serde(serialize_with = "duration_text::serialize")]
@@ -138,7 +171,7 @@ pub struct Job {
     pub alerts: AlertThresholds,
 }
 
-fn serialize_tz<S: serde::Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
+fn serialize_tz<S: serde::Serializer>(tz: &Option<NamedZone>, s: S) -> Result<S::Ok, S::Error> {
     match tz {
         Some(tz) => s.serialize_some(tz.name()),
         None => s.serialize_none(),
@@ -190,11 +223,11 @@ impl Job {
         };
         let schedule_text = raw.schedule.unwrap_or_else(|| "manual".to_owned());
         let schedule = Schedule::parse(&schedule_text)
-            .map_err(|e| f.problem("schedule", &schedule_text, e.0))
+            .map_err(|e| f.problem("schedule", &schedule_text, e.to_string()))
             .ok();
         let timezone = raw.timezone.as_deref().and_then(|tz| {
-            tz.parse::<Tz>()
-                .map_err(|_| {
+            NamedZone::parse(tz)
+                .ok_or_else(|| {
                     f.problem(
                         "timezone",
                         tz,
@@ -290,6 +323,16 @@ impl Job {
                 Some((key, text))
             })
             .collect();
+        let [slower, bigger, faster, smaller] = effects::all(
+            &mut f,
+            "alerts",
+            [
+                &raw.alerts.slower,
+                &raw.alerts.bigger,
+                &raw.alerts.faster,
+                &raw.alerts.smaller,
+            ],
+        );
         let alerts = AlertThresholds {
             max_duration: f.duration("alerts.max_duration", raw.alerts.max_duration.as_ref()),
             max_memory: f.size("alerts.max_memory", raw.alerts.max_memory.as_ref()),
@@ -300,6 +343,12 @@ impl Job {
                     1..=10_000,
                 )
                 .map(|n| n as u32),
+            slower,
+            bigger,
+            faster,
+            smaller,
+            too_fast: raw.alerts.too_fast.unwrap_or(false),
+            too_small: raw.alerts.too_small.unwrap_or(false),
         };
         let retries = f
             .integer("retries", raw.retries.as_ref(), 0..=100)
@@ -331,6 +380,8 @@ impl Job {
         {
             f.problem("group", group, "no such group on this machine");
         }
+        let io = io::parse(&mut f, "io", raw.io.as_ref())
+            .and_then(|spec| io::resolve(&mut f, "io", spec, &io::SystemDevices));
         if !f.problems.is_empty() {
             return Err(f.problems);
         }
@@ -353,6 +404,7 @@ impl Job {
             working_dir: raw.working_dir.map(|d| Fields::path(base, &d)),
             env,
             limits,
+            io,
             weights,
             retries,
             retry_delay,

@@ -5,10 +5,13 @@
 mod cache;
 mod catalog;
 mod cron;
+mod effects;
 mod fields;
 mod fire;
 mod graph;
+mod io;
 mod job;
+mod locate;
 mod notifications;
 mod policy;
 mod problem;
@@ -16,38 +19,46 @@ mod raw;
 mod schedule;
 mod settings;
 mod units;
+mod zone;
 
 use std::path::{Path, PathBuf};
 
 pub use cache::{ParseCache, Stamp};
 pub use catalog::{Catalog, parse_job};
-pub use cron::CronExpr;
-pub use fire::Zone;
+pub use cron::{
+    CronError, CronExpr, FieldError, FieldKind, FieldSet, NICKNAMES, Problem as FieldProblem,
+    parse_field,
+};
+pub use effects::EffectOverride;
+pub use fire::HORIZON_YEARS;
+pub use io::{BlockDevices, DeviceError, DeviceMax, DeviceRef, IoConfig, IoSpec, SystemDevices};
 pub use job::valid_name as valid_job_name;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
+pub use locate::{Located, UserDirs, locate};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use problem::{Problem, Problems};
-pub use schedule::{Schedule, ScheduleError};
+pub use schedule::{MAX_INTERVAL, Schedule, ScheduleError};
 pub use settings::{
     AlertSettings, ApiSettings, CgroupRoot, DEFAULT_ANOMALY_Z, DEFAULT_CONFIG_PATH,
-    DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX, DEFAULT_OVERDUE_GRACE,
-    DEFAULT_QUEUE_LIMIT, DEFAULT_QUEUE_WAIT_THRESHOLD, DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR,
-    EnforcementMode, HealthSettings, MAX_QUEUE_LIMIT, Protect, Settings, Slot, builtin_slots,
+    DEFAULT_FLAP_WINDOW, DEFAULT_JOBS_DIR, DEFAULT_KILL_GRACE, DEFAULT_LOG_MAX,
+    DEFAULT_OVERDUE_GRACE, DEFAULT_QUEUE_LIMIT, DEFAULT_QUEUE_WAIT_THRESHOLD,
+    DEFAULT_SLOT_PIDS_MAX, DEFAULT_STATE_DIR, EnforcementMode, HealthSettings, MAX_QUEUE_LIMIT,
+    Protect, Settings, Slot, builtin_slots,
 };
 pub use units::{ByteSize, Scalar, UnitError, format_duration, parse_duration};
+pub use zone::{NamedZone, Zone, from_jiff, to_jiff};
 
-/// Where the settings come from: `--config` / `$SLOTCRON_CONFIG` if given (it must exist),
-/// else [`DEFAULT_CONFIG_PATH`] if it exists, else the built-in defaults.
+/// Loads the settings from the file [`locate`] picks for this process (`--config` /
+/// `$SLOTCRON_CONFIG`, the user's own file, `/etc/slotcron/slotcron.yaml`), else the
+/// built-in defaults.
 ///
 /// # Errors
 /// The problems of the chosen file; a named file that does not exist is one.
 pub fn load_settings(explicit: Option<&Path>) -> Result<Settings, Problems> {
-    match explicit {
-        Some(path) => Settings::load(path),
-        None if Path::new(DEFAULT_CONFIG_PATH).exists() => {
-            Settings::load(Path::new(DEFAULT_CONFIG_PATH))
-        }
-        None => {
+    let user = UserDirs::from_env();
+    match locate(explicit, user.as_ref(), &|p: &Path| p.exists()) {
+        Located::File { path, state_dir } => Settings::load(&path, state_dir.as_deref()),
+        Located::Builtin => {
             // Absolute, so paths recorded in history (run logs) stay valid from any folder.
             let mut settings = Settings::builtin();
             if let Ok(cwd) = std::env::current_dir() {

@@ -27,6 +27,7 @@ pub struct RawConfig {
     pub metrics: Option<RawMetrics>,
     pub api: Option<RawApi>,
     pub baseline_runs: Option<Scalar>,
+    /// Accepted only to be refused with a message that says what replaced it.
     pub degraded_factor: Option<Scalar>,
     pub discover: Option<RawDiscover>,
 }
@@ -45,8 +46,24 @@ pub struct RawDiscover {
 #[serde(deny_unknown_fields)]
 pub struct RawAlerting {
     pub anomaly_z: Option<Scalar>,
+    pub slower: Option<RawEffect>,
+    pub bigger: Option<RawEffect>,
+    pub faster: Option<RawEffect>,
+    pub smaller: Option<RawEffect>,
+    pub flap_window: Option<Scalar>,
     pub queue_wait_threshold: Option<Scalar>,
     pub overdue_grace: Option<Scalar>,
+}
+
+/// `slower:`, `bigger:`, `faster:` or `smaller:` in `alerting:` or a job's `alerts:`: what
+/// counts as a material change in that direction.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEffect {
+    /// A percentage of the baseline median (`50%`).
+    pub by: Option<Scalar>,
+    /// A duration (`slower`, `faster`) or a size (`bigger`, `smaller`).
+    pub at_least: Option<Scalar>,
 }
 
 /// One entry of `notifications:`. One struct for every `type`, so a field that belongs to
@@ -127,6 +144,7 @@ pub struct RawSlot {
     pub pids_max: Option<Scalar>,
     pub swap_max: Option<Scalar>,
     pub queue_limit: Option<Scalar>,
+    pub io: Option<RawIo>,
 }
 
 /// A job file in `jobs_dir`.
@@ -151,6 +169,7 @@ pub struct RawJob {
     pub env: BTreeMap<String, Scalar>,
     #[serde(default)]
     pub limits: RawLimits,
+    pub io: Option<RawIo>,
     #[serde(default)]
     pub weights: RawWeights,
     pub retries: Option<Scalar>,
@@ -205,6 +224,12 @@ pub struct RawAlerts {
     pub max_duration: Option<Scalar>,
     pub max_memory: Option<Scalar>,
     pub consecutive_failures: Option<Scalar>,
+    pub slower: Option<RawEffect>,
+    pub bigger: Option<RawEffect>,
+    pub faster: Option<RawEffect>,
+    pub smaller: Option<RawEffect>,
+    pub too_fast: Option<bool>,
+    pub too_small: Option<bool>,
 }
 
 /// `breaker:` of a job.
@@ -221,4 +246,23 @@ pub struct RawBreaker {
 pub enum RawRetention {
     Switch(bool),
     Value(Scalar),
+}
+
+/// `io:` of a slot or a job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIo {
+    pub weight: Option<Scalar>,
+    pub max: Option<Vec<RawIoMax>>,
+}
+
+/// One entry of `io.max`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIoMax {
+    pub device: Option<Scalar>,
+    pub rbps: Option<Scalar>,
+    pub wbps: Option<Scalar>,
+    pub riops: Option<Scalar>,
+    pub wiops: Option<Scalar>,
 }

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::effects;
 use super::fields::Fields;
+use super::io::{self, IoConfig};
 use super::notifications;
 use super::problem::{Problem, Problems};
 use super::raw::{
@@ -15,6 +17,7 @@ use super::raw::{
 use super::units::{ByteSize, Scalar, format_duration};
 use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
+use crate::stats::effect::Judging;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -74,6 +77,8 @@ pub struct Slot {
     /// How many due runs may wait for a free place in the slot (0 to [`MAX_QUEUE_LIMIT`]);
     /// 0: no queueing.
     pub queue_limit: u32,
+    /// The slot's io weight and per-device caps (`io:`); `None`: none.
+    pub io: Option<IoConfig>,
 }
 
 impl Slot {
@@ -87,6 +92,7 @@ impl Slot {
             pids_max: Some(DEFAULT_SLOT_PIDS_MAX),
             swap_max: ByteSize::new(0),
             queue_limit: DEFAULT_QUEUE_LIMIT,
+            io: None,
         }
     }
 }
@@ -113,18 +119,25 @@ pub struct Protect {
 /// `alerting:`: machine-wide alert thresholds, read by the rules in `crate::alerts`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlertSettings {
-    /// A run whose duration or memory peak has a robust z-score (against the job's
-    /// baseline) above this in absolute value raises an `anomaly`; from 1 to 100.
-    pub anomaly_z: f64,
+    /// When a figure is different enough from its baseline: `anomaly_z` (from 1 to 100)
+    /// and the `slower`, `bigger`, `faster`, `smaller` thresholds. `too_fast` and
+    /// `too_small` are off here: a job turns them on.
+    pub judging: Judging,
+    /// An alert raised again within this long of its resolution reopens (one episode, no
+    /// new notification) instead of opening a new one.
+    pub flap_window: Duration,
     /// A run that waited longer than this for a seat raises `slot_saturated`.
     pub queue_wait_threshold: Duration,
     /// A scheduled time with no run started this long after it raises `overdue`.
     pub overdue_grace: Duration,
 }
 
-/// `alerting.anomaly_z` when not set: the usual cut-off for the modified z-score
-/// (Iglewicz and Hoaglin).
-pub const DEFAULT_ANOMALY_Z: f64 = 3.5;
+/// `alerting.anomaly_z` when not set: how many spreads (robust standard deviations of the
+/// logarithm) from the baseline a figure must be (ADR 0031).
+pub const DEFAULT_ANOMALY_Z: f64 = crate::stats::effect::DEFAULT_Z;
+/// `alerting.flap_window` when not set: a quarter of a day, so an hourly job that toggles
+/// stays one episode while a daily job's next failure is news (ADR 0031).
+pub const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(6 * 3600);
 /// `alerting.queue_wait_threshold` when not set.
 pub const DEFAULT_QUEUE_WAIT_THRESHOLD: Duration = Duration::from_secs(300);
 /// `alerting.overdue_grace` when not set.
@@ -133,7 +146,8 @@ pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(300);
 impl Default for AlertSettings {
     fn default() -> AlertSettings {
         AlertSettings {
-            anomaly_z: DEFAULT_ANOMALY_Z,
+            judging: Judging::default(),
+            flap_window: DEFAULT_FLAP_WINDOW,
             queue_wait_threshold: DEFAULT_QUEUE_WAIT_THRESHOLD,
             overdue_grace: DEFAULT_OVERDUE_GRACE,
         }
@@ -161,8 +175,9 @@ pub struct ApiSettings {
     pub public_read: bool,
 }
 
-/// How job health is judged (`baseline_runs`, `overdue_grace`, `degraded_factor` at the
-/// top level of `slotcron.yaml`); see [`crate::stats`].
+/// How job health is judged (`baseline_runs` at the top level of `slotcron.yaml`, and
+/// from `alerting:` the grace of `overdue` and the thresholds of `degraded`); see
+/// [`crate::stats`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthSettings {
     /// Successful runs a baseline is computed from, in
@@ -170,8 +185,8 @@ pub struct HealthSettings {
     pub baseline_runs: u32,
     /// How late a scheduled run may start before its job is `overdue`.
     pub overdue_grace: Duration,
-    /// Recent median over baseline median that makes a job `degraded`; from 1 to 100.
-    pub degraded_factor: f64,
+    /// What makes a job `degraded`: `alerting:`'s thresholds (the same as its alerts').
+    pub judging: Judging,
 }
 
 impl Default for HealthSettings {
@@ -179,7 +194,7 @@ impl Default for HealthSettings {
         HealthSettings {
             baseline_runs: crate::stats::baseline::DEFAULT_BASELINE_RUNS,
             overdue_grace: crate::stats::health::DEFAULT_OVERDUE_GRACE,
-            degraded_factor: crate::stats::health::DEFAULT_DEGRADED_FACTOR,
+            judging: Judging::default(),
         }
     }
 }
@@ -255,14 +270,16 @@ impl Settings {
         }
     }
 
-    /// Reads and validates `path`. Relative paths in it resolve against its folder.
+    /// Reads and validates `path`. Relative paths in it resolve against its folder; an
+    /// unset `state_dir` is `state_dir` when given (the user's own file keeps its state in
+    /// `$XDG_STATE_HOME/slotcron`), else `.slotcron` beside the file.
     ///
     /// # Errors
     /// Every problem in the file, each naming the field and value.
-    pub fn load(path: &Path) -> Result<Settings, Problems> {
+    pub fn load(path: &Path, state_dir: Option<&Path>) -> Result<Settings, Problems> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Problems(vec![Problem::file(path, format!("cannot read: {e}"))]))?;
-        Settings::parse(path, &text)
+        Settings::parse_with(path, &text, state_dir)
     }
 
     /// Validates the text of a `slotcron.yaml` that lives at `path`.
@@ -270,6 +287,11 @@ impl Settings {
     /// # Errors
     /// Every problem in the text, each naming the field and value.
     pub fn parse(path: &Path, text: &str) -> Result<Settings, Problems> {
+        Settings::parse_with(path, text, None)
+    }
+
+    /// As [`Settings::parse`], with an unset `state_dir` becoming `state_dir` when given.
+    fn parse_with(path: &Path, text: &str, state_dir: Option<&Path>) -> Result<Settings, Problems> {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
@@ -322,16 +344,18 @@ impl Settings {
         let health = health(
             &mut f,
             [&raw.baseline_runs, &raw.degraded_factor],
-            alerting.overdue_grace,
+            &alerting,
         );
         let settings = Settings {
             source: Some(path.to_path_buf()),
             jobs_dir: raw
                 .jobs_dir
                 .map_or_else(|| base.join(DEFAULT_JOBS_DIR), |p| Fields::path(base, &p)),
-            state_dir: raw
-                .state_dir
-                .map_or_else(|| base.join(DEFAULT_STATE_DIR), |p| Fields::path(base, &p)),
+            state_dir: match (raw.state_dir, state_dir) {
+                (Some(p), _) => Fields::path(base, &p),
+                (None, Some(dir)) => dir.to_path_buf(),
+                (None, None) => base.join(DEFAULT_STATE_DIR),
+            },
             enforcement,
             cgroup_root,
             memory_max,
@@ -412,6 +436,7 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         raw.queue_limit.as_ref(),
         0..=u64::from(MAX_QUEUE_LIMIT),
     );
+    let io = io::load(f, &field("io"), raw.io.as_ref());
     if let (Some(high), Some(max)) = (memory_high, memory_max)
         && high > max
     {
@@ -433,6 +458,7 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         pids_max: pids_max.or(Some(DEFAULT_SLOT_PIDS_MAX)),
         swap_max: swap_max.unwrap_or(ByteSize::new(0)),
         queue_limit: queue_limit.map_or(DEFAULT_QUEUE_LIMIT, |n| n as u32),
+        io,
     })
 }
 
@@ -518,14 +544,21 @@ fn metrics_listen(f: &mut Fields<'_>, raw: Option<&RawMetrics>) -> Option<Socket
     }
 }
 
-/// `baseline_runs` and `degraded_factor`, as written; a job is overdue after
-/// `alerting.overdue_grace`, the grace its `overdue` alert uses.
+/// `baseline_runs` as written; a job is overdue after `alerting.overdue_grace`, the grace
+/// its `overdue` alert uses, and degraded by the thresholds its alerts use.
 fn health(
     f: &mut Fields<'_>,
     [runs, factor]: [&Option<Scalar>; 2],
-    overdue_grace: Duration,
+    alerting: &AlertSettings,
 ) -> HealthSettings {
-    let defaults = HealthSettings::default();
+    if let Some(factor) = factor {
+        f.problem(
+            "degraded_factor",
+            factor,
+            "was replaced by `alerting.slower` and `alerting.bigger` (e.g. \
+             `alerting: { slower: { by: 50%, at_least: 5s } }`); see ADR 0031",
+        );
+    }
     HealthSettings {
         baseline_runs: f
             .integer(
@@ -533,11 +566,9 @@ fn health(
                 runs.as_ref(),
                 crate::stats::baseline::BASELINE_RUNS_RANGE,
             )
-            .map_or(defaults.baseline_runs, |n| n as u32),
-        overdue_grace,
-        degraded_factor: f
-            .number("degraded_factor", factor.as_ref(), 1.0..=100.0)
-            .unwrap_or(defaults.degraded_factor),
+            .map_or(HealthSettings::default().baseline_runs, |n| n as u32),
+        overdue_grace: alerting.overdue_grace,
+        judging: alerting.judging,
     }
 }
 
@@ -569,10 +600,19 @@ fn alerting(f: &mut Fields<'_>, raw: Option<&RawAlerting>) -> AlertSettings {
     let Some(raw) = raw else {
         return AlertSettings::default();
     };
+    let z = f
+        .number("alerting.anomaly_z", raw.anomaly_z.as_ref(), 1.0..=100.0)
+        .unwrap_or(DEFAULT_ANOMALY_Z);
+    let overrides = effects::all(
+        f,
+        "alerting",
+        [&raw.slower, &raw.bigger, &raw.faster, &raw.smaller],
+    );
     AlertSettings {
-        anomaly_z: f
-            .number("alerting.anomaly_z", raw.anomaly_z.as_ref(), 1.0..=100.0)
-            .unwrap_or(DEFAULT_ANOMALY_Z),
+        judging: effects::machine(z, overrides),
+        flap_window: f
+            .duration("alerting.flap_window", raw.flap_window.as_ref())
+            .unwrap_or(DEFAULT_FLAP_WINDOW),
         queue_wait_threshold: f
             .duration(
                 "alerting.queue_wait_threshold",
@@ -699,10 +739,16 @@ mod tests {
     #[test]
     fn alerting_defaults_are_read_and_checked() {
         assert_eq!(parse("").unwrap().alerting, AlertSettings::default());
-        let s = parse("alerting: { anomaly_z: 5, queue_wait_threshold: 90s }\n").unwrap();
-        assert_eq!(s.alerting.anomaly_z, 5.0);
+        let s = parse("alerting: { anomaly_z: 4, queue_wait_threshold: 90s, flap_window: 1h }\n")
+            .unwrap();
+        assert_eq!(s.alerting.judging.z, 4.0);
         assert_eq!(s.alerting.queue_wait_threshold, Duration::from_secs(90));
+        assert_eq!(s.alerting.flap_window, Duration::from_secs(3600));
         assert_eq!(s.alerting.overdue_grace, DEFAULT_OVERDUE_GRACE);
+        assert_eq!(
+            s.health.judging, s.alerting.judging,
+            "degraded judges as alerts do"
+        );
         let text = parse("alerting: { anomaly_z: 0.5 }\n")
             .unwrap_err()
             .to_string();
@@ -721,32 +767,21 @@ mod tests {
         let s = parse("").unwrap();
         assert_eq!(s.health, HealthSettings::default());
         assert_eq!(
-            (
-                s.health.baseline_runs,
-                s.health.overdue_grace,
-                s.health.degraded_factor
-            ),
-            (10, Duration::from_secs(300), 1.5)
+            (s.health.baseline_runs, s.health.overdue_grace),
+            (30, Duration::from_secs(300))
         );
-        let s = parse("baseline_runs: 20\nalerting: { overdue_grace: 90s }\ndegraded_factor: 2\n")
-            .unwrap();
+        let s = parse("baseline_runs: 20\nalerting: { overdue_grace: 90s }\n").unwrap();
         assert_eq!(
-            (
-                s.health.baseline_runs,
-                s.health.overdue_grace,
-                s.health.degraded_factor
-            ),
-            (20, Duration::from_secs(90), 2.0)
+            (s.health.baseline_runs, s.health.overdue_grace),
+            (20, Duration::from_secs(90))
         );
-        let text = parse("baseline_runs: 2\ndegraded_factor: 0.5\n")
-            .unwrap_err()
-            .to_string();
-        for needle in [
-            "field `baseline_runs`: must be a whole number from 3 to 1000 (value: `2`)",
-            "field `degraded_factor`: must be a number from 1 to 100 (value: `0.5`)",
-        ] {
-            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
-        }
+        let text = parse("baseline_runs: 2\n").unwrap_err().to_string();
+        assert!(
+            text.contains(
+                "field `baseline_runs`: must be a whole number from 3 to 1000 (value: `2`)"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -8,10 +8,16 @@ use std::time::Duration;
 use super::error::ControlError;
 use super::protocol::{MAX_RESPONSE_LINE, Request, Response, decode_response, encode};
 
+/// How many more times a request is sent when the daemon closed the connection before it
+/// read it: it evicts connections that have sent nothing when others crowd in (ADR 0021),
+/// and a client descheduled between `connect` and `write` can look silent.
+const RETRIES: u32 = 2;
+
 /// Sends `request` to the daemon listening on `path` and returns its answer.
 ///
 /// `timeout` bounds each read and write on the socket, so a daemon that accepted but hangs
-/// cannot block the command line forever.
+/// cannot block the command line forever. A connection the daemon closed before reading
+/// the request (a reset, a broken pipe, no answer at all) is tried again, twice at most.
 ///
 /// # Errors
 /// [`ControlError::NotRunning`] when nothing listens on `path` (no file, or a stale one);
@@ -20,6 +26,29 @@ use super::protocol::{MAX_RESPONSE_LINE, Request, Response, decode_response, enc
 /// response or answers something unreadable; [`ControlError::Io`] for anything else
 /// (e.g. permission denied: the socket is owner-only).
 pub fn call(path: &Path, request: &Request, timeout: Duration) -> Result<Response, ControlError> {
+    let mut tries = 0;
+    loop {
+        match exchange(path, request, timeout) {
+            Err(error) if unheard(&error) && tries < RETRIES => tries += 1,
+            answered => return answered,
+        }
+    }
+}
+
+/// Whether the daemon closed the connection without having read the request.
+fn unheard(error: &ControlError) -> bool {
+    match error {
+        ControlError::NoAnswer { .. } => true,
+        ControlError::Io { source, .. } => matches!(
+            source.kind(),
+            ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+        ),
+        _ => false,
+    }
+}
+
+/// One connection, one request, one answer.
+fn exchange(path: &Path, request: &Request, timeout: Duration) -> Result<Response, ControlError> {
     let mut stream = UnixStream::connect(path).map_err(|source| match source.kind() {
         ErrorKind::NotFound | ErrorKind::ConnectionRefused => ControlError::NotRunning {
             path: path.to_path_buf(),

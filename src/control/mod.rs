@@ -4,6 +4,7 @@
 //! A Unix stream socket `slotcron.sock` in `state_dir`, owner-only (0600), carrying one
 //! newline-delimited JSON request and one response per connection.
 //! - [`protocol`]: the request and response types and their line encoding.
+//! - [`fit`]: every answer shortened, saying so, to the frame a client reads.
 //! - [`server`]: [`server::bind`] and [`server::serve`], which forward each request to the
 //!   daemon's [`server::Handler`] channel; the daemon decides what a request does.
 //! - [`client`]: [`client::call`], the blocking exchange the command line uses.
@@ -13,6 +14,7 @@
 
 pub mod client;
 mod error;
+pub mod fit;
 pub mod protocol;
 pub mod server;
 #[cfg(test)]

@@ -19,7 +19,8 @@ use serde::{Deserialize, Serialize};
 pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 
 /// The longest response line a client reads, newline excluded (a status report of a few
-/// thousand jobs is well below it).
+/// thousand jobs is well below it). The daemon never sends a longer one: it shortens its
+/// answer instead (`super::fit`).
 pub const MAX_RESPONSE_LINE: usize = 16 * 1024 * 1024;
 
 /// What a client asks the daemon.
@@ -79,6 +80,10 @@ pub struct StatusReport {
     pub started_at: DateTime<Utc>,
     /// How runs are confined: `cgroup at /sys/fs/cgroup/...` or `none: <reason>`.
     pub enforcement: String,
+    /// The root of the slot tree when runs are confined, so `slotcron slots` in another
+    /// cgroup (an admin's shell) reads the daemon's live usage. Absent from older daemons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_root: Option<std::path::PathBuf>,
     /// `Some(reason)` while `protect` defers new runs; `None` when runs start normally.
     pub paused: Option<String>,
     /// Every slot, in configuration order.
@@ -90,6 +95,13 @@ pub struct StatusReport {
     pub running: Vec<RunningRun>,
     /// Job files that fail to load, each `file: field: message`.
     pub problems: Vec<String>,
+    /// Problems left out at the end of `problems` to keep the answer within
+    /// [`MAX_RESPONSE_LINE`] (`super::fit`); 0 almost always.
+    #[serde(default)]
+    pub problems_omitted: usize,
+    /// Jobs left out at the end of `jobs`, likewise.
+    #[serde(default)]
+    pub jobs_omitted: usize,
 }
 
 /// One slot's seats, queue and memory.
@@ -201,6 +213,7 @@ mod tests {
             pid: 42,
             started_at: t("2025-03-01T10:00:00Z"),
             enforcement: "cgroup at /sys/fs/cgroup/slotcron.service".into(),
+            cgroup_root: None,
             paused: Some("memory pressure 40%".into()),
             slots: vec![SlotStatus {
                 name: "default".into(),
@@ -234,6 +247,8 @@ mod tests {
                 attempt: 2,
             }],
             problems: vec!["jobs.d/x.yaml: schedule: never fires".into()],
+            problems_omitted: 0,
+            jobs_omitted: 0,
         }
     }
 

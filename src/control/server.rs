@@ -4,7 +4,12 @@
 //! The server never interprets a request; it only frames, bounds and times them. Every
 //! connection that sends something gets exactly one response line, an
 //! [`Response::Error`] when the line is oversize, malformed or late, or when the handler
-//! is gone.
+//! is gone, and never longer than a client reads (`super::fit`).
+//!
+//! At most [`MAX_CONNECTIONS`] are open at once (`crate::gate`): a newcomer evicts the
+//! connection that has waited longest without sending its request, so silent
+//! connections, however many, cannot keep `slotcron status` out; only when every
+//! connection is busy with a request is the newcomer refused, with an error line.
 
 use std::future::Future;
 use std::io::ErrorKind;
@@ -20,7 +25,9 @@ use tokio::task::JoinSet;
 use tracing::{Instrument, debug, info_span, warn};
 
 use super::error::ControlError;
-use super::protocol::{MAX_REQUEST_LINE, Request, Response, decode_request, encode};
+use super::fit::encode_for_client;
+use super::protocol::{MAX_REQUEST_LINE, Request, Response, decode_request};
+use crate::gate::{Busy, Gate, Limits, Pass, request_waiting};
 
 /// Where the server sends each request, with the channel for its answer. The daemon owns
 /// the receiving end; dropping it makes the server answer every request with an error.
@@ -29,7 +36,8 @@ pub type Handler = mpsc::Sender<(Request, oneshot::Sender<Response>)>;
 /// How long a connection may take to send its request line.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Connections served at once; further clients wait in the kernel's backlog.
+/// Connections open at once; a newcomer evicts the one silent longest, or is refused when
+/// all are busy with a request.
 pub const MAX_CONNECTIONS: usize = 64;
 
 /// How long [`serve`] lets connections in progress finish after shutdown.
@@ -103,10 +111,11 @@ fn remove_stale(path: &Path) -> Result<(), ControlError> {
 }
 
 /// Serves `listener` until `shutdown` resolves: one task per connection (at most
-/// [`MAX_CONNECTIONS`] at once), each reading one request within [`READ_TIMEOUT`],
-/// forwarding it to `handler` and writing back the answer. After shutdown it stops
-/// accepting, gives connections in progress [`SHUTDOWN_GRACE`] to finish, and removes the
-/// socket file so clients see at once that no daemon is listening.
+/// [`MAX_CONNECTIONS`] open at once, the longest silent evicted for a newcomer), each
+/// reading one request within [`READ_TIMEOUT`], forwarding it to `handler` and writing back
+/// the answer. After shutdown it stops accepting, gives connections in progress
+/// [`SHUTDOWN_GRACE`] to finish, and removes the socket file so clients see at once that
+/// no daemon is listening.
 pub async fn serve(listener: UnixListener, handler: Handler, shutdown: impl Future<Output = ()>) {
     serve_with_timeout(listener, handler, shutdown, READ_TIMEOUT).await;
 }
@@ -122,6 +131,13 @@ pub async fn serve_with_timeout(
         .local_addr()
         .ok()
         .and_then(|a| a.as_pathname().map(Path::to_path_buf));
+    let gate = Gate::new(
+        "control",
+        Limits {
+            total: MAX_CONNECTIONS,
+            per_peer: MAX_CONNECTIONS,
+        },
+    );
     let mut connections = JoinSet::new();
     let mut accepted_total: u64 = 0;
     tokio::pin!(shutdown);
@@ -129,23 +145,25 @@ pub async fn serve_with_timeout(
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next() => {}
-            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => {
-                match accepted {
-                    Ok((stream, _)) => {
-                        let handler = handler.clone();
+            // Once evicted connections have closed, so they cannot pile up.
+            accepted = async { gate.settled().await; listener.accept().await } => match accepted {
+                Ok((stream, _)) => match gate.admit(None) {
+                    Ok(pass) => {
                         accepted_total += 1;
                         let span = info_span!("control", conn = accepted_total);
-                        connections.spawn(
-                            connection(stream, handler, read_timeout).instrument(span),
-                        );
+                        // A client whose request is there already is never evicted.
+                        let asked = request_waiting(&stream, b"\n").then(|| pass.conn().busy());
+                        let served = connection(stream, pass, asked, handler.clone(), read_timeout);
+                        connections.spawn(served.instrument(span));
                     }
-                    Err(error) => {
-                        // EMFILE and the like: wait a little instead of spinning.
-                        warn!(%error, "accepting a control connection failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
+                    Err(refusal) => refuse(stream, &refusal),
+                },
+                Err(error) => {
+                    // EMFILE and the like: wait a little instead of spinning.
+                    warn!(%error, "accepting a control connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-            }
+            },
         }
     }
     drop(listener);
@@ -162,38 +180,62 @@ pub async fn serve_with_timeout(
     }
 }
 
-/// One connection: read one bounded line, answer it, close.
-async fn connection(stream: UnixStream, handler: Handler, read_timeout: Duration) {
+/// Tells a refused client why, as far as the socket takes it now, and closes it.
+fn refuse(stream: UnixStream, refusal: &crate::gate::Refusal) {
+    debug!(%refusal, "refusing a control connection");
+    let busy = encode_for_client(Response::error(format!("the daemon is busy: {refusal}")));
+    // A plain non-blocking write: tokio's `try_write` would wait for a readiness event.
+    if let Ok(stream) = stream.into_std() {
+        let _ = std::io::Write::write(&mut &stream, &busy);
+    }
+}
+
+/// One connection: read one bounded line (unless evicted first), answer it, close.
+async fn connection(
+    stream: UnixStream,
+    mut pass: Pass,
+    _asked: Option<Busy>,
+    handler: Handler,
+    read_timeout: Duration,
+) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read.take(MAX_REQUEST_LINE as u64 + 1));
     let mut line = Vec::new();
-    let response =
-        match tokio::time::timeout(read_timeout, reader.read_until(b'\n', &mut line)).await {
-            Err(_) => Response::error(format!(
-                "no request line within {}s",
-                read_timeout.as_secs_f64()
-            )),
-            Ok(Err(error)) => {
-                debug!(%error, "reading a control request failed");
-                Response::error(format!("cannot read the request: {error}"))
+    let read = tokio::select! {
+        read = tokio::time::timeout(read_timeout, reader.read_until(b'\n', &mut line)) => read,
+        () = pass.evicted() => {
+            debug!("evicted before sending a request");
+            return;
+        }
+    };
+    // From here on the connection is busy: never evicted while its request is handled.
+    let _busy = pass.conn().busy();
+    let response = match read {
+        Err(_) => Response::error(format!(
+            "no request line within {}s",
+            read_timeout.as_secs_f64()
+        )),
+        Ok(Err(error)) => {
+            debug!(%error, "reading a control request failed");
+            Response::error(format!("cannot read the request: {error}"))
+        }
+        Ok(Ok(0)) => return, // connected and closed without a word: nobody to answer
+        Ok(Ok(_)) => {
+            if line.last() == Some(&b'\n') {
+                line.pop();
+                answer(&line, &handler).await
+            } else if line.len() > MAX_REQUEST_LINE {
+                Response::error(format!("request line longer than {MAX_REQUEST_LINE} bytes"))
+            } else {
+                // The client closed its side after the request without a newline.
+                answer(&line, &handler).await
             }
-            Ok(Ok(0)) => return, // connected and closed without a word: nobody to answer
-            Ok(Ok(_)) => {
-                if line.last() == Some(&b'\n') {
-                    line.pop();
-                    answer(&line, &handler).await
-                } else if line.len() > MAX_REQUEST_LINE {
-                    Response::error(format!("request line longer than {MAX_REQUEST_LINE} bytes"))
-                } else {
-                    // The client closed its side after the request without a newline.
-                    answer(&line, &handler).await
-                }
-            }
-        };
+        }
+    };
     if let Response::Error { message } = &response {
         debug!(%message, "control request refused");
     }
-    if let Err(error) = write.write_all(&encode(&response)).await {
+    if let Err(error) = write.write_all(&encode_for_client(response)).await {
         debug!(%error, "the control client left before the answer");
     }
     let _ = write.shutdown().await;

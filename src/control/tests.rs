@@ -239,3 +239,99 @@ fn a_daemon_that_never_answers_times_out() {
         "{err}"
     );
 }
+
+/// Connects, yielding to the server while its backlog is full.
+async fn connect(path: &Path) -> UnixStream {
+    loop {
+        match UnixStream::connect(path).await {
+            Ok(stream) => return stream,
+            Err(_) => tokio::task::yield_now().await,
+        }
+    }
+}
+
+#[tokio::test]
+async fn silent_connections_make_room_for_a_client_that_asks() {
+    let served = Served::start(Duration::from_secs(60)).await;
+    let mut silent = Vec::new();
+    for _ in 0..server::MAX_CONNECTIONS * 3 {
+        silent.push(connect(&served.path).await);
+    }
+    let answer = tokio::time::timeout(
+        Duration::from_secs(5),
+        call_blocking(&served.path, Request::Reload),
+    )
+    .await
+    .expect("answered while the silent connections are open");
+    assert_eq!(answer.unwrap(), Response::ok("Reload"));
+    // The oldest silent connection was closed to make room, without an answer.
+    let mut first = BufReader::new(silent.remove(0));
+    let mut line = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), first.read_until(b'\n', &mut line));
+    assert_eq!(read.await.expect("closed").unwrap(), 0);
+    assert_eq!(served.stop().await, [Request::Reload]);
+}
+
+#[tokio::test]
+async fn an_answer_over_the_frame_arrives_shortened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(SOCKET_FILE);
+    let listener = bind(&path).unwrap();
+    let (handler, mut requests) = mpsc::channel::<(Request, oneshot::Sender<Response>)>(1);
+    tokio::spawn(async move {
+        while let Some((_, reply)) = requests.recv().await {
+            let huge = format!("jobs.d/huge.yaml:2: {}", "x".repeat(17 << 20));
+            let report = super::protocol::StatusReport {
+                pid: 1,
+                started_at: chrono::Utc::now(),
+                enforcement: "none".into(),
+                paused: None,
+                slots: vec![],
+                jobs: vec![],
+                running: vec![],
+                problems: vec![huge],
+                problems_omitted: 0,
+                jobs_omitted: 0,
+                cgroup_root: None,
+            };
+            let _ = reply.send(Response::Status(Box::new(report)));
+        }
+    });
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(listener, handler, async {
+        let _ = stopped.await;
+    }));
+    let answer = call_blocking(&path, Request::Status).await.unwrap();
+    let Response::Status(report) = answer else {
+        panic!("{answer:?}")
+    };
+    assert!(report.problems[0].starts_with("jobs.d/huge.yaml:2: xxx"));
+    assert!(report.problems[0].len() < 2 * super::fit::PROBLEM_EXCERPT);
+    stop.send(()).unwrap();
+    server.await.unwrap();
+}
+
+#[test]
+fn a_connection_closed_before_it_was_read_is_tried_again() {
+    use std::io::{BufRead, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(SOCKET_FILE);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let daemon = std::thread::spawn(move || {
+        // Evicted twice without a word, then heard.
+        drop(listener.accept().unwrap());
+        drop(listener.accept().unwrap());
+        let (stream, _) = listener.accept().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(&stream)
+            .read_line(&mut line)
+            .unwrap();
+        (&stream)
+            .write_all(b"{\"response\":\"ok\",\"message\":\"heard\"}\n")
+            .unwrap();
+        line
+    });
+    let answer = call(&path, &Request::Reload, Duration::from_secs(5)).unwrap();
+    assert_eq!(answer, Response::ok("heard"));
+    assert_eq!(daemon.join().unwrap(), "{\"request\":\"reload\"}\n");
+}

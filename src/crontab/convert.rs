@@ -1,10 +1,11 @@
 //! Crontab entries -> job files: the YAML each entry becomes, checked by the same parser
 //! `slotcron check` uses, so an entry either becomes a job that loads or a reported line.
 //!
-//! The mapping (`docs/adr/0020-crontab-import-and-export.md`): fields as written (with
-//! croner's `+` where cronie would AND the two day fields and croner would OR them);
+//! The mapping (`docs/adr/0020-crontab-import-and-export.md`): fields as written (job
+//! files read cron fields as cronie does, ADR 0025);
 //! `CRON_TZ` -> `timezone`; `SHELL` other than `/bin/sh` -> an argv through that shell;
-//! other environment lines -> `env`; stdin after `%` -> `printf '%s' '...' | { cmd; }`;
+//! other environment lines -> `env`; stdin after `%` -> `printf '%s' '...' | { cmd; }`, with
+//! the bytes cron would feed (final newline included);
 //! `MAILTO` -> a line in the description; `concurrency: allow`, as cron overlaps runs.
 
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::name::{Names, name_from_command};
-use super::parse::{Entry, LineError, Parsed, When};
+use super::parse::{Entry, LineError, Parsed, When, stdin_bytes};
 use crate::config::{Settings, parse_job};
 
 /// The marker line that records the hash of what the import wrote below it.
@@ -120,21 +121,11 @@ fn problem_text(p: &crate::config::Problem) -> String {
     }
 }
 
-/// The schedule as slotcron reads it, with cron's meaning.
+/// The schedule as written: slotcron reads cron fields as cron does (ADR 0025).
 pub fn schedule_text(when: &When) -> String {
     match when {
         When::Nickname(nick) => nick.clone(),
-        When::Fields { fields, and_days } => {
-            let [min, hour, dom, mon, dow] = fields;
-            // croner ANDs the day fields only when one is exactly `*`; cronie whenever one
-            // starts with `*` (`*/2`). The `+` prefix tells croner to AND.
-            let plus = if *and_days && dom != "*" && dow != "*" {
-                "+"
-            } else {
-                ""
-            };
-            format!("{min} {hour} {dom} {mon} {plus}{dow}")
-        }
+        When::Fields { fields } => fields.join(" "),
     }
 }
 
@@ -142,7 +133,10 @@ pub fn schedule_text(when: &When) -> String {
 pub fn render(label: &str, entry: &Entry) -> String {
     let mut script = entry.command.trim_end().to_owned();
     if let Some(input) = &entry.stdin {
-        script = format!("printf '%s' {} | {{ {script}\n}}", sh_quote(input));
+        script = format!(
+            "printf '%s' {} | {{ {script}\n}}",
+            sh_quote(&stdin_bytes(input))
+        );
     }
     let command = match entry.shell.as_deref() {
         Some(shell) if shell != "/bin/sh" => {

@@ -5,7 +5,6 @@
 //! Decisions: `docs/adr/0020-crontab-import-and-export.md`.
 
 mod convert;
-mod fields;
 mod name;
 mod parse;
 mod write;
@@ -13,7 +12,6 @@ mod write;
 pub use convert::{
     HASH_MARKER, Imported, Rejected, content_hash, convert, render, schedule_text, sh_quote,
 };
-pub use fields::{Field, FieldKind, parse_field};
 pub use name::{Names, name_from_command};
-pub use parse::{Entry, Flavor, LineError, Parsed, When, parse, split_percent};
+pub use parse::{Entry, Flavor, LineError, Parsed, When, parse, split_percent, stdin_bytes};
 pub use write::{WriteError, Written, is_unedited_import, write_job};

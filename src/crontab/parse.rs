@@ -4,7 +4,7 @@
 //! not understood becomes a [`LineError`] with its number and reason, and the other lines
 //! are still read.
 
-use super::fields::{FieldKind, parse_field};
+use crate::config::{FieldKind, parse_field};
 
 /// Which crontab format: a user's (`crontab -e`) or the system's (`/etc/crontab`,
 /// `/etc/cron.d/*`), which has a user name between the time fields and the command.
@@ -17,9 +17,9 @@ pub enum Flavor {
 /// When an entry fires, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum When {
-    /// Five fields, each valid for cron. `and_days`: cronie combines day of month and day
-    /// of week with AND (one of them starts with `*`), not OR.
-    Fields { fields: [String; 5], and_days: bool },
+    /// Five fields, each valid for cron; slotcron reads them as cron does, so they go
+    /// into the job file as written.
+    Fields { fields: [String; 5] },
     /// `@daily` and the like, lower-cased; `@reboot` included.
     Nickname(String),
 }
@@ -34,7 +34,8 @@ pub struct Entry {
     pub user: Option<String>,
     /// The command up to the first unescaped `%`, `\%` read as `%`.
     pub command: String,
-    /// What follows the first unescaped `%`, each further `%` a newline: the command's stdin.
+    /// What follows the first unescaped `%`, as written ([`stdin_bytes`] gives what cron
+    /// feeds the command).
     pub stdin: Option<String>,
     /// Environment lines above the entry, in order (not `SHELL`, `MAILTO`, `CRON_TZ`).
     pub env: Vec<(String, String)>,
@@ -221,7 +222,6 @@ fn parse_entry(line: &str, flavor: Flavor) -> Result<Spec, String> {
         When::Nickname(nick)
     } else {
         let mut fields: [String; 5] = Default::default();
-        let mut parsed = Vec::with_capacity(5);
         fields[0] = first.to_owned();
         for slot in fields.iter_mut().skip(1) {
             let (w, r) = word(rest);
@@ -231,13 +231,10 @@ fn parse_entry(line: &str, flavor: Flavor) -> Result<Spec, String> {
             *slot = w.to_owned();
             rest = r;
         }
-        for (text, kind) in fields.iter().zip(FieldKind::ALL) {
-            parsed.push(parse_field(text, kind)?);
+        for (text, kind) in fields.iter().zip(FieldKind::CRON) {
+            parse_field(text, kind).map_err(|e| e.to_string())?;
         }
-        When::Fields {
-            and_days: parsed[2].star || parsed[4].star,
-            fields,
-        }
+        When::Fields { fields }
     };
     let user = match flavor {
         Flavor::User => None,
@@ -287,40 +284,70 @@ fn looks_like_field(word: &str) -> bool {
         && word.bytes().any(|b| b.is_ascii_digit() || b == b'*')
 }
 
-/// cron's `%` rule: the first unescaped `%` ends the command; the rest is stdin, each
-/// unescaped `%` in it a newline; `\%` is a literal `%` on both sides.
+/// cron's `%` rule (`do_command.c`): the first `%` not escaped by a backslash ends the
+/// command (`\%` there is a `%`, other backslashes stay); the rest is the command's stdin
+/// as written, `None` if nothing follows (see [`stdin_bytes`] for what cron feeds).
 ///
 /// ```
 /// use slotcron::crontab::split_percent;
-/// assert_eq!(split_percent(r"date +\%F%a%b"), ("date +%F".into(), Some("a\nb".into())));
+/// assert_eq!(split_percent(r"date +\%F%a%b"), ("date +%F".into(), Some("a%b".into())));
 /// ```
 pub fn split_percent(text: &str) -> (String, Option<String>) {
     let mut command = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' if chars.peek() == Some(&'%') => {
-                chars.next();
-                command.push('%');
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if escaped {
+            if c == '%' {
+                command.pop();
             }
-            '%' => {
-                let mut input = String::new();
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' if chars.peek() == Some(&'%') => {
-                            chars.next();
-                            input.push('%');
-                        }
-                        '%' => input.push('\n'),
-                        other => input.push(other),
-                    }
-                }
-                return (command, Some(input));
-            }
-            other => command.push(other),
+            command.push(c);
+            escaped = false;
+        } else if c == '%' {
+            let rest = &text[i + 1..];
+            return (command, Some(rest.to_owned()).filter(|r| !r.is_empty()));
+        } else {
+            escaped = c == '\\';
+            command.push(c);
         }
     }
     (command, None)
+}
+
+/// What cron writes to the command's stdin for the text after the first `%`
+/// (`do_command.c`): each `%` a newline, `\%` a `%`, other backslashes kept, and a
+/// newline after the last character unless it is one, so `while read` loops see every line.
+///
+/// ```
+/// use slotcron::crontab::stdin_bytes;
+/// assert_eq!(stdin_bytes("line1%line2"), "line1\nline2\n");
+/// assert_eq!(stdin_bytes(r"100\%%"), "100%\n");
+/// ```
+pub fn stdin_bytes(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + 1);
+    let (mut escaped, mut newline_due) = (false, false);
+    for c in input.chars() {
+        let c = match (escaped, c) {
+            (true, '%') => '%',
+            (true, c) => {
+                out.push('\\');
+                c
+            }
+            (false, '%') => '\n',
+            (false, c) => c,
+        };
+        escaped = c == '\\';
+        if !escaped {
+            out.push(c);
+            newline_due = c != '\n';
+        }
+    }
+    if escaped {
+        out.push('\\');
+    }
+    if newline_due {
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

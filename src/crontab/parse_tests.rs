@@ -22,7 +22,6 @@ fn five_fields_and_the_command_as_written() {
         e.when,
         When::Fields {
             fields: ["*/15", "9-17", "*", "jan-mar", "mon-fri"].map(String::from),
-            and_days: true,
         }
     );
     assert_eq!(e.command, "/usr/bin/backup.sh --full  ");
@@ -30,15 +29,42 @@ fn five_fields_and_the_command_as_written() {
 }
 
 #[test]
-fn day_fields_combine_with_or_unless_one_starts_with_a_star() {
-    let days = |line: &str| match one(line).when {
-        When::Fields { and_days, .. } => and_days,
-        When::Nickname(_) => unreachable!(),
-    };
-    assert!(!days("0 0 1,15 * 1 x"));
-    assert!(!days("30 4 1-7 * 1 x"));
-    assert!(days("0 0 */2 * 1 x"));
-    assert!(days("0 0 1 * */2 x"));
+fn fields_are_kept_as_written_and_read_with_crons_grammar() {
+    // No rewriting: job files read the day fields as cronie does.
+    let e = one("0 0 */2 * 1 x");
+    assert_eq!(
+        e.when,
+        When::Fields {
+            fields: ["0", "0", "*/2", "*", "1"].map(String::from)
+        }
+    );
+    // Steps larger than their range are cron's (cronie warns, and runs them).
+    assert!(matches!(
+        one("1-59/61 */100 * * * x").when,
+        When::Fields { .. }
+    ));
+    for (line, reason) in [
+        (
+            "1,,2 * * * * x",
+            "minute field: `1,,2` has an empty element",
+        ),
+        (
+            "0 0 * * */MON x",
+            "day of week field: `*/MON`: the step after `/` must be a number",
+        ),
+        (
+            "0 0 L * * x",
+            "day of month field: `L`: `L` (\"the last\") is Quartz syntax",
+        ),
+        (
+            "0 0 * * 5#3 x",
+            "`#` (\"the nth weekday\") is Quartz syntax",
+        ),
+        ("*/0 * * * * x", "minute field: `*/0`: a step of 0"),
+    ] {
+        let e = error(line, Flavor::User);
+        assert!(e.reason.contains(reason), "{line}: {}", e.reason);
+    }
 }
 
 #[test]
@@ -79,7 +105,20 @@ fn environment_lines_apply_to_the_lines_below_only() {
 fn percent_ends_the_command_and_feeds_stdin() {
     let e = one(r"0 9 * * 1 mail -s 'Week \%U' ops%Hello,%%it is Monday\%!");
     assert_eq!(e.command, "mail -s 'Week %U' ops");
-    assert_eq!(e.stdin.as_deref(), Some("Hello,\n\nit is Monday%!"));
+    assert_eq!(e.stdin.as_deref(), Some(r"Hello,%%it is Monday\%!"));
+    assert_eq!(
+        stdin_bytes(e.stdin.as_deref().unwrap()),
+        "Hello,\n\nit is Monday%!\n"
+    );
+    // As cronie: a newline after the last character unless it is one; `\\` stays.
+    assert_eq!(stdin_bytes("line1%line2"), "line1\nline2\n");
+    assert_eq!(stdin_bytes("line1%"), "line1\n");
+    assert_eq!(stdin_bytes(r"a\b\"), "a\\b\\\n");
+    let e = one(r"0 0 * * * echo \\%in");
+    assert_eq!(
+        (e.command.as_str(), e.stdin.as_deref()),
+        (r"echo \\", Some("in"))
+    );
     let e = one(r"0 0 * * * date +\%F > /tmp/d");
     assert_eq!((e.command.as_str(), e.stdin), ("date +%F > /tmp/d", None));
     let e = error("0 0 * * * %only stdin", Flavor::User);
@@ -143,9 +182,15 @@ fn every_bad_line_is_reported_with_its_number_and_the_others_still_read() {
         lines[0].0 == 2 && lines[0].1.contains("six time fields"),
         "{lines:?}"
     );
-    assert!(lines[1].0 == 3 && lines[1].1.contains("hour field `25`: 25 is out of range"));
+    assert!(lines[1].0 == 3 && lines[1].1.contains("hour field: `25` is out of range 0-23"));
     assert!(lines[2].0 == 4 && lines[2].1.contains("runs backwards"));
     assert!(lines[3].0 == 5 && lines[3].1.contains("fewer than five"));
-    assert!(lines[4].0 == 6 && lines[4].1.contains("`xyz` is neither"));
+    assert!(
+        lines[4].0 == 6
+            && lines[4]
+                .1
+                .contains("`xyz` is not a number 0-7 or a name (sun,"),
+        "{lines:?}"
+    );
     assert_eq!(parsed.errors[0].text, "0 0 * * * * six");
 }

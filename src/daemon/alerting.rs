@@ -27,6 +27,7 @@ pub fn message(notice: &AlertNotice) -> AlertMessage {
         kind: notice.kind.as_str().to_owned(),
         severity: notice.severity,
         message: notice.message.clone(),
+        evidence: notice.evidence.clone(),
         change: notice.change.as_str().to_owned(),
         at: Utc::now(),
     }

@@ -261,6 +261,10 @@ pub async fn status(engine: &Engine) -> StatusReport {
         pid: std::process::id(),
         started_at: engine.started_at,
         enforcement: report.enforcement,
+        cgroup_root: match engine.enforcer.as_ref() {
+            crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
+            crate::runner::Enforcer::Unconfined { .. } => None,
+        },
         paused: report.paused,
         slots,
         jobs,
@@ -271,5 +275,7 @@ pub async fn status(engine: &Engine) -> StatusReport {
             .iter()
             .map(ToString::to_string)
             .collect(),
+        problems_omitted: 0,
+        jobs_omitted: 0,
     }
 }

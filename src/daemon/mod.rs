@@ -169,13 +169,15 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         state.live = engine.live.clone();
         state.access = access.unwrap_or_default();
         state.health = settings.health;
+        let limits = crate::http::ServerLimits {
+            connections: descriptor_budget(&settings).http,
+            ..crate::http::ServerLimits::default()
+        };
         tokio::spawn(async move {
             let shutdown = async {
                 let _ = http_stopped.await;
             };
-            if let Err(error) = crate::http::serve(listener, state, shutdown).await {
-                warn!(%error, "the HTTP server stopped");
-            }
+            crate::http::serve_with(listener, state, shutdown, limits).await;
         });
     } else {
         drop(handle);
@@ -249,6 +251,29 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let _ = stop_http.send(());
     info!("stopped");
     Ok(())
+}
+
+/// How the descriptors in force are shared between runs and the HTTP server (ADR 0021),
+/// said in the log.
+fn descriptor_budget(settings: &Settings) -> crate::descriptors::Budget {
+    let limit = crate::descriptors::current_limit().unwrap_or_else(|error| {
+        warn!(%error, "cannot read RLIMIT_NOFILE; assuming 1024");
+        1024
+    });
+    let seats = settings
+        .slots
+        .values()
+        .map(|s| u64::from(s.max_concurrent))
+        .sum();
+    let channels = settings.notifications.len() as u64;
+    let budget = crate::descriptors::Budget::new(
+        limit,
+        seats,
+        channels,
+        crate::control::server::MAX_CONNECTIONS,
+    );
+    budget.log();
+    budget
 }
 
 /// Reloads `jobs_dir`, then, if anything changed, returns the memory the reload freed to

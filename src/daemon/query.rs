@@ -255,7 +255,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
             let health = metrics::job_health(
                 &entry.summary,
                 entry.job.alerts.consecutive_failures,
-                counters.last_failure,
+                counters.last_failure.max(counters.last_oom_kill),
                 now,
             );
             JobMetrics {

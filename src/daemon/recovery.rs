@@ -306,6 +306,7 @@ fn lost(
         cpu_throttled_usec: stats.and_then(|s| s.cpu.throttled_usec),
         oom_kills: stats.map(|s| s.memory_events.oom_kill),
         pids_peak: stats.and_then(|s| s.pids_peak),
+        io: stats.and_then(|s| s.io),
         error: Some(error),
     }
 }

@@ -224,9 +224,20 @@ pub fn job_row(job: &Job) -> JobRow {
         slot: job.slot.clone(),
         schedule: job.schedule_text.clone(),
         enabled: job.enabled,
-        // A Job serializes infallibly: plain fields, strings and numbers.
-        definition: serde_json::to_string(job).unwrap_or_default(),
+        definition: definition(job),
     }
+}
+
+/// The job as stored with its row: its fields, and its `env` names with the values
+/// withheld (the job file keeps them; history never holds a secret).
+fn definition(job: &Job) -> String {
+    // A Job serializes infallibly: plain fields, strings and numbers.
+    let mut value = serde_json::to_value(job).unwrap_or_default();
+    if let Some(fields) = value.as_object_mut() {
+        let env = crate::views::shown_env(&job.env, crate::views::Secrets::Withheld);
+        fields.insert("env".to_owned(), serde_json::json!(env));
+    }
+    value.to_string()
 }
 
 #[cfg(test)]
@@ -314,6 +325,7 @@ mod tests {
                 let control = JobControl {
                     enabled_override: (name == "a").then_some(true),
                     breaker_reset_at: None,
+                    baseline_since_run_id: None,
                 };
                 (control, JobSummary::default())
             },

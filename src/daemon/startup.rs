@@ -39,6 +39,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     let totals = engine.db(move |s| s.run_totals(&bounds)).await?;
     engine.metrics = crate::metrics::Counters::from_totals(totals);
     super::reload::reload(engine, super::reload::Cause::Asked).await;
+    load_performance(engine).await?;
     for run in adopted {
         // After the reload: adoption sizes the run's seat from its job.
         engine.adopt(run);
@@ -121,4 +122,39 @@ async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
         engine.event("recovered", None, None, message).await;
     }
     Ok(found.adopted)
+}
+
+/// Each job's performance verdict from history (its baseline and newest successes), for
+/// `/metrics` until the job's next run updates it.
+///
+/// # Errors
+/// History cannot be read.
+async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
+    use crate::stats::{performance::RECENT_RUNS, recent_medians, verdict};
+    let machine = engine.settings.alerting.judging;
+    let n = engine.settings.health.baseline_runs;
+    let jobs: Vec<(String, crate::stats::Judging)> = engine
+        .registry
+        .jobs
+        .values()
+        .map(|e| (e.job.name.clone(), e.job.alerts.judging(&machine)))
+        .collect();
+    let verdicts = engine
+        .db(move |s| {
+            let (baselines, recent) = (s.baselines()?, s.recent_successes(RECENT_RUNS)?);
+            Ok(jobs
+                .into_iter()
+                .map(|(name, judging)| {
+                    let runs = recent_medians(recent.get(&name).map_or(&[][..], Vec::as_slice));
+                    let baseline = baselines.get(&name).filter(|b| b.runs == n);
+                    let performance = verdict(baseline, &runs, &judging).performance;
+                    (name, performance)
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    for (name, performance) in verdicts {
+        engine.metrics.jobs.entry(name).or_default().performance = Some(performance);
+    }
+    Ok(())
 }

@@ -1,14 +1,16 @@
 //! `slotcron export kubernetes`: one `batch/v1` `CronJob` per job. The schedule goes over
-//! as a 5-field expression (Kubernetes reads cron with the same day-field rule as croner
-//! without `+`); `@reboot`, `manual`, `@every`, seconds fields and croner's extensions are
-//! refused with the reason.
+//! as a 5-field expression written from the values each field matches, so that
+//! Kubernetes' cron library (robfig/cron v3) fires on the same instants. That library has
+//! its own day rule: it ANDs the day fields only when one is written `*` or `?` (a step,
+//! `*/2`, clears its "star" bit) and ORs them otherwise; cron ANDs whenever one *starts*
+//! with `*`. So an AND is written with the unrestricted field as `*`, an OR with both
+//! fields as explicit values, and an AND of two restricted fields (`0 0 */2 * 1`), which
+//! that library cannot say, is refused, as are `@reboot`, `manual`, `@every` and seconds.
 
 use serde_json::{Value, json};
 
-use super::oncalendar::expand_nickname;
 use super::{ExportError, Exported, File};
-use crate::config::{CatchUp, Command, Concurrency, Job, Schedule};
-use crate::crontab::{FieldKind, parse_field};
+use crate::config::{CatchUp, Command, Concurrency, FieldKind, FieldSet, Job, Schedule};
 
 /// Longest CronJob name: its Jobs get an 11-character suffix within DNS-1123's 63.
 pub const MAX_NAME: usize = 52;
@@ -57,7 +59,7 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
         Command::Argv(argv) => (json!(argv), Value::Null),
     };
     let mut env: Vec<Value> = vec![json!({"name": "SLOTCRON_JOB", "value": job.name})];
-    if let Some(tz) = job.timezone {
+    if let Some(tz) = &job.timezone {
         env.push(json!({"name": "TZ", "value": tz.name()}));
     }
     env.extend(job.env.iter().map(|(k, v)| json!({"name": k, "value": v})));
@@ -100,7 +102,7 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
         "suspend": !job.enabled,
         "jobTemplate": { "spec": job_spec },
     });
-    if let Some(tz) = job.timezone {
+    if let Some(tz) = &job.timezone {
         spec["timeZone"] = json!(tz.name());
     } else {
         notes.push("no timezone: the schedule is read in the controller's zone (UTC)".into());
@@ -115,6 +117,13 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
     }
     if job.jitter.is_some() {
         notes.push("jitter: not carried over (CronJobs have no random delay)".into());
+    }
+    if job.io.is_some() {
+        notes.push(
+            "io (weight, per-device caps): not carried over (a container has no block-io \
+             limits in Kubernetes)"
+                .into(),
+        );
     }
     if job.limits.pids.is_some() {
         notes.push("limits.pids: not carried over (a node-level setting)".into());
@@ -140,30 +149,105 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
     })
 }
 
-/// The schedule in the syntax Kubernetes accepts.
+/// The schedule in the syntax Kubernetes accepts, with the same fire times.
 fn schedule(job: &Job) -> Result<String, String> {
     let text = job.schedule_text.trim();
-    match &job.schedule {
+    let expr = match &job.schedule {
         Schedule::Reboot => return Err("`@reboot` has no CronJob form".into()),
         Schedule::Manual => return Err("`manual` has no CronJob form (create a Job)".into()),
         Schedule::Every(_) => return Err(format!("`{text}` (an interval) has no CronJob form")),
-        Schedule::Cron(_) => {}
+        Schedule::Cron(expr) => expr,
+    };
+    if expr.field(FieldKind::Second).bits != 1 {
+        return Err(format!("`{text}`: a CronJob schedule has no seconds field"));
     }
-    let words: Vec<&str> = expand_nickname(text).split_whitespace().collect();
-    if words.len() != 5 {
+    let days = expr.field(FieldKind::DayOfMonth);
+    let weekdays = expr.field(FieldKind::DayOfWeek);
+    let (full_days, full_weekdays) = (
+        is_full(days, FieldKind::DayOfMonth),
+        is_full(weekdays, FieldKind::DayOfWeek),
+    );
+    let (dom, dow) = if !expr.and_days() && (full_days || full_weekdays) {
+        // OR with a field that matches every day: every day.
+        ("*".to_owned(), "*".to_owned())
+    } else if !expr.and_days() {
+        // OR: neither may carry the library's star bit, so never `*`.
+        (
+            values(days, FieldKind::DayOfMonth),
+            values(weekdays, FieldKind::DayOfWeek),
+        )
+    } else if full_days {
+        ("*".to_owned(), field(weekdays, FieldKind::DayOfWeek))
+    } else if full_weekdays {
+        (values(days, FieldKind::DayOfMonth), "*".to_owned())
+    } else {
         return Err(format!(
-            "`{text}`: a CronJob schedule has 5 fields (no seconds)"
+            "`{text}`: cron ANDs its day-of-month and day-of-week fields (one starts with `*`), \
+             and Kubernetes' cron library ANDs them only when one is exactly `*`: no CronJob \
+             schedule fires on the same days"
         ));
+    };
+    Ok([
+        field(expr.field(FieldKind::Minute), FieldKind::Minute),
+        field(expr.field(FieldKind::Hour), FieldKind::Hour),
+        dom,
+        field(expr.field(FieldKind::Month), FieldKind::Month),
+        dow,
+    ]
+    .join(" "))
+}
+
+/// The bounds of a field as Kubernetes' library has them (day of week 0-6).
+fn bounds(kind: FieldKind) -> (u8, u8) {
+    match kind {
+        FieldKind::DayOfWeek => (0, 6),
+        kind => kind.bounds(),
     }
-    if words[4].starts_with('+') {
-        return Err(format!(
-            "`{text}`: Kubernetes cannot AND day of month and day of week (`+`)"
-        ));
+}
+
+fn is_full(set: FieldSet, kind: FieldKind) -> bool {
+    let (low, high) = bounds(kind);
+    (low..=high).all(|v| set.has(v))
+}
+
+/// `*` for a field that matches every value, else its values.
+fn field(set: FieldSet, kind: FieldKind) -> String {
+    if is_full(set, kind) {
+        "*".to_owned()
+    } else {
+        values(set, kind)
     }
-    for (word, kind) in words.iter().zip(FieldKind::ALL) {
-        parse_field(word, kind).map_err(|why| format!("`{text}`: {why}"))?;
+}
+
+/// The values as a list of `a`, `a-b` and `a-b/step` (never `*`).
+fn values(set: FieldSet, kind: FieldKind) -> String {
+    let (_, high) = bounds(kind);
+    let values: Vec<u8> = set.values().filter(|v| *v <= high).collect();
+    if let [first, second, third, ..] = values[..] {
+        let step = second - first;
+        let last = *values.last().expect("three values");
+        let progression: Vec<u8> = (first..=last).step_by(usize::from(step)).collect();
+        if step > 1 && third - second == step && progression == values {
+            return format!("{first}-{last}/{step}");
+        }
     }
-    Ok(words.join(" "))
+    let mut runs: Vec<(u8, u8)> = Vec::new();
+    for v in values {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == v => *end = v,
+            _ => runs.push((v, v)),
+        }
+    }
+    runs.iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Bytes as a Kubernetes quantity: `Gi` or `Mi` where exact, else `Ki`, else bytes.
@@ -200,5 +284,44 @@ mod tests {
         assert_eq!(cpu_quantity(2.0), "2");
         assert_eq!(dns_name(&"x".repeat(60)).len(), MAX_NAME);
         assert_eq!(dns_name("_a_"), "a");
+    }
+
+    fn schedule_of(text: &str) -> Result<String, String> {
+        let job = crate::config::parse_job(
+            std::path::Path::new("/jobs.d/j.yaml"),
+            &format!("command: x\nschedule: '{text}'\n"),
+            &crate::config::Settings::builtin(),
+        )
+        .unwrap();
+        schedule(&job)
+    }
+
+    #[test]
+    fn schedules_are_written_for_kubernetes_day_rule() {
+        for (cron, k8s) in [
+            ("*/15 9-17 * * mon-fri", "0-45/15 9-17 * * 1-5"),
+            ("0 0 13 * 5", "0 0 13 * 5"),
+            ("0 0 1-31 * 1", "0 0 * * *"),
+            ("0 0 1-15 * 1", "0 0 1-15 * 1"),
+            ("@daily", "0 0 * * *"),
+            ("0 0 */2 * *", "0 0 1-31/2 * *"),
+            ("0 0 * * 7", "0 0 * * 0"),
+            ("0 0 * * */2", "0 0 * * 0-6/2"),
+            ("0 0 */1 * 1", "0 0 * * 1"),
+            ("@monthly", "0 0 1 * *"),
+            ("@weekly", "0 0 * * 0"),
+            ("0 0 12 * * *", "0 12 * * *"),
+        ] {
+            assert_eq!(schedule_of(cron).as_deref(), Ok(k8s), "{cron}");
+        }
+        for refused in [
+            "0 0 */2 * 1",
+            "0 0 1 * */2",
+            "*/5 * * * * *",
+            "@every 5m",
+            "@reboot",
+        ] {
+            assert!(schedule_of(refused).is_err(), "{refused}");
+        }
     }
 }

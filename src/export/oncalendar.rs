@@ -1,20 +1,17 @@
 //! A job's schedule as systemd timer settings: cron expressions as `OnCalendar=` values
-//! (`Mon..Fri *-*-* 09:00:00 Europe/Berlin`), `@reboot` as `OnBootSec=`, `@every` as
-//! `OnUnitActiveSec=`. Each field is expanded to the values it matches and written back in
-//! systemd's syntax (`*`, `a/step`, `a..b`, lists), so nothing is approximated; what has
-//! no systemd form (`L`, `W`, `#`) is refused with the reason.
+//! (`Mon..Fri *-*-* 09:00:00 Europe/Berlin`), `@reboot` as `OnBootSec=`, `@every` as an
+//! `OnCalendar=` on the same epoch grid where one exists (`@every 15m` is `*:00/15:00 UTC`),
+//! else `OnUnitActiveSec=`. Each field is expanded to the values it matches and written
+//! back in systemd's syntax (`*`, `a/step`, `a..b`, lists), so nothing is approximated.
 //!
-//! Day of month and day of week: slotcron (croner) ANDs them when either is `*` or the
-//! day of week has croner's `+` prefix, and ORs them otherwise. systemd always ANDs the
-//! parts of one `OnCalendar=`, so the OR case becomes two `OnCalendar=` lines, one per
-//! day field; a timer elapses at the union of its `OnCalendar=` values.
+//! Day of month and day of week: cron ANDs them when either field starts with `*` and ORs
+//! them when both are restricted (ADR 0025). systemd always ANDs the parts of one
+//! `OnCalendar=`, so the OR case becomes two `OnCalendar=` lines, one per day field; a
+//! timer elapses at the union of its `OnCalendar=` values.
 
 use std::time::Duration;
 
-use chrono_tz::Tz;
-
-use crate::config::Schedule;
-use crate::crontab::{Field, FieldKind, parse_field};
+use crate::config::{FieldKind, FieldSet, NamedZone, Schedule};
 
 /// How a timer starts the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,94 +20,96 @@ pub enum Trigger {
     Calendar(Vec<String>),
     /// `@reboot`: `OnBootSec=`.
     Boot,
-    /// `@every`: `OnActiveSec=` and `OnUnitActiveSec=`, counted from the previous start.
+    /// `@every` with no calendar form: `OnActiveSec=` and `OnUnitActiveSec=`, counted from
+    /// the previous start.
     Interval(Duration),
     /// `manual`: no timer.
     Manual,
 }
 
-/// The trigger of a schedule as written (`text`), read in `zone`.
+/// The trigger of a schedule, read in `zone` (`None`: the machine's).
 ///
 /// ```
 /// use slotcron::config::Schedule;
 /// use slotcron::export::{Trigger, trigger};
 /// let s = Schedule::parse("*/15 9-17 * * mon-fri").unwrap();
 /// assert_eq!(
-///     trigger(&s, "*/15 9-17 * * mon-fri", None).unwrap(),
+///     trigger(&s, None),
 ///     Trigger::Calendar(vec!["Mon..Fri *-*-* 09..17:00/15:00".into()])
 /// );
 /// ```
-///
-/// # Errors
-/// The reason the expression has no `OnCalendar=` form.
-pub fn trigger(schedule: &Schedule, text: &str, zone: Option<Tz>) -> Result<Trigger, String> {
+pub fn trigger(schedule: &Schedule, zone: Option<&NamedZone>) -> Trigger {
     let expr = match schedule {
-        Schedule::Reboot => return Ok(Trigger::Boot),
-        Schedule::Manual => return Ok(Trigger::Manual),
-        Schedule::Every(d) => return Ok(Trigger::Interval(*d)),
-        Schedule::Cron(_) => expand_nickname(text.trim()),
+        Schedule::Reboot => return Trigger::Boot,
+        Schedule::Manual => return Trigger::Manual,
+        Schedule::Every(d) => return every(*d),
+        Schedule::Cron(expr) => expr,
     };
-    let mut words: Vec<&str> = expr.split_whitespace().collect();
-    let seconds = if words.len() == 6 {
-        words.remove(0)
-    } else {
-        "0"
-    };
-    let [minute, hour, dom, month, dow] = words[..] else {
-        return Err(format!("`{text}` is not a 5- or 6-field expression"));
-    };
-    let (dow, plus) = match dow.strip_prefix('+') {
-        Some(rest) => (rest, true),
-        None => (dow, false),
-    };
-    let field = |t: &str, kind| {
-        parse_field(t, kind)
-            .map_err(|why| format!("OnCalendar= has no form for this: {why} (in `{text}`)"))
-    };
-    let second = field(seconds, FieldKind::Minute)?;
     let time = format!(
         "{}:{}:{}",
-        component(&field(hour, FieldKind::Hour)?, FieldKind::Hour),
-        component(&field(minute, FieldKind::Minute)?, FieldKind::Minute),
-        component(&second, FieldKind::Minute),
+        component(expr.field(FieldKind::Hour), FieldKind::Hour),
+        component(expr.field(FieldKind::Minute), FieldKind::Minute),
+        component(expr.field(FieldKind::Second), FieldKind::Second),
     );
-    let months = component(&field(month, FieldKind::Month)?, FieldKind::Month);
-    let days = field(dom, FieldKind::DayOfMonth)?;
-    let weekdays = field(dow, FieldKind::DayOfWeek)?;
+    let months = component(expr.field(FieldKind::Month), FieldKind::Month);
+    let days = expr.field(FieldKind::DayOfMonth);
+    let weekdays = expr.field(FieldKind::DayOfWeek);
     let suffix = zone.map(|z| format!(" {}", z.name())).unwrap_or_default();
-    let line = |weekdays: Option<&Field>, days: Option<&Field>| {
+    let line = |weekdays: Option<FieldSet>, days: Option<FieldSet>| {
         let dow = weekdays
-            .map(weekday_list)
-            .map(|w| w + " ")
+            .filter(|w| w.bits != ALL_WEEKDAYS)
+            .map(|w| weekday_list(w) + " ")
             .unwrap_or_default();
         let dom = days.map_or_else(|| "*".to_owned(), |d| component(d, FieldKind::DayOfMonth));
         format!("{dow}*-{months}-{dom} {time}{suffix}")
     };
-    let and = plus || dom == "*" || dow == "*";
-    let dow_all = weekdays.values().filter(|v| *v < 7).count() == 7;
-    Ok(Trigger::Calendar(if and {
-        vec![line((!dow_all).then_some(&weekdays), Some(&days))]
-    } else {
-        vec![line(None, Some(&days)), line(Some(&weekdays), None)]
-    }))
+    let every_day = |set: FieldSet, all: u64| set.bits == all;
+    Trigger::Calendar(
+        if expr.and_days() || every_day(weekdays, ALL_WEEKDAYS) || every_day(days, ALL_DAYS) {
+            // AND (or an OR with one side matching every day, which is every day).
+            if !expr.and_days() {
+                vec![line(None, None)]
+            } else {
+                vec![line(Some(weekdays), Some(days))]
+            }
+        } else {
+            vec![line(None, Some(days)), line(Some(weekdays), None)]
+        },
+    )
 }
 
-/// croner's nicknames written out (with cron's `@midnight`); other text as it is.
-pub(super) fn expand_nickname(text: &str) -> &str {
-    match text.to_ascii_lowercase().as_str() {
-        "@yearly" | "@annually" => "0 0 1 1 *",
-        "@monthly" => "0 0 1 * *",
-        "@weekly" => "0 0 * * 0",
-        "@daily" | "@midnight" => "0 0 * * *",
-        "@hourly" => "0 * * * *",
-        _ => text,
-    }
+/// Every weekday, 0-6.
+const ALL_WEEKDAYS: u64 = 0x7f;
+/// Every day of the month, 1-31.
+const ALL_DAYS: u64 = 0xffff_fffe;
+
+/// `@every` as a calendar on the same grid (the epoch's, in UTC) when the interval divides
+/// a minute, an hour or a day evenly; else an interval from the last start.
+fn every(interval: Duration) -> Trigger {
+    let (secs, whole) = (interval.as_secs(), interval.subsec_nanos() == 0);
+    let calendar = match secs {
+        s if !whole || s == 0 || 86_400 % s != 0 => None,
+        s if s < 60 => (60 % s == 0).then(|| format!("*-*-* *:*:00/{s} UTC")),
+        s if s < 3600 => {
+            (s % 60 == 0 && 3600 % s == 0).then(|| format!("*-*-* *:00/{}:00 UTC", s / 60))
+        }
+        86_400 => Some("*-*-* 00:00:00 UTC".to_owned()),
+        s => (s % 3600 == 0).then(|| format!("*-*-* 00/{}:00:00 UTC", s / 3600)),
+    };
+    calendar.map_or(Trigger::Interval(interval), |line| {
+        Trigger::Calendar(vec![line])
+    })
 }
 
 /// One numeric component: `*`, `a/step` (systemd: `a` and every `step` after it, up to
 /// the component's end), else a list of values and `a..b` runs, two digits each.
-fn component(field: &Field, kind: FieldKind) -> String {
+fn component(field: FieldSet, kind: FieldKind) -> String {
     let (low, high) = kind.bounds();
+    let high = if kind == FieldKind::DayOfWeek {
+        6
+    } else {
+        high
+    };
     let values: Vec<u8> = field.values().collect();
     if values.len() == usize::from(high - low + 1) {
         return "*".into();
@@ -134,7 +133,7 @@ fn component(field: &Field, kind: FieldKind) -> String {
 }
 
 /// Weekdays in systemd's order (Monday first) as names and `Mon..Fri` runs.
-fn weekday_list(field: &Field) -> String {
+fn weekday_list(field: FieldSet) -> String {
     const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     // systemd position 0..7 is Monday..Sunday; cron's 0 is Sunday.
     let positions: Vec<u8> = (0u8..7).filter(|p| field.has((p + 1) % 7)).collect();
@@ -165,9 +164,10 @@ fn runs(values: &[u8]) -> Vec<(u8, u8)> {
 mod tests {
     use super::*;
 
-    fn calendar(text: &str, zone: Option<Tz>) -> Vec<String> {
+    fn calendar(text: &str, zone: Option<&str>) -> Vec<String> {
         let schedule = Schedule::parse(text).unwrap();
-        match trigger(&schedule, text, zone).unwrap() {
+        let zone = zone.map(|z| NamedZone::parse(z).unwrap());
+        match trigger(&schedule, zone.as_ref()) {
             Trigger::Calendar(lines) => lines,
             other => panic!("{other:?}"),
         }
@@ -188,7 +188,11 @@ mod tests {
             ("@monthly", "*-*-01 00:00:00"),
             ("@weekly", "Sun *-*-* 00:00:00"),
             ("*/20 * * * * *", "*-*-* *:*:00/20"),
-            ("0 0 */2 * +1", "Mon *-*-01/2 00:00:00"),
+            // cronie ANDs: an odd day that is a Monday.
+            ("0 0 */2 * 1", "Mon *-*-01/2 00:00:00"),
+            ("0 0 1 * */2", "Tue,Thu,Sat,Sun *-*-01 00:00:00"),
+            // OR with a day field that matches every day: every day.
+            ("0 0 1-31 * 1", "*-*-* 00:00:00"),
         ] {
             assert_eq!(calendar(cron, None), [systemd], "{cron}");
         }
@@ -197,7 +201,7 @@ mod tests {
     #[test]
     fn both_day_fields_restricted_become_two_lines_and_a_zone_is_kept() {
         assert_eq!(
-            calendar("30 4 1-7 * 1", Some(chrono_tz::Europe::Berlin)),
+            calendar("30 4 1-7 * 1", Some("Europe/Berlin")),
             [
                 "*-*-01..07 04:30:00 Europe/Berlin",
                 "Mon *-*-* 04:30:00 Europe/Berlin"
@@ -206,19 +210,23 @@ mod tests {
     }
 
     #[test]
-    fn what_systemd_cannot_say_is_refused_and_other_schedules_map() {
-        let last = Schedule::parse("0 0 L * *").unwrap();
-        let err = trigger(&last, "0 0 L * *", None).unwrap_err();
-        assert!(
-            err.contains("OnCalendar= has no form") && err.contains("`L`"),
-            "{err}"
-        );
-        let every = Schedule::parse("@every 5m").unwrap();
-        assert_eq!(
-            trigger(&every, "@every 5m", None).unwrap(),
-            Trigger::Interval(Duration::from_secs(300))
-        );
+    fn intervals_keep_their_grid_where_a_calendar_can_and_other_schedules_map() {
+        for (every, line) in [
+            ("@every 15s", "*-*-* *:*:00/15 UTC"),
+            ("@every 15m", "*-*-* *:00/15:00 UTC"),
+            ("@every 6h", "*-*-* 00/6:00:00 UTC"),
+            ("@every 1d", "*-*-* 00:00:00 UTC"),
+        ] {
+            assert_eq!(calendar(every, None), [line], "{every}");
+        }
+        for odd in ["@every 7m", "@every 90m", "@every 1500ms", "@every 2d"] {
+            let schedule = Schedule::parse(odd).unwrap();
+            assert!(
+                matches!(trigger(&schedule, None), Trigger::Interval(_)),
+                "{odd}"
+            );
+        }
         let boot = Schedule::parse("@reboot").unwrap();
-        assert_eq!(trigger(&boot, "@reboot", None).unwrap(), Trigger::Boot);
+        assert_eq!(trigger(&boot, None), Trigger::Boot);
     }
 }

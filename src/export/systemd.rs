@@ -11,13 +11,10 @@ use crate::config::{CatchUp, Concurrency, Job, Slot};
 /// The unit files of one job.
 ///
 /// # Errors
-/// The schedule has no timer form ([`super::oncalendar::trigger`]).
+/// None today: every schedule has a timer form ([`super::oncalendar::trigger`]); the
+/// `Result` matches the Kubernetes exporter's.
 pub fn export(job: &Job, slot: &Slot) -> Result<Exported, ExportError> {
-    let fail = |reason: String| ExportError {
-        job: job.name.clone(),
-        reason,
-    };
-    let trigger = trigger(&job.schedule, &job.schedule_text, job.timezone).map_err(fail)?;
+    let trigger = trigger(&job.schedule, job.timezone.as_ref());
     let mut notes = Vec::new();
     let mut files = vec![File {
         name: format!("{}.service", job.name),
@@ -32,7 +29,8 @@ pub fn export(job: &Job, slot: &Slot) -> Result<Exported, ExportError> {
     }
     if let Trigger::Interval(_) = trigger {
         notes.push(format!(
-            "`{}` is an interval, not a calendar: OnUnitActiveSec= counts from the last start",
+            "`{}` has no calendar form: OnUnitActiveSec= counts from the last start, where \
+             slotcron counts whole intervals from the epoch (same period, another phase)",
             job.schedule_text
         ));
     }
@@ -95,7 +93,7 @@ fn service(job: &Job, slot: &Slot, notes: &mut Vec<String>) -> String {
         let _ = writeln!(s, "Group={group}");
     }
     let mut env: Vec<(String, String)> = vec![("SLOTCRON_JOB".into(), job.name.clone())];
-    if let Some(tz) = job.timezone {
+    if let Some(tz) = &job.timezone {
         env.push(("TZ".into(), tz.name().to_owned()));
     }
     env.extend(job.env.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -119,12 +117,48 @@ fn service(job: &Job, slot: &Slot, notes: &mut Vec<String>) -> String {
     if let Some(pids) = job.limits.pids {
         let _ = writeln!(s, "TasksMax={pids}");
     }
+    io(&mut s, job, slot, notes);
     // A oneshot service runs within its start job: TimeoutStartSec= bounds it, while
     // systemd ignores RuntimeMaxSec= for Type=oneshot.
     if let Some(timeout) = job.limits.timeout {
         let _ = writeln!(s, "TimeoutStartSec={}", timeout.as_secs().max(1));
     }
     s
+}
+
+/// `io:` as systemd's IO settings: `IOWeight=` and, per device, `IOReadBandwidthMax=`,
+/// `IOWriteBandwidthMax=`, `IOReadIOPSMax=`, `IOWriteIOPSMax=`. systemd names a device by
+/// path: one written as `MAJ:MIN` becomes `/dev/block/MAJ:MIN` (udev's link).
+fn io(s: &mut String, job: &Job, slot: &Slot, notes: &mut Vec<String>) {
+    if let Some(io) = &job.io {
+        if let Some(weight) = io.weight {
+            let _ = writeln!(s, "IOWeight={weight}");
+        }
+        for m in &io.max {
+            let device = if m.device.starts_with('/') {
+                escape_specifiers(&m.device)
+            } else {
+                format!("/dev/block/{}", m.number)
+            };
+            let settings = [
+                ("IOReadBandwidthMax", m.rbps),
+                ("IOWriteBandwidthMax", m.wbps),
+                ("IOReadIOPSMax", m.riops),
+                ("IOWriteIOPSMax", m.wiops),
+            ];
+            for (name, value) in settings {
+                if let Some(v) = value {
+                    let _ = writeln!(s, "{name}={device} {v}");
+                }
+            }
+        }
+    }
+    if slot.io.is_some() {
+        notes.push(format!(
+            "slot `{}`'s io: a budget its runs share; not carried over",
+            slot.name
+        ));
+    }
 }
 
 /// The `.timer`, or `None` for a manual job.

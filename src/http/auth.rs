@@ -1,6 +1,7 @@
 //! Who may do what: every POST needs `Authorization: Bearer <token>`; a GET needs it too
-//! when the listener is not on loopback, unless `api.public_read`. Without a token (the
-//! file could not be made, which the daemon allows only on loopback) POSTs answer 403.
+//! when the listener is not on loopback, unless `api.public_read`, and so does asking for
+//! job `env` values (`?reveal_env=true`). Without a token (the file could not be made,
+//! which the daemon allows only on loopback) POSTs answer 403.
 //! No cookies, so a page elsewhere cannot act with a user's credentials (no CSRF).
 
 use std::sync::Arc;
@@ -41,16 +42,22 @@ impl Access {
         if reading && !self.reads_need_token {
             return Ok(());
         }
+        self.require_token(authorization)
+    }
+
+    /// Whether `authorization` carries the token, whatever the method and listener (for
+    /// what even an open read must ask for: `?reveal_env=true`).
+    ///
+    /// # Errors
+    /// 401 without the right token; 403 when there is no token at all.
+    pub fn require_token(&self, authorization: Option<&str>) -> Result<(), ApiError> {
         let Some(token) = &self.token else {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "actions are disabled: the daemon could not make its token file (see its log)",
             ));
         };
-        let presented = authorization
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
-        match presented {
+        match authorization.and_then(bearer) {
             Some(presented) if token.matches(presented) => Ok(()),
             Some(_) => Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
@@ -64,13 +71,25 @@ impl Access {
     }
 }
 
+/// The credentials of an `Authorization: Bearer <token>` value; the scheme is matched
+/// whatever its case (RFC 7235: schemes are case-insensitive).
+fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.trim().split_once([' ', '\t'])?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+}
+
+/// The `Authorization` header's value, if it is text.
+pub fn authorization(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
 /// The middleware on `/api/v1`.
 pub async fn require(State(access): State<Access>, request: Request, next: Next) -> Response {
-    let authorization = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match access.check(request.method(), authorization) {
+    match access.check(request.method(), authorization(request.headers())) {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),
     }
@@ -109,6 +128,28 @@ mod tests {
             err.status,
             StatusCode::UNAUTHORIZED,
             "Bearer scheme required"
+        );
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            let header = format!("{scheme} {}", "5a".repeat(32));
+            assert!(
+                access.check(&Method::POST, Some(&header)).is_ok(),
+                "{scheme}"
+            );
+        }
+        let basic = format!("Basic {}", "5a".repeat(32));
+        assert!(access.check(&Method::POST, Some(&basic)).is_err());
+    }
+
+    #[test]
+    fn the_token_can_be_required_of_a_read() {
+        let access = Access::new(Some(token()), true, false);
+        let err = access.require_token(None).unwrap_err();
+        assert_eq!(err.status, StatusCode::UNAUTHORIZED);
+        assert!(access.require_token(Some(&bearer())).is_ok());
+        let none = Access::new(None, true, false);
+        assert_eq!(
+            none.require_token(Some(&bearer())).unwrap_err().status,
+            StatusCode::FORBIDDEN
         );
     }
 

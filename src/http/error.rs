@@ -1,10 +1,10 @@
 //! The API's one error shape, `{"error": {"code", "message"}}`, with the status it goes
 //! with (`docs/openapi.yaml`: `Error`). Handlers return
 //! `Result<_, ApiError>`; [`json_errors`] rewrites the few answers that come from layers
-//! (413 from the body limit, 408 from the timeout, 405 from the router) into the same shape,
-//! so a client parses every non-2xx answer under `/api` the same way.
+//! (408 from the timeout, 405 from the router) into the same shape, and the server writes
+//! it for what hyper answers itself (`super::wire`) and for refused connections, so a
+//! client parses every non-2xx answer under `/api` the same way.
 
-use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -31,6 +31,8 @@ pub fn code_of(status: StatusCode) -> &'static str {
         405 => "method_not_allowed",
         409 => "conflict",
         413 => "payload_too_large",
+        414 => "uri_too_long",
+        431 => "headers_too_large",
         422 => "invalid",
         503 | 408 => "unavailable",
         _ => "internal",
@@ -70,6 +72,32 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
+
+    /// The JSON body: `{"error": {"code", "message"}}`.
+    pub fn body(&self) -> Vec<u8> {
+        let body = json!({"error": {"code": code_of(self.status), "message": self.message}});
+        serde_json::to_vec(&body).expect("a JSON value serializes")
+    }
+
+    /// The whole HTTP/1.1 answer with `connection: close` and `extra` headers, for the
+    /// places that write bytes themselves (a refused connection, hyper's bare answers).
+    pub fn to_http1(&self, extra: &[(&str, &str)]) -> Vec<u8> {
+        let body = self.body();
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+             connection: close\r\n",
+            self.status.as_u16(),
+            self.status.canonical_reason().unwrap_or(""),
+            body.len()
+        );
+        for (name, value) in extra {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut answer = head.into_bytes();
+        answer.extend_from_slice(&body);
+        answer
+    }
 }
 
 impl From<EngineGone> for ApiError {
@@ -92,8 +120,12 @@ impl From<tokio::task::JoinError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": code_of(self.status), "message": self.message}});
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.body(),
+        )
+            .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -1,5 +1,6 @@
 //! `GET /jobs`, `GET /jobs/{name}` and the job actions (`run`, `enable`, `disable`). A job
-//! is the element of `slotcron jobs --json` ([`JobView`], from history, read on a blocking
+//! is the element of `slotcron jobs --json` ([`JobView`], `env` values withheld unless
+//! `?reveal_env=true` comes with the token; from history, read on a blocking
 //! thread) plus what only the engine knows ([`JobLive`]: state, next run, runs in
 //! progress) and three figures for the dashboard: `consecutive_failures`, `last_error`
 //! and `trend`.
@@ -7,15 +8,17 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
 
 use super::AppState;
+use super::auth::authorization;
 use super::error::ApiError;
+use super::params::{self, QueryMap};
 use crate::config::HealthSettings;
 use crate::control::protocol::{JobState, Request};
 use crate::daemon::control::{Effect, Outcome, Refusal};
@@ -23,7 +26,7 @@ use crate::daemon::query::JobLive;
 use crate::stats::health::is_failure;
 use crate::stats::{Figures, Health};
 use crate::store::{RunRecord, Store};
-use crate::views::JobView;
+use crate::views::{JobView, Secrets};
 
 /// One job of `GET /jobs`.
 #[derive(Debug, Serialize)]
@@ -39,15 +42,17 @@ struct ApiJob<'a> {
     trend: Trend,
 }
 
-/// The last 24 hours against the baseline, in percent (+25.0: 25 % slower or hungrier).
+/// The newest successful runs against the baseline, in percent (+25.0: 25 % slower or
+/// hungrier).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Trend {
     pub duration_change_pct: Option<f64>,
     pub memory_change_pct: Option<f64>,
 }
 
-/// The trend of a job's health: rolling average duration and highest memory peak of the
-/// last 24 h against the baseline's medians; `None` without either.
+/// The trend of a job's health: the medians of its newest successful runs (`recent`, the
+/// figures the `degraded` verdict judges, so the number and the word never disagree)
+/// against the baseline's medians; `None` without either.
 pub fn trend(health: &Health) -> Trend {
     let change = |now: Option<f64>, usual: Option<f64>| match (now, usual) {
         (Some(now), Some(usual)) if usual > 0.0 => {
@@ -55,15 +60,15 @@ pub fn trend(health: &Health) -> Trend {
         }
         _ => None,
     };
-    let rolling = &health.rolling_24h;
+    let recent = &health.recent;
     let baseline = health.baseline.as_ref();
     Trend {
         duration_change_pct: change(
-            rolling.duration_avg_ms,
+            recent.duration_median_ms,
             baseline.map(|b| b.duration_median_ms),
         ),
         memory_change_pct: change(
-            rolling.memory_peak_max_bytes.map(|m| m as f64),
+            recent.memory_median_bytes,
             baseline.and_then(|b| b.memory_median_bytes),
         ),
     }
@@ -122,11 +127,28 @@ fn last_failures(
 }
 
 /// The JSON of `live` (the engine's view of some jobs), with history read now.
-async fn render(state: &AppState, live: Vec<JobLive>, one: bool) -> Result<Vec<u8>, ApiError> {
+async fn render(
+    state: &AppState,
+    live: Vec<JobLive>,
+    one: bool,
+    secrets: Secrets,
+) -> Result<Vec<u8>, ApiError> {
     let settings = state.health;
     state
-        .with_history(move |store| encode(store.as_deref(), settings, &live, one))
+        .with_history(move |store| encode(store.as_deref(), settings, &live, one, secrets))
         .await
+}
+
+/// What `?reveal_env=` asks for; revealing needs the token even where reads are open.
+///
+/// # Errors
+/// 400 for a value that is not a boolean; 401/403 for `true` without the token.
+fn secrets(state: &AppState, query: &QueryMap, headers: &HeaderMap) -> Result<Secrets, ApiError> {
+    if !params::reveal_env(query)? {
+        return Ok(Secrets::Withheld);
+    }
+    state.access.require_token(authorization(headers))?;
+    Ok(Secrets::Revealed)
 }
 
 /// [`render`]'s work, on the blocking thread: `live` with history's figures (none
@@ -136,6 +158,7 @@ fn encode(
     settings: HealthSettings,
     live: &[JobLive],
     one: bool,
+    secrets: Secrets,
 ) -> Result<Vec<u8>, ApiError> {
     let now = Utc::now();
     let (figures, errors) = match store {
@@ -155,7 +178,7 @@ fn encode(
     let jobs: Vec<ApiJob<'_>> = live
         .iter()
         .map(|l| {
-            let view = JobView::new(&l.job, &figures, now);
+            let view = JobView::new(&l.job, &figures, now, secrets);
             let trend = trend(&view.health);
             ApiJob {
                 view,
@@ -181,22 +204,30 @@ fn json_bytes(body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// `GET /jobs`: every scheduled job, by name.
-pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// `GET /jobs?reveal_env=`: every scheduled job, by name.
+pub async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<QueryMap>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let secrets = secrets(&state, &query, &headers)?;
     let live = state.engine.jobs(None).await?;
-    Ok(json_bytes(render(&state, live, false).await?))
+    Ok(json_bytes(render(&state, live, false, secrets).await?))
 }
 
-/// `GET /jobs/{name}`.
+/// `GET /jobs/{name}?reveal_env=`.
 pub async fn one(
     State(state): State<AppState>,
     Path(name): Path<String>,
+    Query(query): Query<QueryMap>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let secrets = secrets(&state, &query, &headers)?;
     let live = state.engine.jobs(Some(name.clone())).await?;
     if live.is_empty() {
         return Err(ApiError::not_found(format!("no job named `{name}`")));
     }
-    Ok(json_bytes(render(&state, live, true).await?))
+    Ok(json_bytes(render(&state, live, true, secrets).await?))
 }
 
 /// The status and error of a refused action.
@@ -261,17 +292,22 @@ async fn set_enabled(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{Baseline, Execution, HealthStatus, Performance};
+    use crate::stats::{Baseline, Execution, HealthStatus, Performance, Recent};
     use crate::store::Rolling;
 
-    fn health(rolling: Rolling, baseline: Option<Baseline>) -> Health {
+    fn health(recent: Recent, baseline: Option<Baseline>) -> Health {
         Health {
             status: HealthStatus::Healthy,
             execution: Execution::Ok,
             performance: Performance::Stable,
+            degradation: Vec::new(),
+            recent,
             baseline,
             baseline_missing: None,
-            rolling_24h: rolling,
+            rolling_24h: Rolling {
+                duration_avg_ms: Some(9_999.0),
+                ..Rolling::default()
+            },
             overdue_since: None,
         }
     }
@@ -285,21 +321,26 @@ mod tests {
             memory_median_bytes: Some(200.0),
             memory_max_bytes: Some(300),
             memory_mad_bytes: Some(5.0),
+            duration_spread: Some(0.01),
+            memory_spread: Some(0.02),
             cpu_median_usec: None,
             runs: 10,
             newest_run_id: 9,
+            checked_run_id: 9,
+            held: false,
             computed_at: Utc::now(),
         };
-        let rolling = Rolling {
-            runs: 4,
-            duration_avg_ms: Some(1250.0),
-            memory_peak_max_bytes: Some(150),
-            ..Rolling::default()
+        let recent = Recent {
+            runs: 5,
+            duration_median_ms: Some(1250.0),
+            memory_median_bytes: Some(150.0),
+            memory_runs: 5,
         };
-        let t = trend(&health(rolling.clone(), Some(baseline)));
+        // The recent medians, not the 24-hour average (9,999 ms here): the degraded rule's.
+        let t = trend(&health(recent, Some(baseline)));
         assert_eq!(t.duration_change_pct, Some(25.0));
         assert_eq!(t.memory_change_pct, Some(-25.0));
-        let none = trend(&health(rolling, None));
+        let none = trend(&health(recent, None));
         assert_eq!(
             (none.duration_change_pct, none.memory_change_pct),
             (None, None)

@@ -11,11 +11,14 @@
 //! `docs/adr/0017-http-api.md`; the API is described in `docs/openapi.yaml`.
 //!
 //! One file per concern: [`error`] (the JSON error), [`params`] (validated parameters),
-//! [`auth`] and [`token`], then one per resource.
+//! [`auth`] and [`token`], [`body`] (the body limit), then one per resource; [`server`]
+//! accepts and serves connections within the daemon's budget and [`wire`] watches their
+//! bytes (`docs/adr/0021-connection-limits.md`).
 
 mod alerts;
 pub mod assets;
 pub mod auth;
+pub mod body;
 pub mod error;
 mod events;
 mod health;
@@ -24,8 +27,10 @@ pub mod log;
 mod metrics;
 pub mod params;
 mod runs;
+pub mod server;
 mod slots;
 pub mod token;
+pub mod wire;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -37,7 +42,6 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::cgroup::Hierarchy;
@@ -49,6 +53,7 @@ use crate::store::Store;
 
 pub use auth::Access;
 pub use error::ApiError;
+pub use server::ServerLimits;
 pub use slots::CpuReads;
 pub use token::{ApiToken, TOKEN_FILE};
 
@@ -195,11 +200,12 @@ fn api(state: &AppState) -> Router<AppState> {
         ));
     timed
         .route("/events", get(events::events))
+        // Inside the token check, so a stranger's body is never read.
+        .layer(axum::middleware::from_fn(body::limit))
         .layer(axum::middleware::from_fn_with_state(
             state.access.clone(),
             auth::require,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         // Outermost, so the answers of the layers above are rewritten too.
         .layer(axum::middleware::map_response(error::json_errors))
@@ -228,28 +234,31 @@ async fn api_not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such path: {}", uri.path()))
 }
 
-/// Serves [`router`] on `listener` until `shutdown` resolves, then ends the event streams
-/// and lets requests in progress finish.
-///
-/// # Errors
-/// Only when accepting connections fails for good.
+/// Serves [`router`] on `listener` within the default [`ServerLimits`] until `shutdown`
+/// resolves (see [`serve_with`]).
 pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    serve_with(listener, state, shutdown, ServerLimits::default()).await;
+}
+
+/// Serves [`router`] on `listener` within `limits` until `shutdown` resolves, then ends
+/// the event streams and lets requests in progress finish ([`server::SHUTDOWN_GRACE`]).
+pub async fn serve_with(
     listener: TcpListener,
     mut state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+    limits: ServerLimits,
+) {
     let (stop, stopping) = watch::channel(false);
     state.stopping = stopping.clone();
-    let mut server_stops = stopping;
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
         // Keep the sender until every stream has seen it (they hold receivers).
         stop.closed().await;
     });
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            let _ = server_stops.wait_for(|stopping| *stopping).await;
-        })
-        .await
+    server::run(listener, router(state), limits, stopping).await;
 }

@@ -117,6 +117,17 @@ pub fn log_bytes(query: &QueryMap) -> Result<u64, ApiError> {
     bounded(query, "bytes", DEFAULT_LOG_BYTES, MAX_LOG_BYTES)
 }
 
+/// `reveal_env`: `true` or `false` (default).
+pub fn reveal_env(query: &QueryMap) -> Result<bool, ApiError> {
+    match query.get("reveal_env").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "`reveal_env` must be true or false, got `{other}`"
+        ))),
+    }
+}
+
 /// A path's id (`/runs/{id}`, `/alerts/{id}`).
 pub fn id(name: &str, text: &str) -> Result<i64, ApiError> {
     integer(name, text)

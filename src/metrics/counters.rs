@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
+use crate::cgroup::IoStat;
 use crate::model::RunStatus;
 use crate::store::{RunRecord, RunTotals};
 
@@ -80,12 +81,19 @@ pub struct JobCounters {
     pub cpu_usec: u64,
     /// Processes the OOM killer killed in its runs.
     pub oom_kills: u64,
+    /// Bytes and operations its runs read and wrote (`io.stat`, where measured).
+    pub io: IoStat,
     /// Start of the newest run that ran (not skipped) and ended.
     pub last_run: Option<DateTime<Utc>>,
     /// End of the newest successful run.
     pub last_success: Option<DateTime<Utc>>,
     /// End of the newest failed, timed-out, OOM-killed or lost run.
     pub last_failure: Option<DateTime<Utc>>,
+    /// End of the newest run that recorded an OOM kill (whatever its status).
+    pub last_oom_kill: Option<DateTime<Utc>>,
+    /// The job's performance as `stats::performance::verdict` judged it after its newest
+    /// run (or at daemon start); `None` until then.
+    pub performance: Option<crate::stats::Performance>,
     /// `memory_peak_bytes` of the newest run that ran and ended, with its id (the newest
     /// wins when history and live runs are merged).
     pub last_memory_peak: Option<(i64, u64)>,
@@ -119,6 +127,7 @@ impl Counters {
             *job.runs.entry((t.slot, t.status.as_str())).or_default() += t.runs;
             job.cpu_usec += t.cpu_usage_usec;
             job.oom_kills += t.oom_kills;
+            add_io(&mut job.io, &t.io);
             if t.status == RunStatus::Skipped {
                 continue;
             }
@@ -129,6 +138,7 @@ impl Counters {
             if crate::stats::health::is_failure(t.status) {
                 job.last_failure = job.last_failure.max(t.last_finished_at);
             }
+            job.last_oom_kill = job.last_oom_kill.max(t.last_oom_kill_at);
             if job.last_memory_peak.is_none_or(|(id, _)| id < t.last_id)
                 && let Some(peak) = t.last_memory_peak
             {
@@ -151,6 +161,9 @@ impl Counters {
             .or_default() += 1;
         job.cpu_usec += run.cpu_usage_usec.unwrap_or(0);
         job.oom_kills += run.oom_kills.unwrap_or(0);
+        if let Some(io) = &run.io {
+            add_io(&mut job.io, io);
+        }
         if matches!(run.status, RunStatus::Skipped | RunStatus::Running) {
             return;
         }
@@ -160,6 +173,9 @@ impl Counters {
         }
         if crate::stats::health::is_failure(run.status) {
             job.last_failure = job.last_failure.max(run.finished_at);
+        }
+        if run.oom_kills.unwrap_or(0) > 0 {
+            job.last_oom_kill = job.last_oom_kill.max(run.finished_at);
         }
         if let Some(peak) = run.memory_peak_bytes {
             job.last_memory_peak = Some((run.id, peak));
@@ -176,4 +192,12 @@ impl Counters {
             .entry((slot.to_owned(), RunStatus::Skipped.as_str()))
             .or_default() += 1;
     }
+}
+
+/// Adds one run's (or one group's) io figures to a job's totals.
+fn add_io(total: &mut IoStat, more: &IoStat) {
+    total.rbytes = total.rbytes.saturating_add(more.rbytes);
+    total.wbytes = total.wbytes.saturating_add(more.wbytes);
+    total.rios = total.rios.saturating_add(more.rios);
+    total.wios = total.wios.saturating_add(more.wios);
 }

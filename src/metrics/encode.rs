@@ -198,13 +198,54 @@ fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
         None,
         |j| j.counters.oom_kills,
     )?;
+    per_job_counter(
+        e,
+        jobs,
+        "job_io_read",
+        "Bytes the job's runs read from block devices (io.stat rbytes).",
+        Some(&Unit::Bytes),
+        |j| j.counters.io.rbytes,
+    )?;
+    per_job_counter(
+        e,
+        jobs,
+        "job_io_written",
+        "Bytes the job's runs wrote to block devices (io.stat wbytes).",
+        Some(&Unit::Bytes),
+        |j| j.counters.io.wbytes,
+    )?;
+    per_job_counter(
+        e,
+        jobs,
+        "job_io_read_ops",
+        "Read operations of the job's runs on block devices (io.stat rios).",
+        None,
+        |j| j.counters.io.rios,
+    )?;
+    per_job_counter(
+        e,
+        jobs,
+        "job_io_write_ops",
+        "Write operations of the job's runs on block devices (io.stat wios).",
+        None,
+        |j| j.counters.io.wios,
+    )?;
     per_job_gauge(
         e,
         jobs,
         "job_health",
         "The job's health: 0 healthy, 1 warning, 2 critical.",
         None,
-        |j| Some(j.health as i64),
+        |j| Some(super::health_value(j.health)),
+    )?;
+    per_job_gauge(
+        e,
+        jobs,
+        "job_degraded",
+        "1 when the median of the job's newest successful runs is unusually and materially \
+         slower or bigger than its baseline (absent without a baseline).",
+        None,
+        |j| super::degraded_value(j.counters.performance),
     )
 }
 

@@ -4,8 +4,8 @@
 //!
 //! - [`counters`]: run totals, CPU and OOM sums, the duration histogram, per job.
 //! - [`snapshot`]: everything one scrape shows, copied off the engine in one go.
-//! - [`health`]: a job's health (0/1/2) and the open alerts, until `stats` and `alerts`
-//!   provide them.
+//! - [`health`]: a job's health (0/1/2) and performance by the rules of `stats`, from what
+//!   the engine holds.
 //! - [`encode`]: the snapshot as text, every label value escaped by the crate.
 //!
 //! See `docs/adr/0016-prometheus-endpoint.md` for the crate choices.
@@ -17,7 +17,7 @@ pub mod snapshot;
 
 pub use counters::{Counters, DURATION_BUCKETS, DurationHistogram, JobCounters};
 pub use encode::{CONTENT_TYPE, Format, encode, encode_as};
-pub use health::{Health, job_health};
+pub use health::{degraded_value, health_value, job_health};
 pub use snapshot::{JobMetrics, SlotLive, SlotMetrics, Snapshot};
 
 #[cfg(test)]

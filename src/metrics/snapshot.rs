@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::counters::JobCounters;
-use super::health::Health;
 use crate::cgroup::SlotUsage;
 
 /// Everything `/metrics` shows.
@@ -34,7 +33,8 @@ pub struct JobMetrics {
     pub next_run: Option<DateTime<Utc>>,
     /// Its runs holding a seat now.
     pub running: u32,
-    pub health: Health,
+    /// By `metrics::job_health`.
+    pub health: crate::stats::HealthStatus,
 }
 
 /// One slot.

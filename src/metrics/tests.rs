@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::cgroup::IoStat;
 use crate::model::RunStatus;
+use crate::stats::{HealthStatus, Performance};
 use crate::store::{RunRecord, RunTotals};
 
 /// One sample line: name, labels, value.
@@ -157,6 +159,12 @@ fn record(id: i64, status: RunStatus, duration_ms: u64) -> RunRecord {
         cpu_throttled_usec: None,
         oom_kills: Some(u64::from(status == RunStatus::OomKilled)),
         pids_peak: None,
+        io: Some(IoStat {
+            rbytes: 1_000 * id as u64,
+            wbytes: (2 << 20) * id as u64,
+            rios: id as u64,
+            wios: 4 * id as u64,
+        }),
         enforcement: crate::model::Enforcement::Cgroup,
         trigger: "schedule".into(),
         attempt: 1,
@@ -178,12 +186,14 @@ fn snapshot() -> Snapshot {
     counters.observe(&record(2, RunStatus::Success, 42_000));
     counters.observe(&record(3, RunStatus::OomKilled, 7_000_000));
     counters.observe_skip("backup.db-1", "heavy_2");
+    let mut ran_counters = counters.jobs["backup.db-1"].clone();
+    ran_counters.performance = Some(Performance::Degraded);
     let ran = JobMetrics {
         name: "backup.db-1".into(),
-        counters: counters.jobs["backup.db-1"].clone(),
+        counters: ran_counters,
         next_run: Some(t("2026-03-02T10:00:00.250Z")),
         running: 1,
-        health: Health::Warning,
+        health: HealthStatus::Warning,
     };
     let idle = JobMetrics {
         name: "never_ran".into(),
@@ -283,13 +293,40 @@ fn every_series_has_the_snapshots_value() {
         Some(0.75)
     );
     assert_eq!(value(&s, "slotcron_job_oom_kills_total", &job), Some(1.0));
+    assert_eq!(
+        value(&s, "slotcron_job_io_read_bytes_total", &job),
+        Some(6_000.0)
+    );
+    assert_eq!(
+        value(&s, "slotcron_job_io_written_bytes_total", &job),
+        Some((12u64 << 20) as f64)
+    );
+    assert_eq!(value(&s, "slotcron_job_io_read_ops_total", &job), Some(6.0));
+    assert_eq!(
+        value(&s, "slotcron_job_io_write_ops_total", &job),
+        Some(24.0)
+    );
+    assert!(
+        text.contains("# UNIT slotcron_job_io_written_bytes bytes\n"),
+        "{text}"
+    );
     assert_eq!(value(&s, "slotcron_job_health", &job), Some(1.0));
 
+    assert_eq!(value(&s, "slotcron_job_degraded", &job), Some(1.0));
     let idle = [("job", "never_ran")];
     assert_eq!(value(&s, "slotcron_job_health", &idle), Some(0.0));
+    assert_eq!(
+        value(&s, "slotcron_job_degraded", &idle),
+        None,
+        "no verdict, no series"
+    );
     assert_eq!(value(&s, "slotcron_job_running", &idle), Some(0.0));
     assert_eq!(
         value(&s, "slotcron_job_cpu_seconds_total", &idle),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(&s, "slotcron_job_io_written_bytes_total", &idle),
         Some(0.0)
     );
     assert_eq!(
@@ -380,8 +417,19 @@ fn counters_seeded_from_history_match_counting_the_runs_live() {
         runs: rs.len() as u64,
         cpu_usage_usec: rs.iter().filter_map(|r| r.cpu_usage_usec).sum(),
         oom_kills: rs.iter().filter_map(|r| r.oom_kills).sum(),
+        io: IoStat {
+            rbytes: rs.iter().filter_map(|r| r.io).map(|io| io.rbytes).sum(),
+            wbytes: rs.iter().filter_map(|r| r.io).map(|io| io.wbytes).sum(),
+            rios: rs.iter().filter_map(|r| r.io).map(|io| io.rios).sum(),
+            wios: rs.iter().filter_map(|r| r.io).map(|io| io.wios).sum(),
+        },
         last_started_at: rs.iter().map(|r| r.started_at).max(),
         last_finished_at: rs.iter().filter_map(|r| r.finished_at).max(),
+        last_oom_kill_at: rs
+            .iter()
+            .filter(|r| r.oom_kills.unwrap_or(0) > 0)
+            .filter_map(|r| r.finished_at)
+            .max(),
         last_id: rs.iter().map(|r| r.id).max().unwrap(),
         last_memory_peak: rs.iter().max_by_key(|r| r.id).unwrap().memory_peak_bytes,
         durations: rs.len() as u64,
@@ -425,6 +473,44 @@ fn label_values_that_need_it_are_escaped() {
 }
 
 #[test]
+fn degraded_is_absent_without_a_baseline_and_0_or_1_with_one() {
+    assert_eq!(degraded_value(None), None);
+    assert_eq!(degraded_value(Some(Performance::Unknown)), None);
+    assert_eq!(degraded_value(Some(Performance::Stable)), Some(0));
+    assert_eq!(degraded_value(Some(Performance::Unstable)), Some(0));
+    assert_eq!(degraded_value(Some(Performance::Degraded)), Some(1));
+}
+
+#[test]
+fn an_oom_kill_inside_a_successful_run_makes_a_job_warning_as_slotcron_jobs_says() {
+    // Before, `/metrics` counted only failed runs; `slotcron jobs` counted OOM kills too.
+    let mut counters = Counters::default();
+    let mut survived = record(1, RunStatus::Success, 500);
+    survived.oom_kills = Some(1);
+    counters.observe(&survived);
+    let c = &counters.jobs["backup.db-1"];
+    assert_eq!(c.last_failure, None);
+    assert_eq!(c.last_oom_kill, survived.finished_at);
+    let now = t("2026-03-01T12:00:00Z");
+    let summary = crate::store::JobSummary::default();
+    assert_eq!(
+        job_health(&summary, None, c.last_failure.max(c.last_oom_kill), now),
+        HealthStatus::Warning
+    );
+    let rolling = crate::store::Rolling {
+        runs: 1,
+        oom_kills: 1,
+        ..crate::store::Rolling::default()
+    };
+    let status = crate::stats::health::status(0, 3, rolling.failures > 0 || rolling.oom_kills > 0);
+    assert_eq!(
+        status,
+        HealthStatus::Warning,
+        "the one rule, from history's figures"
+    );
+}
+
+#[test]
 fn health_follows_the_failure_streak_and_failures_of_the_last_day() {
     use crate::store::JobSummary;
     let now = t("2026-03-02T10:00:00Z");
@@ -436,33 +522,33 @@ fn health_follows_the_failure_streak_and_failures_of_the_last_day() {
     };
     assert_eq!(
         job_health(&JobSummary::default(), None, None, now),
-        Health::Healthy
+        HealthStatus::Healthy
     );
     // A failure the daemon saw 23 h ago (history's streak since broken by a success).
     assert_eq!(
         job_health(&JobSummary::default(), None, hours_ago(23), now),
-        Health::Warning
+        HealthStatus::Warning
     );
     assert_eq!(
         job_health(&JobSummary::default(), None, hours_ago(25), now),
-        Health::Healthy,
+        HealthStatus::Healthy,
         "older than a day"
     );
     assert_eq!(
         job_health(&streak(2, hours_ago(1)), None, None, now),
-        Health::Warning
+        HealthStatus::Warning
     );
     assert_eq!(
         job_health(&streak(3, hours_ago(30)), None, None, now),
-        Health::Critical
+        HealthStatus::Critical
     );
     assert_eq!(
         job_health(&streak(3, hours_ago(1)), Some(4), None, now),
-        Health::Warning
+        HealthStatus::Warning
     );
     assert_eq!(
         job_health(&streak(1, hours_ago(1)), Some(1), None, now),
-        Health::Critical
+        HealthStatus::Critical
     );
 }
 

@@ -1,10 +1,9 @@
 //! Deciding, once at start, whether runs get kernel-enforced limits: builds the slot tree
 //! when cgroup v2 is usable, else (in `auto` mode) says loudly that limits are off.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cgroup::probe::{Resolved, RootSetting};
+use crate::cgroup::probe::{Resolved, RootSetting, Unusable};
 use crate::cgroup::{self, CgroupFs, Hierarchy};
 use crate::config::{CgroupRoot, EnforcementMode, Settings};
 
@@ -12,6 +11,26 @@ use super::limits::{global_limits, online_cpus, slot_limits};
 
 /// Why runs are unconfined when the configuration says `enforcement: off`.
 const OFF_REASON: &str = "enforcement is `off` in the configuration";
+
+/// Why [`Enforcer::probe`] found no root to build the tree in.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// `enforcement: off`.
+    #[error("{OFF_REASON}")]
+    Off,
+    /// cgroup v2 cannot be used from here, with how to fix it.
+    #[error(transparent)]
+    Unusable(#[from] Unusable),
+}
+
+impl ProbeError {
+    /// Whether the reason is where this process runs rather than the machine or the
+    /// configuration: with `cgroup.root: auto` an admin's shell is not delegated, and the
+    /// daemon under systemd with `Delegate=yes` will be.
+    pub fn is_where_it_runs(&self) -> bool {
+        matches!(self, ProbeError::Unusable(Unusable::NotDelegated { .. }))
+    }
+}
 
 /// How this process will run jobs.
 #[derive(Debug)]
@@ -50,14 +69,30 @@ impl CgroupEnv {
             is_delegated: Box::new(cgroup::probe::delegated_xattr),
         }
     }
+
+    /// The running kernel, taking the cgroup this process starts in as delegated without
+    /// looking for systemd's mark: `slotcron daemon --delegated`, for the user unit.
+    /// systemd's user manager (252 and later alike) delegates with `Delegate=yes` but sets
+    /// no `trusted.delegate` or `user.delegate` xattr, so the unit says it instead.
+    pub fn kernel_delegated() -> CgroupEnv {
+        CgroupEnv {
+            is_delegated: Box::new(|_| true),
+            ..CgroupEnv::kernel()
+        }
+    }
 }
 
 impl Enforcer {
     /// How runs are confined, for `slotcron status` and `GET /api/v1/slots`:
-    /// `cgroup at <root>` or `none: <reason>`.
+    /// `cgroup at <root>` (and which optional controllers are not delegated) or
+    /// `none: <reason>`.
     pub fn describe(&self) -> String {
         match self {
-            Enforcer::Cgroup(tree) => format!("cgroup at {}", tree.root().display()),
+            Enforcer::Cgroup(tree) => format!(
+                "cgroup at {}{}",
+                tree.root().display(),
+                not_delegated(&tree.missing_optional())
+            ),
             Enforcer::Unconfined { reason } => format!("none: {reason}"),
         }
     }
@@ -89,7 +124,7 @@ impl Enforcer {
     }
 
     fn build(settings: &Settings, env: &CgroupEnv) -> Result<Hierarchy, String> {
-        let resolved = resolve(settings, env)?;
+        let resolved = resolve(settings, env).map_err(|e| e.to_string())?;
         let cpus = online_cpus();
         let slots: Vec<(String, cgroup::Limits)> = settings
             .slots
@@ -106,21 +141,32 @@ impl Enforcer {
         .map_err(|e| e.to_string())
     }
 
-    /// Where the tree would be built, without writing anything: for `check` and `slots`.
+    /// Where the tree would be built, and which optional controllers it would lack,
+    /// without writing anything: for `check` and `slots`.
     ///
     /// # Errors
     /// Why cgroups are unusable, with how to fix it.
-    pub fn probe(settings: &Settings, env: &CgroupEnv) -> Result<PathBuf, String> {
+    pub fn probe(settings: &Settings, env: &CgroupEnv) -> Result<Resolved, ProbeError> {
         if settings.enforcement == EnforcementMode::Off {
-            return Err(OFF_REASON.into());
+            return Err(ProbeError::Off);
         }
-        resolve(settings, env).map(|resolved| resolved.root)
+        Ok(resolve(settings, env)?)
     }
+}
+
+/// What `status` and `check` add when optional controllers are not delegated: empty, or
+/// `; io not delegated (io limits not enforced, no io figures)`.
+pub fn not_delegated(missing: &[&str]) -> String {
+    if missing.is_empty() {
+        return String::new();
+    }
+    let names = missing.join(" ");
+    format!("; {names} not delegated ({names} limits not enforced, no {names} figures)")
 }
 
 /// The read-only probe: where the tree goes, and whether slotcron must first move itself
 /// out of the root.
-fn resolve(settings: &Settings, env: &CgroupEnv) -> Result<Resolved, String> {
+fn resolve(settings: &Settings, env: &CgroupEnv) -> Result<Resolved, Unusable> {
     let setting = match &settings.cgroup_root {
         CgroupRoot::Auto => RootSetting::Auto,
         CgroupRoot::Path(p) => RootSetting::Path(p.clone()),
@@ -130,5 +176,35 @@ fn resolve(settings: &Settings, env: &CgroupEnv) -> Result<Resolved, String> {
         self_cgroup: &env.self_cgroup,
     };
     cgroup::probe::resolve(env.fs.as_ref(), &setting, &input, &*env.is_delegated)
-        .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cgroup::fake::FakeFs;
+
+    fn described(delegated: &[&str]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let fake =
+            Arc::new(FakeFs::new_root(dir.path(), &["cpu", "io", "memory", "pids"]).unwrap());
+        let root = fake.add_delegated("slotcron.service", delegated).unwrap();
+        let tree = Hierarchy::prepare(fake, &root, false, &Default::default(), &[]).unwrap();
+        Enforcer::Cgroup(tree).describe()
+    }
+
+    #[test]
+    fn status_says_when_io_is_not_delegated() {
+        let without = described(&["cpu", "memory", "pids"]);
+        assert!(
+            without.ends_with("; io not delegated (io limits not enforced, no io figures)"),
+            "{without}"
+        );
+        let with = described(&["cpu", "io", "memory", "pids"]);
+        assert!(
+            with.starts_with("cgroup at ") && !with.contains("not delegated"),
+            "{with}"
+        );
+    }
 }

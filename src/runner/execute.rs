@@ -21,7 +21,7 @@ use crate::model::Enforcement;
 use crate::store::{NewRun, RunCompletion, RunRecord, Store, StoreError};
 
 use super::enforce::Enforcer;
-use super::limits::{effective_memory_limit, run_limits};
+use super::limits::{effective_limits, run_limits};
 use super::log::{CappedLog, pump_output};
 use super::outcome::{Stopped, completed, not_started};
 use super::reap::{Target, Waited, cleanup, joined, signal_group, wait_exit};
@@ -172,7 +172,7 @@ impl Runner {
             retry_of: req.retry_of,
             enforcement,
             memory_limit_bytes: (enforcement == Enforcement::Cgroup)
-                .then(|| effective_memory_limit(job, slot)),
+                .then(|| effective_limits(job, slot, self.settings.memory_max).memory_bytes),
             queued_at: req.queued_at,
             started_at: req.dispatched_at.unwrap_or_else(Utc::now),
         };

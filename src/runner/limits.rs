@@ -1,8 +1,13 @@
-//! Turns slots and jobs into the cgroup limits the kernel enforces. Pure arithmetic, kept
-//! apart so the numbers can be tested without a cgroup in sight.
+//! The one mapping from configuration to cgroup limits, per level: the global `jobs`
+//! cgroup ([`global_limits`]), a slot ([`slot_limits`]) and a run ([`run_limits`]); each
+//! controller's part is one line of each. And the one computation of what a run is held
+//! to, all levels together ([`effective_limits`]). Pure arithmetic, kept apart so the
+//! numbers can be tested without a cgroup in sight.
 
-use crate::cgroup::{CpuMax, Limits};
-use crate::config::{Job, Settings, Slot};
+use serde::Serialize;
+
+use crate::cgroup::{CpuLimits, CpuMax, IoLimits, Limits, MemoryLimits, PidsLimits};
+use crate::config::{ByteSize, IoConfig, Job, Settings, Slot};
 
 /// `cpu.max` period in microseconds (the kernel's default).
 pub const CPU_PERIOD_USEC: u64 = 100_000;
@@ -18,7 +23,10 @@ pub fn online_cpus() -> u32 {
 /// The cap on all jobs together (`<root>/jobs`).
 pub fn global_limits(settings: &Settings) -> Limits {
     Limits {
-        memory_max: settings.memory_max.map(|m| m.bytes()),
+        memory: MemoryLimits {
+            max: settings.memory_max.map(ByteSize::bytes),
+            ..MemoryLimits::default()
+        },
         ..Limits::default()
     }
 }
@@ -30,18 +38,23 @@ pub fn global_limits(settings: &Settings) -> Limits {
 /// use slotcron::config::builtin_slots;
 /// use slotcron::runner::slot_limits;
 /// let limits = slot_limits(&builtin_slots()["default"], 2);
-/// assert_eq!(limits.cpu_max.unwrap().quota_usec, 160_000); // 80 % of 2 CPUs
-/// assert_eq!(limits.memory_max, Some(3 << 30));
+/// assert_eq!(limits.cpu.max.unwrap().quota_usec, 160_000); // 80 % of 2 CPUs
+/// assert_eq!(limits.memory.max, Some(3 << 30));
 /// ```
 pub fn slot_limits(slot: &Slot, cpus: u32) -> Limits {
     Limits {
-        memory_max: Some(slot.memory_max.bytes()),
-        memory_high: slot.memory_high.map(|m| m.bytes()),
-        swap_max: Some(slot.swap_max.bytes()),
-        cpu_max: Some(cpu_max(slot.cpu_max_percent / 100.0 * f64::from(cpus))),
-        cpu_weight: None,
-        pids_max: slot.pids_max,
-        oom_group: false,
+        memory: MemoryLimits {
+            max: Some(slot.memory_max.bytes()),
+            high: slot.memory_high.map(ByteSize::bytes),
+            swap_max: Some(slot.swap_max.bytes()),
+            oom_group: false,
+        },
+        cpu: CpuLimits {
+            max: Some(cpu_max(slot.cpu_max_percent / 100.0 * f64::from(cpus))),
+            weight: None,
+        },
+        pids: PidsLimits { max: slot.pids_max },
+        io: io_limits(slot.io.as_ref()),
     }
 }
 
@@ -50,13 +63,20 @@ pub fn slot_limits(slot: &Slot, cpus: u32) -> Limits {
 /// the whole run, shell wrapper included.
 pub fn run_limits(job: &Job, slot: &Slot) -> Limits {
     Limits {
-        memory_max: job.limits.memory.map(|m| m.bytes()),
-        memory_high: None,
-        swap_max: Some(slot.swap_max.bytes()),
-        cpu_max: job.limits.cpu.map(cpu_max),
-        cpu_weight: Some(((job.weights.cpu * 100.0).round() as u32).clamp(1, 10_000)),
-        pids_max: job.limits.pids,
-        oom_group: true,
+        memory: MemoryLimits {
+            max: job.limits.memory.map(ByteSize::bytes),
+            high: None,
+            swap_max: Some(slot.swap_max.bytes()),
+            oom_group: true,
+        },
+        cpu: CpuLimits {
+            max: job.limits.cpu.map(cpu_max),
+            weight: Some(((job.weights.cpu * 100.0).round() as u32).clamp(1, 10_000)),
+        },
+        pids: PidsLimits {
+            max: job.limits.pids,
+        },
+        io: io_limits(job.io.as_ref()),
     }
 }
 
@@ -69,66 +89,78 @@ fn cpu_max(cores: f64) -> CpuMax {
     }
 }
 
-/// The memory limit that applies to a run: its own, else its slot's.
-pub fn effective_memory_limit(job: &Job, slot: &Slot) -> u64 {
-    job.limits.memory.unwrap_or(slot.memory_max).bytes()
+/// `io:` as the io controller's knobs; none when absent.
+fn io_limits(io: Option<&IoConfig>) -> IoLimits {
+    io.map(IoConfig::limits).unwrap_or_default()
+}
+
+/// The level of the tree a limit is set at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// The run's own cgroup (the job's `limits:`).
+    Job,
+    /// Its slot.
+    Slot,
+    /// `<root>/jobs`, all slots together (`cgroup.memory_max`).
+    Global,
+}
+
+/// What the kernel holds a run of a job to, the levels above its processes taken
+/// together: at each knob, the lowest of the run's, its slot's and the global cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct EffectiveLimits {
+    /// The lowest `memory.max` above the run, bytes: the run is OOM-killed there.
+    pub memory_bytes: u64,
+    /// The level that sets it (the lowest one; on a tie, the one nearest the run).
+    pub memory_from: Level,
+    /// The lowest `pids.max` above the run; `None`: unlimited.
+    pub pids: Option<u64>,
+}
+
+/// The one computation of a run's effective limits, from the job, its slot and the
+/// global `cgroup.memory_max`: the history row records its memory, admission reserves no
+/// more than it.
+///
+/// ```
+/// use std::path::Path;
+/// use slotcron::config::{parse_job, ByteSize, Settings};
+/// use slotcron::runner::{effective_limits, Level};
+/// let settings = Settings::builtin();
+/// let job = parse_job(Path::new("/j/a.yaml"), "command: x\nslot: light\n", &settings).unwrap();
+/// let slot = &settings.slots["light"];
+/// let e = effective_limits(&job, slot, None);
+/// assert_eq!((e.memory_bytes, e.memory_from), (1 << 30, Level::Slot));
+/// let e = effective_limits(&job, slot, Some(ByteSize::new(512 << 20)));
+/// assert_eq!((e.memory_bytes, e.memory_from), (512 << 20, Level::Global));
+/// ```
+pub fn effective_limits(
+    job: &Job,
+    slot: &Slot,
+    global_memory: Option<ByteSize>,
+) -> EffectiveLimits {
+    let levels = [
+        (Level::Job, job.limits.memory),
+        (Level::Slot, Some(slot.memory_max)),
+        (Level::Global, global_memory),
+    ];
+    // A slot always has a memory_max, so there is a lowest; `min_by_key` keeps the first.
+    let (memory_from, memory) = levels
+        .into_iter()
+        .filter_map(|(level, size)| Some((level, size?.bytes())))
+        .min_by_key(|(_, bytes)| *bytes)
+        .unwrap_or((Level::Slot, slot.memory_max.bytes()));
+    let pids = match (job.limits.pids, slot.pids_max) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    EffectiveLimits {
+        memory_bytes: memory,
+        memory_from,
+        pids,
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::parse_job;
-    use std::path::Path;
-
-    #[test]
-    fn run_limits_follow_the_job() {
-        let settings = Settings::builtin();
-        let job = parse_job(
-            Path::new("/j/x.yaml"),
-            "command: x\nslot: heavy\nlimits: { memory: 1500M, cpu: 1.5, pids: 64 }\nweights: { cpu: 0.5 }\n",
-            &settings,
-        )
-        .unwrap();
-        let slot = &settings.slots["heavy"];
-        let limits = run_limits(&job, slot);
-        assert_eq!(limits.memory_max, Some(1500 << 20));
-        assert_eq!(
-            limits.cpu_max,
-            Some(CpuMax {
-                quota_usec: 150_000,
-                period_usec: 100_000
-            })
-        );
-        assert_eq!(
-            (limits.cpu_weight, limits.pids_max, limits.swap_max),
-            (Some(50), Some(64), Some(0))
-        );
-        assert!(limits.oom_group);
-        assert_eq!(effective_memory_limit(&job, slot), 1500 << 20);
-        let bare = parse_job(
-            Path::new("/j/y.yaml"),
-            "command: tidy\nslot: light\n",
-            &settings,
-        )
-        .unwrap();
-        assert_eq!(run_limits(&bare, slot).memory_max, None);
-        assert_eq!(
-            effective_memory_limit(&bare, &settings.slots["light"]),
-            1 << 30
-        );
-    }
-
-    #[test]
-    fn slot_cpu_is_a_share_of_the_machine() {
-        let slots = crate::config::builtin_slots();
-        assert_eq!(
-            slot_limits(&slots["heavy"], 4).cpu_max.unwrap().quota_usec,
-            360_000
-        );
-        assert_eq!(
-            slot_limits(&slots["light"], 1).cpu_max.unwrap().quota_usec,
-            50_000
-        );
-        assert_eq!(slot_limits(&slots["light"], 1).pids_max, Some(4096));
-    }
-}
+#[path = "limits_tests.rs"]
+mod tests;

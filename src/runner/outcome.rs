@@ -102,6 +102,7 @@ pub fn completed(
         cpu_throttled_usec: cpu.and_then(|c| c.throttled_usec),
         oom_kills,
         pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
+        io: stats.as_ref().and_then(|s| s.io),
         error: None,
     }
 }
@@ -126,6 +127,7 @@ pub fn not_started(
         cpu_throttled_usec: None,
         oom_kills: None,
         pids_peak: None,
+        io: None,
         error: Some(error),
     }
 }

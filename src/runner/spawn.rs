@@ -3,7 +3,8 @@
 //!
 //! The cgroup is entered in `pre_exec` by writing `0` to a `cgroup.procs` fd opened by the
 //! parent, so the child is never moved after it started: nothing it allocates or forks is
-//! charged anywhere else (see `docs/adr/0003-entering-the-cgroup-before-exec.md`).
+//! charged anywhere else (see `docs/adr/0003-entering-the-cgroup-before-exec.md`). The
+//! child also gets back the descriptor limit the daemon started with (ADR 0021).
 
 use std::ffi::CString;
 use std::io;
@@ -151,11 +152,16 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<std::process::Child> {
             id.groups.iter().map(|g| g.as_raw()).collect::<Vec<_>>(),
         )
     });
+    // The descriptor limit the daemon was started with, not the one it raised itself to.
+    let nofile = crate::descriptors::for_children();
     // SAFETY: between fork and exec only async-signal-safe calls are made: write(2),
-    // setsid(2), setgroups(2), setgid(2), setuid(2). Nothing allocates or takes a lock; the
-    // group list was built in the parent.
+    // setsid(2), setrlimit(2), setgroups(2), setgid(2), setuid(2). Nothing allocates or
+    // takes a lock; the group list was built in the parent.
     unsafe {
         cmd.pre_exec(move || {
+            if let Some(limit) = nofile {
+                crate::descriptors::restore_in_child(limit)?;
+            }
             if let Some(fd) = procs_fd
                 && libc::write(fd, b"0".as_ptr().cast(), 1) != 1
             {
@@ -212,7 +218,7 @@ pub fn environment(job: &Job, run_id: i64, identity: Option<&Identity>) -> Vec<(
     if let Ok(lang) = std::env::var("LANG") {
         env.push(("LANG".into(), lang));
     }
-    if let Some(tz) = job.timezone {
+    if let Some(tz) = &job.timezone {
         env.push(("TZ".into(), tz.name().to_owned()));
     }
     env.push(("SLOTCRON_JOB".into(), job.name.clone()));

@@ -2,19 +2,33 @@
 //! newest N successful runs, with robust statistics (median and MAD) so that one runaway
 //! run moves the baseline by one rank instead of dragging a mean with it.
 //!
+//! The alert rules judge a figure by its median and its *spread* (the robust standard
+//! deviation of its logarithm, [`super::spread`]); the MAD is kept for the dashboard's band
+//! and the `unstable` verdict.
+//!
+//! A baseline adapts, but is not dragged along by a change under way: it is only replaced
+//! when the newest window is *settled* ([`super::settle`]). A step change is taken in once
+//! a whole window shows it; a drift never settles, so it is judged against the level before
+//! it (ADR 0031).
+//!
 //! Pure functions on plain figures; the store reads the window and keeps the result
-//! (`Store::recompute_baseline`).
+//! (`Store::refresh_baseline`).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// `baseline_runs` when `slotcron.yaml` does not set it.
-pub const DEFAULT_BASELINE_RUNS: u32 = 10;
+use super::effect::Reference;
+use super::spread::log_spread;
+
+/// `baseline_runs` when `slotcron.yaml` does not set it: a month of a daily job. Fewer
+/// runs make the spread too uncertain to judge 1,000 runs without a false alarm (ADR 0031).
+pub const DEFAULT_BASELINE_RUNS: u32 = 30;
 /// The smallest and largest `baseline_runs`: fewer than 3 runs make no median worth the
 /// name; more than 1,000 would make a recomputation read more than a bounded window.
 pub const BASELINE_RUNS_RANGE: std::ops::RangeInclusive<u64> = 3..=1000;
-/// The daemon computes a job's baseline again after this many successful runs since the
-/// last computation.
+/// The daemon checks a job's baseline again after this many successful runs since the
+/// last check, and replaces it when the newest window is settled
+/// ([`super::settle::settled`]).
 pub const RECOMPUTE_EVERY: u32 = 10;
 /// The scale factor that makes a MAD comparable to a standard deviation of normal data
 /// (Iglewicz and Hoaglin): `z = 0.6745 * (x - median) / MAD`.
@@ -57,14 +71,46 @@ pub struct Baseline {
     pub memory_max_bytes: Option<u64>,
     /// Median absolute deviation of the memory peak, bytes.
     pub memory_mad_bytes: Option<f64>,
+    /// The spread of the duration: robust standard deviation of its logarithm
+    /// ([`super::spread::log_spread`]). `None` only in a baseline stored by a slotcron
+    /// before 0.x (then it is due for recomputation and judges nothing until then).
+    pub duration_spread: Option<f64>,
+    /// The spread of the memory peak, as `duration_spread`; `None` without memory figures.
+    pub memory_spread: Option<f64>,
     /// Median CPU time (`usage_usec`), microseconds.
     pub cpu_median_usec: Option<f64>,
     /// How many successful runs it was computed from (the setting `baseline_runs`).
     pub runs: u32,
-    /// The id of the newest run in the window: the daemon counts successes after it.
+    /// The id of the newest run in the window.
     pub newest_run_id: i64,
+    /// The newest success when the daemon last checked the window (at least
+    /// `newest_run_id`): it counts successes after this one.
+    pub checked_run_id: i64,
+    /// Whether the last check kept this baseline because the newest window was not
+    /// settled (a change under way).
+    pub held: bool,
     /// When it was computed.
     pub computed_at: DateTime<Utc>,
+}
+
+impl Baseline {
+    /// The duration as the effect-size rule reads it; `None` without a spread.
+    pub fn duration_reference(&self) -> Option<Reference> {
+        Some(Reference {
+            median: self.duration_median_ms,
+            spread: self.duration_spread?,
+            runs: self.runs,
+        })
+    }
+
+    /// The memory peak as the effect-size rule reads it; `None` without figures or spread.
+    pub fn memory_reference(&self) -> Option<Reference> {
+        Some(Reference {
+            median: self.memory_median_bytes?,
+            spread: self.memory_spread?,
+            runs: self.runs,
+        })
+    }
 }
 
 /// The baseline of the first `n` of `successes` (newest first, as the store returns them),
@@ -114,6 +160,7 @@ pub fn compute(successes: &[Sample], n: usize, now: DateTime<Utc>) -> Option<Bas
     sort(&mut cpu);
     let duration_median_ms = median_sorted(&durations)?;
     let memory_median_bytes = median_sorted(&memory);
+    let newest_run_id = window.iter().map(|s| s.id).max().unwrap_or(0);
     Some(Baseline {
         duration_median_ms,
         duration_p95_ms: quantile_sorted(&durations, 0.95)?,
@@ -121,9 +168,13 @@ pub fn compute(successes: &[Sample], n: usize, now: DateTime<Utc>) -> Option<Bas
         memory_median_bytes,
         memory_max_bytes: window.iter().filter_map(|s| s.memory_peak_bytes).max(),
         memory_mad_bytes: memory_median_bytes.map(|m| mad(&memory, m)),
+        duration_spread: Some(log_spread(&durations).unwrap_or(0.0)),
+        memory_spread: memory_median_bytes.map(|_| log_spread(&memory).unwrap_or(0.0)),
         cpu_median_usec: median_sorted(&cpu),
         runs: u32::try_from(n).unwrap_or(u32::MAX),
-        newest_run_id: window.iter().map(|s| s.id).max().unwrap_or(0),
+        newest_run_id,
+        checked_run_id: newest_run_id,
+        held: false,
         computed_at: now,
     })
 }

@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::baseline::Baseline;
+use super::effect::{Evidence, Judging};
+use super::performance::verdict;
+pub use super::performance::{Performance, RECENT_RUNS, Recent, UNSTABLE_SPREAD};
 use crate::config::Job;
 use crate::model::RunStatus;
 use crate::store::{JobSummary, Rolling};
@@ -19,18 +22,13 @@ use crate::store::{JobSummary, Rolling};
 pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
 /// `overdue_grace` when `slotcron.yaml` does not set it.
 pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(5 * 60);
-/// `degraded_factor` when `slotcron.yaml` does not set it.
-pub const DEFAULT_DEGRADED_FACTOR: f64 = 1.5;
-/// How many of the newest successful runs are compared with the baseline.
-pub const RECENT_RUNS: u32 = 5;
-/// A duration MAD above this fraction of the median duration makes a job `unstable`.
-pub const UNSTABLE_SPREAD: f64 = 0.5;
 
 /// Whether the job fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// No failure, timeout or OOM kill in the last 24 hours, and no failure streak.
+    #[default]
     Healthy,
     /// A failure, timeout, lost run or OOM kill in the last 24 hours.
     Warning,
@@ -52,30 +50,6 @@ pub enum Execution {
     Failing,
 }
 
-/// Whether the job's runs cost what its baseline says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Performance {
-    /// Recent runs are in line with the baseline.
-    Stable,
-    /// The median of the newest successful runs' duration or memory is more than
-    /// `degraded_factor` times the baseline's median.
-    Degraded,
-    /// The baseline itself is spread wide: duration MAD over half the median.
-    Unstable,
-    /// No baseline yet (fewer than `baseline_runs` successful runs): nothing to compare with.
-    Unknown,
-}
-
-/// The medians of a job's newest [`RECENT_RUNS`] successful runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Recent {
-    /// How many runs the medians are over (at most [`RECENT_RUNS`]).
-    pub runs: u32,
-    pub duration_median_ms: Option<f64>,
-    pub memory_median_bytes: Option<f64>,
-}
-
 /// The thresholds a job is judged by.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Thresholds {
@@ -84,8 +58,9 @@ pub struct Thresholds {
     /// How late a scheduled run may start before the job is `overdue` (`overdue_grace`
     /// plus the job's jitter).
     pub overdue_grace: Duration,
-    /// Recent median over baseline median that makes the job `degraded`.
-    pub degraded_factor: f64,
+    /// What makes the job `degraded`: the machine's `alerting:` with the job's `alerts:`
+    /// laid over it.
+    pub judging: Judging,
 }
 
 /// What history and the settings say about one job, as [`assess`] needs it.
@@ -106,8 +81,9 @@ pub struct HealthInputs {
     pub enabled: bool,
     /// The setting `overdue_grace`.
     pub overdue_grace: Duration,
-    /// The setting `degraded_factor`.
-    pub degraded_factor: f64,
+    /// The machine's `alerting:` thresholds (a job's `alerts:` is laid over them by
+    /// [`assess`]).
+    pub judging: Judging,
 }
 
 impl Default for HealthInputs {
@@ -122,7 +98,7 @@ impl Default for HealthInputs {
             recent: Recent::default(),
             enabled: true,
             overdue_grace: DEFAULT_OVERDUE_GRACE,
-            degraded_factor: DEFAULT_DEGRADED_FACTOR,
+            judging: Judging::default(),
         }
     }
 }
@@ -133,6 +109,10 @@ pub struct Health {
     pub status: HealthStatus,
     pub execution: Execution,
     pub performance: Performance,
+    /// Why the job is `degraded` (one item per figure); empty otherwise.
+    pub degradation: Vec<Evidence>,
+    /// The medians of the newest successful runs that `performance` judges.
+    pub recent: Recent,
     /// `None` before the job has `baseline_runs` successful runs.
     pub baseline: Option<Baseline>,
     /// Why there is no baseline ("4 of 10 successful runs"); `None` when there is one.
@@ -143,8 +123,8 @@ pub struct Health {
 }
 
 /// The health of `job` at `now`: [`evaluate`] with the job's thresholds (its
-/// `alerts.consecutive_failures`, `overdue_grace` plus its jitter) and its first fire time
-/// after its last start.
+/// `alerts.consecutive_failures`, `overdue_grace` plus its jitter, its `alerts:` effect
+/// thresholds over the machine's) and its first fire time after its last start.
 pub fn assess(job: &Job, inputs: &HealthInputs, now: DateTime<Utc>) -> Health {
     let thresholds = Thresholds {
         consecutive_failures: job
@@ -152,7 +132,7 @@ pub fn assess(job: &Job, inputs: &HealthInputs, now: DateTime<Utc>) -> Health {
             .consecutive_failures
             .unwrap_or(DEFAULT_CONSECUTIVE_FAILURES),
         overdue_grace: inputs.overdue_grace + job.jitter.unwrap_or_default(),
-        degraded_factor: inputs.degraded_factor,
+        judging: job.alerts.judging(&inputs.judging),
     };
     let due_after_last_start = inputs
         .summary
@@ -176,13 +156,11 @@ pub fn evaluate(
 ) -> Health {
     let summary = &inputs.summary;
     let rolling = &inputs.rolling;
-    let status = if summary.consecutive_failures >= thresholds.consecutive_failures.max(1) {
-        HealthStatus::Critical
-    } else if rolling.failures > 0 || rolling.oom_kills > 0 {
-        HealthStatus::Warning
-    } else {
-        HealthStatus::Healthy
-    };
+    let status = status(
+        summary.consecutive_failures,
+        thresholds.consecutive_failures,
+        rolling.failures > 0 || rolling.oom_kills > 0,
+    );
     let grace =
         chrono::Duration::from_std(thresholds.overdue_grace).unwrap_or(chrono::Duration::MAX);
     let overdue_since = due_after_last_start.filter(|due| now.signed_duration_since(*due) > grace);
@@ -195,10 +173,11 @@ pub fn evaluate(
     } else {
         Execution::Ok
     };
-    let performance = match &inputs.baseline {
-        None => Performance::Unknown,
-        Some(baseline) => performance(baseline, &inputs.recent, thresholds.degraded_factor),
-    };
+    let performance = verdict(
+        inputs.baseline.as_ref(),
+        &inputs.recent,
+        &thresholds.judging,
+    );
     let baseline_missing = inputs.baseline.is_none().then(|| {
         format!(
             "{} of {} successful runs",
@@ -209,7 +188,9 @@ pub fn evaluate(
     Health {
         status,
         execution,
-        performance,
+        performance: performance.performance,
+        degradation: performance.evidence,
+        recent: inputs.recent,
         baseline: inputs.baseline.clone(),
         baseline_missing,
         rolling_24h: rolling.clone(),
@@ -217,21 +198,17 @@ pub fn evaluate(
     }
 }
 
-fn performance(baseline: &Baseline, recent: &Recent, factor: f64) -> Performance {
-    let above = |recent: Option<f64>, base: Option<f64>| match (recent, base) {
-        (Some(r), Some(b)) => r > factor * b,
-        _ => false,
-    };
-    if above(recent.duration_median_ms, Some(baseline.duration_median_ms))
-        || above(recent.memory_median_bytes, baseline.memory_median_bytes)
-    {
-        Performance::Degraded
-    } else if baseline.duration_median_ms > 0.0
-        && baseline.duration_mad_ms / baseline.duration_median_ms > UNSTABLE_SPREAD
-    {
-        Performance::Unstable
+/// The `status` rule, for health here and `slotcron_job_health` alike: `critical` with
+/// `streak` failures in a row at or above `threshold` (at least 1), `warning` when the job
+/// `troubled` in the last 24 hours (a failed, timed-out, lost or OOM-killed run, or any
+/// run that met the OOM killer), else `healthy`.
+pub fn status(streak: u32, threshold: u32, troubled: bool) -> HealthStatus {
+    if streak >= threshold.max(1) {
+        HealthStatus::Critical
+    } else if troubled {
+        HealthStatus::Warning
     } else {
-        Performance::Stable
+        HealthStatus::Healthy
     }
 }
 

@@ -9,7 +9,12 @@
 //! 100 ms.
 
 pub mod baseline;
+pub mod effect;
 pub mod health;
+pub mod performance;
+pub mod settle;
+pub mod spread;
+pub mod units;
 
 use std::collections::HashMap;
 
@@ -19,9 +24,9 @@ use crate::config::HealthSettings;
 use crate::store::{JobControl, JobSummary, Rolling, RunRecord, Store, StoreError};
 
 pub use baseline::{Baseline, Sample, compute, robust_z};
-pub use health::{
-    Execution, Health, HealthInputs, HealthStatus, Performance, Recent, assess, evaluate,
-};
+pub use effect::{Evidence, Judging};
+pub use health::{Execution, Health, HealthInputs, HealthStatus, assess, evaluate};
+pub use performance::{Performance, Recent, Verdict, recent_medians, verdict};
 
 /// The period of the rolling figures.
 pub const ROLLING_PERIOD: chrono::Duration = chrono::Duration::hours(24);
@@ -89,32 +94,7 @@ impl Figures {
                 .and_then(|c| c.enabled_override)
                 .unwrap_or(enabled),
             overdue_grace: self.settings.overdue_grace,
-            degraded_factor: self.settings.degraded_factor,
+            judging: self.settings.judging,
         }
-    }
-}
-
-/// The medians of `runs` (the newest successful runs), as [`Recent`].
-///
-/// ```
-/// use slotcron::stats::{Sample, recent_medians};
-///
-/// let runs = [(1, 300, Some(10)), (2, 100, None), (3, 200, Some(30))]
-///     .map(|(id, ms, mem)| Sample { id, duration_ms: ms, memory_peak_bytes: mem, cpu_usage_usec: None });
-/// let recent = recent_medians(&runs);
-/// assert_eq!(recent.runs, 3);
-/// assert_eq!(recent.duration_median_ms, Some(200.0));
-/// assert_eq!(recent.memory_median_bytes, Some(20.0));
-/// ```
-pub fn recent_medians(runs: &[Sample]) -> Recent {
-    let durations: Vec<f64> = runs.iter().map(|s| s.duration_ms as f64).collect();
-    let memory: Vec<f64> = runs
-        .iter()
-        .filter_map(|s| s.memory_peak_bytes.map(|m| m as f64))
-        .collect();
-    Recent {
-        runs: u32::try_from(runs.len()).unwrap_or(u32::MAX),
-        duration_median_ms: baseline::median(&durations),
-        memory_median_bytes: baseline::median(&memory),
     }
 }

@@ -1,34 +1,40 @@
 //! Alerts in the history: one open alert per (job, kind). Raising a finding opens one, or
 //! counts a repeat on the open one, escalating it when the finding is worse; a later run
 //! resolves it; acknowledging it silences its notifications but keeps it open until then.
-//! Each change is one transaction, and the unique index `alerts_open` guarantees the
-//! "one open alert" invariant even with several processes raising at once.
+//! A finding raised within the flap window of its kind's resolution reopens that alert
+//! (one episode, one notification) instead of opening another. Each change is one
+//! transaction, and the unique index `alerts_open` guarantees the "one open alert"
+//! invariant even with several processes raising at once. Reading them is
+//! [`super::alert_list`]'s.
 
-use std::collections::BTreeMap;
-use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::jobs::require_job;
-use super::record::{get_parsed, get_time, get_time_req, get_uint, to_ms};
+use super::record::to_ms;
 use super::runs::require_run;
 use super::{Store, StoreError};
 use crate::alerts::{AlertKind, Finding, Severity};
 
 /// What [`Store::raise`] did, and so whether to notify: `Opened` and `Escalated` notify,
-/// `Repeated` does not. An acknowledged alert that a worse finding escalates is updated
-/// (severity, `escalated_at`) but reported as `Repeated`: an acknowledgement silences an
-/// alert until it resolves. Serializes as `opened`, `repeated` or `escalated`.
+/// `Repeated` and `Reopened` do not. An acknowledged alert that a worse finding escalates
+/// is updated (severity, `escalated_at`) but reported as `Repeated`: an acknowledgement
+/// silences an alert until it resolves. Serializes as `opened`, `repeated`, `reopened` or
+/// `escalated`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlertChange {
     /// A new alert with this id.
     Opened(i64),
     /// The open alert with this id counted one more occurrence.
     Repeated(i64),
-    /// The open, unacknowledged alert with this id counted one more occurrence and took the
-    /// finding's higher severity.
+    /// The alert with this id, resolved within the flap window, was raised again: it is
+    /// open again and counted one more occurrence and one more reopening (same episode).
+    Reopened(i64),
+    /// The open (or reopened), unacknowledged alert with this id counted one more
+    /// occurrence and took the finding's higher severity.
     Escalated(i64),
 }
 
@@ -36,13 +42,16 @@ impl AlertChange {
     /// The alert's id.
     pub fn id(self) -> i64 {
         match self {
-            AlertChange::Opened(id) | AlertChange::Repeated(id) | AlertChange::Escalated(id) => id,
+            AlertChange::Opened(id)
+            | AlertChange::Repeated(id)
+            | AlertChange::Reopened(id)
+            | AlertChange::Escalated(id) => id,
         }
     }
 
     /// Whether this change deserves a notification.
     pub fn notifies(self) -> bool {
-        !matches!(self, AlertChange::Repeated(_))
+        matches!(self, AlertChange::Opened(_) | AlertChange::Escalated(_))
     }
 
     /// `opened`, `repeated` or `escalated`.
@@ -50,6 +59,7 @@ impl AlertChange {
         match self {
             AlertChange::Opened(_) => "opened",
             AlertChange::Repeated(_) => "repeated",
+            AlertChange::Reopened(_) => "reopened",
             AlertChange::Escalated(_) => "escalated",
         }
     }
@@ -61,67 +71,13 @@ impl Serialize for AlertChange {
     }
 }
 
-/// Where an alert is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertState {
-    /// Open and notifying.
-    Open,
-    /// Open, silenced by `slotcron ack`.
-    Acknowledged,
-    /// Over; a new finding of its kind opens a new alert.
-    Resolved,
-}
-
-impl fmt::Display for AlertState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AlertState::Open => "open",
-            AlertState::Acknowledged => "acknowledged",
-            AlertState::Resolved => "resolved",
-        })
-    }
-}
-
-/// One row of `alerts`: the element of `slotcron alerts --json`. Field names are the JSON
-/// keys; timestamps serialize as RFC 3339.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AlertRecord {
-    /// Row id; increases with every alert opened.
-    pub id: i64,
-    pub job: String,
-    pub kind: AlertKind,
-    /// The highest severity of its findings so far.
-    pub severity: Severity,
-    /// Computed from the timestamps: resolved if `resolved_at`, else acknowledged if
-    /// `acknowledged_at`, else open.
-    pub state: AlertState,
-    /// The newest finding's message.
-    pub message: String,
-    /// Findings counted, the first included; at least 1.
-    pub count: u64,
-    /// The run that opened it; `None` for an alert about no run (`overdue`).
-    pub first_run_id: Option<i64>,
-    /// The newest run that raised it.
-    pub last_run_id: Option<i64>,
-    pub opened_at: DateTime<Utc>,
-    /// The newest finding; never before `opened_at`.
-    pub last_at: DateTime<Utc>,
-    /// The newest escalation, if it ever escalated.
-    pub escalated_at: Option<DateTime<Utc>>,
-    /// The first acknowledgement.
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-}
-
-const ALERT_COLUMNS: &str = "id, job, kind, severity, message, count, first_run_id, \
-    last_run_id, opened_at, last_at, escalated_at, acknowledged_at, resolved_at";
-
 impl Store {
     /// Records `finding` about `job` (and the run `run_id`, if it is about one) at `now`,
-    /// in one transaction: opens an alert if the job has none open of that kind, else
-    /// counts a repeat on the open one (`count`, `last_at`, `last_run_id`, `message`) and
-    /// escalates it if the finding is more severe. A less severe finding never lowers it.
+    /// in one transaction: opens an alert if the job has none open of that kind (or
+    /// reopens the one resolved less than `flap_window` ago: same id, `reopened` + 1), else
+    /// counts a repeat on the open one (`count`, `last_at`, `last_run_id`, `message`,
+    /// `evidence`) and escalates it if the finding is more severe. A less severe finding
+    /// never lowers it. A `flap_window` of zero never reopens.
     ///
     /// # Errors
     ///
@@ -132,6 +88,7 @@ impl Store {
         job: &str,
         run_id: Option<i64>,
         finding: &Finding,
+        flap_window: Duration,
         now: DateTime<Utc>,
     ) -> Result<AlertChange, StoreError> {
         const OP: &str = "raising an alert";
@@ -140,25 +97,30 @@ impl Store {
         if let Some(id) = run_id {
             require_run(&tx, "run_id", id)?;
         }
-        let open: Option<(i64, String, Option<i64>)> = tx
-            .query_row(
-                "SELECT id, severity, acknowledged_at FROM alerts \
-                 WHERE job = ?1 AND kind = ?2 AND resolved_at IS NULL",
-                params![job, finding.kind.as_str()],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()
-            .map_err(StoreError::sql(OP))?;
-        let change = match open {
+        let evidence = evidence_json(finding)?;
+        let kind = finding.kind.as_str();
+        let open = latest(&tx, "resolved_at IS NULL", params![job, kind])?;
+        let window_start = now - chrono::Duration::from_std(flap_window).unwrap_or_default();
+        let reopen = match open {
+            Some(_) => None,
+            None if flap_window.is_zero() => None,
+            None => latest(
+                &tx,
+                "resolved_at >= ?3 ORDER BY resolved_at DESC LIMIT 1",
+                params![job, kind, to_ms(window_start)],
+            )?,
+        };
+        let change = match open.or(reopen) {
             None => {
                 tx.execute(
-                    "INSERT INTO alerts (job, kind, severity, message, first_run_id, \
-                     last_run_id, opened_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?6)",
+                    "INSERT INTO alerts (job, kind, severity, message, evidence, first_run_id, \
+                     last_run_id, opened_at, last_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?7)",
                     params![
                         job,
-                        finding.kind.as_str(),
+                        kind,
                         finding.severity.as_str(),
                         finding.message,
+                        evidence,
                         run_id,
                         to_ms(now)
                     ],
@@ -166,31 +128,33 @@ impl Store {
                 .map_err(StoreError::sql(OP))?;
                 AlertChange::Opened(tx.last_insert_rowid())
             }
-            Some((id, severity, acknowledged)) => {
+            Some(found) => {
                 // An unknown stored severity (a newer slotcron's) is never escalated over.
-                let worse = severity
-                    .parse::<Severity>()
-                    .is_ok_and(|stored| finding.severity > stored);
+                let worse = found
+                    .severity
+                    .is_some_and(|stored| finding.severity > stored);
                 tx.execute(
                     "UPDATE alerts SET count = count + 1, last_at = max(last_at, ?2), \
-                     last_run_id = coalesce(?3, last_run_id), message = ?4, \
+                     last_run_id = coalesce(?3, last_run_id), message = ?4, evidence = ?7, \
                      severity = CASE WHEN ?5 THEN ?6 ELSE severity END, \
-                     escalated_at = CASE WHEN ?5 THEN ?2 ELSE escalated_at END \
+                     escalated_at = CASE WHEN ?5 THEN ?2 ELSE escalated_at END, \
+                     reopened = reopened + (resolved_at IS NOT NULL), resolved_at = NULL \
                      WHERE id = ?1",
                     params![
-                        id,
+                        found.id,
                         to_ms(now),
                         run_id,
                         finding.message,
                         worse,
-                        finding.severity.as_str()
+                        finding.severity.as_str(),
+                        evidence
                     ],
                 )
                 .map_err(StoreError::sql(OP))?;
-                if worse && acknowledged.is_none() {
-                    AlertChange::Escalated(id)
-                } else {
-                    AlertChange::Repeated(id)
+                match (worse && !found.acknowledged, reopen.is_some()) {
+                    (true, _) => AlertChange::Escalated(found.id),
+                    (false, true) => AlertChange::Reopened(found.id),
+                    (false, false) => AlertChange::Repeated(found.id),
                 }
             }
         };
@@ -258,98 +222,45 @@ impl Store {
         }
         tx.commit().map_err(StoreError::sql(OP))
     }
-
-    /// The alert with this id, if there is one.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sql`] if SQLite fails or the row does not convert.
-    pub fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
-        const OP: &str = "reading an alert";
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = ?1");
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(StoreError::sql(OP))?;
-        stmt.query_row([id], alert_from_row)
-            .optional()
-            .map_err(StoreError::sql(OP))
-    }
-
-    /// The open alerts (acknowledged ones included), or with `all` every alert ever
-    /// raised; newest (highest id) first.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
-    pub fn alerts(&self, all: bool) -> Result<Vec<AlertRecord>, StoreError> {
-        const OP: &str = "listing alerts";
-        let filter = if all { "" } else { "WHERE resolved_at IS NULL" };
-        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts {filter} ORDER BY id DESC");
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(StoreError::sql(OP))?;
-        let rows = stmt
-            .query_map([], alert_from_row)
-            .map_err(StoreError::sql(OP))?;
-        rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
-    }
-
-    /// How many alerts are open (acknowledged ones included) at each severity; every
-    /// severity is present, 0 if none.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::Sql`] if SQLite fails or a stored severity is unknown.
-    pub fn open_alert_counts(&self) -> Result<BTreeMap<Severity, u64>, StoreError> {
-        const OP: &str = "counting open alerts";
-        let mut counts: BTreeMap<Severity, u64> = Severity::ALL.iter().map(|&s| (s, 0)).collect();
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT severity, count(*) AS n FROM alerts WHERE resolved_at IS NULL \
-                 GROUP BY severity",
-            )
-            .map_err(StoreError::sql(OP))?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok((
-                    get_parsed::<Severity>(row, "severity")?,
-                    get_uint(row, "n")?,
-                ))
-            })
-            .map_err(StoreError::sql(OP))?;
-        for row in rows {
-            let (severity, n) = row.map_err(StoreError::sql(OP))?;
-            counts.insert(severity, n.unwrap_or(0));
-        }
-        Ok(counts)
-    }
 }
 
-fn alert_from_row(row: &Row<'_>) -> rusqlite::Result<AlertRecord> {
-    let acknowledged_at = get_time(row, "acknowledged_at")?;
-    let resolved_at = get_time(row, "resolved_at")?;
-    let state = match (resolved_at, acknowledged_at) {
-        (Some(_), _) => AlertState::Resolved,
-        (None, Some(_)) => AlertState::Acknowledged,
-        (None, None) => AlertState::Open,
-    };
-    Ok(AlertRecord {
-        id: row.get("id")?,
-        job: row.get("job")?,
-        kind: get_parsed(row, "kind")?,
-        severity: get_parsed(row, "severity")?,
-        state,
-        message: row.get("message")?,
-        count: get_uint(row, "count")?.unwrap_or(1),
-        first_run_id: row.get("first_run_id")?,
-        last_run_id: row.get("last_run_id")?,
-        opened_at: get_time_req(row, "opened_at")?,
-        last_at: get_time_req(row, "last_at")?,
-        escalated_at: get_time(row, "escalated_at")?,
-        acknowledged_at,
-        resolved_at,
+/// The alert [`Store::raise`] counts a finding on.
+#[derive(Debug, Clone, Copy)]
+struct Found {
+    id: i64,
+    /// `None` for a severity this slotcron does not know (a newer one's).
+    severity: Option<Severity>,
+    acknowledged: bool,
+}
+
+/// The alert of `(job, kind)` (parameters 1 and 2) matching `filter`, if any.
+fn latest(
+    tx: &Transaction<'_>,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<Found>, StoreError> {
+    let sql = format!(
+        "SELECT id, severity, acknowledged_at IS NOT NULL FROM alerts \
+         WHERE job = ?1 AND kind = ?2 AND {filter}"
+    );
+    tx.query_row(&sql, params, |row| {
+        let severity: String = row.get(1)?;
+        Ok(Found {
+            id: row.get(0)?,
+            severity: severity.parse().ok(),
+            acknowledged: row.get(2)?,
+        })
     })
+    .optional()
+    .map_err(StoreError::sql("finding an alert"))
+}
+
+/// The finding's evidence as stored: a JSON array, or NULL when it has none.
+fn evidence_json(finding: &Finding) -> Result<Option<String>, StoreError> {
+    if finding.evidence.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&finding.evidence)
+        .map(Some)
+        .map_err(|e| StoreError::invalid("evidence", e.to_string()))
 }

@@ -1,6 +1,8 @@
-//! Keeping each job's [`Baseline`]: reading its window (the newest N successful runs,
-//! through the partial index `runs_job_success`, never the whole history), computing it
-//! with [`crate::stats::baseline::compute`] and storing one row per job in `baselines`.
+//! Keeping each job's [`Baseline`]: reading its window (the newest N successful runs since
+//! its start, through the partial index `runs_job_success`, never the whole history),
+//! computing it with [`crate::stats::baseline::compute`] and storing one row per job in
+//! `baselines`; after a success, replacing it only with a settled window
+//! ([`crate::stats::settle::settled`]), else holding it (ADR 0031).
 
 use std::collections::HashMap;
 
@@ -11,11 +13,21 @@ use super::jobs::require_job;
 use super::record::{get_time_req, get_uint, to_int, to_ms};
 use super::{Store, StoreError};
 use crate::stats::baseline::{self, Baseline, Sample};
+use crate::stats::settle::settled;
 
 /// The columns [`baseline_from_row`] reads.
 const BASELINE_COLUMNS: &str = "job, runs, newest_run_id, duration_median_ms, duration_p95_ms, \
     duration_mad_ms, memory_median_bytes, memory_max_bytes, memory_mad_bytes, cpu_median_usec, \
-    computed_at";
+    computed_at, duration_spread, memory_spread, checked_run_id, held";
+
+/// What [`Store::refresh_baseline`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaselineChange {
+    /// Computed from the newest window and stored.
+    Computed(Baseline),
+    /// Kept: the newest window was not settled (a change under way).
+    Held,
+}
 
 impl Store {
     /// The newest `n` successful runs of `job` (at most), newest first, as baseline samples.
@@ -25,18 +37,32 @@ impl Store {
     ///
     /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
     pub fn success_samples(&self, job: &str, n: u32) -> Result<Vec<Sample>, StoreError> {
+        self.success_samples_since(job, 0, n)
+    }
+
+    /// As [`Store::success_samples`], only runs with an id of at least `since`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails or a stored row does not convert.
+    pub fn success_samples_since(
+        &self,
+        job: &str,
+        since: i64,
+        n: u32,
+    ) -> Result<Vec<Sample>, StoreError> {
         const OP: &str = "reading a job's newest successful runs";
         let mut stmt = self
             .conn
             .prepare_cached(
                 "SELECT id, duration_ms, memory_peak_bytes, cpu_usage_usec \
                  FROM runs INDEXED BY runs_job_success \
-                 WHERE job = ?1 AND status = 'success' AND duration_ms IS NOT NULL \
+                 WHERE job = ?1 AND status = 'success' AND duration_ms IS NOT NULL AND id >= ?3 \
                  ORDER BY id DESC LIMIT ?2",
             )
             .map_err(StoreError::sql(OP))?;
         let rows = stmt
-            .query_map(params![job, n], sample_from_row)
+            .query_map(params![job, n, since], sample_from_row)
             .map_err(StoreError::sql(OP))?;
         rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
     }
@@ -98,7 +124,7 @@ impl Store {
             Some(b) => {
                 let sql = format!(
                     "INSERT OR REPLACE INTO baselines ({BASELINE_COLUMNS}) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
                 );
                 tx.execute(
                     &sql,
@@ -114,6 +140,10 @@ impl Store {
                         b.memory_mad_bytes,
                         b.cpu_median_usec,
                         to_ms(b.computed_at),
+                        b.duration_spread,
+                        b.memory_spread,
+                        b.checked_run_id,
+                        b.held,
                     ],
                 )
                 .map_err(StoreError::sql(OP))?;
@@ -122,9 +152,10 @@ impl Store {
         tx.commit().map_err(StoreError::sql(OP))
     }
 
-    /// Computes `job`'s baseline from its newest `n` successful runs and stores it; with
-    /// fewer than `n`, removes any stored one (a job has no baseline before `n` successes).
-    /// Returns the new baseline.
+    /// Computes `job`'s baseline from its newest `n` successful runs (since its start,
+    /// [`Store::baseline_since`]) and stores it, whether the window is settled or not;
+    /// with fewer than `n`, removes any stored one (a job has no baseline before `n`
+    /// successes). Returns the new baseline.
     ///
     /// # Errors
     ///
@@ -135,39 +166,44 @@ impl Store {
         n: u32,
         now: DateTime<Utc>,
     ) -> Result<Option<Baseline>, StoreError> {
-        let samples = self.success_samples(job, n)?;
+        let since = self.baseline_since(job)?;
+        let samples = self.success_samples_since(job, since, n)?;
         let computed = baseline::compute(&samples, n as usize, now);
         self.save_baseline(job, computed.as_ref())?;
         Ok(computed)
     }
 
-    /// Whether `job`'s baseline is due: it has none and `n` successful runs, or its
-    /// window size is not `n` (the setting changed), or `every` successful runs came after
-    /// its newest run. Reads at most `max(n, every)` index entries.
+    /// Whether `job`'s baseline is due for a check: it has none and `n` successful runs
+    /// since its start, or its window size is not `n` (the setting changed), or it has no
+    /// spread (stored by an older slotcron), or `every` successful runs came after its
+    /// last check. Reads at most `max(n, every)` index entries.
     ///
     /// # Errors
     ///
     /// [`StoreError::Sql`] if SQLite fails.
     pub fn baseline_due(&self, job: &str, n: u32, every: u32) -> Result<bool, StoreError> {
         const OP: &str = "checking whether a baseline is due";
-        let stored: Option<(u32, i64)> = self
+        let stored: Option<(u32, i64, bool)> = self
             .conn
-            .prepare_cached("SELECT runs, newest_run_id FROM baselines WHERE job = ?1")
+            .prepare_cached(
+                "SELECT runs, checked_run_id, duration_spread IS NOT NULL \
+                 FROM baselines WHERE job = ?1",
+            )
             .and_then(|mut stmt| {
-                stmt.query_row([job], |row| Ok((row.get(0)?, row.get(1)?)))
+                stmt.query_row([job], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
                     .optional()
             })
             .map_err(StoreError::sql(OP))?;
         let (after, needed) = match stored {
-            Some((runs, _)) if runs != n => return Ok(true),
-            Some((_, newest)) => (newest, every),
-            None => (0, n),
+            Some((runs, _, spread)) if runs != n || !spread => return Ok(true),
+            Some((_, checked, _)) => (checked + 1, every),
+            None => (self.baseline_since(job)?, n),
         };
         let count: u32 = self
             .conn
             .prepare_cached(
                 "SELECT count(*) FROM (SELECT 1 FROM runs INDEXED BY runs_job_success \
-                 WHERE job = ?1 AND status = 'success' AND id > ?2 \
+                 WHERE job = ?1 AND status = 'success' AND id >= ?2 \
                  ORDER BY id DESC LIMIT ?3)",
             )
             .and_then(|mut stmt| stmt.query_row(params![job, after, needed], |row| row.get(0)))
@@ -175,8 +211,10 @@ impl Store {
         Ok(count >= needed)
     }
 
-    /// The daemon's rule after a run: recomputes `job`'s baseline if
-    /// [`Store::baseline_due`]; returns it when it did.
+    /// The daemon's rule after a success: when [`Store::baseline_due`], reads the newest
+    /// window and stores its baseline, unless `job` has a usable baseline (of `n` runs,
+    /// with a spread) and the window is not [`settled`]: then the baseline is
+    /// held (only its `checked_run_id` and `held` change). `None` when nothing was due.
     ///
     /// # Errors
     ///
@@ -187,12 +225,29 @@ impl Store {
         n: u32,
         every: u32,
         now: DateTime<Utc>,
-    ) -> Result<Option<Baseline>, StoreError> {
-        if self.baseline_due(job, n, every)? {
-            self.recompute_baseline(job, n, now)
-        } else {
-            Ok(None)
+    ) -> Result<Option<BaselineChange>, StoreError> {
+        const OP: &str = "holding a baseline";
+        if !self.baseline_due(job, n, every)? {
+            return Ok(None);
         }
+        let since = self.baseline_since(job)?;
+        let samples = self.success_samples_since(job, since, n)?;
+        let usable = self
+            .baseline(job)?
+            .is_some_and(|b| b.runs == n && b.duration_spread.is_some());
+        if usable && samples.len() == n as usize && !settled(&samples) {
+            let newest = samples.first().map_or(0, |s| s.id);
+            self.conn
+                .execute(
+                    "UPDATE baselines SET checked_run_id = ?2, held = 1 WHERE job = ?1",
+                    params![job, newest],
+                )
+                .map_err(StoreError::sql(OP))?;
+            return Ok(Some(BaselineChange::Held));
+        }
+        let computed = baseline::compute(&samples, n as usize, now);
+        self.save_baseline(job, computed.as_ref())?;
+        Ok(computed.map(BaselineChange::Computed))
     }
 }
 
@@ -216,8 +271,12 @@ fn baseline_from_row(row: &Row<'_>) -> rusqlite::Result<Baseline> {
         memory_max_bytes: get_uint(row, "memory_max_bytes")?,
         memory_mad_bytes: row.get("memory_mad_bytes")?,
         cpu_median_usec: row.get("cpu_median_usec")?,
+        duration_spread: row.get("duration_spread")?,
+        memory_spread: row.get("memory_spread")?,
         runs: get_uint(row, "runs")?.unwrap_or(0),
         newest_run_id: row.get("newest_run_id")?,
+        checked_run_id: row.get("checked_run_id")?,
+        held: row.get("held")?,
         computed_at: get_time_req(row, "computed_at")?,
     })
 }

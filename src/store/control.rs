@@ -23,7 +23,14 @@ pub struct JobControl {
     /// Runs started before this instant do not count towards the circuit breaker (set by
     /// `slotcron reset`); `None` if the breaker was never reset.
     pub breaker_reset_at: Option<DateTime<Utc>>,
+    /// Successes with a lower id never count towards the baseline (set by `slotcron
+    /// recalculate-baselines JOB` when it accepts a new level); `None`: all count.
+    pub baseline_since_run_id: Option<i64>,
 }
+
+/// Deletes `job`'s `job_controls` row if none of its settings is set any more.
+const DELETE_IF_EMPTY: &str = "DELETE FROM job_controls WHERE job = ?1 AND enabled_override IS NULL \
+     AND breaker_reset_at IS NULL AND baseline_since_run_id IS NULL";
 
 impl Store {
     /// Sets (`Some`) or clears (`None`) the override of `job`'s `enabled:` flag, in one
@@ -49,12 +56,8 @@ impl Store {
             params![job, enabled, to_ms(now)],
         )
         .map_err(StoreError::sql(OP))?;
-        tx.execute(
-            "DELETE FROM job_controls \
-             WHERE job = ?1 AND enabled_override IS NULL AND breaker_reset_at IS NULL",
-            [job],
-        )
-        .map_err(StoreError::sql(OP))?;
+        tx.execute(DELETE_IF_EMPTY, [job])
+            .map_err(StoreError::sql(OP))?;
         tx.commit().map_err(StoreError::sql(OP))?;
         tracing::debug!(job, ?enabled, "enabled override set");
         Ok(())
@@ -94,18 +97,62 @@ impl Store {
         const OP: &str = "listing job controls";
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT job, enabled_override, breaker_reset_at FROM job_controls")
+            .prepare_cached(
+                "SELECT job, enabled_override, breaker_reset_at, baseline_since_run_id \
+                 FROM job_controls",
+            )
             .map_err(StoreError::sql(OP))?;
         let rows = stmt
             .query_map([], |row| {
                 let control = JobControl {
                     enabled_override: row.get("enabled_override")?,
                     breaker_reset_at: get_time(row, "breaker_reset_at")?,
+                    baseline_since_run_id: row.get("baseline_since_run_id")?,
                 };
                 Ok((row.get("job")?, control))
             })
             .map_err(StoreError::sql(OP))?;
         rows.collect::<Result<_, _>>().map_err(StoreError::sql(OP))
+    }
+
+    /// The first run whose success counts towards `job`'s baseline (0: every run).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn baseline_since(&self, job: &str) -> Result<i64, StoreError> {
+        const OP: &str = "reading where a job's baseline starts";
+        let since: Option<Option<i64>> = self
+            .conn
+            .prepare_cached("SELECT baseline_since_run_id FROM job_controls WHERE job = ?1")
+            .and_then(|mut stmt| stmt.query_row([job], |row| row.get(0)).optional())
+            .map_err(StoreError::sql(OP))?;
+        Ok(since.flatten().unwrap_or(0))
+    }
+
+    /// Makes `job`'s baseline start at run `since`: earlier successes no longer count.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::UnknownJob`] if `job` is not a row of `jobs` (nothing is written);
+    /// [`StoreError::Sql`] if SQLite fails.
+    pub fn set_baseline_since(
+        &mut self,
+        job: &str,
+        since: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "restarting a job's baseline";
+        let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
+        require_job(&tx, job)?;
+        tx.execute(
+            "INSERT INTO job_controls (job, baseline_since_run_id, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (job) DO UPDATE SET baseline_since_run_id = excluded.baseline_since_run_id, \
+             updated_at = excluded.updated_at",
+            params![job, since, to_ms(now)],
+        )
+        .map_err(StoreError::sql(OP))?;
+        tx.commit().map_err(StoreError::sql(OP))
     }
 
     /// The daemon's value for `key`, if it was ever set.

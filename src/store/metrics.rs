@@ -8,6 +8,7 @@ use rusqlite::Row;
 
 use super::record::{get_parsed, get_time, get_uint};
 use super::{Store, StoreError};
+use crate::cgroup::IoStat;
 use crate::model::RunStatus;
 
 /// The finished runs of one job in one slot with one status (`running` rows are not
@@ -24,10 +25,14 @@ pub struct RunTotals {
     pub cpu_usage_usec: u64,
     /// Sum of their `oom_kills`.
     pub oom_kills: u64,
+    /// Sums of their `io.stat` figures (runs without them count 0).
+    pub io: IoStat,
     /// The newest `started_at` among them.
     pub last_started_at: Option<DateTime<Utc>>,
     /// The newest `finished_at` among them.
     pub last_finished_at: Option<DateTime<Utc>>,
+    /// The newest `finished_at` among those that recorded an OOM kill.
+    pub last_oom_kill_at: Option<DateTime<Utc>>,
     /// The id of the newest of them, and its `memory_peak_bytes`.
     pub last_id: i64,
     pub last_memory_peak: Option<u64>,
@@ -57,7 +62,10 @@ impl Store {
             "SELECT g.*, x.memory_peak_bytes AS last_memory_peak FROM ( \
                SELECT r.job AS job, r.slot AS slot, r.status AS status, count(*) AS runs, \
                  coalesce(sum(r.cpu_usage_usec), 0) AS cpu, coalesce(sum(r.oom_kills), 0) AS ooms, \
+                 coalesce(sum(r.io_rbytes), 0) AS io_rbytes, coalesce(sum(r.io_wbytes), 0) AS io_wbytes, \
+                 coalesce(sum(r.io_rios), 0) AS io_rios, coalesce(sum(r.io_wios), 0) AS io_wios, \
                  max(r.started_at) AS last_started, max(r.finished_at) AS last_finished, \
+                 max(CASE WHEN r.oom_kills > 0 THEN r.finished_at END) AS last_oom, \
                  max(r.id) AS last_id, count(r.duration_ms) AS durations, \
                  coalesce(sum(r.duration_ms), 0) AS duration_sum {buckets} \
                FROM runs AS r WHERE r.status <> 'running' GROUP BY r.job, r.slot, r.status \
@@ -80,8 +88,15 @@ fn totals_from_row(row: &Row<'_>, bounds: usize) -> rusqlite::Result<RunTotals> 
         runs: count("runs")?,
         cpu_usage_usec: count("cpu")?,
         oom_kills: count("ooms")?,
+        io: IoStat {
+            rbytes: count("io_rbytes")?,
+            wbytes: count("io_wbytes")?,
+            rios: count("io_rios")?,
+            wios: count("io_wios")?,
+        },
         last_started_at: get_time(row, "last_started")?,
         last_finished_at: get_time(row, "last_finished")?,
+        last_oom_kill_at: get_time(row, "last_oom")?,
         last_id: row.get("last_id")?,
         last_memory_peak: get_uint(row, "last_memory_peak")?,
         durations: count("durations")?,

@@ -16,6 +16,7 @@
 //! newer slotcron is refused ([`StoreError::SchemaTooNew`]). See
 //! `docs/adr/0004-sqlite-history.md` for why it is built this way.
 
+mod alert_list;
 mod alerts;
 mod baselines;
 mod control;
@@ -39,7 +40,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use rusqlite_migration::{M, Migrations};
 
-pub use alerts::{AlertChange, AlertRecord, AlertState};
+pub use alert_list::{AlertRecord, AlertState};
+pub use alerts::AlertChange;
+pub use baselines::BaselineChange;
 pub use control::JobControl;
 pub use error::StoreError;
 pub use events::{EventRecord, NewEvent};
@@ -70,6 +73,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0003_retention.sql")),
     M::up(include_str!("../../schema/0004_alerts.sql")),
     M::up(include_str!("../../schema/0005_baselines.sql")),
+    M::up(include_str!("../../schema/0006_io.sql")),
+    M::up(include_str!("../../schema/0007_alert_evidence.sql")),
 ];
 
 /// A connection to the history database.

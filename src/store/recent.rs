@@ -69,8 +69,9 @@ impl Store {
         Ok(out)
     }
 
-    /// For every job without a baseline of `n` runs: its successful runs so far, counted up
-    /// to `n` (what "no baseline (4 of 10 runs)" says). Jobs with such a baseline are absent,
+    /// For every job without a baseline of `n` runs: its successful runs so far (since its
+    /// baseline restarted, if it did), counted up to `n` (what "no baseline (4 of 30 runs)"
+    /// says). Jobs with such a baseline are absent,
     /// so the cost is at most `n` index entries per job still gathering its window.
     ///
     /// # Errors
@@ -82,7 +83,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT j.name, (SELECT count(*) FROM (SELECT 1 FROM runs AS s \
-                   WHERE s.job = j.name AND s.status = 'success' ORDER BY s.id DESC LIMIT ?1)) \
+                   WHERE s.job = j.name AND s.status = 'success' AND s.id >= coalesce( \
+                     (SELECT c.baseline_since_run_id FROM job_controls AS c WHERE c.job = j.name), 0) \
+                   ORDER BY s.id DESC LIMIT ?1)) \
                  FROM jobs AS j \
                  WHERE NOT EXISTS (SELECT 1 FROM baselines AS b WHERE b.job = j.name AND b.runs = ?1)",
             )

@@ -14,6 +14,7 @@ use rusqlite::types::Type;
 use serde::Serialize;
 
 use super::error::StoreError;
+use crate::cgroup::IoStat;
 use crate::model::{Enforcement, RunStatus};
 use crate::stats::health::is_failure;
 
@@ -67,6 +68,8 @@ pub struct RunCompletion {
     pub oom_kills: Option<u64>,
     /// `pids.peak`.
     pub pids_peak: Option<u64>,
+    /// `io.stat` summed over devices; `None` without the io controller.
+    pub io: Option<IoStat>,
     /// Why the run failed to start or was stopped, in words for the user.
     pub error: Option<String>,
 }
@@ -109,6 +112,9 @@ pub struct RunRecord {
     pub oom_kills: Option<u64>,
     /// `pids.peak`.
     pub pids_peak: Option<u64>,
+    /// `io.stat` summed over the run's devices (`rbytes wbytes rios wios`); `None` where
+    /// the io controller was not enabled for it.
+    pub io: Option<IoStat>,
     /// Whether the kernel enforced the run's limits.
     pub enforcement: Enforcement,
     /// What started the run (`manual`, `schedule`, `retry`, ...); never empty.
@@ -270,6 +276,25 @@ pub(crate) static FAILURE_STATUSES_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("({})", names.join(", "))
 });
 
+/// Reads the four `io_*` columns: `None` when the run has no io figures (all NULL).
+fn get_io(row: &Row<'_>) -> rusqlite::Result<Option<IoStat>> {
+    let [rbytes, wbytes, rios, wios] = [
+        get_uint::<u64>(row, "io_rbytes")?,
+        get_uint(row, "io_wbytes")?,
+        get_uint(row, "io_rios")?,
+        get_uint(row, "io_wios")?,
+    ];
+    if [rbytes, wbytes, rios, wios].iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    Ok(Some(IoStat {
+        rbytes: rbytes.unwrap_or(0),
+        wbytes: wbytes.unwrap_or(0),
+        rios: rios.unwrap_or(0),
+        wios: wios.unwrap_or(0),
+    }))
+}
+
 fn conversion(row: &Row<'_>, col: &str, ty: Type, why: String) -> rusqlite::Error {
     let idx = row.as_ref().column_index(col).unwrap_or(0);
     rusqlite::Error::FromSqlConversionFailure(idx, ty, why.into())
@@ -279,7 +304,8 @@ fn conversion(row: &Row<'_>, col: &str, ty: Type, why: String) -> rusqlite::Erro
 pub(crate) const RUN_COLUMNS: &str = "id, job, slot, status, exit_code, signal, started_at, \
     finished_at, duration_ms, memory_peak_bytes, memory_limit_bytes, cpu_usage_usec, \
     cpu_user_usec, cpu_system_usec, cpu_throttled_usec, oom_kills, pids_peak, enforcement, \
-    trigger, attempt, retry_of, pid, cgroup, log_path, queued_at, error";
+    trigger, attempt, retry_of, pid, cgroup, log_path, queued_at, error, io_rbytes, io_wbytes, \
+    io_rios, io_wios";
 
 /// Builds a [`RunRecord`] from a row selected with [`RUN_COLUMNS`].
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -305,6 +331,7 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         cpu_throttled_usec: get_uint(row, "cpu_throttled_usec")?,
         oom_kills: get_uint(row, "oom_kills")?,
         pids_peak: get_uint(row, "pids_peak")?,
+        io: get_io(row)?,
         enforcement: get_parsed(row, "enforcement")?,
         trigger: row.get("trigger")?,
         attempt: get_uint(row, "attempt")?.unwrap_or(1),

@@ -29,6 +29,14 @@ pub struct PruneReport {
     pub logs: Vec<PathBuf>,
 }
 
+/// The columns a run keeps in `runs_archive` (every column of `runs`), named so the
+/// archive's column order (new columns come last) does not matter.
+const ARCHIVED: &str = "id, job, slot, status, trigger, attempt, retry_of, pid, cgroup, \
+     log_path, queued_at, started_at, finished_at, duration_ms, exit_code, signal, \
+     memory_peak_bytes, memory_limit_bytes, cpu_usage_usec, cpu_user_usec, cpu_system_usec, \
+     cpu_throttled_usec, oom_kills, pids_peak, enforcement, error, io_rbytes, io_wbytes, \
+     io_rios, io_wios";
+
 /// The runs a batch may take: finished, started before the cutoff, and no retry of theirs
 /// is kept. Newest first, so a retry always goes in the same batch as its first attempt
 /// or an earlier one (it has the higher id).
@@ -82,12 +90,10 @@ impl Store {
             }
             if mode == RetentionMode::Archive {
                 tx.execute(
-                    "INSERT INTO runs_archive SELECT id, job, slot, status, trigger, attempt, \
-                     retry_of, pid, cgroup, log_path, queued_at, started_at, finished_at, \
-                     duration_ms, exit_code, signal, memory_peak_bytes, memory_limit_bytes, \
-                     cpu_usage_usec, cpu_user_usec, cpu_system_usec, cpu_throttled_usec, \
-                     oom_kills, pids_peak, enforcement, error, ?2 \
-                     FROM runs WHERE id IN (SELECT value FROM json_each(?1))",
+                    &format!(
+                        "INSERT INTO runs_archive ({ARCHIVED}, archived_at) SELECT {ARCHIVED}, ?2 \
+                         FROM runs WHERE id IN (SELECT value FROM json_each(?1))"
+                    ),
                     params![ids, to_ms(now)],
                 )
                 .map_err(StoreError::sql(OP))?;

@@ -89,6 +89,10 @@ impl Store {
             to_int("cpu_throttled_usec", done.cpu_throttled_usec)?,
             to_int("oom_kills", done.oom_kills)?,
             to_int("pids_peak", done.pids_peak)?,
+            to_int("io_rbytes", done.io.map(|io| io.rbytes))?,
+            to_int("io_wbytes", done.io.map(|io| io.wbytes))?,
+            to_int("io_rios", done.io.map(|io| io.rios))?,
+            to_int("io_wios", done.io.map(|io| io.wios))?,
         ];
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let changed = tx
@@ -96,7 +100,8 @@ impl Store {
                 "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, finished_at = ?5, \
                  duration_ms = ?6, memory_peak_bytes = ?7, cpu_usage_usec = ?8, \
                  cpu_user_usec = ?9, cpu_system_usec = ?10, cpu_throttled_usec = ?11, \
-                 oom_kills = ?12, pids_peak = ?13, error = ?14 \
+                 oom_kills = ?12, pids_peak = ?13, error = ?14, io_rbytes = ?15, \
+                 io_wbytes = ?16, io_rios = ?17, io_wios = ?18 \
                  WHERE id = ?1 AND status = 'running'",
                 params![
                     id,
@@ -113,6 +118,10 @@ impl Store {
                     figures[6],
                     figures[7],
                     done.error,
+                    figures[8],
+                    figures[9],
+                    figures[10],
+                    figures[11],
                 ],
             )
             .map_err(StoreError::sql(OP))?;

@@ -1,12 +1,13 @@
 // End-to-end tests of the dashboard: Debian's headless Chromium against a real
-// `slotcron daemon` started here on loopback with the repository's example jobs plus two of
-// our own. Run with `bash tests/e2e/run` (builds, installs what is missing), or
+// `slotcron daemon` started here on loopback with the repository's example jobs plus a few
+// of our own. Run with `bash tests/e2e/run` (builds, installs what is missing), or
 // `SLOTCRON_BIN=... node --test tests/e2e/run.mjs` once built.
 // Artifacts (the overview's screenshot) go to $E2E_ARTIFACTS, default <repo>/target/e2e.
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startDaemon, waitFor, REPO, PATIENCE_MS } from './daemon.mjs';
@@ -18,7 +19,13 @@ const MARKUP = [
   '<img src=x onerror="window.__pwned=1">',
   '<script>window.__pwned=2</script>',
 ];
+// While this file exists, `slows` takes 10 times as long: an anomaly against its baseline.
+const SLOW_MARK = join(tmpdir(), `slotcron-e2e-slow-${process.pid}`);
 const JOBS = {
+  // Twenty quick runs make its baseline (`baseline_runs: 20` below: with fewer, one run is
+  // not judged unusual); a slow one is an anomaly whose evidence the alerts page shows
+  // (src/alerts/performance.rs).
+  'slows.yaml': `description: Slow while ${SLOW_MARK} exists\ncommand: "if [ -e ${SLOW_MARK} ]; then sleep 2; else sleep 0.2; fi"\nschedule: manual\ncategory: evidence\nalerts: { slower: { at_least: 1s } }\n`,
   // A failed run raises a `failure` alert (src/alerts/rules.rs).
   'fails.yaml': 'description: Always fails\ncommand: "echo about to fail; exit 3"\nschedule: manual\ncategory: e2e\n',
   // Log output that looks like HTML must stay text.
@@ -57,7 +64,7 @@ const tableNames = (page) => page.locator('#view tbody tr td:first-child a').all
 
 describe('dashboard in headless Chromium against a real daemon', () => {
   before(async () => {
-    daemon = await startDaemon({ jobs: JOBS });
+    daemon = await startDaemon({ jobs: JOBS, extraConfig: 'baseline_runs: 20\n' });
     browser = await launch();
   });
   after(async () => {
@@ -167,6 +174,20 @@ describe('dashboard in headless Chromium against a real daemon', () => {
     await page.close();
   });
 
+  it('shows each run\'s disk io, "—" where the kernel did not measure it (enforcement off)', async () => {
+    const run = await runToEnd('fails');
+    assert.equal(run.io, null);
+    const { page, problems } = await openPage(browser.context);
+    await visit(page, '#/jobs/fails', 'job');
+    await page.getByRole('columnheader', { name: /Disk I\/O/ }).waitFor({ timeout: PATIENCE_MS });
+    const row = page.locator('#view tbody tr', { has: page.getByRole('button', { name: `Show the log of run ${run.id}` }) });
+    const headers = await page.locator('#view thead th').allTextContents();
+    const column = headers.findIndex((h) => h.includes('Disk I/O'));
+    assert.equal((await row.locator('td').nth(column).textContent()).trim(), '—');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('acknowledges an open alert', async () => {
     await runToEnd('fails');
     const alert = await waitFor('an open alert on `fails`', async () =>
@@ -181,6 +202,32 @@ describe('dashboard in headless Chromium against a real daemon', () => {
     await recent.locator('.badge.status-acknowledged').waitFor({ timeout: PATIENCE_MS });
     const acknowledged = (await daemon.api('GET', '/alerts?state=acknowledged')).alerts.map((a) => a.id);
     assert.ok(acknowledged.includes(alert.id), `alert ${alert.id} acknowledged in the daemon`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('shows the evidence of an alert judged against the baseline', async () => {
+    for (let i = 0; i < 20; i++) await runToEnd('slows');
+    writeFileSync(SLOW_MARK, '');
+    let slow;
+    try {
+      slow = await runToEnd('slows');
+    } finally {
+      rmSync(SLOW_MARK, { force: true });
+    }
+    const alert = await waitFor('an anomaly on `slows`', async () =>
+      (await daemon.api('GET', '/alerts?state=open')).alerts.find((a) => a.job === 'slows' && a.kind === 'anomaly'));
+    assert.equal(alert.last_run_id, slow.id);
+    const [evidence] = alert.evidence;
+    assert.equal(evidence.rule, 'slower');
+    assert.equal(evidence.value, slow.duration_ms);
+    const { page, problems } = await openPage(browser.context);
+    await visit(page, '#/alerts', 'alerts');
+    const row = page.locator('#open-table tbody tr', { hasText: alert.message });
+    const item = row.locator('ul.evidence li');
+    assert.equal(await item.textContent(), `slower: ${evidence.ratio}x, z ${evidence.z} (duration, one run)`);
+    assert.equal(await item.getAttribute('title'), evidence.summary);
+    assert.ok(alert.message.includes(evidence.summary), 'the message carries the evidence in words');
     assert.deepEqual(problems, []);
     await page.close();
   });

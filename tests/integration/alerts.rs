@@ -63,7 +63,8 @@ fn three_failures_open_two_alerts_ack_silences_and_a_success_resolves() {
     assert_eq!(
         header,
         [
-            "ID", "JOB", "TYPE", "SEVERITY", "COUNT", "FIRST", "LAST", "STATE", "MESSAGE"
+            "ID", "JOB", "TYPE", "SEVERITY", "COUNT", "REOPENED", "FIRST", "LAST", "STATE",
+            "MESSAGE"
         ],
         "{table}"
     );

@@ -29,7 +29,7 @@ fn every_problem_is_named_and_the_good_jobs_still_load() {
     );
     assert!(
         lines[2].contains(
-            "when.yaml: field `schedule`: this cron expression never fires (value: `0 0 30 2 *`)"
+            "when.yaml: field `schedule`: never fires: no date matches its day-of-month, month and day-of-week fields (value: `0 0 30 2 *`)"
         ),
         "{text}"
     );

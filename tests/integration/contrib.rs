@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use slotcron::metrics::{
-    Counters, Format, Health, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode, encode_as,
+    Counters, Format, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode, encode_as,
 };
 use slotcron::model::RunStatus;
 
@@ -20,6 +20,7 @@ fn full_snapshot() -> Snapshot {
     job.last_success = job.last_run;
     job.last_memory_peak = Some((1, 10));
     job.duration.observe(1.0);
+    job.performance = Some(slotcron::stats::Performance::Stable);
     assert_eq!(job.runs_with(RunStatus::Skipped), 1);
     Snapshot {
         version: "0".into(),
@@ -28,7 +29,7 @@ fn full_snapshot() -> Snapshot {
             counters: job,
             next_run: Some(chrono::Utc::now()),
             running: 0,
-            health: Health::Healthy,
+            health: slotcron::stats::HealthStatus::Healthy,
         }],
         slots: vec![SlotMetrics {
             name: "default".into(),
@@ -140,6 +141,7 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         "SlotcronDown",
         "SlotcronJobFailing",
         "SlotcronJobCritical",
+        "SlotcronJobDegraded",
         "SlotcronJobOOMKilled",
         "SlotcronSlotSaturated",
         "SlotcronSlotQueuedLong",
@@ -150,7 +152,7 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         .join("contrib/prometheus/slotcron-rules.yml");
     let (ok, out) = promtool(&["check", "rules", path.to_str().unwrap()], "");
     assert!(ok, "promtool check rules:\n{out}");
-    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
 }
 
 #[test]

@@ -24,6 +24,7 @@ fn canned_report() -> StatusReport {
         pid: 4321,
         started_at: at("2025-03-01T08:00:00Z"),
         enforcement: "none: enforcement is off".into(),
+        cgroup_root: None,
         paused: None,
         slots: vec![SlotStatus {
             name: "default".into(),
@@ -48,6 +49,8 @@ fn canned_report() -> StatusReport {
         }],
         running: vec![],
         problems: vec![],
+        problems_omitted: 0,
+        jobs_omitted: 0,
     }
 }
 
@@ -72,11 +75,14 @@ fn without_a_daemon_the_commands_name_the_socket_and_exit_125() {
     assert!(!sb.path().join("state").exists());
 }
 
-/// Serves the sandbox's socket with a handler that answers `Status` with
-/// [`canned_report`], `Trigger { job: "x" }` with Ok and everything else with Error, runs
+/// Serves the sandbox's socket with a handler that answers `Status` with `report`, `Trigger { job: "x" }` with Ok and everything else with Error, runs
 /// each command line of `commands` against it, and returns their outputs and the requests
 /// the handler received.
-fn with_fake_daemon(sb: &Sandbox, commands: &[&[&str]]) -> (Vec<Output>, Vec<Request>) {
+fn with_fake_daemon(
+    sb: &Sandbox,
+    report: StatusReport,
+    commands: &[&[&str]],
+) -> (Vec<Output>, Vec<Request>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -88,7 +94,7 @@ fn with_fake_daemon(sb: &Sandbox, commands: &[&[&str]]) -> (Vec<Output>, Vec<Req
             let mut seen = Vec::new();
             while let Some((request, reply)) = requests.recv().await {
                 let answer = match &request {
-                    Request::Status => Response::Status(Box::new(canned_report())),
+                    Request::Status => Response::Status(Box::new(report.clone())),
                     Request::Trigger { job } if job == "x" => Response::ok("queued x (run 8)"),
                     other => Response::error(format!("cannot do {other:?}")),
                 };
@@ -121,6 +127,7 @@ fn the_commands_talk_to_a_listening_daemon() {
     let sb = Sandbox::new("");
     let (outs, seen) = with_fake_daemon(
         &sb,
+        canned_report(),
         &[
             &["status", "--json"],
             &["trigger", "x"],
@@ -171,4 +178,71 @@ fn the_commands_talk_to_a_listening_daemon() {
 
     // The server removed its socket when it stopped.
     assert!(!sandbox_socket(&sb).exists());
+}
+
+/// `slotcron slots` in a process that cannot use cgroups itself (here `enforcement: off`;
+/// in production an admin's shell, which is not delegated) shows the running daemon's live
+/// usage, read from the tree root the daemon reports.
+#[test]
+fn slots_reads_the_running_daemons_tree() {
+    use std::sync::Arc;
+
+    use slotcron::cgroup::{CgroupFs, Hierarchy, fake::FakeFs};
+
+    let sb = Sandbox::new("");
+    let settings = slotcron::config::load_settings(Some(&sb.path().join("slotcron.yaml"))).unwrap();
+    let fake =
+        Arc::new(FakeFs::new_root(&sb.path().join("cgroup"), &["cpu", "memory", "pids"]).unwrap());
+    let root = fake
+        .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
+        .unwrap();
+    let slots: Vec<_> = settings
+        .slots
+        .values()
+        .map(|s| (s.name.clone(), slotcron::runner::slot_limits(s, 2)))
+        .collect();
+    Hierarchy::prepare(
+        fake.clone(),
+        &root,
+        false,
+        &slotcron::runner::global_limits(&settings),
+        &slots,
+    )
+    .unwrap();
+    let slot = root.join("jobs/default");
+    fake.create_dir(&slot.join("run-7")).unwrap();
+    fake.set_knob(&slot.join("memory.current"), "12345678\n")
+        .unwrap();
+
+    // No daemon: this process cannot use cgroups, and says why.
+    let alone = sb.slotcron(&["slots"]);
+    assert!(
+        stdout(&alone).contains("cgroups not in use: enforcement is `off` in the configuration (no slotcron daemon is listening on"),
+        "{}",
+        stdout(&alone)
+    );
+
+    let report = StatusReport {
+        enforcement: format!("cgroup at {}", root.display()),
+        cgroup_root: Some(root.clone()),
+        ..canned_report()
+    };
+    let (outs, _) = with_fake_daemon(&sb, report, &[&["slots", "--json"], &["slots"]]);
+    let json: serde_json::Value = serde_json::from_slice(&outs[0].stdout).unwrap();
+    let default = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "default")
+        .unwrap();
+    assert_eq!(default["usage"]["runs"], 1, "{default}");
+    assert_eq!(
+        default["usage"]["memory_current_bytes"], 12_345_678,
+        "{default}"
+    );
+    let text = stdout(&outs[1]);
+    assert!(!text.contains("cgroups not in use"), "{text}");
+    let row = text.lines().find(|l| l.starts_with("default")).unwrap();
+    let last: Vec<&str> = row.split_whitespace().rev().take(2).collect();
+    assert_eq!(last, ["11.8M", "1"], "RUNNING and MEM NOW of {row}");
 }

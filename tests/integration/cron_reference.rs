@@ -1,19 +1,23 @@
-//! An independent, brute-force reading of a crontab schedule, as the reference the imported
-//! jobs' fire times are compared with. It shares nothing with slotcron's parser or croner:
-//! a tiny field parser, then a walk over the clock, minute by minute, applying cronie's
-//! rules as its source states them:
+//! An independent, brute-force cron: the reference slotcron's fire times are compared with
+//! (`cron_conformance`, `import`). It shares nothing with slotcron's parser or evaluator.
+//! It reads the five fields as cronie's `entry.c` does (names in any case, `7` and a range
+//! ending at `0` for Sunday, steps of any size, nicknames with cronie's flags) and then
+//! *runs cronie's main loop* (`cron.c`): one wake-up per real minute, the wall clock of
+//! the zone compared with the minute cronie expected ("virtual time"):
 //!
-//! - day of month and day of week combine with AND when either field starts with `*`,
-//!   with OR otherwise;
-//! - a job is "fixed-time" unless its minute or hour field starts with `*`; a fixed-time
-//!   job whose wall time a spring-forward skips runs at the first instant after the gap,
-//!   and in a repeated (fall-back) hour it runs in the first pass only; a wildcard job
-//!   simply matches the wall clock.
+//! - 1 minute later: jobs matching the wall minute run;
+//! - 2 to 5 minutes: every job, for each minute missed;
+//! - 6 to 180 minutes (spring forward): wildcard jobs (minute or hour field starting with
+//!   `*`) for the wall minute, fixed-time jobs for each minute missed;
+//! - 0 to 180 minutes back (fall back): wildcard jobs only, virtual time kept;
+//! - more: a clock reset, everything matching the wall minute runs.
 //!
-//! Whole days and hours that cannot match are stepped over (never across a gap: the zones
-//! used change their clocks at 02:00/03:00, not at midnight or mid-hour).
+//! The day rule is cronie's `find_jobs`: day of month and day of week AND when either
+//! field starts with `*`, OR otherwise. Zone offsets come from jiff's copy of the tz
+//! database (data, not slotcron code). Minutes, hours and days that cannot match are
+//! stepped over, but never across a change of offset.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// A schedule as cronie reads it.
 pub struct Reference {
@@ -21,27 +25,78 @@ pub struct Reference {
     sets: [u64; 5],
     dom_star: bool,
     dow_star: bool,
-    fixed_time: bool,
+    /// cronie's `MIN_STAR | HR_STAR`.
+    wildcard: bool,
 }
 
 const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
-const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const DAYS: [&str; 8] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A zone's offsets over a span of time: the offset before the first change, then each
+/// change as (instant, offset after), Unix seconds.
+pub struct Offsets {
+    first: i64,
+    changes: Vec<(i64, i64)>,
+}
+
+impl Offsets {
+    /// `zone` (IANA name; `""` for the machine's) between `from` and `to`.
+    pub fn new(zone: &str, from: i64, to: i64) -> Offsets {
+        let tz = if zone.is_empty() {
+            jiff::tz::TimeZone::system()
+        } else {
+            jiff::tz::TimeZone::get(zone).unwrap()
+        };
+        let at = |t: i64| {
+            let ts = jiff::Timestamp::from_second(t).unwrap();
+            i64::from(tz.to_offset(ts).seconds())
+        };
+        let changes = tz
+            .following(jiff::Timestamp::from_second(from).unwrap())
+            .map(|tr| (tr.timestamp().as_second(), i64::from(tr.offset().seconds())))
+            .take_while(|(t, _)| *t <= to)
+            .collect();
+        Offsets {
+            first: at(from),
+            changes,
+        }
+    }
+
+    /// The offset at `t`.
+    pub fn at(&self, t: i64) -> i64 {
+        match self.changes.partition_point(|(at, _)| *at <= t) {
+            0 => self.first,
+            i => self.changes[i - 1].1,
+        }
+    }
+
+    /// The first change of offset after `t`.
+    fn next_change(&self, t: i64) -> i64 {
+        let i = self.changes.partition_point(|(at, _)| *at <= t);
+        self.changes.get(i).map_or(i64::MAX, |c| c.0)
+    }
+}
 
 impl Reference {
-    /// Five fields, or a cronie nickname (written out as cronie's `entry.c` does).
+    /// Five fields, or a cronie nickname.
     pub fn new(schedule: &str) -> Reference {
-        let expanded = match schedule {
-            "@yearly" | "@annually" => "0 0 1 1 *",
-            "@monthly" => "0 0 1 * *",
-            "@weekly" => "0 0 * * 0",
-            "@daily" | "@midnight" => "0 0 * * *",
-            "@hourly" => "0 * * * *",
-            other => other,
+        let (expanded, dom_star, dow_star, wildcard) = match schedule.to_ascii_lowercase().as_str()
+        {
+            "@yearly" | "@annually" => ("0 0 1 1 *", false, true, false),
+            "@monthly" => ("0 0 1 * *", false, true, false),
+            "@weekly" => ("0 0 * * 0", true, false, false),
+            "@daily" | "@midnight" => ("0 0 * * *", false, false, false),
+            "@hourly" => ("0 * * * *", false, false, true),
+            _ => {
+                let f: Vec<&str> = schedule.split_whitespace().collect();
+                assert_eq!(f.len(), 5, "{schedule}");
+                let star = |i: usize| f[i].starts_with('*');
+                (schedule, star(2), star(4), star(0) || star(1))
+            }
         };
         let fields: Vec<&str> = expanded.split_whitespace().collect();
-        assert_eq!(fields.len(), 5, "{schedule}");
         let bounds = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)];
         let mut sets = [0u64; 5];
         for i in 0..5 {
@@ -54,85 +109,108 @@ impl Reference {
         }
         Reference {
             sets,
-            dom_star: fields[2].starts_with('*'),
-            dow_star: fields[4].starts_with('*'),
-            fixed_time: !(fields[0].starts_with('*') || fields[1].starts_with('*')),
+            dom_star,
+            dow_star,
+            wildcard,
         }
     }
 
-    fn has(&self, field: usize, value: u32) -> bool {
+    fn has(&self, field: usize, value: i64) -> bool {
         self.sets[field] & (1 << value) != 0
     }
 
-    fn day_matches(&self, wall: NaiveDateTime) -> bool {
-        let dom = self.has(2, wall.day());
-        let dow = self.has(4, wall.weekday().num_days_from_sunday());
+    /// Whether the wall day (days since 1970-01-01) matches: month, then cronie's rule.
+    fn day_matches(&self, day: i64) -> bool {
+        let date = NaiveDate::from_num_days_from_ce_opt(day as i32 + 719_163).unwrap();
+        let dom = self.has(2, i64::from(date.day()));
+        let dow = self.has(4, i64::from(date.weekday().num_days_from_sunday()));
         let days = if self.dom_star || self.dow_star {
             dom && dow
         } else {
             dom || dow
         };
-        days && self.has(3, wall.month())
+        days && self.has(3, i64::from(date.month()))
     }
 
-    fn matches(&self, wall: NaiveDateTime) -> bool {
-        self.has(0, wall.minute()) && self.has(1, wall.hour()) && self.day_matches(wall)
+    /// Whether a wall minute (minutes since 1970-01-01 00:00 on the wall) matches.
+    fn matches(&self, wall: i64) -> bool {
+        let (day, minute) = (wall.div_euclid(1440), wall.rem_euclid(1440));
+        self.has(0, minute % 60) && self.has(1, minute / 60) && self.day_matches(day)
     }
 
-    /// The first `n` fire times strictly after `after`, read in `zone`.
-    pub fn fires<Z: TimeZone>(
-        &self,
-        zone: &Z,
-        after: DateTime<Utc>,
-        n: usize,
-    ) -> Vec<DateTime<Utc>> {
-        let minute = TimeDelta::minutes(1);
-        let wall = |t: DateTime<Utc>| t.with_timezone(zone).naive_local();
-        let mut t = after.with_second(0).unwrap().with_nanosecond(0).unwrap() + minute;
-        let mut out = Vec::with_capacity(n);
-        while out.len() < n {
-            let here = wall(t);
-            let before = wall(t - minute);
-            let mut fire = self.matches(here);
-            if self.fixed_time {
-                // The second pass of a repeated hour: the same wall time an hour earlier.
-                if wall(t - TimeDelta::hours(1)) >= here {
-                    fire = false;
-                }
-                // Wall times a spring-forward jumped over, just before `t`.
-                let mut skipped = before + minute;
-                while skipped < here {
-                    fire |= self.matches(skipped);
-                    skipped += minute;
-                }
-            }
-            if fire {
-                out.push(t);
-            }
-            t = if !self.day_matches(here) {
-                let midnight = (here.date() + TimeDelta::days(1))
-                    .and_hms_opt(0, 0, 0)
-                    .unwrap();
-                zone.from_local_datetime(&midnight)
-                    .earliest()
-                    .map_or(t + minute, |m| m.with_timezone(&Utc))
-            } else if !self.has(1, here.hour()) {
-                t + TimeDelta::minutes(60 - i64::from(here.minute()))
-            } else {
-                t + minute
+    /// cronie's fire instants strictly after `after`: at most `n`, none past `until`.
+    pub fn fires(&self, zone: &Offsets, after: DateTime<Utc>, n: usize, until: i64) -> Vec<i64> {
+        let after = after.timestamp();
+        // Start in steady state well before `after`: no change of offset is that close
+        // to another, and a fall-back's effect lasts at most 3 hours.
+        let mut m = (after - 4 * 3600).div_euclid(60) * 60;
+        let wall = |m: i64| (m + zone.at(m)).div_euclid(60);
+        let mut virtual_time = wall(m) - 1;
+        let mut out = Vec::new();
+        while out.len() < n && m <= until {
+            let now = wall(m);
+            let diff = now - virtual_time;
+            let run = |v: i64, wild_only: bool, fixed_only: bool| {
+                (!wild_only || self.wildcard) && (!fixed_only || !self.wildcard) && self.matches(v)
             };
+            let fire = match diff {
+                1 => run(now, false, false),
+                2..=5 => (virtual_time + 1..=now).any(|v| run(v, false, false)),
+                6..=180 => {
+                    run(now, true, false) || (virtual_time + 1..=now).any(|v| run(v, false, true))
+                }
+                -180..=0 => run(now, true, false),
+                _ => run(now, false, false),
+            };
+            if !(-180..=0).contains(&diff) {
+                virtual_time = now;
+            }
+            if fire && m > after {
+                out.push(m);
+            }
+            (m, virtual_time) = self.step(zone, m, now, virtual_time);
         }
         out
     }
+
+    /// The next wake-up to look at: the next minute, or, in steady state, the first
+    /// minute that could match (next minute of the hour, hour of the day, day) when no
+    /// change of offset lies in between.
+    fn step(&self, zone: &Offsets, m: i64, now: i64, virtual_time: i64) -> (i64, i64) {
+        let next = (m + 60, virtual_time);
+        if virtual_time != now {
+            return next;
+        }
+        let (day, minute) = (now.div_euclid(1440), now.rem_euclid(1440));
+        let (hour, min) = (minute / 60, minute % 60);
+        let target = if !self.day_matches(day) {
+            (day + 1) * 1440
+        } else if !self.has(1, hour) {
+            match (hour + 1..24).find(|h| self.has(1, *h)) {
+                Some(h) => day * 1440 + h * 60,
+                None => (day + 1) * 1440,
+            }
+        } else {
+            match (min + 1..60).find(|x| self.has(0, *x)) {
+                Some(x) => day * 1440 + hour * 60 + x,
+                None => day * 1440 + (hour + 1) * 60,
+            }
+        };
+        let to = target * 60 - zone.at(m);
+        if to <= m + 60 || zone.next_change(m) <= to {
+            return next;
+        }
+        (to, target - 1)
+    }
 }
 
-/// One element of a comma list: `*`, `n`, `a-b`, `*/s`, `a-b/s`, names allowed.
-fn part_bits(part: &str, (low, high): (u32, u32), field: usize) -> u64 {
+/// One element of a comma list as cronie's `get_range` reads it.
+fn part_bits(part: &str, (low, high): (i64, i64), field: usize) -> u64 {
     let (range, step) = match part.split_once('/') {
-        Some((r, s)) => (r, s.parse::<u32>().unwrap()),
+        Some((r, s)) => (r, s.parse::<i64>().unwrap()),
         None => (part, 1),
     };
-    let (a, b) = if range == "*" {
+    let (a, mut b) = if range == "*" {
         (low, high)
     } else if let Some((a, b)) = range.split_once('-') {
         (number(a, field), number(b, field))
@@ -140,22 +218,28 @@ fn part_bits(part: &str, (low, high): (u32, u32), field: usize) -> u64 {
         let v = number(range, field);
         (v, v)
     };
-    (a..=b)
-        .step_by(step as usize)
-        .fold(0, |bits, v| bits | 1 << v)
+    if a > b && b == 0 {
+        b = 7; // cronie's R_RANGE_NUM2
+    }
+    let mut bits = 0;
+    let mut v = a;
+    while v <= b {
+        bits |= 1 << v;
+        v += step;
+    }
+    bits
 }
 
-fn number(text: &str, field: usize) -> u32 {
+fn number(text: &str, field: usize) -> i64 {
     let lower = text.to_ascii_lowercase();
-    if field == 3
-        && let Some(i) = MONTHS.iter().position(|m| *m == lower)
-    {
-        return i as u32 + 1;
+    let names: &[&str] = match field {
+        3 => &MONTHS,
+        4 => &DAYS,
+        _ => &[],
+    };
+    match names.iter().position(|n| *n == lower) {
+        Some(i) if field == 3 => i as i64 + 1,
+        Some(i) => i as i64,
+        None => text.parse().unwrap(),
     }
-    if field == 4
-        && let Some(i) = DAYS.iter().position(|d| *d == lower)
-    {
-        return i as u32;
-    }
-    text.parse().unwrap()
 }

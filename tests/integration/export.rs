@@ -22,7 +22,12 @@ const SCHEDULES: &[(&str, &str)] = &[
     ("0 9-17 * * mon-fri", "UTC"),
     ("23 0-23/2 * * *", "UTC"),
     ("0 0 13 * 5", "UTC"),
-    ("0 0 */2 * +1", "UTC"),
+    ("0 0 */2 * 1", "UTC"),
+    ("0 0 1 * */2", "UTC"),
+    ("0 0 1-31 * 1", "UTC"),
+    ("1-59/61 */100 * * *", "UTC"),
+    ("@every 15m", "UTC"),
+    ("@every 6h", "UTC"),
     ("0 8 * jan-mar,oct-dec mon,wed,fri", "UTC"),
     ("0 0 1-31/10 * *", "UTC"),
     ("5,35 */6 * * *", "UTC"),
@@ -80,7 +85,19 @@ fn timers_elapse_when_slotcron_fires_needs_systemd_analyze() {
         return;
     }
     let sb = Sandbox::new("");
-    for (i, (schedule, zone)) in SCHEDULES.iter().enumerate() {
+    // And expressions drawn at random from cron's grammar (UTC: systemd's rules for
+    // skipped and repeated wall times differ from cron's).
+    let mut rng = fastrand::Rng::with_seed(6);
+    let random: Vec<(String, &str)> = (0..40)
+        .map(|_| (crate::cron_conformance::random_expression(&mut rng), "UTC"))
+        .filter(|(expr, _)| slotcron::config::Schedule::parse(expr).is_ok())
+        .collect();
+    let schedules: Vec<(&str, &str)> = SCHEDULES
+        .iter()
+        .copied()
+        .chain(random.iter().map(|(e, z)| (e.as_str(), *z)))
+        .collect();
+    for (i, (schedule, zone)) in schedules.iter().enumerate() {
         sb.job(
             &format!("j{i:02}.yaml"),
             &format!("command: \"true\"\nschedule: \"{schedule}\"\ntimezone: {zone}\n"),
@@ -96,7 +113,7 @@ fn timers_elapse_when_slotcron_fires_needs_systemd_analyze() {
     let base = "2026-04-01 00:00:00 UTC";
     let after: DateTime<Utc> = "2026-04-01T00:00:00Z".parse().unwrap();
     let settings = Settings::builtin();
-    for (i, (schedule, _)) in SCHEDULES.iter().enumerate() {
+    for (i, (schedule, _)) in schedules.iter().enumerate() {
         let timer = std::fs::read_to_string(out_dir.join(format!("j{i:02}.timer"))).unwrap();
         let calendars: Vec<&str> = timer
             .lines()
@@ -294,4 +311,56 @@ fn cronjobs_have_the_schemas_required_fields_and_the_jobs_values() {
         dir.to_str().unwrap(),
     ]);
     assert!(Path::new(&dir.join("argv.yaml")).exists());
+}
+
+/// A block device of this machine, by number (`7:0`), if it has one.
+fn a_block_device() -> Option<String> {
+    let mut numbers: Vec<String> = std::fs::read_dir("/sys/dev/block")
+        .ok()?
+        .filter_map(|e| Some(e.ok()?.file_name().to_str()?.to_owned()))
+        .collect();
+    numbers.sort();
+    numbers.into_iter().next()
+}
+
+#[test]
+fn io_becomes_systemds_io_settings_and_kubernetes_says_it_has_none() {
+    let Some(device) = a_block_device() else {
+        println!("skipped: this machine has no block device for an io.max entry to name");
+        return;
+    };
+    let sb = Sandbox::new("");
+    sb.job(
+        "dd.yaml",
+        &format!(
+            "command: dd if=/dev/zero of=/tmp/x bs=1M count=10\nschedule: \"@daily\"\n\
+             io: {{ weight: 300, max: [{{ device: \"{device}\", wbps: 2M, riops: 100 }}] }}\n"
+        ),
+    );
+    let out = sb.slotcron(&["export", "systemd"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    for line in [
+        "IOWeight=300".to_owned(),
+        format!("IOWriteBandwidthMax=/dev/block/{device} 2097152"),
+        format!("IOReadIOPSMax=/dev/block/{device} 100"),
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing `{line}` in\n{text}"
+        );
+    }
+    assert!(!text.contains("IOReadBandwidthMax"), "{text}");
+    let out = sb.slotcron(&["export", "kubernetes"]);
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("note: dd: io (weight, per-device caps): not carried over"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

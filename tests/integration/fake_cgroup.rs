@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use slotcron::cgroup::fake::FakeFs;
-use slotcron::config::{Settings, parse_job};
+use slotcron::cgroup::{DevNum, IoStat};
+use slotcron::config::{ByteSize, DeviceMax, IoConfig, Job, Settings, parse_job};
 use slotcron::model::{Enforcement, RunStatus};
 use slotcron::runner::{Enforcer, RunRequest, Runner};
 use slotcron::store::{JobRow, RunRecord, Store};
@@ -21,14 +22,18 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(&["cpu", "memory", "pids"], |_| {})
+}
+
+/// A world whose root is delegated `controllers`, with `edit` applied to the settings.
+fn world_with(controllers: &[&str], edit: impl FnOnce(&mut Settings)) -> World {
     let dir = tempfile::tempdir().unwrap();
     let fake = Arc::new(
         FakeFs::new_root(&dir.path().join("cgroup"), &["cpu", "memory", "pids", "io"]).unwrap(),
     );
-    let root = fake
-        .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
-        .unwrap();
+    let root = fake.add_delegated("slotcron.service", controllers).unwrap();
     let mut settings = Settings::builtin();
+    edit(&mut settings);
     settings.state_dir = dir.path().join("state");
     settings.jobs_dir = dir.path().join("jobs.d");
     std::fs::create_dir_all(&settings.jobs_dir).unwrap();
@@ -52,8 +57,15 @@ fn world() -> World {
 
 impl World {
     fn run(&self, name: &str, yaml: &str) -> RunRecord {
+        self.run_edited(name, yaml, |_| {})
+    }
+
+    /// Runs the job of `yaml` after `edit` (to give it values no file on this machine
+    /// could resolve, such as a device only the fake has).
+    fn run_edited(&self, name: &str, yaml: &str, edit: impl FnOnce(&mut Job)) -> RunRecord {
         let file = self.jobs.join(format!("{name}.yaml"));
-        let job = parse_job(&file, yaml, &self.settings).unwrap();
+        let mut job = parse_job(&file, yaml, &self.settings).unwrap();
+        edit(&mut job);
         let row = JobRow {
             name: job.name.clone(),
             file: file.display().to_string(),
@@ -161,4 +173,89 @@ fn a_run_that_cannot_start_is_recorded_failed_and_leaves_no_cgroup() {
     assert!(record.error.unwrap().contains("/no/such/binary"));
     assert!(!w.root.join("jobs/default/run-1").exists());
     assert!(record.finished_at.is_some());
+}
+
+/// The io of `/dev/vda` on the test VM: 2 MiB/s of writes, weight 300.
+fn vda_io() -> IoConfig {
+    IoConfig {
+        weight: Some(300),
+        max: vec![DeviceMax {
+            device: "/dev/vda".into(),
+            number: DevNum {
+                major: 254,
+                minor: 0,
+            },
+            rbps: None,
+            wbps: Some(2 << 20),
+            riops: None,
+            wiops: None,
+        }],
+    }
+}
+
+#[test]
+fn io_limits_reach_the_run_and_io_stat_becomes_its_history() {
+    let w = world_with(&["cpu", "io", "memory", "pids"], |_| {});
+    // The job plays the kernel: it writes the io.stat its writes would leave.
+    let script = format!(
+        "command: |\n  printf '254:0 rbytes=4096 wbytes=10485760 rios=1 wios=80 dbytes=0 dios=0\\n8:16 rbytes=8192 wbytes=0 rios=2 wios=0\\n' \
+         > {}/run-$SLOTCRON_RUN_ID/io.stat\n",
+        w.root.join("jobs/default").display()
+    );
+    let record = w.run_edited("dd", &script, |job| job.io = Some(vda_io()));
+    assert_eq!(record.status, RunStatus::Success, "{record:?}");
+    assert_eq!(
+        record.io,
+        Some(IoStat {
+            rbytes: 12288,
+            wbytes: 10 << 20,
+            rios: 3,
+            wios: 80
+        })
+    );
+    let writes = w.writes_to(&w.root.join("jobs/default/run-1"));
+    for expected in [
+        ("io.weight", "default 300"),
+        ("io.max", "254:0 rbps=max wbps=2097152 riops=max wiops=max"),
+    ] {
+        assert!(
+            writes.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} not written: {writes:?}"
+        );
+    }
+    let json = serde_json::to_value(&record).unwrap();
+    assert_eq!(json["io"]["wbytes"], 10 << 20);
+}
+
+#[test]
+fn without_io_delegated_a_job_with_io_limits_runs_under_its_other_limits() {
+    let w = world();
+    let record = w.run_edited(
+        "dd",
+        "command: \"true\"\nlimits: { memory: 64M }\n",
+        |job| job.io = Some(vda_io()),
+    );
+    assert_eq!(record.status, RunStatus::Success, "{record:?}");
+    assert_eq!(record.io, None);
+    let writes = w.writes_to(&w.root.join("jobs/default/run-1"));
+    assert!(writes.contains(&("memory.max".to_owned(), "67108864".to_owned())));
+    assert!(
+        writes.iter().all(|(knob, _)| !knob.starts_with("io.")),
+        "{writes:?}"
+    );
+}
+
+#[test]
+fn the_recorded_memory_limit_is_the_lowest_level_the_global_cap_included() {
+    // `light` allows 1G; all jobs together 512M: the run is OOM-killed at 512M.
+    let w = world_with(&["cpu", "memory", "pids"], |s| {
+        s.memory_max = Some(ByteSize::new(512 << 20));
+    });
+    let record = w.run("tidy", "command: \"true\"\nslot: light\n");
+    assert_eq!(record.memory_limit_bytes, Some(512 << 20), "{record:?}");
+    let own = w.run(
+        "small",
+        "command: \"true\"\nslot: light\nlimits: { memory: 64M }\n",
+    );
+    assert_eq!(own.memory_limit_bytes, Some(64 << 20));
 }

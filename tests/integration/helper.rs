@@ -153,6 +153,11 @@ impl Sandbox {
     /// `slotcron daemon` spawned with its output appended to [`Sandbox::daemon_log`]; not
     /// waited for.
     pub fn spawn_daemon(&self) -> Child {
+        self.spawn_daemon_with(|_| {})
+    }
+
+    /// [`Sandbox::spawn_daemon`], the command changed by `tweak` first (limits, env).
+    pub fn spawn_daemon_with(&self, tweak: impl FnOnce(&mut Command)) -> Child {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -163,14 +168,28 @@ impl Sandbox {
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);
+        tweak(&mut cmd);
         cmd.spawn().unwrap()
     }
 
     /// Starts a daemon and waits until it answers `slotcron status`.
     pub fn daemon(&self) -> Daemon<'_> {
-        let mut daemon = Daemon {
+        self.daemon_with(|_| {})
+    }
+
+    /// A daemon, not waited for: the test waits for what it needs.
+    pub fn daemon_unwaited(&self) -> Daemon<'_> {
+        Daemon {
             sandbox: self,
             child: Some(self.spawn_daemon()),
+        }
+    }
+
+    /// [`Sandbox::daemon`], the command changed by `tweak` first.
+    pub fn daemon_with(&self, tweak: impl FnOnce(&mut Command)) -> Daemon<'_> {
+        let mut daemon = Daemon {
+            sandbox: self,
+            child: Some(self.spawn_daemon_with(tweak)),
         };
         daemon.wait_for("the daemon to answer `status`", PATIENCE, |d| {
             let out = d.sandbox.slotcron(&["status", "--json"]);

@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use slotcron::cgroup::fake::FakeFs;
-use slotcron::cgroup::knob;
+use slotcron::cgroup::{cpu, memory};
 use slotcron::config::Settings;
 use slotcron::daemon::query::{EngineHandle, Query, SlotBook, SlotsReport};
 use slotcron::http::{AppState, serve};
@@ -37,21 +37,20 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
     let settings = Settings::builtin();
     let tree = crate::helper::fake_slot_tree(fake.clone(), &root, &settings);
     let default = tree.slot_path("default");
-    fake.set_knob(&default.join(knob::MEMORY_CURRENT), "1048576\n")
+    fake.set_knob(&default.join(memory::CURRENT), "1048576\n")
         .unwrap();
     fake.set_knob(
-        &default.join(knob::CPU_STAT),
+        &default.join(cpu::STAT),
         "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\nnr_periods 10\nnr_throttled 2\nthrottled_usec 750000\n",
     )
     .unwrap();
     fake.set_knob(
-        &default.join(knob::MEMORY_PRESSURE),
+        &default.join(memory::PRESSURE),
         "some avg10=3.50 avg60=1.00 avg300=0.00 total=99\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
     )
     .unwrap();
     let light = tree.slot_path("light");
-    fake.set_knob(&light.join(knob::MEMORY_MAX), "max\n")
-        .unwrap();
+    fake.set_knob(&light.join(memory::MAX), "max\n").unwrap();
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -156,5 +155,5 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
     assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
     stop.send(()).unwrap();
-    rt.block_on(server).unwrap().unwrap();
+    rt.block_on(server).unwrap();
 }

@@ -4,12 +4,14 @@
 
 mod helper;
 
+mod alerting;
 mod alerts;
 mod api;
 mod channels;
 mod check;
 mod contrib;
 mod control;
+mod cron_conformance;
 mod cron_reference;
 mod daemon;
 mod discover;
@@ -18,8 +20,11 @@ mod fake_cgroup;
 mod http;
 mod import;
 mod jobs;
+mod limits;
 mod next;
+mod packaging;
 mod promtool;
 mod prune;
+mod robfig;
 mod run;
 mod stats;

@@ -16,7 +16,7 @@ fn health(sb: &Sandbox, name: &str) -> Value {
 
 #[test]
 fn ten_successful_runs_make_a_baseline_and_a_healthy_job() {
-    let sb = Sandbox::new("");
+    let sb = Sandbox::new("baseline_runs: 10\n");
     sb.job("nap.yaml", "command: sleep 0.1\n");
     let fresh = health(&sb, "nap");
     assert_eq!(fresh["execution"], "never_run");
@@ -88,5 +88,75 @@ fn three_failures_in_a_row_make_a_job_critical() {
     assert_eq!(h["status"], "critical", "{h}");
     assert_eq!(h["execution"], "failing");
     assert_eq!(h["rolling_24h"]["failures"], 3);
-    assert_eq!(h["baseline_missing"], "0 of 10 successful runs");
+    assert_eq!(h["baseline_missing"], "0 of 30 successful runs");
+}
+
+/// `slotcron alerts --json` as a list.
+fn alerts(sb: &Sandbox) -> Vec<Value> {
+    let out = sb.slotcron(&["alerts", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_slower_run_alerts_with_its_evidence_and_recalculate_baselines_accepts_the_new_level() {
+    // Ten runs: with fewer, the spread is too uncertain for one run to be judged unusual.
+    let sb = Sandbox::new("baseline_runs: 10\n");
+    let floor = "alerts: { slower: { at_least: 100ms } }\n";
+    // 200 ms: long enough that process start-up on a loaded machine is small beside it.
+    sb.job("nap.yaml", &format!("command: sleep 0.2\n{floor}"));
+    for _ in 0..10 {
+        assert_eq!(sb.run("nap").1, 0);
+    }
+    assert_eq!(alerts(&sb), Vec::<Value>::new());
+    // 7.5 times as long and 1.3 s more: unusual, beyond +50 % and the job's 100 ms.
+    sb.job("nap.yaml", &format!("command: sleep 1.5\n{floor}"));
+    let (slow, _) = sb.run("nap");
+    let open = alerts(&sb);
+    assert_eq!(open.len(), 1, "{open:#?}");
+    let anomaly = &open[0];
+    assert_eq!(
+        (anomaly["kind"].as_str(), anomaly["first_run_id"].as_i64()),
+        (Some("anomaly"), slow["id"].as_i64())
+    );
+    let evidence = &anomaly["evidence"][0];
+    assert_eq!(evidence["rule"], "slower");
+    assert_eq!(evidence["figure"], "duration");
+    assert_eq!(evidence["value"], slow["duration_ms"].as_f64().unwrap());
+    assert_eq!(
+        (
+            evidence["baseline_runs"].as_u64(),
+            evidence["at_least"].as_f64()
+        ),
+        (Some(10), Some(100.0))
+    );
+    assert!(evidence["ratio"].as_f64().unwrap() > 3.0, "{evidence}");
+    let message = anomaly["message"].as_str().unwrap();
+    assert!(
+        message.contains(&evidence["summary"].as_str().unwrap().to_owned()),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("`slotcron recalculate-baselines nap`"),
+        "{message}"
+    );
+
+    let out = sb.slotcron(&["recalculate-baselines", "nap"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with(&format!(
+            "nap: its baseline restarts at run {}, where its open anomaly alert began",
+            slow["id"]
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(alerts(&sb), Vec::<Value>::new(), "the anomaly is resolved");
+    assert_eq!(
+        health(&sb, "nap")["baseline_missing"],
+        "1 of 10 successful runs"
+    );
+    // The new level is not judged against the old one.
+    assert_eq!(sb.run("nap").1, 0);
+    assert_eq!(alerts(&sb), Vec::<Value>::new());
 }

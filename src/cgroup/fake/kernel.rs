@@ -7,53 +7,24 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::FakeFs;
+use crate::cgroup::controller;
 use crate::cgroup::fs::list_child_dirs;
 use crate::cgroup::knob::*;
 use crate::cgroup::parse::{parse_controllers, parse_procs};
 
-const MEMORY_EVENTS_ZERO: &str = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";
-const PSI_ZERO: &str = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n\
-                        full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
-const CPU_STAT_BASE: &str = "usage_usec 0\nuser_usec 0\nsystem_usec 0\n";
-const CPU_STAT_FULL: &str = "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\n\
-                             nr_throttled 0\nthrottled_usec 0\nnr_bursts 0\nburst_usec 0\n";
-
-/// Knob files of each controller, with the kernel's defaults.
-fn controller_knobs(controller: &str) -> &'static [(&'static str, &'static str)] {
-    match controller {
-        "memory" => &[
-            (MEMORY_MAX, "max\n"),
-            (MEMORY_HIGH, "max\n"),
-            (MEMORY_SWAP_MAX, "max\n"),
-            (MEMORY_OOM_GROUP, "0\n"),
-            (MEMORY_CURRENT, "0\n"),
-            (MEMORY_PEAK, "0\n"),
-            (MEMORY_EVENTS, MEMORY_EVENTS_ZERO),
-            (MEMORY_PRESSURE, PSI_ZERO),
-        ],
-        "cpu" => &[(CPU_MAX, "max 100000\n"), (CPU_WEIGHT, "100\n")],
-        "pids" => &[
-            (PIDS_MAX, "max\n"),
-            (PIDS_CURRENT, "0\n"),
-            (PIDS_PEAK, "0\n"),
-            (PIDS_EVENTS, "max 0\n"),
-        ],
-        _ => &[],
-    }
-}
-
-/// Knobs the kernel does not let anyone write.
-pub(super) const READ_ONLY: &[&str] = &[
-    CGROUP_CONTROLLERS,
-    CGROUP_EVENTS,
-    MEMORY_CURRENT,
-    MEMORY_PEAK,
-    MEMORY_EVENTS,
-    CPU_STAT,
-    PIDS_CURRENT,
-    PIDS_PEAK,
-    PIDS_EVENTS,
+/// Files every cgroup has, whatever its controllers, with their content; the controllers
+/// add theirs ([`controller::Controller::core_files`], `cpu.stat`).
+const CORE: &[(&str, &str)] = &[
+    (CGROUP_PROCS, ""),
+    (CGROUP_EVENTS, "populated 0\nfrozen 0\n"),
+    (CGROUP_KILL, ""),
+    (CGROUP_FREEZE, "0\n"),
+    (CGROUP_SUBTREE_CONTROL, "\n"),
+    (CGROUP_TYPE, "domain\n"),
 ];
+
+/// Core files the kernel does not let anyone write.
+const CORE_READ_ONLY: &[&str] = &[CGROUP_CONTROLLERS, CGROUP_EVENTS];
 
 /// Rewrites a file in place (creating it if absent): a descriptor a waiter holds keeps
 /// seeing the file, and a reader never sees it empty in between (as it could after a
@@ -75,16 +46,8 @@ pub(super) fn err(code: i32) -> io::Error {
 impl FakeFs {
     /// Creates the core files and the knobs of `controllers` in `dir`.
     pub(super) fn lay_out(&self, dir: &Path, controllers: &str) -> io::Result<()> {
-        let core = [
-            (CGROUP_PROCS, ""),
-            (CGROUP_EVENTS, "populated 0\nfrozen 0\n"),
-            (CGROUP_KILL, ""),
-            (CGROUP_FREEZE, "0\n"),
-            (CGROUP_SUBTREE_CONTROL, "\n"),
-            (CGROUP_TYPE, "domain\n"),
-            (CPU_STAT, CPU_STAT_BASE),
-        ];
-        for (name, content) in core {
+        let controllers_core = controller::ALL.iter().flat_map(|c| c.core_files());
+        for (name, content) in CORE.iter().chain(controllers_core) {
             fs::write(dir.join(name), content)?;
         }
         fs::write(dir.join(CGROUP_CONTROLLERS), format!("{controllers}\n"))?;
@@ -94,24 +57,31 @@ impl FakeFs {
         Ok(())
     }
 
-    fn add_controller_knobs(&self, dir: &Path, controller: &str) -> io::Result<()> {
-        for (name, content) in controller_knobs(controller) {
-            if !dir.join(name).exists() {
-                fs::write(dir.join(name), content)?;
+    /// Knob files of `name` (none for a controller slotcron does not drive, such as
+    /// cpuset); a core file the controller fills in (`cpu.stat`) is rewritten.
+    fn add_controller_knobs(&self, dir: &Path, name: &str) -> io::Result<()> {
+        let Some(c) = controller::by_name(name) else {
+            return Ok(());
+        };
+        for knob in c.knob_files() {
+            let core = c.core_files().iter().any(|(n, _)| *n == knob.name);
+            if core || !dir.join(knob.name).exists() {
+                fs::write(dir.join(knob.name), knob.default)?;
             }
-        }
-        if controller == "cpu" {
-            fs::write(dir.join(CPU_STAT), CPU_STAT_FULL)?;
         }
         Ok(())
     }
 
-    fn remove_controller_knobs(&self, dir: &Path, controller: &str) -> io::Result<()> {
-        for (name, _) in controller_knobs(controller) {
-            let _ = fs::remove_file(dir.join(name));
+    /// Removes the knob files of `name`; its core files go back to their core content.
+    fn remove_controller_knobs(&self, dir: &Path, name: &str) -> io::Result<()> {
+        let Some(c) = controller::by_name(name) else {
+            return Ok(());
+        };
+        for knob in c.knob_files() {
+            let _ = fs::remove_file(dir.join(knob.name));
         }
-        if controller == "cpu" {
-            fs::write(dir.join(CPU_STAT), CPU_STAT_BASE)?;
+        for (name, content) in c.core_files() {
+            fs::write(dir.join(name), content)?;
         }
         Ok(())
     }
@@ -229,24 +199,19 @@ impl FakeFs {
     }
 }
 
-/// Whether `value` is one the kernel accepts for `knob`.
-pub(super) fn valid_value(knob: &str, value: &str) -> bool {
+/// What writing `value` to the knob `name` leaves in it, or the errno the kernel answers:
+/// core knobs here, controller knobs by their controller ([`controller::Controller::fake_write`]).
+pub(super) fn knob_write(name: &str, current: &str, value: &str) -> Result<String, i32> {
     let v = value.trim();
-    let max_or_u64 = |s: &str| s == "max" || s.parse::<u64>().is_ok();
-    match knob {
-        MEMORY_MAX | MEMORY_HIGH | MEMORY_SWAP_MAX | PIDS_MAX => max_or_u64(v),
-        MEMORY_OOM_GROUP | CGROUP_FREEZE => v == "0" || v == "1",
-        CGROUP_KILL => v == "1",
-        CPU_WEIGHT => v.parse::<u32>().is_ok_and(|w| (1..=10_000).contains(&w)),
-        CPU_MAX => {
-            let mut it = v.split_whitespace();
-            let quota_ok = it.next().is_some_and(max_or_u64);
-            let period_ok = it.next().is_none_or(|p| {
-                p.parse::<u64>()
-                    .is_ok_and(|p| (1000..=1_000_000).contains(&p))
-            });
-            quota_ok && period_ok && it.next().is_none()
-        }
-        _ => true,
+    match name {
+        _ if CORE_READ_ONLY.contains(&name) => Err(libc::EACCES),
+        CGROUP_FREEZE if v == "0" || v == "1" => Ok(format!("{v}\n")),
+        CGROUP_KILL if v == "1" => Ok(String::new()),
+        CGROUP_FREEZE | CGROUP_KILL => Err(libc::EINVAL),
+        _ => match controller::knob_file(name) {
+            Some((_, knob)) if !knob.writable => Err(libc::EACCES),
+            Some((c, _)) => c.fake_write(name, current, value),
+            None => Ok(format!("{}\n", value.trim_end())),
+        },
     }
 }

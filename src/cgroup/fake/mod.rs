@@ -1,7 +1,8 @@
 //! A fake cgroupfs for tests: a temp dir laid out the way the kernel lays out cgroup v2.
 //!
 //! `create_dir` creates the knob files the kernel would (core files, plus the knobs of the
-//! controllers the parent enabled in its `cgroup.subtree_control`, with kernel defaults).
+//! controllers the parent enabled in its `cgroup.subtree_control`, with kernel defaults;
+//! each controller describes its own, see [`crate::cgroup::Controller::knob_files`]).
 //! Writes fail like the kernel's: ENOENT for an absent knob, EINVAL for a bad value, ENOENT
 //! for a controller not in `cgroup.controllers`, EBUSY for the no-internal-process rule and
 //! for `rmdir` of a cgroup with processes or children, EACCES for anything outside the
@@ -18,7 +19,7 @@ use std::sync::Mutex;
 
 use super::fs::{CgroupFs, list_child_dirs};
 use super::knob::{CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
-use kernel::{READ_ONLY, err, replace, valid_value};
+use kernel::{err, knob_write, replace};
 
 mod kernel;
 
@@ -162,18 +163,14 @@ impl CgroupFs for FakeFs {
             .and_then(|n| n.to_str())
             .unwrap_or_default();
         let dir = path.parent().ok_or_else(|| err(libc::EINVAL))?;
-        if READ_ONLY.contains(&name) {
-            return Err(err(libc::EACCES));
-        }
-        if !valid_value(name, value) {
-            return Err(err(libc::EINVAL));
-        }
+        let current = fs::read_to_string(path)?;
+        let content = knob_write(name, &current, value).map_err(err)?;
         match name {
             CGROUP_SUBTREE_CONTROL => self.write_subtree_control(dir, value),
             CGROUP_PROCS => self.write_procs(dir, value),
             CGROUP_KILL => self.kill_subtree(dir),
             _ => {
-                replace(path, &format!("{}\n", value.trim_end()))?;
+                replace(path, &content)?;
                 if name == CGROUP_FREEZE {
                     self.update_populated(dir)?;
                 }

@@ -7,7 +7,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Concurrency, Job, Priority};
 use crate::model::RunStatus;
-use crate::runner::effective_memory_limit;
+use crate::runner::effective_limits;
 use crate::scheduler::{BreakerState, MachineState, Pending};
 use crate::store::NewRun;
 
@@ -119,12 +119,13 @@ impl Engine {
 
     /// The memory admission reserves for a run of `job`: its observed peak scaled by
     /// `weights.memory` once there is history, else its memory limit, else a fair share
-    /// of its slot (`memory_max / max_concurrent`); never above its effective limit.
+    /// of its slot (`memory_max / max_concurrent`); never above its effective memory limit
+    /// ([`effective_limits`], the figure its history row records).
     pub fn expected_memory(&self, job: &Job) -> u64 {
         let Some(slot) = self.settings.slots.get(&job.slot) else {
             return 0;
         };
-        let limit = effective_memory_limit(job, slot);
+        let limit = effective_limits(job, slot, self.settings.memory_max).memory_bytes;
         let observed = self
             .registry
             .jobs

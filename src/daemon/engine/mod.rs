@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::alerts::AlertNotice;
-use crate::config::{ParseCache, Schedule, Settings};
+use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
 use crate::runner::{Enforcer, Runner};
 use crate::scheduler::{Admission, ProtectGate, SlotSpec, Timeline};
@@ -212,20 +212,13 @@ impl Engine {
             self.timeline.remove(&key);
             return;
         };
-        entry.next_nominal = if !entry.enabled() {
-            None
-        } else if let (Schedule::Every(_), Some(last)) =
-            (&entry.job.schedule, entry.summary.last_started_at)
-        {
-            // An interval keeps its phase across restarts: one interval after the last
-            // start, or one interval from now if that has passed (`catch_up` covers the gap).
-            entry
-                .job
-                .next_fire(last.min(after))
-                .filter(|at| *at > after)
-                .or_else(|| entry.job.next_fire(after))
-        } else {
+        // Never from the last start: a run that started late would move the next fire
+        // to just after the one already planned (`@every` fired twice). An interval's
+        // phase is its schedule's, fixed to the epoch (ADR 0025).
+        entry.next_nominal = if entry.enabled() {
             entry.job.next_fire(after)
+        } else {
+            None
         };
         match entry.next_nominal {
             Some(at) => {
@@ -243,9 +236,17 @@ impl Engine {
 
     /// A scheduled time of `name` has come: compute the next one, then handle this one.
     pub async fn fire(&mut self, name: &str, now: DateTime<Utc>) {
-        let Some(entry) = self.registry.jobs.get(name) else {
+        let Some(nominal) = self.take_fire(name, now) else {
             return;
         };
+        let verdict = self.due(name, Origin::Schedule, nominal, now).await;
+        debug!(job = name, ?verdict, "scheduled time");
+    }
+
+    /// The bookkeeping half of [`Engine::fire`]: returns the due time that has come (the
+    /// job's nominal time) and puts the next one on the timeline.
+    pub(super) fn take_fire(&mut self, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let entry = self.registry.jobs.get(name)?;
         let nominal = entry.next_nominal.unwrap_or(now);
         // The next time follows this one (an interval keeps its phase even when we woke a
         // little late). After a suspend several times may have passed: they make this one
@@ -260,8 +261,7 @@ impl Engine {
         {
             self.schedule_next(name, now);
         }
-        let verdict = self.due(name, Origin::Schedule, nominal, now).await;
-        debug!(job = name, ?verdict, "scheduled time");
+        Some(nominal)
     }
 
     pub(super) fn enforcement(&self) -> Enforcement {
@@ -314,6 +314,8 @@ impl Engine {
 }
 
 mod admit;
+#[cfg(test)]
+mod firing_tests;
 mod runs;
 #[cfg(test)]
 mod tests;

@@ -224,7 +224,7 @@ impl Engine {
         let job = name.to_owned();
         let raised = self
             .db(move |s| {
-                let change = s.raise(&job, None, &finding, now)?;
+                let change = s.raise(&job, None, &finding, settings.flap_window, now)?;
                 Ok((change, finding))
             })
             .await;
@@ -237,6 +237,7 @@ impl Engine {
                     kind: finding.kind,
                     severity: finding.severity,
                     message: finding.message,
+                    evidence: finding.evidence,
                     change,
                 });
             }
@@ -246,25 +247,29 @@ impl Engine {
     }
 
     /// Records the run's alerts and refreshes its job's baseline (`followup::record`, in one
-    /// visit to the history thread) and sends the alerts that opened or escalated to
-    /// `alert_sink`. Alerts never hold up scheduling.
-    async fn follow_up(&self, record: &RunRecord, now: DateTime<Utc>) {
+    /// visit to the history thread), keeps the job's performance for `/metrics` and sends
+    /// the alerts that opened or escalated to `alert_sink`. Alerts never hold up scheduling.
+    async fn follow_up(&mut self, record: &RunRecord, now: DateTime<Utc>) {
         let Some(entry) = self.registry.jobs.get(&record.job) else {
             return;
         };
         let (job, settings, run) = (entry.job.clone(), self.settings.clone(), record.clone());
-        let alerts = self
+        let Ok(done) = self
             .db(move |s| Ok(crate::followup::record(s, &job, &run, &settings, now)))
             .await
-            .unwrap_or_default();
-        for (id, kind) in alerts.resolved {
+        else {
+            return;
+        };
+        let counters = self.metrics.jobs.entry(record.job.clone()).or_default();
+        counters.performance = Some(done.performance);
+        for (id, kind) in done.alerts.resolved {
             self.publish(LiveEvent::AlertResolved {
                 id,
                 job: record.job.clone(),
                 kind,
             });
         }
-        for notice in alerts.notices {
+        for notice in done.alerts.notices {
             info!(job = %notice.job, alert_id = notice.alert_id, kind = %notice.kind,
                 severity = %notice.severity, change = notice.change.as_str(), "alert");
             self.announce(notice);

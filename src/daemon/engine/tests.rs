@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use tokio::sync::mpsc;
 
 use super::*;
@@ -17,13 +17,13 @@ use crate::store::RunFilter;
 
 const MIB: u64 = 1 << 20;
 
-struct Harness {
-    engine: Engine,
+pub(super) struct Harness {
+    pub(super) engine: Engine,
     events: mpsc::UnboundedReceiver<RunEvent>,
     _dir: tempfile::TempDir,
 }
 
-async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
+pub(super) async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("jobs.d")).unwrap();
     for (name, text) in jobs {
@@ -92,7 +92,7 @@ impl Harness {
     }
 
     /// The registry's entry of `job`, to set what history would have said.
-    fn entry(&mut self, job: &str) -> &mut crate::daemon::registry::JobEntry {
+    pub(super) fn entry(&mut self, job: &str) -> &mut crate::daemon::registry::JobEntry {
         self.engine
             .registry
             .jobs
@@ -118,7 +118,7 @@ impl Harness {
     }
 }
 
-const SLOT: &str = "  default: { max_concurrent: 2, memory_max: 1G, queue_limit: 1 }\n";
+pub(super) const SLOT: &str = "  default: { max_concurrent: 2, memory_max: 1G, queue_limit: 1 }\n";
 
 #[tokio::test]
 async fn forbid_skips_a_run_due_while_the_previous_one_runs_and_records_why() {
@@ -334,22 +334,25 @@ async fn a_disabled_job_ignores_its_schedule_and_has_no_next_fire() {
 }
 
 #[tokio::test]
-async fn an_interval_keeps_its_phase_from_the_last_start() {
+async fn an_interval_keeps_its_phase_whatever_the_last_start() {
     let mut h = harness(SLOT, &[("i", "command: 'true'\nschedule: '@every 10m'\n")]).await;
-    let now = Utc::now();
-    let last = now - chrono::Duration::minutes(3);
-    h.entry("i").summary.last_started_at = Some(last);
-    h.engine.schedule_next("i", now);
+    let now = Utc.with_ymd_and_hms(2026, 11, 27, 10, 3, 0).unwrap();
+    let grid = Utc.with_ymd_and_hms(2026, 11, 27, 10, 10, 0).unwrap();
+    for last in [
+        now - chrono::Duration::minutes(3),
+        now - chrono::Duration::hours(5),
+    ] {
+        h.entry("i").summary.last_started_at = Some(last);
+        h.engine.schedule_next("i", now);
+        assert_eq!(h.engine.timeline.get(&Wake::Fire("i".into())), Some(grid));
+    }
+    // Woken 2 s late for 10:10 with a run that started late before: the next is 10:20.
+    h.entry("i").summary.last_started_at = Some(grid - chrono::Duration::seconds(598));
+    let late = grid + chrono::Duration::seconds(2);
+    assert_eq!(h.engine.take_fire("i", late), Some(grid));
     assert_eq!(
         h.engine.timeline.get(&Wake::Fire("i".into())),
-        Some(last + chrono::Duration::minutes(10))
-    );
-    let long_ago = now - chrono::Duration::hours(5);
-    h.entry("i").summary.last_started_at = Some(long_ago);
-    h.engine.schedule_next("i", now);
-    assert_eq!(
-        h.engine.timeline.get(&Wake::Fire("i".into())),
-        Some(now + chrono::Duration::minutes(10))
+        Some(grid + chrono::Duration::minutes(10))
     );
 }
 
@@ -509,4 +512,58 @@ async fn a_finished_run_raises_alerts_notifies_new_ones_and_a_success_resolves_t
             .is_empty()
     );
     assert!(notices.try_recv().is_err(), "resolving notifies nobody");
+}
+
+#[tokio::test]
+async fn the_engine_keeps_each_job_s_performance_for_metrics() {
+    use crate::stats::{Baseline, Performance};
+    let mut h = harness(
+        SLOT,
+        &[(
+            "nap",
+            "command: sleep 0.05\nalerts: { slower: { by: 0%, at_least: 0s } }\n",
+        )],
+    )
+    .await;
+    // A baseline of 10 ms against which 50 ms runs are degraded once three of them are in.
+    let baseline = Baseline {
+        duration_median_ms: 10.0,
+        duration_p95_ms: 11.0,
+        duration_mad_ms: 0.5,
+        memory_median_bytes: None,
+        memory_max_bytes: None,
+        memory_mad_bytes: None,
+        duration_spread: Some(0.05),
+        memory_spread: None,
+        cpu_median_usec: None,
+        runs: h.engine.settings.health.baseline_runs,
+        newest_run_id: 0,
+        checked_run_id: 1_000_000,
+        held: false,
+        computed_at: Utc::now(),
+    };
+    h.engine
+        .store
+        .lock()
+        .unwrap()
+        .save_baseline("nap", Some(&baseline))
+        .unwrap();
+    let performance = |h: &Harness| h.engine.metrics.jobs.get("nap").and_then(|c| c.performance);
+    h.manual("nap").await;
+    h.settle().await;
+    assert_eq!(
+        performance(&h),
+        Some(Performance::Stable),
+        "one run is no trend"
+    );
+    for _ in 0..2 {
+        h.manual("nap").await;
+        h.settle().await;
+    }
+    assert_eq!(performance(&h), Some(Performance::Degraded));
+    let text = crate::metrics::encode(crate::daemon::query::snapshot(&h.engine));
+    assert!(
+        text.contains("slotcron_job_degraded{job=\"nap\"} 1\n"),
+        "{text}"
+    );
 }

@@ -8,6 +8,7 @@ fn control(enabled_override: Option<bool>, breaker_reset_at: Option<DateTime<Utc
     JobControl {
         enabled_override,
         breaker_reset_at,
+        baseline_since_run_id: None,
     }
 }
 

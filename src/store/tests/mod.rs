@@ -79,6 +79,7 @@ fn success(finished_at: DateTime<Utc>, duration_ms: u64) -> RunCompletion {
         cpu_throttled_usec: None,
         oom_kills: None,
         pids_peak: None,
+        io: None,
         error: None,
     }
 }

@@ -254,3 +254,38 @@ fn a_version_1_database_is_migrated_with_its_history() {
         1
     );
 }
+
+/// A database of schema 5 keeps its alerts and baselines: the alerts gain no evidence and
+/// no reopening, the baselines no spread (so they are due for recomputation).
+#[test]
+fn a_version_5_database_keeps_its_alerts_and_its_baselines_become_due() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slotcron.db");
+    let mut conn = Connection::open(&path).unwrap();
+    rusqlite_migration::Migrations::from_slice(&MIGRATIONS[..5])
+        .to_latest(&mut conn)
+        .unwrap();
+    conn.execute_batch(
+        "INSERT INTO jobs (name, file, slot, schedule, enabled, definition, first_seen_at, \
+         updated_at) VALUES ('old', 'old.yaml', 'batch', '@daily', 1, '{}', 0, 0); \
+         INSERT INTO alerts (job, kind, severity, message, count, opened_at, last_at) \
+         VALUES ('old', 'anomaly', 'warning', 'duration 10s against a usual 4s (z = 8.1)', 4, 0, 10); \
+         INSERT INTO baselines (job, runs, newest_run_id, duration_median_ms, duration_p95_ms, \
+         duration_mad_ms, computed_at) VALUES ('old', 30, 7, 4000, 4400, 100, 0);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = Store::open(&path).unwrap();
+    let alert = &store.alerts(true).unwrap()[0];
+    assert_eq!(
+        (alert.count, alert.reopened, alert.evidence.len()),
+        (4, 0, 0)
+    );
+    let b = store.baseline("old").unwrap().unwrap();
+    assert_eq!(
+        (b.duration_spread, b.checked_run_id, b.held),
+        (None, 7, false)
+    );
+    assert!(store.baseline_due("old", 30, 10).unwrap(), "no spread: due");
+}

@@ -71,7 +71,10 @@ fn old_finished_runs_go_with_their_logs_and_everything_else_stays() {
         .record_event(&event(Some(old_retry), 31 * DAY))
         .unwrap();
     let finding = Finding::new(AlertKind::Failure, "exit code 3".into());
-    let open_alert = store.raise("a", Some(old), &finding, at(0)).unwrap().id();
+    let open_alert = store
+        .raise("a", Some(old), &finding, std::time::Duration::ZERO, at(0))
+        .unwrap()
+        .id();
 
     assert_eq!(store.prunable(at(20 * DAY)).unwrap(), (3, 1));
     let report = store

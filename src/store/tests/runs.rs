@@ -1,6 +1,7 @@
 //! Recording runs: the full life of a run, its guards, and listing.
 
 use super::*;
+use crate::cgroup::IoStat;
 use crate::store::{RunFilter, RunRecord, StoreError};
 
 #[test]
@@ -49,6 +50,12 @@ fn start_process_finish_round_trips_every_field() {
         cpu_throttled_usec: Some(250_000),
         oom_kills: Some(1),
         pids_peak: Some(17),
+        io: Some(IoStat {
+            rbytes: 4096,
+            wbytes: 10 << 20,
+            rios: 1,
+            wios: 80,
+        }),
         error: Some("killed by the OOM killer at memory.max".to_owned()),
     };
     store.finish_run(id, &done).unwrap();
@@ -71,6 +78,12 @@ fn start_process_finish_round_trips_every_field() {
         cpu_throttled_usec: Some(250_000),
         oom_kills: Some(1),
         pids_peak: Some(17),
+        io: Some(IoStat {
+            rbytes: 4096,
+            wbytes: 10 << 20,
+            rios: 1,
+            wios: 80,
+        }),
         enforcement: Enforcement::Cgroup,
         trigger: "retry".to_owned(),
         attempt: 2,
@@ -116,6 +129,7 @@ fn run_record_json_has_the_history_field_names_and_rfc3339_times() {
         "cpu_throttled_usec",
         "oom_kills",
         "pids_peak",
+        "io",
         "enforcement",
         "trigger",
         "attempt",

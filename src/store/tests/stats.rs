@@ -2,7 +2,7 @@
 //! on hand-made histories with exact figures.
 
 use super::*;
-use crate::store::{Rolling, StoreError};
+use crate::store::{BaselineChange, Rolling, StoreError};
 
 /// Records a finished run of `job` started at `start` ms, with its duration and figures.
 fn finished(
@@ -56,10 +56,11 @@ fn a_baseline_needs_n_successes_and_is_stored_and_read_back() {
         Some(3000),
     );
     assert!(store.baseline_due("etl", 5, 10).unwrap());
-    let b = store
-        .refresh_baseline("etl", 5, 10, at(20_000))
-        .unwrap()
-        .unwrap();
+    let Some(BaselineChange::Computed(b)) =
+        store.refresh_baseline("etl", 5, 10, at(20_000)).unwrap()
+    else {
+        panic!("the fifth success computes the baseline");
+    };
     // 100 110 120 130 1000
     assert_eq!(b.duration_median_ms, 120.0);
     assert_eq!(b.duration_mad_ms, 10.0);
@@ -177,4 +178,83 @@ fn latest_runs_recent_successes_and_counts_cover_every_job_at_once() {
     assert_eq!(counts, [("b".to_owned(), 1), ("idle".to_owned(), 0)].into());
     let counts = store.successes_toward_baseline(6).unwrap();
     assert_eq!(counts["a"], 6, "counted up to the window, not all 7");
+}
+
+#[test]
+fn a_baseline_is_held_while_its_newest_runs_disagree_and_taken_in_once_settled() {
+    let (_dir, mut store) = store_with_jobs(&["etl"]);
+    let mut t = 0;
+    let mut run = |store: &mut Store, ms: u64| {
+        t += 100_000;
+        finished(store, "etl", RunStatus::Success, t, ms, Some(1_000))
+    };
+    for i in 0..20 {
+        run(&mut store, 100 + i % 3);
+    }
+    let first = store.refresh_baseline("etl", 20, 10, at(0)).unwrap();
+    assert!(
+        matches!(first, Some(BaselineChange::Computed(_))),
+        "{first:?}"
+    );
+    // Ten runs at three times the level: not settled, held (median kept, checked moved on).
+    let mut newest = 0;
+    for _ in 0..10 {
+        newest = run(&mut store, 300);
+    }
+    assert_eq!(
+        store.refresh_baseline("etl", 20, 10, at(1)).unwrap(),
+        Some(BaselineChange::Held)
+    );
+    let held = store.baseline("etl").unwrap().unwrap();
+    assert_eq!((held.duration_median_ms, held.held), (101.0, true));
+    assert_eq!(held.checked_run_id, newest);
+    assert!(held.newest_run_id < newest);
+    assert!(
+        !store.baseline_due("etl", 20, 10).unwrap(),
+        "counted from the check"
+    );
+    for _ in 0..9 {
+        run(&mut store, 300);
+    }
+    assert_eq!(store.refresh_baseline("etl", 20, 10, at(2)).unwrap(), None);
+    run(&mut store, 300);
+    // The whole window of 20 at the new level: settled, taken in.
+    let Some(BaselineChange::Computed(b)) = store.refresh_baseline("etl", 20, 10, at(3)).unwrap()
+    else {
+        panic!("settled window");
+    };
+    assert_eq!((b.duration_median_ms, b.held), (300.0, false));
+    assert!(b.duration_spread.unwrap() < 0.01, "{b:?}");
+}
+
+#[test]
+fn a_restarted_baseline_counts_only_the_runs_from_its_start() {
+    let (_dir, mut store) = store_with_jobs(&["etl"]);
+    let ids: Vec<i64> = (0..5)
+        .map(|i| finished(&mut store, "etl", RunStatus::Success, i * 1000, 100, None))
+        .collect();
+    assert!(store.recompute_baseline("etl", 3, at(0)).unwrap().is_some());
+    store.set_baseline_since("etl", ids[3], at(0)).unwrap();
+    assert_eq!(store.baseline_since("etl").unwrap(), ids[3]);
+    assert_eq!(
+        store.recompute_baseline("etl", 3, at(1)).unwrap(),
+        None,
+        "2 of 3"
+    );
+    assert_eq!(store.successes_toward_baseline(3).unwrap()["etl"], 2);
+    assert!(!store.baseline_due("etl", 3, 10).unwrap());
+    finished(&mut store, "etl", RunStatus::Success, 9_000, 400, None);
+    assert!(store.baseline_due("etl", 3, 10).unwrap());
+    let Some(BaselineChange::Computed(b)) = store.refresh_baseline("etl", 3, 10, at(2)).unwrap()
+    else {
+        panic!("three runs since the start");
+    };
+    assert_eq!((b.duration_median_ms, b.runs), (100.0, 3));
+    assert_eq!(
+        store.job_controls().unwrap()["etl"].baseline_since_run_id,
+        Some(ids[3])
+    );
+    // Clearing the other controls keeps the row while the restart point is set.
+    store.set_enabled_override("etl", None, at(3)).unwrap();
+    assert_eq!(store.baseline_since("etl").unwrap(), ids[3]);
 }

@@ -279,3 +279,77 @@ fn a_non_loopback_listener_without_a_token_refuses_to_start() {
         "{err}"
     );
 }
+
+/// An alert with evidence and a degraded job's health, as the API serializes them, match
+/// `docs/openapi.yaml` (the daemon test above sees only a failure and no baseline).
+#[test]
+fn evidence_in_alerts_and_health_matches_the_schemas() {
+    use slotcron::alerts::{AlertKind, Finding};
+    use slotcron::stats::effect::{Judging, Reference, Rule, judge};
+    use slotcron::store::{JobRow, Store};
+
+    let schemas = Schemas::load();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    let now = chrono::Utc::now();
+    let row = JobRow {
+        name: "backup".into(),
+        file: "backup.yaml".into(),
+        slot: "default".into(),
+        schedule: "manual".into(),
+        enabled: true,
+        definition: "{}".into(),
+    };
+    store.sync_jobs(&[row], now).unwrap();
+    let usual = Reference {
+        median: 10_000.0,
+        spread: 0.05,
+        runs: 30,
+    };
+    let slow = judge(Rule::Slower, 20_000.0, 1, &usual, &Judging::default()).unwrap();
+    let finding = Finding::with_evidence(AlertKind::Anomaly, "slow".into(), vec![slow.clone()]);
+    let window = std::time::Duration::from_secs(3600);
+    store.raise("backup", None, &finding, window, now).unwrap();
+    store.resolve("backup", &[AlertKind::Anomaly], now).unwrap();
+    store.raise("backup", None, &finding, window, now).unwrap();
+    let alerts = serde_json::json!({ "alerts": store.alerts(true).unwrap() });
+    schemas.check("AlertList", &alerts);
+    assert_eq!(alerts["alerts"][0]["reopened"], 1);
+
+    let baseline = slotcron::stats::Baseline {
+        duration_median_ms: 10_000.0,
+        duration_p95_ms: 11_000.0,
+        duration_mad_ms: 300.0,
+        memory_median_bytes: None,
+        memory_max_bytes: None,
+        memory_mad_bytes: None,
+        duration_spread: Some(0.05),
+        memory_spread: None,
+        cpu_median_usec: None,
+        runs: 30,
+        newest_run_id: 30,
+        checked_run_id: 40,
+        held: true,
+        computed_at: now,
+    };
+    let inputs = slotcron::stats::HealthInputs {
+        baseline: Some(baseline),
+        recent: slotcron::stats::Recent {
+            runs: 5,
+            duration_median_ms: Some(20_000.0),
+            memory_median_bytes: None,
+            memory_runs: 0,
+        },
+        ..slotcron::stats::HealthInputs::default()
+    };
+    let thresholds = slotcron::stats::health::Thresholds {
+        consecutive_failures: 3,
+        overdue_grace: Duration::from_secs(300),
+        judging: Judging::default(),
+    };
+    let health = slotcron::stats::evaluate(&thresholds, &inputs, None, now);
+    let health = serde_json::to_value(&health).unwrap();
+    assert_eq!(health["performance"], "degraded");
+    assert_eq!(health["degradation"][0]["runs"], 5);
+    schemas.check("Health", &health);
+}

@@ -4,8 +4,10 @@
 //! are JSON Schema 2020-12), the event stream and shutdown with a stream open.
 
 mod assets;
+mod details;
 mod endpoints;
 mod events;
+mod secrets;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

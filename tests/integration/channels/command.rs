@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use slotcron::channels::{DeliveryError, Outcome, Severity};
+use slotcron::stats::effect::{Judging, Reference, Rule, judge};
 
 use super::{PATIENCE, alert, channels, report_for, start};
 
@@ -24,7 +25,15 @@ async fn the_hook_gets_the_alert_in_its_environment_and_on_stdin() {
         "  - {{ name: hook, type: command, command: [/bin/sh, '{}'] }}\n",
         script.display()
     )));
-    handle.send(alert(9, Severity::Warning));
+    let usual = Reference {
+        median: 10_000.0,
+        spread: 0.05,
+        runs: 30,
+    };
+    let slow = judge(Rule::Slower, 20_000.0, 1, &usual, &Judging::default()).unwrap();
+    let mut sent = alert(9, Severity::Warning);
+    sent.evidence = vec![slow.clone()];
+    handle.send(sent);
     let report = report_for(&mut reports, "hook").await;
     assert_eq!(report.outcome, Outcome::Delivered);
     let env = std::fs::read_to_string(out.with_extension("env")).unwrap();
@@ -42,6 +51,14 @@ async fn the_hook_gets_the_alert_in_its_environment_and_on_stdin() {
         serde_json::from_slice(&std::fs::read(out.with_extension("json")).unwrap()).unwrap();
     assert_eq!(json["id"], 9);
     assert_eq!(json["text"], "[warning] backup: failure — exit code 3");
+    assert_eq!(json["evidence"][0]["rule"], "slower");
+    assert_eq!(json["evidence"][0]["summary"], slow.summary.as_str());
+    let evidence = env
+        .lines()
+        .find_map(|l| l.strip_prefix("SLOTCRON_ALERT_EVIDENCE="))
+        .expect("SLOTCRON_ALERT_EVIDENCE");
+    let evidence: serde_json::Value = serde_json::from_str(evidence).unwrap();
+    assert_eq!(evidence, json["evidence"]);
 }
 
 #[tokio::test]

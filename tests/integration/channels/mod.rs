@@ -49,6 +49,7 @@ fn alert(id: i64, severity: Severity) -> AlertMessage {
         kind: "failure".into(),
         severity,
         message: "exit code 3".into(),
+        evidence: Vec::new(),
         change: "opened".into(),
         at: Utc.with_ymd_and_hms(2026, 5, 1, 3, 0, 0).unwrap(),
     }

@@ -29,6 +29,11 @@ async fn posts_the_alert_as_json_with_a_slack_text_and_extra_headers() {
     assert_eq!(json["at"], "2026-05-01T03:00:00Z");
     assert_eq!(json["host"], "testhost");
     assert_eq!(json["text"], "[error] backup: failure — exit code 3");
+    assert_eq!(
+        json["evidence"],
+        serde_json::json!([]),
+        "a failure is not judged by figures"
+    );
     let report = report_for(&mut reports, "hook").await;
     assert_eq!((report.outcome, report.attempts), (Outcome::Delivered, 1));
 }

@@ -69,6 +69,7 @@ fn ran_two_days_ago(sb: &Sandbox, jobs: &[&str]) {
             cpu_throttled_usec: None,
             oom_kills: None,
             pids_peak: None,
+            io: None,
             error: None,
         };
         store.finish_run(id, &done).unwrap();

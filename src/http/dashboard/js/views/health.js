@@ -1,5 +1,6 @@
 // The health page (#/health): jobs counted by health and by execution, the jobs worst
-// first, and performance trends (last 24 h against the baseline), degraded first.
+// first, and performance trends (the newest successful runs' medians against the
+// baseline: the figures the `degraded` verdict judges), degraded first, with why.
 
 import { $, el, fill, assemble, badge, classWord, jobLink } from '../dom.js';
 import { fmtBytes, fmtMs, fmtPct, timeEl } from '../format.js';
@@ -37,8 +38,9 @@ export const healthView = () => {
         trends = sortableTable([
           { key: 'name', label: 'Job', sort: (j) => j.name, cell: (j) => jobLink(j.name) },
           { key: 'performance', label: 'Performance', sort: (j) => rankOf(PERFORMANCE, j.health?.performance), cell: (j) => badge(j.health?.performance) },
-          { key: 'duration', label: 'Duration vs baseline', num: true, sort: (j) => -(j.trend?.duration_change_pct ?? -Infinity), cell: (j) => fmtPct(j.trend?.duration_change_pct) },
-          { key: 'memory', label: 'Memory vs baseline', num: true, sort: (j) => -(j.trend?.memory_change_pct ?? -Infinity), cell: (j) => fmtPct(j.trend?.memory_change_pct) },
+          { key: 'why', label: 'Why degraded', cell: (j) => (j.health?.degradation ?? []).map((e) => el('div', { class: 'evidence', text: e.summary ?? '' })) },
+          { key: 'duration', label: 'Recent duration vs baseline', num: true, sort: (j) => -(j.trend?.duration_change_pct ?? -Infinity), cell: (j) => fmtPct(j.trend?.duration_change_pct) },
+          { key: 'memory', label: 'Recent memory vs baseline', num: true, sort: (j) => -(j.trend?.memory_change_pct ?? -Infinity), cell: (j) => fmtPct(j.trend?.memory_change_pct) },
           { key: 'median', label: 'Baseline median', num: true, sort: (j) => j.health?.baseline?.duration_median_ms, cell: (j) => fmtMs(j.health?.baseline?.duration_median_ms) },
           { key: 'avg24', label: '24 h average', num: true, sort: (j) => j.health?.rolling_24h?.duration_avg_ms, cell: (j) => fmtMs(j.health?.rolling_24h?.duration_avg_ms) },
           { key: 'mem24', label: '24 h peak memory', num: true, sort: (j) => j.health?.rolling_24h?.memory_peak_max_bytes, cell: (j) => fmtBytes(j.health?.rolling_24h?.memory_peak_max_bytes) },
@@ -47,7 +49,7 @@ export const healthView = () => {
           el('h2', { text: 'By health' }), el('div', { id: 'health-counts' }),
           el('h2', { text: 'By execution' }), el('div', { id: 'execution-counts' }),
           el('h2', { text: 'Jobs, worst first' }), assemble(worst.node, { id: 'worst-table' }, []),
-          el('h2', { text: 'Performance trends: last 24 h against the baseline, degraded first' }),
+          el('h2', { text: 'Performance trends: the newest successful runs against the baseline, degraded first' }),
           assemble(trends.node, { id: 'trends-table' }, []));
       }
       $('#health-counts').replaceChildren(countsBy(jobs, HEALTH, (j) => j.health?.status));

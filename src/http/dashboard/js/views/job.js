@@ -1,5 +1,6 @@
 // A job's page (#/jobs/<name>): its facts and buttons, duration and peak-memory charts
-// against the baseline, its runs (paged, "Older runs") and a run's log tail as text.
+// against the baseline, its runs (paged, "Older runs"; disk io where measured) and a run's
+// log tail as text.
 
 import { $, el, fill, badge } from '../dom.js';
 import { fmtBytes, fmtMs, parseDuration, timeEl } from '../format.js';
@@ -13,6 +14,25 @@ const LOG_BYTES = 65536;
 
 function fact(label, ...value) {
   return el('div', {}, el('dt', { text: label }), el('dd', {}, value));
+}
+
+/** A job's `io:` in words: "weight 300; /dev/vda: wbps 2.0 MiB/s, riops 100". */
+function ioText(io) {
+  if (!io) return '—';
+  const parts = io.weight != null ? [`weight ${io.weight}`] : [];
+  for (const m of io.max ?? []) {
+    const caps = [['rbps', m.rbps, true], ['wbps', m.wbps, true], ['riops', m.riops, false], ['wiops', m.wiops, false]]
+      .filter(([, v]) => v != null)
+      .map(([key, v, bytes]) => `${key} ${bytes ? `${fmtBytes(v)}/s` : v}`);
+    parts.push(`${m.device}: ${caps.join(', ')}`);
+  }
+  return parts.join('; ') || '—';
+}
+
+/** A run's disk io cell: bytes written, bytes read below; '—' where not measured. */
+function ioCell(run) {
+  if (!run.io) return '—';
+  return [`${fmtBytes(run.io.wbytes)} written`, el('span', { class: 'sub', text: `${fmtBytes(run.io.rbytes)} read` })];
 }
 
 function runLabel(run) {
@@ -77,6 +97,7 @@ export const jobView = (name) => {
     { key: 'started', label: 'Started', sort: (r) => r.started_at, cell: (r) => timeEl(r.started_at) },
     { key: 'duration', label: 'Duration', num: true, sort: (r) => r.duration_ms, cell: (r) => fmtMs(r.duration_ms) },
     { key: 'memory', label: 'Peak memory', num: true, sort: (r) => r.memory_peak_bytes, cell: (r) => fmtBytes(r.memory_peak_bytes) },
+    { key: 'io', label: 'Disk I/O', num: true, sort: (r) => (r.io ? r.io.wbytes + r.io.rbytes : null), cell: ioCell },
     { key: 'wait', label: 'Queue wait', num: true, sort: (r) => r.wait_ms, cell: (r) => fmtMs(r.wait_ms) },
     { key: 'error', label: 'Error', cell: (r) => (r.error ? el('span', { class: 'error-text', text: r.error }) : '') },
   ];
@@ -114,6 +135,7 @@ export const jobView = (name) => {
         fact('Slot / priority', `${job.slot} / ${job.priority}`),
         fact('Category', job.category ?? '—'),
         fact('Limits', `memory ${fmtBytes(job.limits?.memory)}, cpu ${job.limits?.cpu ?? '—'}, timeout ${job.limits?.timeout ?? '—'}`),
+        job.io ? fact('Disk I/O limits', ioText(job.io)) : null,
         fact('Baseline', h.baseline
           ? `${fmtMs(h.baseline.duration_median_ms)} median, p95 ${fmtMs(h.baseline.duration_p95_ms)}, ${h.baseline.runs} runs`
           : (h.baseline_missing ?? 'none')),
