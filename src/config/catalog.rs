@@ -79,7 +79,7 @@ impl Catalog {
                     result
                 }
             };
-            match loaded {
+            match loaded.and_then(|job| on_this_machine(job).map_err(|p| vec![p])) {
                 Ok(job) => catalog.add(job),
                 Err(problems) => catalog.problems.extend(problems),
             }
@@ -168,6 +168,29 @@ impl Catalog {
                 self.problems.push(problem);
             }
         }
+    }
+}
+
+/// `job`, if what it names on this machine is there: its `working_dir` is a folder. Checked
+/// on every load, cached jobs included (a folder can go away while the file stays the same).
+fn on_this_machine(job: Arc<Job>) -> Result<Arc<Job>, Problem> {
+    let Some(dir) = &job.working_dir else {
+        return Ok(job);
+    };
+    match why_not_a_folder(dir) {
+        None => Ok(job),
+        Some(why) => Err(Problem::field(&job.file, "working_dir", dir.display(), why)),
+    }
+}
+
+/// Why `path` cannot be a run's working folder (`None`: it can): missing, not a folder,
+/// or not reachable. Asked at load and again when a run starts.
+pub fn why_not_a_folder(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some("not a folder".to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such folder".to_owned()),
+        Err(e) => Some(format!("cannot be used: {e}")),
     }
 }
 

@@ -2,6 +2,7 @@
 //! ([`Catalog`]). Raw serde structs mirror the YAML; conversions validate them into domain
 //! types that cannot hold an invalid value, collecting every [`Problem`] on the way.
 
+mod bounds;
 mod cache;
 mod catalog;
 mod cron;
@@ -23,8 +24,9 @@ mod zone;
 
 use std::path::{Path, PathBuf};
 
+pub use bounds::{MAX_COMMAND, MIN_LOG_MAX, MIN_MEMORY, MIN_TIMEOUT};
 pub use cache::{ParseCache, Stamp};
-pub use catalog::{Catalog, parse_job};
+pub use catalog::{Catalog, parse_job, why_not_a_folder};
 pub use cron::{
     CronError, CronExpr, FieldError, FieldKind, FieldSet, NICKNAMES, Problem as FieldProblem,
     parse_field,

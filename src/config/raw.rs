@@ -164,7 +164,7 @@ pub struct RawJob {
     pub enabled: Option<bool>,
     pub user: Option<String>,
     pub group: Option<String>,
-    pub working_dir: Option<String>,
+    pub working_dir: Option<Scalar>,
     #[serde(default)]
     pub env: BTreeMap<String, Scalar>,
     #[serde(default)]

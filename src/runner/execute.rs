@@ -95,10 +95,22 @@ enum StartFailure {
     Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("creating the run's log {path}: {source}")]
     Log { path: PathBuf, source: io::Error },
+    #[error("working_dir {path}: {why}")]
+    WorkingDir { path: PathBuf, why: String },
     #[error("creating the output pipe: {0}")]
     Pipe(nix::Error),
     #[error("starting `{program}`: {source}")]
     Spawn { program: String, source: io::Error },
+}
+
+/// The run's folder is there (it was at load; it may have gone since). Without this
+/// check the failed `chdir` reads as "starting `/bin/sh`: No such file or directory".
+fn usable_working_dir(job: &Job) -> Result<(), StartFailure> {
+    let path = super::spawn::working_dir(job);
+    match crate::config::why_not_a_folder(&path) {
+        None => Ok(()),
+        Some(why) => Err(StartFailure::WorkingDir { path, why }),
+    }
 }
 
 impl StartFailure {
@@ -304,6 +316,7 @@ impl Runner {
         identity: Option<&Identity>,
         cgroup: Option<&RunCgroup>,
     ) -> Result<(std::process::Child, OwnedFd, CappedLog), StartFailure> {
+        usable_working_dir(job)?;
         let path = self.log_path(&job.name, id);
         let log = CappedLog::create(&path, self.settings.log_max.bytes())
             .map_err(|source| StartFailure::Log { path, source })?;
