@@ -17,6 +17,7 @@ mod notifications;
 mod policy;
 mod problem;
 mod raw;
+mod readable;
 mod schedule;
 mod settings;
 mod units;

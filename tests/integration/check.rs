@@ -1,6 +1,8 @@
 //! `slotcron check` on good and bad job folders.
 
-use crate::helper::{Sandbox, stdout};
+use std::time::Duration;
+
+use crate::helper::{Sandbox, stdout, wait_until};
 
 #[test]
 fn every_problem_is_named_and_the_good_jobs_still_load() {
@@ -247,4 +249,73 @@ fn control_characters_from_files_are_printed_escaped() {
     }
     let jobs = stdout(&sb.slotcron(&["jobs"]));
     assert!(jobs.contains("0\\t0 * * *"), "{jobs}");
+}
+
+/// Issue 11 item 5: every `*.yaml`/`*.yml` in `jobs_dir` that cannot be read as a job file
+/// is reported with why, and `check` never blocks on one (a FIFO with no writer).
+#[test]
+fn special_files_named_like_job_files_are_reported_with_why() {
+    use std::os::unix::fs::symlink;
+    let sb = Sandbox::new("");
+    let jobs = sb.jobs_dir();
+    sb.job("good.yaml", "command: echo ok\n");
+    symlink(
+        "/nonexistent/slotcron-target.yaml",
+        jobs.join("dangling.yaml"),
+    )
+    .unwrap();
+    symlink("loop.yaml", jobs.join("loop.yaml")).unwrap();
+    symlink("/dev/zero", jobs.join("zero.yaml")).unwrap();
+    symlink(sb.path(), jobs.join("linkdir.yaml")).unwrap();
+    std::fs::create_dir(jobs.join("folder.yml")).unwrap();
+    nix::unistd::mkfifo(&jobs.join("fifo.yaml"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let _socket = std::os::unix::net::UnixListener::bind(jobs.join("sock.yaml")).unwrap();
+
+    let mut child = sb
+        .command(&["check"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let exited = wait_until(Duration::from_secs(20), || {
+        child.try_wait().unwrap().is_some()
+    });
+    if !exited {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(exited, "check blocked: {}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for (file, why) in [
+        (
+            "dangling.yaml",
+            "a symbolic link to /nonexistent/slotcron-target.yaml, which does not exist",
+        ),
+        (
+            "fifo.yaml",
+            "a FIFO (named pipe), not a regular file: not read",
+        ),
+        ("folder.yml", "a folder, not a regular file: not read"),
+        ("linkdir.yaml", "a folder, not a regular file: not read"),
+        (
+            "loop.yaml",
+            "a symbolic link loop (or too many levels of links)",
+        ),
+        ("sock.yaml", "a socket, not a regular file: not read"),
+        (
+            "zero.yaml",
+            "a character device, not a regular file: not read",
+        ),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("jobs.d/{file}: ")))
+            .unwrap_or_else(|| panic!("{file} not reported: {text}"));
+        assert!(line.ends_with(why), "{file}: {line}");
+    }
+    assert_eq!(
+        text.lines().last(),
+        Some("7 problem(s); 1 job(s) loaded"),
+        "{text}"
+    );
 }
