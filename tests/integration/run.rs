@@ -286,3 +286,41 @@ fn required_enforcement_that_cannot_be_met_refuses_to_run() {
     );
     assert!(sb.history(&[]).is_empty() || sb.history(&[]).iter().all(|r| r["status"] != "running"));
 }
+
+/// Issue 11 item 4: with the common umask 022, the state folder, the history database (and
+/// its WAL) and the run logs are still created owner-only.
+#[test]
+fn state_dir_history_and_logs_are_owner_only_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let sb = Sandbox::new("");
+    sb.job("secret.yaml", "command: echo hunter2\n");
+    let mut cmd = sb.command(&["run", "secret", "--json"]);
+    // SAFETY: umask(2) is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = sb.path().join("state");
+    let log = std::path::PathBuf::from(record["log_path"].as_str().unwrap());
+    let mut paths = vec![
+        (state.clone(), 0o700),
+        (state.join("slotcron.db"), 0o600),
+        (state.join("logs"), 0o700),
+        (log.parent().unwrap().to_path_buf(), 0o700),
+        (log, 0o600),
+    ];
+    let wal = state.join("slotcron.db-wal");
+    if wal.exists() {
+        paths.push((wal, 0o600));
+    }
+    for (path, mode) in paths {
+        let found = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(found, mode, "{}: {found:o}", path.display());
+    }
+}
