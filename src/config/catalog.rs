@@ -190,16 +190,21 @@ impl Catalog {
     }
 }
 
-/// `job`, if what it names on this machine is there: its `working_dir` is a folder. Checked
-/// on every load, cached jobs included (a folder can go away while the file stays the same).
+/// `job`, if what it names on this machine is there: its `working_dir` is a folder, its
+/// `env_file` an owner-only file that parses (the values are not kept). Checked on every
+/// load, cached jobs included (a folder can go away while the job file stays the same).
 fn on_this_machine(job: Arc<Job>) -> Result<Arc<Job>, Problem> {
-    let Some(dir) = &job.working_dir else {
-        return Ok(job);
-    };
-    match why_not_a_folder(dir) {
-        None => Ok(job),
-        Some(why) => Err(Problem::field(&job.file, "working_dir", dir.display(), why)),
+    if let Some(dir) = &job.working_dir
+        && let Some(why) = why_not_a_folder(dir)
+    {
+        return Err(Problem::field(&job.file, "working_dir", dir.display(), why));
     }
+    if let Some(path) = &job.env_file
+        && let Err(why) = super::env_file::read(path)
+    {
+        return Err(Problem::field(&job.file, "env_file", path.display(), why));
+    }
+    Ok(job)
 }
 
 /// Why `path` cannot be a run's working folder (`None`: it can): missing, not a folder,

@@ -146,6 +146,9 @@ pub struct Job {
     /// decided in one place, `views::shown_env` (names only unless asked).
     #[serde(skip)]
     pub env: BTreeMap<String, String>,
+    /// More variables, read from this owner-only file for each run (`env` wins over it);
+    /// their values are never kept in the job.
+    pub env_file: Option<PathBuf>,
     pub limits: JobLimits,
     /// The run's io weight and per-device caps (`io:`); `None`: none (the slot's hold).
     pub io: Option<IoConfig>,
@@ -366,6 +369,10 @@ impl Job {
         let user = not_empty(&mut f, "user", raw.user);
         let group = not_empty(&mut f, "group", raw.group);
         let working_dir = working_dir(&mut f, raw.working_dir);
+        let env_file = raw
+            .env_file
+            .filter(|p| f.no_nul("env_file", p))
+            .map(|p| Fields::path(file.parent().unwrap_or(Path::new(".")), &p));
         if let Some(user) = &user
             && !matches!(nix::unistd::User::from_name(user), Ok(Some(_)))
         {
@@ -399,6 +406,7 @@ impl Job {
             group,
             working_dir: working_dir.map(|d| Fields::path(base, &d)),
             env,
+            env_file,
             limits,
             io,
             weights,

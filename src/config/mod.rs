@@ -7,6 +7,7 @@ mod cache;
 mod catalog;
 mod cron;
 mod effects;
+mod env_file;
 mod fields;
 mod fire;
 mod graph;
@@ -33,6 +34,7 @@ pub use cron::{
     parse_field,
 };
 pub use effects::EffectOverride;
+pub use env_file::{parse as parse_env_file, read as read_env_file};
 pub use fire::HORIZON_YEARS;
 pub use io::{BlockDevices, DeviceError, DeviceMax, DeviceRef, IoConfig, IoSpec, SystemDevices};
 pub use job::valid_name as valid_job_name;

@@ -167,6 +167,7 @@ pub struct RawJob {
     pub working_dir: Option<Scalar>,
     #[serde(default)]
     pub env: BTreeMap<String, Scalar>,
+    pub env_file: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
     pub io: Option<RawIo>,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helper::{Sandbox, alive, log_of, stderr, wait_until};
+use crate::helper::{Sandbox, alive, log_of, stderr, stdout, wait_until};
 
 #[test]
 fn a_successful_run_is_recorded_with_its_figures_and_output() {
@@ -323,4 +323,48 @@ fn state_dir_history_and_logs_are_owner_only_whatever_the_umask() {
         let found = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(found, mode, "{}: {found:o}", path.display());
     }
+}
+
+/// Issue 11 item 4: `env_file:` gives a job variables from an owner-only file outside the
+/// job file and history; one readable by group or others is refused, naming file and mode,
+/// and a bad line is named by number, never quoted (it may hold a secret).
+#[test]
+fn env_file_gives_secrets_from_an_owner_only_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new("");
+    let secrets = sb.path().join("backup.env");
+    std::fs::write(
+        &secrets,
+        "# database\nPGPASSWORD=\"s3cret word\"\nexport PGUSER=backup\n\nSHARED=from-file\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    sb.job(
+        "backup.yaml",
+        "command: 'echo \"$PGPASSWORD|$PGUSER|$SHARED\"'\nenv_file: ../backup.env\nenv: { SHARED: from-job }\n",
+    );
+    let (record, code) = sb.run("backup");
+    assert_eq!(code, 0, "{record}");
+    assert_eq!(log_of(&record), "s3cret word|backup|from-job\n");
+    let listed = sb.slotcron(&["jobs", "--json", "--reveal-env"]);
+    assert!(!stdout(&listed).contains("s3cret"), "{}", stdout(&listed));
+    assert!(stdout(&listed).contains("backup.env"));
+
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let text = stdout(&sb.slotcron(&["check"]));
+    assert!(
+        text.contains(&format!(
+            "backup.yaml: field `env_file`: mode 0640: group or others may read or write it; make it owner-only (chmod 600) (value: `{}`)",
+            sb.jobs_dir().join("../backup.env").display()
+        )),
+        "{text}"
+    );
+    std::fs::write(&secrets, "OK=1\nPGPASSWORD s3cret\n").unwrap();
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let text = stdout(&sb.slotcron(&["check"]));
+    assert!(text.contains("line 2: not KEY=VALUE"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    std::fs::remove_file(&secrets).unwrap();
+    let text = stdout(&sb.slotcron(&["check"]));
+    assert!(text.contains("field `env_file`: no such file"), "{text}");
 }
