@@ -27,6 +27,8 @@
 //! - [`metrics`]: the figures of `GET /metrics` and their OpenMetrics encoding.
 //! - [`http`]: the daemon's HTTP server: `/metrics`, the JSON API and the dashboard.
 //! - [`views`]: what the CLI and the API show of a job, shared.
+//! - [`owner_only`]: folders 0700 and files 0600 under `state_dir`, whatever the umask.
+//! - [`printable`]: text from files made safe to print: control characters escaped, excerpts.
 
 pub mod alerts;
 pub mod cgroup;
@@ -45,6 +47,8 @@ pub mod http;
 pub mod jobfiles;
 pub mod metrics;
 pub mod model;
+pub mod owner_only;
+pub mod printable;
 pub mod retention;
 pub mod runner;
 pub mod scheduler;

@@ -35,7 +35,8 @@ pub fn open_store_at(dir: &Path) -> Result<Store> {
 
 /// Creates the state directory `dir` if it does not exist yet.
 pub fn create_state_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating state_dir {}", dir.display()))
+    crate::owner_only::create_dir_all(dir)
+        .with_context(|| format!("creating state_dir {}", dir.display()))
 }
 
 /// Opens (creating if needed) the history database in `dir`, which must already exist.

@@ -130,7 +130,7 @@ where
     if failing > 0 {
         let _ = writeln!(out, "\n{failing} job file(s) fail to load:");
         for problem in &report.problems {
-            let _ = writeln!(out, "  {problem}");
+            let _ = writeln!(out, "  {}", crate::printable::escape(problem));
         }
         if report.problems_omitted > 0 {
             let _ = writeln!(

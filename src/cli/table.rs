@@ -2,8 +2,16 @@
 
 use chrono::{DateTime, Local, TimeZone, Utc};
 
-/// Renders rows under a header, columns padded to their widest cell.
+use crate::printable::escape;
+
+/// Renders rows under a header, columns padded to their widest cell. Cells are printed
+/// with control characters escaped: they may hold text from a job file.
 pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| escape(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

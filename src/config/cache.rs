@@ -51,6 +51,10 @@ pub struct ParseCache {
     parsed: Vec<PathBuf>,
     /// Cached files that were gone in the last load.
     vanished: Vec<PathBuf>,
+    /// Entries named like job files that were not regular files (or not reachable) in the
+    /// last load, and those found so far in the load in progress.
+    unreadable: BTreeSet<PathBuf>,
+    unreadable_now: BTreeSet<PathBuf>,
 }
 
 impl ParseCache {
@@ -83,13 +87,14 @@ impl ParseCache {
             if !super::catalog::is_job_file(&path) {
                 continue;
             }
-            let Ok(meta) = std::fs::metadata(&path) else {
+            count += 1;
+            let meta = std::fs::metadata(&path).ok().filter(|m| m.is_file());
+            let Some(meta) = meta else {
+                if !self.unreadable.contains(&path) {
+                    return false;
+                }
                 continue;
             };
-            if !meta.is_file() {
-                continue;
-            }
-            count += 1;
             let stamp = Stamp::of(&meta);
             let known = match self.entries.get(&path) {
                 Some((cached, _)) => *cached == stamp,
@@ -99,7 +104,12 @@ impl ParseCache {
                 return false;
             }
         }
-        count == self.entries.len() + self.broken.len()
+        count == self.entries.len() + self.broken.len() + self.unreadable.len()
+    }
+
+    /// Records that `file` is named like a job file but could not be read as one.
+    pub(super) fn unreadable(&mut self, file: &Path) {
+        self.unreadable_now.insert(file.to_owned());
     }
 
     pub(super) fn begin(&mut self) {
@@ -107,6 +117,7 @@ impl ParseCache {
         self.parsed.clear();
         self.vanished.clear();
         self.changed.clear();
+        self.unreadable_now.clear();
     }
 
     /// The cached job of `file` if its stamp is unchanged.
@@ -152,12 +163,17 @@ impl ParseCache {
             self.broken.remove(file);
         }
         self.vanished = vanished;
+        let unreadable = std::mem::take(&mut self.unreadable_now);
+        self.changed
+            .extend(unreadable.symmetric_difference(&self.unreadable).cloned());
+        self.unreadable = unreadable;
     }
 
     /// Drops everything (the folder could not be read).
     pub(super) fn forget_all(&mut self) {
         self.vanished = self.entries.drain().map(|(f, _)| f).collect();
         self.vanished.extend(self.broken.drain().map(|(f, _)| f));
+        self.unreadable.clear();
         self.parsed.clear();
         self.changed.clear();
     }
@@ -203,5 +219,42 @@ mod tests {
         assert!(cache.is_current(dir.path()));
         write("c.yaml", "command: 'true'\n");
         assert!(!cache.is_current(dir.path()), "a new file");
+    }
+
+    #[test]
+    fn a_job_refused_for_its_folder_loads_once_the_folder_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        let file = format!("command: pwd\nworking_dir: {}\n", work.display());
+        std::fs::write(dir.path().join("a.yaml"), file).unwrap();
+        let settings = Settings::builtin();
+        let mut cache = ParseCache::default();
+        let first = Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        assert!(first.problems[0].to_string().contains("no such folder"));
+        std::fs::create_dir(&work).unwrap();
+        let again = Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        assert!(again.jobs.contains_key("a"), "{:?}", again.problems);
+        assert!(cache.changed());
+        std::fs::remove_dir(&work).unwrap();
+        let third = Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        assert!(third.jobs.is_empty() && cache.changed());
+    }
+
+    #[test]
+    fn a_special_file_appearing_or_going_is_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::builtin();
+        let mut cache = ParseCache::default();
+        Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        let fifo = dir.path().join("p.yaml");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert!(!cache.is_current(dir.path()));
+        let loaded = Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        assert_eq!(loaded.problems.len(), 1);
+        assert!(cache.changed() && cache.is_current(dir.path()));
+        std::fs::remove_file(&fifo).unwrap();
+        assert!(!cache.is_current(dir.path()));
+        Catalog::load_dir_cached(dir.path(), &settings, &mut cache);
+        assert!(cache.changed());
     }
 }

@@ -10,6 +10,7 @@ use super::graph::{self, Edge};
 use super::job::Job;
 use super::problem::Problem;
 use super::raw::RawJob;
+use super::readable;
 use super::settings::Settings;
 
 /// The jobs that loaded, and a problem for each file (or reference) that did not.
@@ -45,16 +46,22 @@ impl Catalog {
                 return catalog;
             }
         };
-        let mut files: Vec<(PathBuf, Stamp)> = entries
+        // Every entry named like a job file is looked at; what cannot be read as one is
+        // reported in its place (file order), never skipped.
+        let mut entries: Vec<(PathBuf, Result<Stamp, Problem>)> = entries
             .filter_map(Result::ok)
-            .filter(|e| is_job_file(&e.path()))
-            .filter_map(|e| {
-                // Follows symlinks, as reading does.
-                let meta = std::fs::metadata(e.path()).ok().filter(|m| m.is_file())?;
-                Some((e.path(), Stamp::of(&meta)))
+            .map(|e| e.path())
+            .filter(|path| is_job_file(path))
+            .map(|path| {
+                let stamp = readable::stamp(&path);
+                (path, stamp)
             })
             .collect();
-        files.sort();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let files: Vec<(&PathBuf, Stamp)> = entries
+            .iter()
+            .filter_map(|(path, stamp)| Some((path, *stamp.as_ref().ok()?)))
+            .collect();
         cache.begin();
         // Look up every file first, then parse the misses on all cores at once: parsing
         // is independent per file, and at start all 10,000 files are misses.
@@ -66,19 +73,31 @@ impl Catalog {
             .iter()
             .zip(&cached)
             .filter(|(_, hit)| hit.is_none())
-            .map(|((f, _), _)| f)
+            .map(|((f, _), _)| *f)
             .collect();
         let mut parsed = parse_files(&misses, settings).into_iter();
-        for ((file, stamp), hit) in files.iter().zip(cached) {
+        let mut cached = cached.into_iter();
+        for (file, stamp) in &entries {
             catalog.files += 1;
-            let loaded = match hit {
-                Some(job) => Ok(job),
-                None => {
-                    let result = parsed.next().expect("one result per miss").map(Arc::new);
-                    cache.put(file, *stamp, result.as_ref().ok());
-                    result
+            let stamp = match stamp {
+                Ok(stamp) => *stamp,
+                Err(problem) => {
+                    cache.unreadable(file);
+                    catalog.problems.push(problem.clone());
+                    continue;
                 }
             };
+            let hit = cached.next().expect("one lookup per file");
+            let was_hit = hit.is_some();
+            let loaded = match hit {
+                Some(job) => Ok(job),
+                None => parsed.next().expect("one result per miss").map(Arc::new),
+            }
+            .and_then(|job| on_this_machine(job).map_err(|p| vec![p]));
+            // A job refused for its folder is cached as broken, so it is read again.
+            if !was_hit || loaded.is_err() {
+                cache.put(file, stamp, loaded.as_ref().ok());
+            }
             match loaded {
                 Ok(job) => catalog.add(job),
                 Err(problems) => catalog.problems.extend(problems),
@@ -171,6 +190,34 @@ impl Catalog {
     }
 }
 
+/// `job`, if what it names on this machine is there: its `working_dir` is a folder, its
+/// `env_file` an owner-only file that parses (the values are not kept). Checked on every
+/// load, cached jobs included (a folder can go away while the job file stays the same).
+fn on_this_machine(job: Arc<Job>) -> Result<Arc<Job>, Problem> {
+    if let Some(dir) = &job.working_dir
+        && let Some(why) = why_not_a_folder(dir)
+    {
+        return Err(Problem::field(&job.file, "working_dir", dir.display(), why));
+    }
+    if let Some(path) = &job.env_file
+        && let Err(why) = super::env_file::read(path)
+    {
+        return Err(Problem::field(&job.file, "env_file", path.display(), why));
+    }
+    Ok(job)
+}
+
+/// Why `path` cannot be a run's working folder (`None`: it can): missing, not a folder,
+/// or not reachable. Asked at load and again when a run starts.
+pub fn why_not_a_folder(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some("not a folder".to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("no such folder".to_owned()),
+        Err(e) => Some(format!("cannot be used: {e}")),
+    }
+}
+
 /// The fields whose names a job waits on, in the order problems name them.
 fn waits_on(job: &Job) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
     [("depends_on", &job.depends_on), ("after", &job.after)].into_iter()
@@ -195,8 +242,8 @@ const PARALLEL_PARSE_MIN: usize = 256;
 /// Reads and parses `files`, results in the same order, on up to one thread per core.
 fn parse_files(files: &[&PathBuf], settings: &Settings) -> Vec<Result<Job, Vec<Problem>>> {
     let read_and_parse = |file: &PathBuf| {
-        std::fs::read_to_string(file)
-            .map_err(|e| vec![Problem::file(file, format!("cannot read: {e}"))])
+        readable::read(file)
+            .map_err(|problem| vec![problem])
             .and_then(|text| parse_job(file, &text, settings))
     };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);

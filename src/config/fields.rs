@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::problem::Problem;
-use super::units::{ByteSize, Scalar, parse_duration};
+use super::units::{ByteSize, Scalar, format_duration, parse_duration};
 
 /// Converts the fields of one file and remembers what was wrong with them.
 pub struct Fields<'a> {
@@ -40,6 +40,58 @@ impl<'a> Fields<'a> {
         ByteSize::try_from(value)
             .map_err(|e| self.problem(field, value, e.0))
             .ok()
+    }
+
+    /// A size of at least `min`, if present and valid.
+    pub fn size_at_least(
+        &mut self,
+        field: &str,
+        value: Option<&Scalar>,
+        min: ByteSize,
+    ) -> Option<ByteSize> {
+        let size = self.size(field, value)?;
+        if size < min {
+            self.problem(
+                field,
+                value.expect("parsed above"),
+                format!("below the minimum {min}; a size needs a unit (e.g. 512M)"),
+            );
+            return None;
+        }
+        Some(size)
+    }
+
+    /// A duration of at least `min`, if present and valid.
+    pub fn duration_at_least(
+        &mut self,
+        field: &str,
+        value: Option<&Scalar>,
+        min: Duration,
+    ) -> Option<Duration> {
+        let duration = self.duration(field, value)?;
+        if duration < min {
+            self.problem(
+                field,
+                value.expect("parsed above"),
+                format!("below the minimum {}", format_duration(min)),
+            );
+            return None;
+        }
+        Some(duration)
+    }
+
+    /// Whether `text` is free of NUL bytes (which no path, argument or environment value
+    /// can hold); records a problem if not.
+    pub fn no_nul(&mut self, field: &str, text: &str) -> bool {
+        if text.contains('\0') {
+            self.problem(
+                field,
+                text,
+                "contains a NUL byte, which no command, path or environment value can hold",
+            );
+            return false;
+        }
+        true
     }
 
     /// A duration, if present and valid.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::bounds::{MAX_COMMAND, MIN_MEMORY, MIN_TIMEOUT};
 use super::effects::{self, EffectOverride};
 use super::fields::Fields;
 use super::io::{self, IoConfig};
@@ -145,6 +146,9 @@ pub struct Job {
     /// decided in one place, `views::shown_env` (names only unless asked).
     #[serde(skip)]
     pub env: BTreeMap<String, String>,
+    /// More variables, read from this owner-only file for each run (`env` wins over it);
+    /// their values are never kept in the job.
+    pub env_file: Option<PathBuf>,
     pub limits: JobLimits,
     /// The run's io weight and per-device caps (`io:`); `None`: none (the slot's hold).
     pub io: Option<IoConfig>,
@@ -209,18 +213,7 @@ impl Job {
                 "a job name uses letters, digits, `-`, `_` and `.` (at most 128)",
             );
         }
-        let command = match raw.command {
-            RawCommand::Shell(s) if s.trim().is_empty() => {
-                f.problem("command", "", "must not be empty");
-                None
-            }
-            RawCommand::Argv(v) if v.is_empty() || v[0].is_empty() => {
-                f.problem("command", "[]", "an argv list needs at least the program");
-                None
-            }
-            RawCommand::Shell(s) => Some(Command::Shell(s)),
-            RawCommand::Argv(v) => Some(Command::Argv(v)),
-        };
+        let command = command(&mut f, raw.command);
         let schedule_text = raw.schedule.unwrap_or_else(|| "manual".to_owned());
         let schedule = Schedule::parse(&schedule_text)
             .map_err(|e| f.problem("schedule", &schedule_text, e.to_string()))
@@ -259,10 +252,14 @@ impl Job {
             )
             .unwrap_or(Priority::Medium);
         let limits = JobLimits {
-            memory: f.size("limits.memory", raw.limits.memory.as_ref()),
+            memory: f.size_at_least("limits.memory", raw.limits.memory.as_ref(), MIN_MEMORY),
             cpu: f.number("limits.cpu", raw.limits.cpu.as_ref(), 0.01..=1024.0),
             pids: f.integer("limits.pids", raw.limits.pids.as_ref(), 1..=4_194_304),
-            timeout: f.duration("limits.timeout", raw.limits.timeout.as_ref()),
+            timeout: f.duration_at_least(
+                "limits.timeout",
+                raw.limits.timeout.as_ref(),
+                MIN_TIMEOUT,
+            ),
         };
         if let (Some(memory), Some(slot)) = (limits.memory, slot)
             && memory > slot.memory_max
@@ -320,7 +317,8 @@ impl Job {
                     Scalar::Text(s) => s,
                     other => other.to_string(),
                 };
-                Some((key, text))
+                f.no_nul(&format!("env.{key}"), &text)
+                    .then_some((key, text))
             })
             .collect();
         let [slower, bigger, faster, smaller] = effects::all(
@@ -368,8 +366,13 @@ impl Job {
                 f.problem(field, other, "a job cannot name itself");
             }
         }
-        let user = raw.user.filter(|u| !u.is_empty());
-        let group = raw.group.filter(|g| !g.is_empty());
+        let user = not_empty(&mut f, "user", raw.user);
+        let group = not_empty(&mut f, "group", raw.group);
+        let working_dir = working_dir(&mut f, raw.working_dir);
+        let env_file = raw
+            .env_file
+            .filter(|p| f.no_nul("env_file", p))
+            .map(|p| Fields::path(file.parent().unwrap_or(Path::new(".")), &p));
         if let Some(user) = &user
             && !matches!(nix::unistd::User::from_name(user), Ok(Some(_)))
         {
@@ -401,8 +404,9 @@ impl Job {
             enabled: raw.enabled.unwrap_or(true),
             user,
             group,
-            working_dir: raw.working_dir.map(|d| Fields::path(base, &d)),
+            working_dir: working_dir.map(|d| Fields::path(base, &d)),
             env,
+            env_file,
             limits,
             io,
             weights,
@@ -417,5 +421,75 @@ impl Job {
             breaker,
             alerts,
         })
+    }
+}
+
+/// `command:`: a program to run, no NUL byte, at most [`MAX_COMMAND`] bytes.
+fn command(f: &mut Fields<'_>, raw: RawCommand) -> Option<Command> {
+    let (parts, command) = match raw {
+        RawCommand::Shell(s) if s.is_empty() => {
+            f.problem("command", "", "must not be empty");
+            return None;
+        }
+        RawCommand::Shell(s) if s.trim().is_empty() => {
+            f.problem(
+                "command",
+                &s,
+                "is only whitespace; a command needs a program",
+            );
+            return None;
+        }
+        RawCommand::Argv(v) if v.is_empty() => {
+            f.problem("command", "[]", "an argv list needs at least the program");
+            return None;
+        }
+        RawCommand::Argv(v) if v[0].trim().is_empty() => {
+            f.problem("command", &v[0], "an argv list needs a program first");
+            return None;
+        }
+        RawCommand::Shell(s) => (vec![s.clone()], Command::Shell(s)),
+        RawCommand::Argv(v) => (v.clone(), Command::Argv(v)),
+    };
+    let free_of_nul = parts.iter().all(|part| f.no_nul("command", part));
+    let size: usize = parts.iter().map(String::len).sum();
+    if size > MAX_COMMAND {
+        f.problem(
+            "command",
+            parts.join(" "),
+            format!(
+                "longer than {MAX_COMMAND} bytes ({size}); put the script in a file and run that"
+            ),
+        );
+        return None;
+    }
+    free_of_nul.then_some(command)
+}
+
+/// `user:` or `group:`: absent, or a name; an empty string cannot be meant.
+fn not_empty(f: &mut Fields<'_>, field: &str, value: Option<String>) -> Option<String> {
+    if value.as_deref() == Some("") {
+        f.problem(
+            field,
+            "",
+            "is empty; leave the field out to run as slotcron's own user",
+        );
+        return None;
+    }
+    value
+}
+
+/// `working_dir:` as written: a string without NUL (whether it exists is checked where
+/// the catalog reads the disk).
+fn working_dir(f: &mut Fields<'_>, value: Option<Scalar>) -> Option<String> {
+    match value? {
+        Scalar::Text(dir) => f.no_nul("working_dir", &dir).then_some(dir),
+        other => {
+            f.problem(
+                "working_dir",
+                other,
+                "must be a path (a string); quote a folder named like a number",
+            );
+            None
+        }
     }
 }

@@ -2,10 +2,12 @@
 //! ([`Catalog`]). Raw serde structs mirror the YAML; conversions validate them into domain
 //! types that cannot hold an invalid value, collecting every [`Problem`] on the way.
 
+mod bounds;
 mod cache;
 mod catalog;
 mod cron;
 mod effects;
+mod env_file;
 mod fields;
 mod fire;
 mod graph;
@@ -16,6 +18,7 @@ mod notifications;
 mod policy;
 mod problem;
 mod raw;
+mod readable;
 mod schedule;
 mod settings;
 mod units;
@@ -23,13 +26,15 @@ mod zone;
 
 use std::path::{Path, PathBuf};
 
+pub use bounds::{MAX_COMMAND, MIN_LOG_MAX, MIN_MEMORY, MIN_TIMEOUT};
 pub use cache::{ParseCache, Stamp};
-pub use catalog::{Catalog, parse_job};
+pub use catalog::{Catalog, parse_job, why_not_a_folder};
 pub use cron::{
     CronError, CronExpr, FieldError, FieldKind, FieldSet, NICKNAMES, Problem as FieldProblem,
     parse_field,
 };
 pub use effects::EffectOverride;
+pub use env_file::{parse as parse_env_file, read as read_env_file};
 pub use fire::HORIZON_YEARS;
 pub use io::{BlockDevices, DeviceError, DeviceMax, DeviceRef, IoConfig, IoSpec, SystemDevices};
 pub use job::valid_name as valid_job_name;

@@ -4,6 +4,15 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::printable::{escape, excerpt};
+
+/// The most of a value (bytes) a problem quotes: a 10 MB command is named, not repeated.
+pub const VALUE_EXCERPT: usize = 256;
+
+fn quoted(value: &str) -> String {
+    excerpt(value, VALUE_EXCERPT).into_owned()
+}
+
 /// One thing wrong with one configuration or job file.
 ///
 /// Loading collects these instead of stopping at the first, so one bad file (or one bad
@@ -16,7 +25,8 @@ pub struct Problem {
     pub line: Option<usize>,
     /// Dotted path of the field (`limits.memory`), when the problem belongs to one field.
     pub field: Option<String>,
-    /// The offending value as written, when there is one.
+    /// The offending value as written, when there is one; at most [`VALUE_EXCERPT`] bytes
+    /// of it, saying how much more there was.
     pub value: Option<String>,
     /// What is wrong, and where it helps, how to fix it.
     pub message: String,
@@ -34,7 +44,7 @@ impl Problem {
             file: file.to_path_buf(),
             line: None,
             field: Some(field.into()),
-            value: Some(value.to_string()),
+            value: Some(quoted(&value.to_string())),
             message: message.into(),
         }
     }
@@ -73,14 +83,24 @@ impl Problem {
             file: file.to_path_buf(),
             line,
             field: None,
-            value: source_line.map(str::to_owned),
-            message: message.to_owned(),
+            value: source_line.map(quoted),
+            message: quoted(message),
         }
     }
 }
 
+/// Printed with every control character escaped ([`escape`]): file names, values and
+/// parser messages all come from files.
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut text = String::new();
+        self.write_raw(&mut text)?;
+        f.write_str(&escape(&text))
+    }
+}
+
+impl Problem {
+    fn write_raw(&self, f: &mut impl fmt::Write) -> fmt::Result {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;

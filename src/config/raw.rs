@@ -164,9 +164,10 @@ pub struct RawJob {
     pub enabled: Option<bool>,
     pub user: Option<String>,
     pub group: Option<String>,
-    pub working_dir: Option<String>,
+    pub working_dir: Option<Scalar>,
     #[serde(default)]
     pub env: BTreeMap<String, Scalar>,
+    pub env_file: Option<String>,
     #[serde(default)]
     pub limits: RawLimits,
     pub io: Option<RawIo>,

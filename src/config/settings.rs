@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::bounds::{MIN_LOG_MAX, MIN_MEMORY};
 use super::effects;
 use super::fields::Fields;
 use super::io::{self, IoConfig};
@@ -325,7 +326,8 @@ impl Settings {
                 CgroupRoot::Auto
             }
         };
-        let memory_max = f.size("cgroup.memory_max", cgroup.memory_max.as_ref());
+        let memory_max =
+            f.size_at_least("cgroup.memory_max", cgroup.memory_max.as_ref(), MIN_MEMORY);
         let slots = match raw.slots {
             None => defaults.slots,
             Some(raw_slots) => raw_slots
@@ -364,7 +366,7 @@ impl Settings {
                 .duration("kill_grace", raw.kill_grace.as_ref())
                 .unwrap_or(DEFAULT_KILL_GRACE),
             log_max: f
-                .size("log_max", raw.log_max.as_ref())
+                .size_at_least("log_max", raw.log_max.as_ref(), MIN_LOG_MAX)
                 .unwrap_or(DEFAULT_LOG_MAX),
             protect: protect(&mut f, raw.protect.as_ref()),
             metrics_listen: metrics_listen(&mut f, raw.metrics.as_ref()),
@@ -415,7 +417,7 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         raw.max_concurrent.as_ref(),
         1..=10_000,
     );
-    let memory_max = f.size(&field("memory_max"), raw.memory_max.as_ref());
+    let memory_max = f.size_at_least(&field("memory_max"), raw.memory_max.as_ref(), MIN_MEMORY);
     if raw.memory_max.is_none() {
         f.problem(
             &field("memory_max"),
@@ -423,7 +425,7 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
             "every slot needs a memory_max (e.g. 2G)",
         );
     }
-    let memory_high = f.size(&field("memory_high"), raw.memory_high.as_ref());
+    let memory_high = f.size_at_least(&field("memory_high"), raw.memory_high.as_ref(), MIN_MEMORY);
     let cpu = f.number(
         &field("cpu_max_percent"),
         raw.cpu_max_percent.as_ref(),

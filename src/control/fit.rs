@@ -76,16 +76,8 @@ fn encoded_len<T: Serialize>(value: &T) -> usize {
     serde_json::to_vec(value).map_or(0, |v| v.len())
 }
 
-/// The first `max` bytes of `text` (at a character boundary) and how much was left out.
 fn excerpt(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}... ({} more bytes)", &text[..end], text.len() - end)
+    crate::printable::excerpt(text, max).into_owned()
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Outside a tokio runtime (the listener registers with its reactor).
 pub fn bind(path: &Path) -> Result<UnixListener, ControlError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| ControlError::CreateDir {
+        crate::owner_only::create_dir_all(dir).map_err(|source| ControlError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;

@@ -63,6 +63,12 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
         env.push(json!({"name": "TZ", "value": tz.name()}));
     }
     env.extend(job.env.iter().map(|(k, v)| json!({"name": k, "value": v})));
+    if let Some(file) = &job.env_file {
+        notes.push(format!(
+            "env_file {} not exported: put its variables in a Secret and add `envFrom`",
+            file.display()
+        ));
+    }
     let mut limits = serde_json::Map::new();
     if let Some(memory) = job.limits.memory {
         limits.insert("memory".into(), json!(memory_quantity(memory.bytes())));

@@ -97,6 +97,17 @@ fn service(job: &Job, slot: &Slot, notes: &mut Vec<String>) -> String {
         env.push(("TZ".into(), tz.name().to_owned()));
     }
     env.extend(job.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(file) = &job.env_file {
+        let _ = writeln!(
+            s,
+            "EnvironmentFile={}",
+            quote(&file.display().to_string(), false)
+        );
+        notes.push(
+            "env_file: systemd lets EnvironmentFile= override Environment= (slotcron lets `env` win)"
+                .to_owned(),
+        );
+    }
     for (key, value) in env {
         let _ = writeln!(s, "Environment={}", quote(&format!("{key}={value}"), false));
     }

@@ -95,10 +95,40 @@ enum StartFailure {
     Cgroup(#[from] crate::cgroup::CgroupError),
     #[error("creating the run's log {path}: {source}")]
     Log { path: PathBuf, source: io::Error },
+    #[error("env_file {path}: {why}")]
+    EnvFile { path: PathBuf, why: String },
+    #[error("working_dir {path}: {why}")]
+    WorkingDir { path: PathBuf, why: String },
     #[error("creating the output pipe: {0}")]
     Pipe(nix::Error),
     #[error("starting `{program}`: {source}")]
     Spawn { program: String, source: io::Error },
+}
+
+/// The run's folder is there (it was at load; it may have gone since). Without this
+/// check the failed `chdir` reads as "starting `/bin/sh`: No such file or directory".
+fn usable_working_dir(job: &Job) -> Result<(), StartFailure> {
+    let path = super::spawn::working_dir(job);
+    match crate::config::why_not_a_folder(&path) {
+        None => Ok(()),
+        Some(why) => Err(StartFailure::WorkingDir { path, why }),
+    }
+}
+
+/// `job` with the variables of its `env_file` added (its own `env` wins), read now so a
+/// rotated secret is used at once.
+fn with_env_file(job: &Job) -> Result<Job, StartFailure> {
+    let mut job = job.clone();
+    if let Some(path) = &job.env_file {
+        let vars = crate::config::read_env_file(path).map_err(|why| StartFailure::EnvFile {
+            path: path.clone(),
+            why,
+        })?;
+        for (key, value) in vars {
+            job.env.entry(key).or_insert(value);
+        }
+    }
+    Ok(job)
 }
 
 impl StartFailure {
@@ -304,6 +334,7 @@ impl Runner {
         identity: Option<&Identity>,
         cgroup: Option<&RunCgroup>,
     ) -> Result<(std::process::Child, OwnedFd, CappedLog), StartFailure> {
+        usable_working_dir(job)?;
         let path = self.log_path(&job.name, id);
         let log = CappedLog::create(&path, self.settings.log_max.bytes())
             .map_err(|source| StartFailure::Log { path, source })?;
@@ -312,7 +343,7 @@ impl Runner {
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(StartFailure::Pipe)?;
         // fork() copies the page tables of the whole daemon: milliseconds, not microseconds.
         // On a blocking thread it never stalls the async workers that start other runs.
-        let (job, identity) = (job.clone(), identity.cloned());
+        let (job, identity) = (with_env_file(job)?, identity.cloned());
         let child = tokio::task::spawn_blocking(move || {
             let launch = Launch {
                 job: &job,

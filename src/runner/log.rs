@@ -1,7 +1,7 @@
 //! A run's output file, capped in size: the tail is kept, the head is dropped. A job that
 //! prints gigabytes cannot fill the disk, and the part worth reading (how it ended) stays.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -30,9 +30,9 @@ impl CappedLog {
     /// The folder or file cannot be created.
     pub fn create(path: &Path, max: u64) -> io::Result<CappedLog> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::owner_only::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new()
+        let file = crate::owner_only::options()
             .read(true)
             .write(true)
             .create(true)

@@ -107,11 +107,14 @@ impl Store {
     /// [`StoreError::Migrate`] if applying the schema fails.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+            crate::owner_only::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
                 path: parent.to_owned(),
                 source,
             })?;
         }
+        // Owner-only from its creation (SQLite would make it 0644 and its -wal and -shm
+        // files like it). A failure here shows again, as SQLite's, in the open below.
+        let _ = crate::owner_only::touch(path);
         let conn = Connection::open(path).map_err(|e| open_error(path, e))?;
         Store::setup(conn, path.to_owned())
     }

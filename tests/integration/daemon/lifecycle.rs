@@ -153,3 +153,30 @@ fn a_run_lost_in_a_crash_counts_as_a_failure_at_the_next_start() {
         format!("slotcron: `next` skipped: depends_on: `slow`'s latest run ({id}) ended lost\n")
     );
 }
+
+/// Issue 11 item 7: a `working_dir` that goes away after the job loaded fails the run with
+/// that reason, not as "starting `/bin/sh`: No such file or directory".
+#[test]
+fn a_working_dir_removed_after_loading_fails_the_run_naming_it() {
+    let sb = Sandbox::new("");
+    let work = sb.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    sb.job(
+        "here.yaml",
+        &format!("command: pwd\nworking_dir: {}\n", work.display()),
+    );
+    let mut d = sb.daemon();
+    d.trigger("here");
+    let first = &finished_runs(&mut d, "here", 1)[0];
+    assert_eq!(text(first, "status"), "success", "{first}");
+    std::fs::remove_dir(&work).unwrap();
+    d.trigger("here");
+    let runs = finished_runs(&mut d, "here", 2);
+    let failed = runs.iter().find(|r| r["id"] != first["id"]).unwrap();
+    assert_eq!(text(failed, "status"), "failed", "{failed}");
+    assert_eq!(
+        text(failed, "error"),
+        format!("working_dir {}: no such folder", work.display()),
+        "{failed}"
+    );
+}

@@ -165,3 +165,40 @@ fn sighup_reloads_and_does_not_stop_the_daemon() {
     // SIGHUP's default action would have ended the process: it must still answer.
     assert!(d.job_status("a").is_some());
 }
+
+/// Issue 11 item 5: a FIFO or a dangling link named like a job file, appearing under a
+/// running daemon, is a problem in `status` (and the FIFO never blocks the reload); once
+/// removed, the problem goes.
+#[test]
+fn special_files_appearing_in_jobs_dir_are_problems_in_status() {
+    let sb = Sandbox::new("");
+    sb.job("ok.yaml", "command: 'true'\n");
+    let mut d = sb.daemon();
+    let fifo = sb.jobs_dir().join("pipe.yaml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/x.yaml", sb.jobs_dir().join("gone.yaml")).unwrap();
+    let problems = d.wait_for("both in status", PATIENCE, |d| {
+        let problems = d.status()["problems"].as_array().unwrap().clone();
+        (problems.len() == 2).then_some(problems)
+    });
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .ends_with("gone.yaml: a symbolic link to /nonexistent/x.yaml, which does not exist"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1]
+            .as_str()
+            .unwrap()
+            .ends_with("pipe.yaml: a FIFO (named pipe), not a regular file: not read"),
+        "{problems:?}"
+    );
+    assert_eq!(state(&d, "ok"), "idle");
+    std::fs::remove_file(&fifo).unwrap();
+    std::fs::remove_file(sb.jobs_dir().join("gone.yaml")).unwrap();
+    d.wait_until("the problems gone", PATIENCE, |d| {
+        d.status()["problems"] == Value::Array(vec![])
+    });
+}
