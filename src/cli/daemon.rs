@@ -34,6 +34,7 @@ pub struct DaemonArgs {
 
 pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
     let settings = context::load_settings(config)?;
+    ignore_file_size_signal();
     // Before anything opens a descriptor; jobs get the old soft limit back (ADR 0021).
     if let Err(error) = crate::descriptors::raise_limit() {
         warn!(%error, "cannot raise the descriptor limit");
@@ -92,6 +93,17 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A write past `RLIMIT_FSIZE` ends the process by default (SIGXFSZ); the daemon takes it
+/// as the error it also is (`EFBIG`), so a history it cannot grow is reported and its runs
+/// kept, as on a full disk (ADR 0022). Jobs get the default back (`runner::spawn`).
+fn ignore_file_size_signal() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_IGN installs no handler code; nothing else sets this signal's action.
+    if let Err(error) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+        warn!(%error, "cannot ignore SIGXFSZ");
+    }
 }
 
 /// Binds `metrics.listen` (unless `off`) and writes the bound address to

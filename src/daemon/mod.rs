@@ -146,6 +146,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    engine.notifier = notifier.clone();
     let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();
@@ -167,6 +168,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         let mut state =
             crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
         state.live = engine.live.clone();
+        state.backlog = Some(engine.runner.backlog().clone());
         state.access = access.unwrap_or_default();
         state.health = settings.health;
         let limits = crate::http::ServerLimits {
@@ -246,6 +248,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             }
         }
     }
+    engine.flush_history_at_shutdown().await;
     let _ = stop_server.send(());
     alerting::stop(stop_notifying, notifications).await;
     let _ = stop_http.send(());
@@ -296,6 +299,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Recheck => engine.dispatch(now).await,
             Wake::Prune => engine.prune(now).await,
             Wake::Overdue(job) => engine.check_overdue(&job, now).await,
+            Wake::History => engine.flush_history(now).await,
         }
     }
 }

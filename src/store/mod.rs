@@ -3,7 +3,8 @@
 //! (`control`), its key/value state (`control`), events that are not runs (`events`),
 //! the per-job summaries it loads at start (`summary`), alerts (`alerts`), and what
 //! `slotcron jobs` shows of each job's health: baselines (`baselines`), the 24-hour
-//! figures (`rolling`) and the newest runs of every job at once (`recent`).
+//! figures (`rolling`) and the newest runs of every job at once (`recent`); and the runs
+//! kept in memory while the database cannot take writes (`backlog`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -18,6 +19,7 @@
 
 mod alert_list;
 mod alerts;
+pub mod backlog;
 mod baselines;
 mod control;
 mod error;
@@ -42,6 +44,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use alert_list::{AlertRecord, AlertState};
 pub use alerts::AlertChange;
+pub use backlog::{Backlog, HistoryHealth, SharedBacklog, Unrecorded};
 pub use baselines::BaselineChange;
 pub use control::JobControl;
 pub use error::StoreError;

@@ -6,6 +6,7 @@
 
 mod admission;
 mod alerting;
+mod history;
 mod lifecycle;
 mod metrics;
 mod policies;

@@ -1,0 +1,117 @@
+//! History that cannot be written (ADR 0022): jobs go on running, the fault shows on
+//! `/readyz`, `/metrics` and `slotcron status`, and the runs kept in memory are written
+//! once the database takes writes again, with their true status.
+//!
+//! The fault is a real one, made without root or mounts: the daemon's `RLIMIT_FSIZE` is
+//! lowered to 1 byte (`prlimit(2)` on its pid), so every write to the database or its WAL
+//! fails with `EFBIG`, as writes fail on a full disk; raising it again ends the fault.
+
+use chrono::Utc;
+use serde_json::Value;
+
+use crate::helper::{PATIENCE, Sandbox};
+
+use super::finished_runs;
+use super::metrics::{get, metrics_addr};
+
+/// Sets the soft `RLIMIT_FSIZE` of process `pid` (`None`: unlimited).
+fn limit_file_size(pid: u32, bytes: Option<u64>) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit(2) reads `limit` and writes nothing (old limit pointer is null).
+    let done = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(done, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+fn history_state(status: &Value) -> (bool, u64) {
+    let history = &status["history"];
+    (
+        history["writable"].as_bool().expect("history.writable"),
+        history["pending"].as_u64().expect("history.pending"),
+    )
+}
+
+#[test]
+fn jobs_run_while_history_cannot_be_written_and_are_recorded_once_it_can() {
+    let sb = Sandbox::new("");
+    sb.job(
+        "tick.yaml",
+        "schedule: '*/1 * * * * *'\ncommand: echo tick\n",
+    );
+    let mut d = sb.daemon();
+    finished_runs(&mut d, "tick", 1);
+    let addr = metrics_addr(&sb);
+    assert_eq!(get(&addr, "/readyz").0, 200);
+
+    let fault_began = Utc::now();
+    limit_file_size(d.pid(), Some(1));
+    let pending = d.wait_for("3 runs kept in memory", PATIENCE, |d| {
+        let (writable, pending) = history_state(&d.status());
+        (!writable && pending >= 3).then_some(pending)
+    });
+    let (code, _, body) = get(&addr, "/readyz");
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("history is not writable since"), "{body}");
+    let (_, _, metrics) = get(&addr, "/metrics");
+    assert!(
+        metrics.contains("slotcron_history_writable 0\n"),
+        "{metrics}"
+    );
+    let text = String::from_utf8(sb.slotcron(&["status"]).stdout).unwrap();
+    assert!(
+        text.contains("HISTORY: history is not writable since"),
+        "{text}"
+    );
+
+    limit_file_size(d.pid(), None);
+    let fault_ended = Utc::now();
+    d.wait_until("history writable with nothing kept", PATIENCE, |d| {
+        history_state(&d.status()) == (true, 0)
+    });
+    assert_eq!(get(&addr, "/readyz").0, 200);
+    let (_, _, metrics) = get(&addr, "/metrics");
+    assert!(
+        metrics.contains("slotcron_history_writable 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("slotcron_history_pending_runs 0\n"),
+        "{metrics}"
+    );
+
+    let runs = d.history("tick");
+    let during: Vec<&Value> = runs
+        .iter()
+        .filter(|r| {
+            let started = crate::helper::time(r, "started_at");
+            started > fault_began && started < fault_ended
+        })
+        .collect();
+    assert!(
+        during.len() as u64 >= pending,
+        "{pending} runs were kept, {} recorded: {runs:#?}",
+        during.len()
+    );
+    for run in &during {
+        assert_eq!(run["status"], "success", "{run:#}");
+        assert_eq!(run["exit_code"], 0, "{run:#}");
+    }
+    assert!(
+        !runs.iter().any(|r| r["status"] == "lost"),
+        "no run is called lost: {runs:#?}"
+    );
+    assert!(
+        sb.daemon_log_text().contains("history is writable again"),
+        "{}",
+        sb.daemon_log_text()
+    );
+}
