@@ -41,7 +41,7 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
     }
     context::create_state_dir(&settings.state_dir)?;
     let _lock = lock_state_dir(&settings.state_dir)?;
-    let store = context::open_store_in(&settings.state_dir)?;
+    let store = open_history(&settings.state_dir)?;
     let env = if args.delegated {
         CgroupEnv::kernel_delegated()
     } else {
@@ -93,6 +93,28 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the history and runs `PRAGMA quick_check` on it: a damaged database is refused,
+/// with how to restore the newest backup (ADR 0022).
+fn open_history(state_dir: &Path) -> Result<crate::store::Store> {
+    use crate::store::{StoreError, backup};
+    let db = state_dir.join(crate::store::DEFAULT_DB_FILE);
+    let opened = crate::store::Store::open(&db).and_then(|store| {
+        store.quick_check()?;
+        Ok(store)
+    });
+    match opened {
+        Ok(store) => Ok(store),
+        Err(error @ (StoreError::Corrupt { .. } | StoreError::Damaged { .. })) => {
+            Err(anyhow::anyhow!(
+                "{}; {}",
+                crate::store::backlog::describe(&error),
+                backup::recovery_advice(&db, &state_dir.join(backup::BACKUP_DIR))
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// A write past `RLIMIT_FSIZE` ends the process by default (SIGXFSZ); the daemon takes it

@@ -300,6 +300,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Prune => engine.prune(now).await,
             Wake::Overdue(job) => engine.check_overdue(&job, now).await,
             Wake::History => engine.flush_history(now).await,
+            Wake::Backup => engine.backup(now).await,
         }
     }
 }

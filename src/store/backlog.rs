@@ -222,7 +222,7 @@ pub fn is_unwritable(error: &StoreError) -> bool {
 }
 
 /// `error` with its causes, in one line.
-fn describe(error: &StoreError) -> String {
+pub fn describe(error: &StoreError) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
@@ -343,7 +343,12 @@ mod tests {
             new: NewRun {
                 job: "j".into(),
                 slot: "default".into(),
-                trigger: if retry_of.is_some() { "retry" } else { "schedule" }.into(),
+                trigger: if retry_of.is_some() {
+                    "retry"
+                } else {
+                    "schedule"
+                }
+                .into(),
                 attempt: if retry_of.is_some() { 2 } else { 1 },
                 retry_of,
                 enforcement: Enforcement::None,

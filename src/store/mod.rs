@@ -4,7 +4,8 @@
 //! the per-job summaries it loads at start (`summary`), alerts (`alerts`), and what
 //! `slotcron jobs` shows of each job's health: baselines (`baselines`), the 24-hour
 //! figures (`rolling`) and the newest runs of every job at once (`recent`); and the runs
-//! kept in memory while the database cannot take writes (`backlog`).
+//! kept in memory while the database cannot take writes (`backlog`); the start's
+//! `quick_check` and the daily backup (`backup`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -20,6 +21,7 @@
 mod alert_list;
 mod alerts;
 pub mod backlog;
+pub mod backup;
 mod baselines;
 mod control;
 mod error;

@@ -10,7 +10,7 @@ use tracing::{error, info, warn};
 
 use crate::alerts::Severity;
 use crate::channels::AlertMessage;
-use crate::store::HistoryHealth;
+use crate::store::{HistoryHealth, backup};
 
 use super::{Engine, Wake};
 
@@ -97,6 +97,43 @@ impl Engine {
                 exit_code = ?run.completion.exit_code, started_at = %run.new.started_at,
                 finished_at = %run.completion.finished_at,
                 "stopping with this run unrecorded: history still cannot be written");
+        }
+    }
+}
+
+impl Engine {
+    /// Puts the next daily backup on the timeline: a day after the newest one, or now.
+    pub fn schedule_backup(&mut self, now: DateTime<Utc>) {
+        let dir = self.settings.state_dir.join(backup::BACKUP_DIR);
+        let next = backup::backups(&dir)
+            .first()
+            .map(|(_, at)| DateTime::<Utc>::from(*at) + backup::BACKUP_EVERY)
+            .map_or(now, |at| at.max(now));
+        self.timeline.set(Wake::Backup, next);
+    }
+
+    /// Copies the history to `<state_dir>/backups` on a blocking thread with a connection
+    /// of its own, then plans the next copy in a day.
+    pub async fn backup(&mut self, now: DateTime<Utc>) {
+        self.timeline.set(Wake::Backup, now + backup::BACKUP_EVERY);
+        let db = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .path()
+            .to_owned();
+        if !db.is_file() {
+            return;
+        }
+        let dir = self.settings.state_dir.join(backup::BACKUP_DIR);
+        let done = tokio::task::spawn_blocking(move || backup::backup(&db, &dir, now)).await;
+        match done {
+            Ok(Ok(path)) => info!(path = %path.display(), "history backed up"),
+            Ok(Err(error)) => {
+                let error = crate::store::backlog::describe(&error);
+                warn!(%error, "backing up history; trying again in a day");
+            }
+            Err(error) => warn!(%error, "backing up history"),
         }
     }
 }

@@ -36,6 +36,8 @@ pub enum Wake {
     Overdue(String),
     /// Offer the runs history could not take to it again (see [`history`]).
     History,
+    /// Copy the history to `<state_dir>/backups` (daily).
+    Backup,
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves

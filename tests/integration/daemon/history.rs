@@ -5,9 +5,11 @@
 //! The fault is a real one, made without root or mounts: the daemon's `RLIMIT_FSIZE` is
 //! lowered to 1 byte (`prlimit(2)` on its pid), so every write to the database or its WAL
 //! fails with `EFBIG`, as writes fail on a full disk; raising it again ends the fault.
+//! A damaged page is made by overwriting it in the file while no daemon runs.
 
 use chrono::Utc;
 use serde_json::Value;
+use slotcron::store::backup;
 
 use crate::helper::{PATIENCE, Sandbox};
 
@@ -114,4 +116,69 @@ fn jobs_run_while_history_cannot_be_written_and_are_recorded_once_it_can() {
         "{}",
         sb.daemon_log_text()
     );
+}
+
+/// Waits for a daemon that must refuse to start; returns its exit status.
+fn refused(mut child: std::process::Child) -> std::process::ExitStatus {
+    let mut exit = None;
+    let gone = crate::helper::wait_until(PATIENCE, || {
+        exit = child.try_wait().unwrap();
+        exit.is_some()
+    });
+    if !gone {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the daemon did not refuse to start");
+    }
+    exit.unwrap()
+}
+
+#[test]
+fn a_damaged_database_is_refused_saying_how_to_restore_the_daily_backup() {
+    let sb = Sandbox::new("");
+    sb.job(
+        "tick.yaml",
+        "schedule: '*/1 * * * * *'\ncommand: echo tick\n",
+    );
+    let backups = sb.path().join("state").join(backup::BACKUP_DIR);
+    let mut d = sb.daemon();
+    finished_runs(&mut d, "tick", 2);
+    d.wait_until("the first daily backup", PATIENCE, |_| {
+        backup::backups(&backups).len() == 1
+    });
+    d.stop(PATIENCE);
+    drop(d);
+    let (newest, _) = backup::backups(&backups).remove(0);
+    let in_backup = slotcron::store::Store::open(&newest)
+        .unwrap()
+        .runs(&Default::default())
+        .unwrap()
+        .len();
+    // Made at the daemon's start, before any run.
+    assert_eq!(in_backup, 0);
+
+    let db = sb
+        .path()
+        .join("state")
+        .join(slotcron::store::DEFAULT_DB_FILE);
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() >= 3 * 4096, "{} bytes", bytes.len());
+    bytes[4096..8192].fill(0xa5); // page 2
+    std::fs::write(&db, &bytes).unwrap();
+
+    let exit = refused(sb.spawn_daemon());
+    assert!(!exit.success());
+    let log = sb.daemon_log_text();
+    assert!(
+        log.contains(&format!("history database {} is", db.display())),
+        "{log}"
+    );
+    let restore = format!("cp {} {}", newest.display(), db.display());
+    assert!(log.contains(&restore), "{log}");
+
+    // The documented restore works: the damaged file aside, the backup in its place.
+    std::fs::rename(&db, db.with_extension("db.damaged")).unwrap();
+    std::fs::copy(&newest, &db).unwrap();
+    let mut d = sb.daemon();
+    finished_runs(&mut d, "tick", 1);
 }
