@@ -100,12 +100,20 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
 fn open_history(state_dir: &Path) -> Result<crate::store::Store> {
     use crate::store::{StoreError, backup};
     let db = state_dir.join(crate::store::DEFAULT_DB_FILE);
+    if let Some(loss) = crate::store::identity::missing_history(state_dir, &db) {
+        tracing::error!("{loss}");
+    }
     let opened = crate::store::Store::open(&db).and_then(|store| {
         store.quick_check()?;
         Ok(store)
     });
     match opened {
-        Ok(store) => Ok(store),
+        Ok(store) => {
+            if let Err(error) = crate::store::identity::mark(state_dir) {
+                warn!(%error, dir = %state_dir.display(), "cannot leave the history marker");
+            }
+            Ok(store)
+        }
         Err(error @ (StoreError::Corrupt { .. } | StoreError::Damaged { .. })) => {
             Err(anyhow::anyhow!(
                 "{}; {}",

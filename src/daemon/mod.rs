@@ -43,7 +43,7 @@ use tracing::{info, warn};
 use crate::config::Settings;
 use crate::control::protocol::Request;
 use crate::runner::Enforcer;
-use crate::store::Store;
+use crate::store::{Store, identity};
 
 use engine::{Engine, RunEvent, Wake};
 use notify::Notifier;
@@ -147,6 +147,9 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
     engine.notifier = notifier.clone();
+    engine.db_identity = engine
+        .db_file()
+        .and_then(|p| Some((p.clone(), identity::FileId::of(&p)?)));
     let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();

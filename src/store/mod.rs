@@ -26,6 +26,7 @@ mod baselines;
 mod control;
 mod error;
 mod events;
+pub mod identity;
 mod jobs;
 mod metrics;
 mod page;

@@ -10,7 +10,8 @@ use tracing::{error, info, warn};
 
 use crate::alerts::Severity;
 use crate::channels::AlertMessage;
-use crate::store::{HistoryHealth, backup};
+use crate::store::identity::{self, FileId};
+use crate::store::{HistoryHealth, Store, backup};
 
 use super::{Engine, Wake};
 
@@ -135,6 +136,108 @@ impl Engine {
             }
             Err(error) => warn!(%error, "backing up history"),
         }
+    }
+}
+
+impl Engine {
+    /// The history's file; `None` for a store in memory.
+    pub fn db_file(&self) -> Option<std::path::PathBuf> {
+        let store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let path = store.path();
+        (path != std::path::Path::new(":memory:")).then(|| path.to_owned())
+    }
+
+    /// After each run: is the history file at its path still the one open? If it was
+    /// deleted or replaced, say so loudly and open what is there now (a new, empty one if
+    /// none), with the jobs written in. Runs that ended between the change and now went to
+    /// the old file.
+    pub async fn check_identity(&mut self, now: DateTime<Utc>) {
+        let Some((path, known)) = self.db_identity.clone() else {
+            return;
+        };
+        let found = FileId::of(&path);
+        if found == Some(known) {
+            return;
+        }
+        let what = if found.is_none() {
+            "deleted"
+        } else {
+            "replaced"
+        };
+        let message = format!(
+            "the history database {} was {what} while the daemon ran; runs recorded since              went to the old file; {} is opened now",
+            path.display(),
+            if found.is_none() {
+                "a new, empty one"
+            } else {
+                "the file found there"
+            }
+        );
+        error!("{message}");
+        self.notifier.status(&message);
+        if let Some(sink) = &self.fault_sink {
+            let _ = sink.send(fault_alert(HISTORY_REPLACED_KIND, message, now));
+        }
+        let (settings, shared) = (self.settings.clone(), self.store.clone());
+        let path_again = path.clone();
+        let reopened = tokio::task::spawn_blocking(move || {
+            let mut store = shared
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // The old connection is closed first: its WAL and shared-memory files sit at
+            // the new file's names, and a new connection would take their pages as its own.
+            drop(std::mem::replace(&mut *store, Store::open_in_memory()?));
+            let catalog = crate::config::Catalog::load_dir(&settings.jobs_dir, &settings);
+            let opened = Store::open(&path).and_then(|mut new| {
+                crate::daemon::registry::sync_history(&mut new, &catalog, now)?;
+                Ok(new)
+            });
+            match opened {
+                Ok(new) => *store = new,
+                Err(error) => {
+                    // Until the file opens (tried again after each run), runs are recorded
+                    // in memory only; they go on all the same.
+                    crate::daemon::registry::sync_history(&mut store, &catalog, now)?;
+                    return Err(error);
+                }
+            }
+            let _ = identity::mark(&settings.state_dir);
+            Ok::<_, crate::store::StoreError>(FileId::of(&path))
+        })
+        .await
+        .expect("reopening history panicked");
+        match reopened {
+            Ok(Some(id)) => self.db_identity = Some((path_again, id)),
+            Ok(None) => {}
+            Err(error) => {
+                warn!(%error, "opening the history database again; runs are kept until it opens");
+                self.runner
+                    .backlog()
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .failed(&error);
+                self.report_history(now);
+            }
+        }
+    }
+}
+
+/// The alert kind the channels receive when the history file was deleted or replaced.
+pub const HISTORY_REPLACED_KIND: &str = "history_replaced";
+
+fn fault_alert(kind: &str, message: String, now: DateTime<Utc>) -> AlertMessage {
+    AlertMessage {
+        id: 0,
+        job: "slotcron".to_owned(),
+        kind: kind.to_owned(),
+        severity: Severity::Critical,
+        message,
+        evidence: Vec::new(),
+        change: "opened".to_owned(),
+        at: now,
     }
 }
 

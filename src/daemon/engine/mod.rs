@@ -151,6 +151,9 @@ pub struct Engine {
     /// Where a fault of the daemon itself (history not writable) goes to the notification
     /// channels, which need no database; `None`: no channels.
     pub fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
+    /// The history file the store has open (see `store::identity`); `None` for a store
+    /// in memory, or one never checked.
+    pub db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
     /// Tells systemd (`STATUS=`) about such faults; disabled unless the daemon sets it.
     pub notifier: super::notify::Notifier,
     next_token: u64,
@@ -202,6 +205,7 @@ impl Engine {
             live: super::live::channel(),
             history_writable: true,
             fault_sink: None,
+            db_identity: None,
             notifier: super::notify::Notifier::disabled(),
             next_token: 0,
         }

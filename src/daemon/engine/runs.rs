@@ -171,6 +171,7 @@ impl Engine {
         if !self.stopping {
             self.after_run(&record, now).await;
         }
+        self.check_identity(now).await;
         self.flush_history(now).await;
         self.dispatch(now).await;
     }

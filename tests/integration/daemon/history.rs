@@ -5,12 +5,14 @@
 //! The fault is a real one, made without root or mounts: the daemon's `RLIMIT_FSIZE` is
 //! lowered to 1 byte (`prlimit(2)` on its pid), so every write to the database or its WAL
 //! fails with `EFBIG`, as writes fail on a full disk; raising it again ends the fault.
-//! A damaged page is made by overwriting it in the file while no daemon runs.
+//! A damaged page is made by overwriting it in the file while no daemon runs; a deleted
+//! database, by deleting it, with the daemon running and without.
 
 use chrono::Utc;
 use serde_json::Value;
-use slotcron::store::backup;
+use slotcron::store::{backup, identity};
 
+use crate::channels::receivers::http_receiver;
 use crate::helper::{PATIENCE, Sandbox};
 
 use super::finished_runs;
@@ -181,4 +183,61 @@ fn a_damaged_database_is_refused_saying_how_to_restore_the_daily_backup() {
     std::fs::copy(&newest, &db).unwrap();
     let mut d = sb.daemon();
     finished_runs(&mut d, "tick", 1);
+}
+
+#[test]
+fn a_database_deleted_under_the_daemon_is_reported_and_made_again() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut hook = rt.block_on(http_receiver(vec![Some(200); 4]));
+    let sb = Sandbox::new(&format!(
+        "notifications:\n  - type: webhook\n    url: {}\n    retries: 0\n",
+        hook.url
+    ));
+    sb.job(
+        "tick.yaml",
+        "schedule: '*/1 * * * * *'\ncommand: echo tick\n",
+    );
+    let state = sb.path().join("state");
+    let db = state.join(slotcron::store::DEFAULT_DB_FILE);
+    let mut d = sb.daemon();
+    finished_runs(&mut d, "tick", 1);
+    assert!(state.join(identity::MARKER_FILE).is_file());
+
+    std::fs::remove_file(&db).unwrap();
+    let request = rt
+        .block_on(async { tokio::time::timeout(PATIENCE, hook.requests.recv()).await })
+        .expect("the webhook is called")
+        .expect("a request");
+    let body = request.json();
+    assert_eq!(body["kind"], "history_replaced", "{body}");
+    assert_eq!(body["severity"], "critical", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("was deleted while the daemon ran"),
+        "{body}"
+    );
+    // A new database, the job in it, and runs recorded there again.
+    let runs = finished_runs(&mut d, "tick", 1);
+    assert!(db.is_file());
+    assert!(runs.iter().all(|r| r["status"] == "success"), "{runs:#?}");
+    d.stop(PATIENCE);
+    drop(d);
+
+    // Deleted while no daemon runs: the next start says a history existed.
+    for name in ["slotcron.db", "slotcron.db-wal", "slotcron.db-shm"] {
+        let _ = std::fs::remove_file(state.join(name));
+    }
+    let mut d = sb.daemon();
+    finished_runs(&mut d, "tick", 1);
+    let log = sb.daemon_log_text();
+    assert!(
+        log.contains(&format!(
+            "ERROR slotcron::cli::daemon: no history database at {}, but {} says one was kept here",
+            db.display(),
+            state.join(identity::MARKER_FILE).display()
+        )),
+        "{log}"
+    );
 }
