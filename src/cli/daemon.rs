@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use nix::fcntl::{Flock, FlockArg};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
@@ -40,7 +39,7 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
         warn!(%error, "cannot raise the descriptor limit");
     }
     context::create_state_dir(&settings.state_dir)?;
-    let _lock = lock_state_dir(&settings.state_dir)?;
+    let _lock = crate::daemon::lock::lock_state_dir(&settings.state_dir)?;
     let store = open_history(&settings.state_dir)?;
     let env = if args.delegated {
         CgroupEnv::kernel_delegated()
@@ -154,23 +153,4 @@ async fn bind_metrics(settings: &crate::config::Settings) -> Result<Option<TcpLi
         .with_context(|| format!("writing {}", file.display()))?;
     info!(addr = %bound, "metrics endpoint: http://{bound}/metrics");
     Ok(Some(listener))
-}
-
-/// One daemon per state directory: an exclusive `flock` on `<state_dir>/daemon.lock`,
-/// held until the process exits (the kernel releases it even after `kill -9`).
-fn lock_state_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
-    let path = dir.join("daemon.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        anyhow::anyhow!(
-            "another slotcron daemon already uses state_dir {} (lock {}: {errno})",
-            dir.display(),
-            path.display()
-        )
-    })
 }

@@ -13,6 +13,7 @@
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
 //! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
+//! - [`lock`]: one daemon per state directory.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod engine;
 mod fd;
 pub mod live;
+pub mod lock;
 pub mod memory;
 pub mod notify;
 pub mod query;

@@ -8,6 +8,7 @@ mod admission;
 mod alerting;
 mod history;
 mod lifecycle;
+mod lock;
 mod metrics;
 mod policies;
 mod reload;
