@@ -83,6 +83,7 @@ fn snapshot(jobs: usize) -> Snapshot {
             .collect(),
         config_errors: 0,
         alerts_open: BTreeMap::from([("warning".to_owned(), 2)]),
+        history: Default::default(),
     }
 }
 

@@ -25,6 +25,10 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
+        // A log that cannot be written (a full disk, a file past RLIMIT_FSIZE) loses lines;
+        // the crate's default reports that with `eprintln!`, which panics when stderr
+        // itself is what fails, and took the daemon down with it.
+        .log_internal_errors(false)
         .init();
     execute(cli)
 }

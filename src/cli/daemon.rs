@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use nix::fcntl::{Flock, FlockArg};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
@@ -34,13 +33,14 @@ pub struct DaemonArgs {
 
 pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
     let settings = context::load_settings(config)?;
+    ignore_file_size_signal();
     // Before anything opens a descriptor; jobs get the old soft limit back (ADR 0021).
     if let Err(error) = crate::descriptors::raise_limit() {
         warn!(%error, "cannot raise the descriptor limit");
     }
     context::create_state_dir(&settings.state_dir)?;
-    let _lock = lock_state_dir(&settings.state_dir)?;
-    let store = context::open_store_in(&settings.state_dir)?;
+    let _lock = crate::daemon::lock::lock_state_dir(&settings.state_dir)?;
+    let store = open_history(&settings.state_dir)?;
     let env = if args.delegated {
         CgroupEnv::kernel_delegated()
     } else {
@@ -94,6 +94,47 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Opens the history and runs `PRAGMA quick_check` on it: a damaged database is refused,
+/// with how to restore the newest backup (ADR 0022).
+fn open_history(state_dir: &Path) -> Result<crate::store::Store> {
+    use crate::store::{StoreError, backup};
+    let db = state_dir.join(crate::store::DEFAULT_DB_FILE);
+    if let Some(loss) = crate::store::identity::missing_history(state_dir, &db) {
+        tracing::error!("{loss}");
+    }
+    let opened = crate::store::Store::open(&db).and_then(|store| {
+        store.quick_check()?;
+        Ok(store)
+    });
+    match opened {
+        Ok(store) => {
+            if let Err(error) = crate::store::identity::mark(state_dir) {
+                warn!(%error, dir = %state_dir.display(), "cannot leave the history marker");
+            }
+            Ok(store)
+        }
+        Err(error @ (StoreError::Corrupt { .. } | StoreError::Damaged { .. })) => {
+            Err(anyhow::anyhow!(
+                "{}; {}",
+                crate::store::backlog::describe(&error),
+                backup::recovery_advice(&db, &state_dir.join(backup::BACKUP_DIR))
+            ))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// A write past `RLIMIT_FSIZE` ends the process by default (SIGXFSZ); the daemon takes it
+/// as the error it also is (`EFBIG`), so a history it cannot grow is reported and its runs
+/// kept, as on a full disk (ADR 0022). Jobs get the default back (`runner::spawn`).
+fn ignore_file_size_signal() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_IGN installs no handler code; nothing else sets this signal's action.
+    if let Err(error) = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) } {
+        warn!(%error, "cannot ignore SIGXFSZ");
+    }
+}
+
 /// Binds `metrics.listen` (unless `off`) and writes the bound address to
 /// `<state_dir>/metrics.addr`, so port 0 can be used and found.
 async fn bind_metrics(settings: &crate::config::Settings) -> Result<Option<TcpListener>> {
@@ -112,23 +153,4 @@ async fn bind_metrics(settings: &crate::config::Settings) -> Result<Option<TcpLi
         .with_context(|| format!("writing {}", file.display()))?;
     info!(addr = %bound, "metrics endpoint: http://{bound}/metrics");
     Ok(Some(listener))
-}
-
-/// One daemon per state directory: an exclusive `flock` on `<state_dir>/daemon.lock`,
-/// held until the process exits (the kernel releases it even after `kill -9`).
-fn lock_state_dir(dir: &Path) -> Result<Flock<std::fs::File>> {
-    let path = dir.join("daemon.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, errno)| {
-        anyhow::anyhow!(
-            "another slotcron daemon already uses state_dir {} (lock {}: {errno})",
-            dir.display(),
-            path.display()
-        )
-    })
 }

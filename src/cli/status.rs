@@ -56,6 +56,9 @@ where
     if let Some(reason) = &report.paused {
         let _ = writeln!(out, "paused: new runs are deferred: {reason}");
     }
+    if report.history != crate::store::HistoryHealth::default() {
+        let _ = writeln!(out, "HISTORY: {}", report.history.describe());
+    }
 
     out.push('\n');
     let slots: Vec<Vec<String>> = report
@@ -225,6 +228,7 @@ mod tests {
             enforcement: "none: cgroup v2 not mounted".into(),
             cgroup_root: None,
             paused: Some("memory pressure 60% > 40%".into()),
+            history: Default::default(),
             slots: vec![SlotStatus {
                 name: "heavy".into(),
                 running: 1,
@@ -278,6 +282,7 @@ quiet   default  disabled (override)                -                    never
             enforcement: "cgroup at /sys/fs/cgroup/slotcron.service".into(),
             cgroup_root: None,
             paused: None,
+            history: Default::default(),
             slots: vec![],
             jobs: vec![],
             running: vec![],

@@ -93,6 +93,7 @@ mod tests {
             started_at: Utc::now(),
             enforcement: "none".into(),
             paused: None,
+            history: Default::default(),
             slots: vec![],
             jobs: (0..jobs)
                 .map(|i| JobStatus {

@@ -86,6 +86,10 @@ pub struct StatusReport {
     pub cgroup_root: Option<std::path::PathBuf>,
     /// `Some(reason)` while `protect` defers new runs; `None` when runs start normally.
     pub paused: Option<String>,
+    /// Whether history takes writes, and the runs kept until it does (ADR 0022). Absent
+    /// from older daemons.
+    #[serde(default)]
+    pub history: crate::store::HistoryHealth,
     /// Every slot, in configuration order.
     pub slots: Vec<SlotStatus>,
     /// Every job the daemon schedules (including broken ones it keeps at their last good
@@ -215,6 +219,7 @@ mod tests {
             enforcement: "cgroup at /sys/fs/cgroup/slotcron.service".into(),
             cgroup_root: None,
             paused: Some("memory pressure 40%".into()),
+            history: Default::default(),
             slots: vec![SlotStatus {
                 name: "default".into(),
                 running: 1,

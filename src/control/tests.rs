@@ -286,6 +286,7 @@ async fn an_answer_over_the_frame_arrives_shortened() {
                 started_at: chrono::Utc::now(),
                 enforcement: "none".into(),
                 paused: None,
+                history: Default::default(),
                 slots: vec![],
                 jobs: vec![],
                 running: vec![],

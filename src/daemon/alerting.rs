@@ -47,12 +47,22 @@ pub fn start(
         let _ = stop_rx.await;
     });
     let (sink, mut notices) = mpsc::unbounded_channel::<AlertNotice>();
+    let (fault_sink, mut faults) = mpsc::unbounded_channel::<AlertMessage>();
     tokio::spawn(async move {
-        while let Some(notice) = notices.recv().await {
-            handle.send(message(&notice));
+        loop {
+            tokio::select! {
+                Some(notice) = notices.recv() => {
+                    handle.send(message(&notice));
+                }
+                Some(fault) = faults.recv() => {
+                    handle.send(fault);
+                }
+                else => break,
+            }
         }
     });
     engine.alert_sink = Some(sink);
+    engine.fault_sink = Some(fault_sink);
     (Some(stop_tx), Some(dispatcher))
 }
 

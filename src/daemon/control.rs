@@ -266,6 +266,7 @@ pub async fn status(engine: &Engine) -> StatusReport {
             crate::runner::Enforcer::Unconfined { .. } => None,
         },
         paused: report.paused,
+        history: engine.history_health(),
         slots,
         jobs,
         running,

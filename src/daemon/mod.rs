@@ -13,6 +13,7 @@
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
 //! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
+//! - [`lock`]: one daemon per state directory.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod engine;
 mod fd;
 pub mod live;
+pub mod lock;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -43,7 +45,7 @@ use tracing::{info, warn};
 use crate::config::Settings;
 use crate::control::protocol::Request;
 use crate::runner::Enforcer;
-use crate::store::Store;
+use crate::store::{Store, identity};
 
 use engine::{Engine, RunEvent, Wake};
 use notify::Notifier;
@@ -146,6 +148,10 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    engine.notifier = notifier.clone();
+    engine.db_identity = engine
+        .db_file()
+        .and_then(|p| Some((p.clone(), identity::FileId::of(&p)?)));
     let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();
@@ -167,6 +173,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         let mut state =
             crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
         state.live = engine.live.clone();
+        state.backlog = Some(engine.runner.backlog().clone());
         state.access = access.unwrap_or_default();
         state.health = settings.health;
         let limits = crate::http::ServerLimits {
@@ -246,6 +253,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             }
         }
     }
+    engine.flush_history_at_shutdown().await;
     let _ = stop_server.send(());
     alerting::stop(stop_notifying, notifications).await;
     let _ = stop_http.send(());
@@ -296,6 +304,8 @@ async fn wake(engine: &mut Engine) {
             Wake::Recheck => engine.dispatch(now).await,
             Wake::Prune => engine.prune(now).await,
             Wake::Overdue(job) => engine.check_overdue(&job, now).await,
+            Wake::History => engine.flush_history(now).await,
+            Wake::Backup => engine.backup(now).await,
         }
     }
 }

@@ -285,5 +285,6 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         config_errors: engine.registry.problems.len() as u64,
         // Filled in by the scrape from history (a read the event loop does not make).
         alerts_open: Default::default(),
+        history: engine.history_health(),
     }
 }

@@ -45,6 +45,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
         engine.adopt(run);
     }
     engine.prune(now).await;
+    engine.schedule_backup(now);
     let first_after_boot = match boot_id {
         None => false,
         Some(id) => {

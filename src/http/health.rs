@@ -14,10 +14,15 @@ pub async fn healthz() -> Response {
     Json(json!({"status": "ok"})).into_response()
 }
 
-/// `GET /readyz`: 200 when history answers a query and, if runs are confined, the slot
-/// tree's root is readable; 503 naming the failing check otherwise.
+/// `GET /readyz`: 200 when history answers a query and takes writes and, if runs are
+/// confined, the slot tree's root is readable; 503 naming the failing check otherwise.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let (store, tree) = (state.store.clone(), state.cgroup.clone());
+    let writes = state.backlog.as_ref().map(|b| {
+        b.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .health()
+    });
     let unconfined = state.unconfined.clone();
     let checks = tokio::task::spawn_blocking(move || {
         let database = match &store {
@@ -50,6 +55,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let (database, cgroups) = match checks {
         Ok(checks) => checks,
         Err(error) => (Err(error.to_string()), Err("not checked".to_owned())),
+    };
+    let database = match (database, writes) {
+        (Ok(_), Some(health)) if !health.writable || health.pending > 0 => Err(health.describe()),
+        (database, _) => database,
     };
     let ready = database.is_ok() && cgroups.is_ok();
     let word = |r: Result<String, String>| match r {

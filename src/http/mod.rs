@@ -79,6 +79,9 @@ pub struct AppState {
     /// The history, for what the engine does not hold; `None` leaves those out (and makes
     /// the API's history reads answer 503).
     pub store: Option<Arc<Mutex<Store>>>,
+    /// The runs history could not take, and whether it takes writes (ADR 0022); `None`
+    /// outside the daemon.
+    pub backlog: Option<crate::store::SharedBacklog>,
     /// The engine's live events, subscribed to by each event stream.
     pub live: broadcast::Sender<LiveEvent>,
     /// Who may do what.
@@ -117,6 +120,7 @@ impl AppState {
             cgroup,
             unconfined: None,
             store,
+            backlog: None,
             live: live::channel(),
             access: Access::default(),
             health: HealthSettings::default(),

@@ -16,6 +16,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::snapshot::{JobMetrics, SlotMetrics, Snapshot};
+use crate::store::HistoryHealth;
 
 /// The two text formats Prometheus reads. Both come from the same collector; they differ
 /// in how counter families are named (`# TYPE x counter` with `x_total` samples in
@@ -102,6 +103,7 @@ impl Collector for Snapshot {
             MetricType::Gauge,
         )?;
         ConstGauge::new(self.config_errors).encode(m)?;
+        history_metrics(&mut e, &self.history)?;
         // A gauge of 1, as client_golang's `go_build_info`: the OpenMetrics `info` type
         // is unknown to the Prometheus text parser (promtool 2.x rejects it).
         let mut m = e.encode_descriptor(
@@ -112,6 +114,31 @@ impl Collector for Snapshot {
         )?;
         ConstGauge::new(1).encode(m.encode_family(&[("version", self.version.as_str())])?)
     }
+}
+
+/// Whether history takes writes, and what waits for it (ADR 0022).
+fn history_metrics(e: &mut DescriptorEncoder, history: &HistoryHealth) -> fmt::Result {
+    let m = e.encode_descriptor(
+        "history_writable",
+        "1 while the history database takes writes; 0 while runs are kept in memory.",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(i64::from(history.writable)).encode(m)?;
+    let m = e.encode_descriptor(
+        "history_pending_runs",
+        "Finished runs kept in memory until history takes them.",
+        None,
+        MetricType::Gauge,
+    )?;
+    ConstGauge::new(history.pending as i64).encode(m)?;
+    let m = e.encode_descriptor(
+        "history_dropped_runs",
+        "Runs dropped unrecorded because too many waited for history.",
+        None,
+        MetricType::Counter,
+    )?;
+    ConstCounter::new(history.dropped).encode(m)
 }
 
 fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {

@@ -22,6 +22,8 @@ pub struct Snapshot {
     pub config_errors: u64,
     /// Open alerts by severity.
     pub alerts_open: BTreeMap<String, u64>,
+    /// Whether history takes writes, and the runs kept until it does (ADR 0022).
+    pub history: crate::store::HistoryHealth,
 }
 
 /// One job.

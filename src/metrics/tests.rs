@@ -224,6 +224,7 @@ fn snapshot() -> Snapshot {
         ],
         config_errors: 2,
         alerts_open: BTreeMap::new(),
+        history: Default::default(),
     }
 }
 

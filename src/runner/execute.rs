@@ -18,7 +18,10 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::cgroup::RunCgroup;
 use crate::config::{Job, Settings, Slot};
 use crate::model::Enforcement;
-use crate::store::{NewRun, RunCompletion, RunRecord, Store, StoreError};
+use crate::store::backlog::is_unwritable;
+use crate::store::{
+    Backlog, NewRun, RunCompletion, RunRecord, SharedBacklog, Store, StoreError, Unrecorded,
+};
 
 use super::enforce::Enforcer;
 use super::limits::{effective_limits, run_limits};
@@ -39,6 +42,8 @@ pub struct Runner {
     /// A std Mutex is right here: it is only locked inside `spawn_blocking`, never across
     /// an `.await`.
     store: Arc<Mutex<Store>>,
+    /// Runs history could not take yet, and whether it takes writes (ADR 0022).
+    backlog: SharedBacklog,
 }
 
 /// One request to run a job.
@@ -159,7 +164,13 @@ impl Runner {
             settings,
             enforcer,
             store,
+            backlog: Backlog::shared(),
         }
+    }
+
+    /// The runs history could not take yet, and whether it takes writes.
+    pub fn backlog(&self) -> &SharedBacklog {
+        &self.backlog
     }
 
     /// Where a run's output is kept.
@@ -174,8 +185,12 @@ impl Runner {
     /// Runs `req.job` now and waits for it. `cancel` resolving stops the run (SIGTERM, the
     /// kill grace, then SIGKILL) and records it `killed`.
     ///
+    /// A run is executed even when history cannot be written: it is then kept in the
+    /// backlog (with a provisional, negative id if it has no row) and its record returned.
+    ///
     /// # Errors
-    /// Only when history cannot be written; every other failure is a recorded failed run.
+    /// Only for a slot that is not configured or a run history refuses (not a write
+    /// fault); every other failure is a recorded failed run.
     pub async fn run(
         &self,
         req: RunRequest<'_>,
@@ -207,7 +222,7 @@ impl Runner {
             started_at: req.dispatched_at.unwrap_or_else(Utc::now),
         };
         let clock = Instant::now();
-        let id = self.db(move |s| s.start_run(&new)).await?;
+        let (id, has_row) = self.insert(&new).await?;
         if let Some(tell) = req.on_recorded {
             // The receiver may be gone (the daemon no longer cares): nothing to do then.
             let _ = tell.send(id);
@@ -230,10 +245,71 @@ impl Runner {
             }
         };
         let status = completion.status;
-        self.db(move |s| s.finish_run(id, &completion)).await?;
         span.in_scope(|| info!(%status, "finished"));
-        let record = self.db(move |s| s.run(id)).await?;
-        Ok(record.expect("a run that was just completed exists"))
+        let kept = Unrecorded {
+            id,
+            has_row,
+            log_path: Some(self.log_path(&job.name, id)),
+            new,
+            completion,
+        };
+        self.complete(kept).await
+    }
+
+    /// Inserts the run's row; returns its id and `true`, or, when history cannot take the
+    /// write (or older runs still wait for it), a provisional id and `false`.
+    async fn insert(&self, new: &NewRun) -> Result<(i64, bool), RunnerError> {
+        // A retry of a run kept without a row follows it into the backlog, which gives it
+        // the row's id (or none if that run was dropped).
+        if new.retry_of.is_none_or(|id| id >= 0) {
+            let row = new.clone();
+            match self.db(move |s| s.start_run(&row)).await {
+                Ok(id) => return Ok((id, true)),
+                Err(RunnerError::Store(error)) if is_unwritable(&error) => {
+                    warn!(job = %new.job, %error, "history cannot record this run's start; running it anyway");
+                    self.note_failure(&error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        let mut backlog = self.backlog.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok((backlog.provisional_id(), false))
+    }
+
+    /// Records how the run ended, or keeps it in the backlog when history cannot take it.
+    async fn complete(&self, run: Unrecorded) -> Result<RunRecord, RunnerError> {
+        let record = run.record();
+        if run.has_row {
+            let (id, done) = (run.id, run.completion.clone());
+            match self.db(move |s| s.finish_run(id, &done)).await {
+                Ok(()) => {
+                    self.backlog
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .wrote();
+                    let read = self.db(move |s| s.run(id)).await;
+                    return Ok(read.ok().flatten().unwrap_or(record));
+                }
+                Err(RunnerError::Store(error)) if is_unwritable(&error) => {
+                    warn!(job = %run.new.job, run_id = id, %error,
+                        "history cannot record how this run ended; kept in memory until it can");
+                    self.note_failure(&error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.backlog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keep(run);
+        Ok(record)
+    }
+
+    fn note_failure(&self, error: &StoreError) {
+        self.backlog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .failed(error);
     }
 
     async fn execute(
@@ -267,9 +343,13 @@ impl Runner {
         let pid = child.id();
         let log_path = log.path().display().to_string();
         let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
-        if let Err(error) = self
-            .db(move |s| s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path)))
-            .await
+        // A provisional id (negative) has no row: the backlog keeps the log path.
+        if id > 0
+            && let Err(error) = self
+                .db(move |s| {
+                    s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))
+                })
+                .await
         {
             warn!(%error, "recording the run's pid");
         }

@@ -155,10 +155,13 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<std::process::Child> {
     // The descriptor limit the daemon was started with, not the one it raised itself to.
     let nofile = crate::descriptors::for_children();
     // SAFETY: between fork and exec only async-signal-safe calls are made: write(2),
-    // setsid(2), setrlimit(2), setgroups(2), setgid(2), setuid(2). Nothing allocates or
-    // takes a lock; the group list was built in the parent.
+    // setsid(2), setrlimit(2), setgroups(2), setgid(2), setuid(2), signal(2). Nothing
+    // allocates or takes a lock; the group list was built in the parent.
     unsafe {
         cmd.pre_exec(move || {
+            // The daemon ignores SIGXFSZ (`cli::daemon`); an ignored signal stays ignored
+            // across exec, and jobs expect the default.
+            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
             if let Some(limit) = nofile {
                 crate::descriptors::restore_in_child(limit)?;
             }

@@ -40,6 +40,15 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    /// `PRAGMA quick_check` found damage (bad pages, malformed records).
+    #[error("history database {path} is damaged: {problems}")]
+    Damaged {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's first findings, `; `-separated.
+        problems: String,
+    },
+
     /// The file is an SQLite database that belongs to another application.
     #[error("{path} is an SQLite database of another application (application_id {found:#x})")]
     ForeignDatabase {

@@ -3,7 +3,9 @@
 //! (`control`), its key/value state (`control`), events that are not runs (`events`),
 //! the per-job summaries it loads at start (`summary`), alerts (`alerts`), and what
 //! `slotcron jobs` shows of each job's health: baselines (`baselines`), the 24-hour
-//! figures (`rolling`) and the newest runs of every job at once (`recent`).
+//! figures (`rolling`) and the newest runs of every job at once (`recent`); and the runs
+//! kept in memory while the database cannot take writes (`backlog`); the start's
+//! `quick_check` and the daily backup (`backup`).
 //!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
@@ -18,10 +20,13 @@
 
 mod alert_list;
 mod alerts;
+pub mod backlog;
+pub mod backup;
 mod baselines;
 mod control;
 mod error;
 mod events;
+pub mod identity;
 mod jobs;
 mod metrics;
 mod page;
@@ -42,6 +47,7 @@ use rusqlite_migration::{M, Migrations};
 
 pub use alert_list::{AlertRecord, AlertState};
 pub use alerts::AlertChange;
+pub use backlog::{Backlog, HistoryHealth, SharedBacklog, Unrecorded};
 pub use baselines::BaselineChange;
 pub use control::JobControl;
 pub use error::StoreError;

@@ -44,6 +44,7 @@ fn full_snapshot() -> Snapshot {
         }],
         config_errors: 0,
         alerts_open: BTreeMap::from([("warning".to_owned(), 1)]),
+        history: Default::default(),
     }
 }
 

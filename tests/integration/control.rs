@@ -26,6 +26,7 @@ fn canned_report() -> StatusReport {
         enforcement: "none: enforcement is off".into(),
         cgroup_root: None,
         paused: None,
+        history: Default::default(),
         slots: vec![SlotStatus {
             name: "default".into(),
             running: 0,

@@ -34,6 +34,10 @@ pub enum Wake {
     Prune,
     /// A queued run of this job reaches `alerting.overdue_grace` past its due time.
     Overdue(String),
+    /// Offer the runs history could not take to it again (see [`history`]).
+    History,
+    /// Copy the history to `<state_dir>/backups` (daily).
+    Backup,
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves
@@ -142,6 +146,16 @@ pub struct Engine {
     pub metrics: crate::metrics::Counters,
     /// Runs and alerts as they happen, for `GET /api/v1/events` (see [`super::live`]).
     pub live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
+    /// Whether history was writable when last reported (see [`history`]); starts `true`.
+    pub history_writable: bool,
+    /// Where a fault of the daemon itself (history not writable) goes to the notification
+    /// channels, which need no database; `None`: no channels.
+    pub fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
+    /// The history file the store has open (see `store::identity`); `None` for a store
+    /// in memory, or one never checked.
+    pub db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
+    /// Tells systemd (`STATUS=`) about such faults; disabled unless the daemon sets it.
+    pub notifier: super::notify::Notifier,
     next_token: u64,
 }
 
@@ -189,6 +203,10 @@ impl Engine {
             alert_sink: None,
             metrics: crate::metrics::Counters::default(),
             live: super::live::channel(),
+            history_writable: true,
+            fault_sink: None,
+            db_identity: None,
+            notifier: super::notify::Notifier::disabled(),
             next_token: 0,
         }
     }
@@ -316,6 +334,7 @@ impl Engine {
 mod admit;
 #[cfg(test)]
 mod firing_tests;
+pub mod history;
 mod runs;
 #[cfg(test)]
 mod tests;

@@ -136,6 +136,10 @@ impl Engine {
             trigger: active.trigger.clone(),
         };
         self.publish(event);
+        if id < 0 {
+            // History could not take the run's start: say so now, not when it ends.
+            self.report_history(Utc::now());
+        }
     }
 
     /// A run ended: free its seat, update the job's state, then retries, breaker and
@@ -167,6 +171,8 @@ impl Engine {
         if !self.stopping {
             self.after_run(&record, now).await;
         }
+        self.check_identity(now).await;
+        self.flush_history(now).await;
         self.dispatch(now).await;
     }
 

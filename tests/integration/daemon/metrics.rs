@@ -12,7 +12,7 @@ use crate::promtool::promtool;
 use super::finished_runs;
 
 /// The address the daemon wrote to `state/metrics.addr`.
-fn metrics_addr(sb: &Sandbox) -> String {
+pub(super) fn metrics_addr(sb: &Sandbox) -> String {
     let path = sb.path().join("state").join("metrics.addr");
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -22,7 +22,7 @@ fn metrics_addr(sb: &Sandbox) -> String {
 
 /// `GET path` with `Connection: close`: the status code, the headers (lowercase names)
 /// and the body.
-fn get(addr: &str, path: &str) -> (u16, String, String) {
+pub(super) fn get(addr: &str, path: &str) -> (u16, String, String) {
     get_accepting(addr, path, "*/*")
 }
 

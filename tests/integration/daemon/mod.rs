@@ -6,7 +6,9 @@
 
 mod admission;
 mod alerting;
+mod history;
 mod lifecycle;
+mod lock;
 mod metrics;
 mod policies;
 mod reload;
