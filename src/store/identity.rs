@@ -89,6 +89,8 @@ mod tests {
         std::fs::write(&db, b"").unwrap();
         assert_eq!(missing_history(dir.path(), &db), None);
         let id = FileId::of(&db).unwrap();
+        // Held open, as the daemon's connection holds its file: the inode is not reused.
+        let _open = std::fs::File::open(&db).unwrap();
         std::fs::remove_file(&db).unwrap();
         std::fs::write(dir.path().join("other"), b"").unwrap();
         std::fs::rename(dir.path().join("other"), &db).unwrap();

@@ -146,6 +146,8 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         "SlotcronJobOOMKilled",
         "SlotcronSlotSaturated",
         "SlotcronSlotQueuedLong",
+        "SlotcronHistoryNotWritable",
+        "SlotcronHistoryRunsDropped",
     ] {
         assert!(rules.contains(&format!("alert: {alert}\n")), "no {alert}");
     }
@@ -153,7 +155,7 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         .join("contrib/prometheus/slotcron-rules.yml");
     let (ok, out) = promtool(&["check", "rules", path.to_str().unwrap()], "");
     assert!(ok, "promtool check rules:\n{out}");
-    assert!(out.contains("SUCCESS: 9 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 11 rules found"), "{out}");
 }
 
 #[test]
