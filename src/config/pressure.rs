@@ -256,7 +256,11 @@ fn required<'r>(
     raw: &'r RawBand,
 ) -> Option<&'r super::units::Scalar> {
     if raw.act.is_none() {
-        f.problem(field, "", "is required (the threshold the ladder climbs at)");
+        f.problem(
+            field,
+            "",
+            "is required (the threshold the ladder climbs at)",
+        );
     }
     raw.act.as_ref()
 }
