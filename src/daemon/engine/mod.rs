@@ -13,9 +13,10 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::alerts::AlertNotice;
+use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
-use crate::runner::{Enforcer, Runner};
+use crate::runner::{Enforcer, FrozenClock, Runner};
 use crate::scheduler::{Admission, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
@@ -67,6 +68,10 @@ pub struct Active {
     pub memory: u64,
     /// Resolving it stops the run (`kill`, `replace`, shutdown); taken when used.
     pub cancel: Option<oneshot::Sender<()>>,
+    /// Its job's priority when it started (the pressure ladder acts on the lowest first).
+    pub priority: Priority,
+    /// When the pressure response froze it; its timeout does not count that time.
+    pub frozen: FrozenClock,
 }
 
 /// Why a job came due.

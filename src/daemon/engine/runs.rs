@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::model::RunStatus;
-use crate::runner::RunRequest;
+use crate::runner::{FrozenClock, RunRequest};
 use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
@@ -28,6 +28,7 @@ impl Engine {
         // A run is recorded with when it was queued and when admission gave it its seat:
         // wait time is `started_at - queued_at`, the scheduler's doing alone.
         let dispatched_at = Utc::now();
+        let frozen = FrozenClock::default();
         self.active.insert(
             token,
             Active {
@@ -39,6 +40,8 @@ impl Engine {
                 trigger: run.trigger.clone(),
                 memory: run.expected_memory,
                 cancel: Some(cancel_tx),
+                priority: job.priority,
+                frozen: frozen.clone(),
             },
         );
         let runner = self.runner.clone();
@@ -54,6 +57,7 @@ impl Engine {
                 queued_at,
                 dispatched_at: Some(dispatched_at),
                 on_recorded: Some(id_tx),
+                frozen,
             };
             let cancel = async {
                 // A dropped sender (the engine gone) must not stop the run.
@@ -83,12 +87,9 @@ impl Engine {
     /// its cgroup is empty, and is then completed `lost` (see `recovery`). `kill` and
     /// shutdown stop it like any run.
     pub fn adopt(&mut self, adopted: crate::daemon::recovery::Adopted) {
-        let memory = self
-            .registry
-            .jobs
-            .get(&adopted.job)
-            .map(|e| self.expected_memory(&e.job))
-            .unwrap_or(0);
+        let job = self.registry.jobs.get(&adopted.job).map(|e| e.job.clone());
+        let memory = job.as_ref().map_or(0, |j| self.expected_memory(j));
+        let priority = job.map_or(crate::config::Priority::Medium, |j| j.priority);
         self.admission.occupy(&adopted.slot, memory);
         let token = self.token();
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
@@ -103,6 +104,8 @@ impl Engine {
                 trigger: "adopted".into(),
                 memory,
                 cancel: Some(cancel_tx),
+                priority,
+                frozen: FrozenClock::default(),
             },
         );
         let store = self.store.clone();
