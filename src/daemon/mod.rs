@@ -296,6 +296,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Recheck => engine.dispatch(now).await,
             Wake::Prune => engine.prune(now).await,
             Wake::Overdue(job) => engine.check_overdue(&job, now).await,
+            Wake::Pressure => engine.pressure_tick(now).await,
         }
     }
 }

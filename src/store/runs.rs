@@ -35,6 +35,30 @@ impl Store {
         self.insert_run(run, RunStatus::Skipped, Some(reason))
     }
 
+    /// Notes on a run the pressure response stopped that it was queued again, not failed:
+    /// `note` becomes its `error`. Only a `killed` run can be so noted.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] when the run is not `killed`; [`StoreError::Sql`].
+    pub fn note_requeued(&mut self, id: i64, note: &str) -> Result<(), StoreError> {
+        const OP: &str = "noting a requeued run";
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE runs SET error = ?2 WHERE id = ?1 AND status = 'killed'",
+                params![id, note],
+            )
+            .map_err(StoreError::sql(OP))?;
+        if changed == 0 {
+            return Err(StoreError::invalid(
+                "requeued run",
+                format!("run {id} is not killed"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Records the process of a running run. A `None` leaves that column as it was, so
     /// the log path and the pid can be recorded in separate calls.
     ///

@@ -17,7 +17,7 @@ use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
 use crate::runner::{Enforcer, FrozenClock, Runner};
-use crate::scheduler::{Admission, ProtectGate, SlotSpec, Timeline};
+use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
 use super::registry::Registry;
@@ -35,11 +35,21 @@ pub enum Wake {
     Prune,
     /// A queued run of this job reaches `alerting.overdue_grace` past its due time.
     Overdue(String),
+    /// Read the memory signals for the pressure response (`protect.response.period`).
+    Pressure,
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves
 /// on a 2 s period, so a second is as fast as anything can change.
 pub const PROTECT_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
+
+/// The trigger of a run the pressure response stopped and queued again: it waits until
+/// the ladder is calm (ADR 0036).
+pub const REQUEUE_TRIGGER: &str = "requeue";
+
+/// What a requeued run's history row says in its `error`.
+pub const REQUEUE_NOTE: &str =
+    "requeued: stopped under memory pressure, queued again in its slot (not a failure)";
 
 /// Messages from run tasks to the event loop.
 #[derive(Debug)]
@@ -72,6 +82,10 @@ pub struct Active {
     pub priority: Priority,
     /// When the pressure response froze it; its timeout does not count that time.
     pub frozen: FrozenClock,
+    /// The first attempt's run id, for retries (queued again with it when requeued).
+    pub retry_of: Option<i64>,
+    /// Set when the pressure response stopped it to queue it again.
+    pub requeue: bool,
 }
 
 /// Why a job came due.
@@ -130,6 +144,8 @@ pub struct Engine {
     /// Why new runs are held back (`protect`), while they are.
     pub paused: Option<String>,
     pub gate: ProtectGate,
+    /// The pressure response's rungs climbed on running runs (`protect.response`).
+    pub ladder: Ladder,
     pub proc_root: PathBuf,
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
@@ -185,6 +201,7 @@ impl Engine {
             active: HashMap::new(),
             paused: None,
             gate,
+            ladder: Ladder::default(),
             proc_root,
             stopping: false,
             events,
@@ -321,6 +338,9 @@ impl Engine {
 mod admit;
 #[cfg(test)]
 mod firing_tests;
+mod pressure;
+#[cfg(test)]
+mod pressure_tests;
 mod runs;
 #[cfg(test)]
 mod tests;

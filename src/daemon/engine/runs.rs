@@ -42,8 +42,11 @@ impl Engine {
                 cancel: Some(cancel_tx),
                 priority: job.priority,
                 frozen: frozen.clone(),
+                retry_of: run.retry_of,
+                requeue: false,
             },
         );
+        self.arm_pressure(dispatched_at);
         let runner = self.runner.clone();
         let events = self.events.clone();
         let queued_at = Some(run.queued_at);
@@ -106,8 +109,11 @@ impl Engine {
                 cancel: Some(cancel_tx),
                 priority,
                 frozen: FrozenClock::default(),
+                retry_of: None,
+                requeue: false,
             },
         );
+        self.arm_pressure(Utc::now());
         let store = self.store.clone();
         let grace = self.settings.kill_grace;
         let events = self.events.clone();
@@ -148,8 +154,9 @@ impl Engine {
             return;
         };
         self.admission.release(&active.slot, active.memory);
+        self.ladder.forget(token);
         let now = Utc::now();
-        let record = match result {
+        let mut record = match result {
             Ok(record) => record,
             Err(error) => {
                 warn!(job = %active.job, %error, "a run could not be recorded");
@@ -157,6 +164,9 @@ impl Engine {
                 return;
             }
         };
+        if active.requeue && !self.stopping {
+            self.requeue(&active, &mut record, now).await;
+        }
         self.learn(&record);
         self.publish(LiveEvent::RunFinished {
             run_id: record.id,
@@ -355,16 +365,20 @@ impl Engine {
         }
     }
 
-    /// Stops the run with this id (`slotcron kill`).
+    /// Stops the run with this id (`slotcron kill`), thawing it first if the pressure
+    /// response froze it.
     ///
     /// # Errors
     /// No running run has this id.
     pub fn kill(&mut self, run_id: i64) -> Result<String, String> {
-        let active = self
+        let token = self
             .active
-            .values_mut()
-            .find(|a| a.run_id == Some(run_id))
+            .iter()
+            .find(|(_, a)| a.run_id == Some(run_id))
+            .map(|(t, _)| *t)
             .ok_or_else(|| format!("run {run_id} is not running"))?;
+        self.thaw_for_stop(token);
+        let active = self.active.get_mut(&token).expect("found above");
         match active.cancel.take() {
             Some(cancel) => {
                 let _ = cancel.send(());
@@ -399,6 +413,10 @@ impl Engine {
             );
             self.record_skip(&job, &origin, &run.trigger, now, reason)
                 .await;
+        }
+        let tokens: Vec<u64> = self.active.keys().copied().collect();
+        for token in tokens {
+            self.thaw_for_stop(token);
         }
         for active in self.active.values_mut() {
             if let Some(cancel) = active.cancel.take() {
