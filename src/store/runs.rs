@@ -35,18 +35,19 @@ impl Store {
         self.insert_run(run, RunStatus::Skipped, Some(reason))
     }
 
-    /// Notes on a run the pressure response stopped that it was queued again, not failed:
-    /// `note` becomes its `error`. Only a `killed` run can be so noted.
+    /// Turns a run the pressure response stopped (completed `killed`, as every stopped
+    /// run is) into `requeued`, with `note` as its `error`: it was queued again, it did
+    /// not fail.
     ///
     /// # Errors
     ///
     /// [`StoreError::Invalid`] when the run is not `killed`; [`StoreError::Sql`].
-    pub fn note_requeued(&mut self, id: i64, note: &str) -> Result<(), StoreError> {
-        const OP: &str = "noting a requeued run";
+    pub fn mark_requeued(&mut self, id: i64, note: &str) -> Result<(), StoreError> {
+        const OP: &str = "marking a run requeued";
         let changed = self
             .conn
             .execute(
-                "UPDATE runs SET error = ?2 WHERE id = ?1 AND status = 'killed'",
+                "UPDATE runs SET status = 'requeued', error = ?2 WHERE id = ?1 AND status = 'killed'",
                 params![id, note],
             )
             .map_err(StoreError::sql(OP))?;

@@ -48,8 +48,7 @@ pub const PROTECT_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
 pub const REQUEUE_TRIGGER: &str = "requeue";
 
 /// What a requeued run's history row says in its `error`.
-pub const REQUEUE_NOTE: &str =
-    "requeued: stopped under memory pressure, queued again in its slot (not a failure)";
+pub const REQUEUE_NOTE: &str = "stopped under memory pressure and queued again in its slot";
 
 /// Messages from run tasks to the event loop.
 #[derive(Debug)]

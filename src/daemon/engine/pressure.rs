@@ -19,6 +19,7 @@ use crate::scheduler::ladder::{Action, Readings, RunView, classify};
 use crate::scheduler::protect::mem_available;
 
 use super::{Active, Engine, REQUEUE_NOTE, REQUEUE_TRIGGER, Wake};
+use crate::model::RunStatus;
 use crate::scheduler::Pending;
 use crate::store::RunRecord;
 
@@ -166,8 +167,8 @@ impl Engine {
         }
     }
 
-    /// A run the response stopped has ended: note it on its row and queue it again in its
-    /// slot, where it waits until the ladder is calm.
+    /// A run the response stopped has ended: its row becomes `requeued` and it is queued
+    /// again in its slot, where it waits until the ladder is calm.
     pub(super) async fn requeue(
         &mut self,
         active: &Active,
@@ -175,8 +176,11 @@ impl Engine {
         now: DateTime<Utc>,
     ) {
         let id = record.id;
-        match self.db(move |s| s.note_requeued(id, REQUEUE_NOTE)).await {
-            Ok(()) => record.error = Some(REQUEUE_NOTE.to_owned()),
+        match self.db(move |s| s.mark_requeued(id, REQUEUE_NOTE)).await {
+            Ok(()) => {
+                record.status = RunStatus::Requeued;
+                record.error = Some(REQUEUE_NOTE.to_owned());
+            }
             Err(error) => warn!(job = %active.job, run_id = id, %error, "noting a requeued run"),
         }
         let pending = Pending {

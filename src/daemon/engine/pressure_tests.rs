@@ -208,7 +208,7 @@ async fn a_requeued_run_is_recorded_as_such_and_starts_again_once_pressure_clear
     w.h.settle().await;
     let runs = w.h.runs("batch");
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].status, RunStatus::Killed);
+    assert_eq!(runs[0].status, RunStatus::Requeued);
     assert_eq!(runs[0].error.as_deref(), Some(REQUEUE_NOTE));
     assert!(w.h.engine.admission.is_queued("batch"), "back in its queue");
     w.h.engine.dispatch(Utc::now()).await;
