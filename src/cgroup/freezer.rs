@@ -20,6 +20,15 @@ pub fn set_frozen(fs: &dyn CgroupFs, dir: &Path, frozen: bool) -> Result<(), Cgr
     knob::write(fs, dir, CGROUP_FREEZE, if frozen { "1" } else { "0" })
 }
 
+/// Whether `dir/cgroup.freeze` holds `1`: a freeze was asked for (the kernel may still be
+/// finishing it). An absent file (no freezer) is `false`.
+///
+/// # Errors
+/// Read errors with the path.
+pub fn is_freeze_set(fs: &dyn CgroupFs, dir: &Path) -> Result<bool, CgroupError> {
+    Ok(knob::read_optional(fs, dir, CGROUP_FREEZE)?.is_some_and(|v| v.trim() == "1"))
+}
+
 /// Whether the kernel reports `dir` frozen (`cgroup.events` `frozen 1`).
 ///
 /// # Errors

@@ -250,6 +250,14 @@ impl RunCgroup {
         super::freezer::set_frozen(self.fs.as_ref(), &self.path, frozen)
     }
 
+    /// Whether a freeze was asked for (`cgroup.freeze` holds `1`).
+    ///
+    /// # Errors
+    /// Read errors with the path.
+    pub fn is_freeze_set(&self) -> Result<bool, CgroupError> {
+        super::freezer::is_freeze_set(self.fs.as_ref(), &self.path)
+    }
+
     /// Throttles the run at `high` bytes (`memory.high`), or lifts the throttle (`None`:
     /// `max`; the run cgroup never has a `memory.high` of its own).
     ///
