@@ -141,13 +141,15 @@ impl Engine {
                 )
             }
             Action::Requeue { .. } => {
+                // A run already being stopped (`kill`, `replace`) stays stopped.
+                let Some(cancel) = active.cancel.take() else {
+                    return;
+                };
                 active.requeue = true;
                 // Thawed first, so the run can take its SIGTERM; then stopped as `kill`.
                 active.frozen.thaw();
                 let thawed = cgroup.set_frozen(false);
-                if let Some(cancel) = active.cancel.take() {
-                    let _ = cancel.send(());
-                }
+                let _ = cancel.send(());
                 (thawed, "stopped to be queued again in its slot".to_owned())
             }
         };

@@ -252,3 +252,21 @@ async fn sampling_stops_when_no_run_is_active() {
     w.tick().await;
     assert_eq!(w.h.engine.timeline.get(&Wake::Pressure), None);
 }
+
+#[tokio::test]
+async fn a_run_being_killed_is_not_requeued() {
+    let mut w = world(&[(
+        "batch",
+        "command: 'trap \"\" TERM; sleep 30'\npriority: low\non_pressure: [requeue]\n",
+    )])
+    .await;
+    w.h.manual("batch").await;
+    let id = w.h.wait_recorded("batch").await;
+    w.h.engine.kill(id).unwrap();
+    w.psi(80.0);
+    w.tick().await;
+    w.h.settle().await;
+    assert_eq!(w.h.runs("batch")[0].status, RunStatus::Killed);
+    assert!(!w.h.engine.admission.is_queued("batch"));
+    assert!(w.event_kinds(id).is_empty());
+}
