@@ -29,11 +29,14 @@ pub enum RunStatus {
     Lost,
     /// The run never started (a policy decided against it); the reason is recorded.
     Skipped,
+    /// The pressure response stopped the run to start it again once memory pressure has
+    /// cleared (`on_pressure: [requeue]`); a new row follows. Not a failure.
+    Requeued,
 }
 
 impl RunStatus {
     /// Every status, in a stable order.
-    pub const ALL: [RunStatus; 8] = [
+    pub const ALL: [RunStatus; 9] = [
         RunStatus::Running,
         RunStatus::Success,
         RunStatus::Failed,
@@ -42,6 +45,7 @@ impl RunStatus {
         RunStatus::Killed,
         RunStatus::Lost,
         RunStatus::Skipped,
+        RunStatus::Requeued,
     ];
 
     /// The name used in the database, in JSON and on the command line.
@@ -55,6 +59,7 @@ impl RunStatus {
             RunStatus::Killed => "killed",
             RunStatus::Lost => "lost",
             RunStatus::Skipped => "skipped",
+            RunStatus::Requeued => "requeued",
         }
     }
 }

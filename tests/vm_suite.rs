@@ -20,6 +20,8 @@ use serde_json::Value;
 mod daemon;
 #[path = "vm_suite/io.rs"]
 mod io;
+#[path = "vm_suite/pressure.rs"]
+mod pressure;
 
 /// Where the suite builds its slotcron tree (a child of the VM's root cgroup).
 const ROOT: &str = "/sys/fs/cgroup/slotcron";
@@ -90,6 +92,10 @@ const SCENARIOS: &[Scenario] = &[
     (
         "daemon_api_slots_read_the_slot_cgroups",
         daemon::api_slots_read_the_slot_cgroups,
+    ),
+    (
+        "pressure_freezes_the_low_run_and_spares_the_critical_one",
+        pressure::freezes_the_low_run_and_spares_the_critical_one,
     ),
 ];
 

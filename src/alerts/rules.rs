@@ -38,7 +38,10 @@ pub fn evaluate(
     history: &History,
     settings: &AlertSettings,
 ) -> Vec<Finding> {
-    if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
+    if matches!(
+        run.status,
+        RunStatus::Running | RunStatus::Skipped | RunStatus::Requeued
+    ) {
         return Vec::new();
     }
     let id = run.id;
@@ -115,10 +118,13 @@ pub fn evaluate(
 /// `consecutive_failures`; a run with a memory peak (or duration) within bounds ends
 /// `high_memory` (or `high_duration`); a success judged against a baseline ends the
 /// baseline kinds it did not raise ([`performance::resolutions`]); a run that started ends
-/// `overdue`, and without too long a wait, `slot_saturated`. A running or skipped run ends
-/// nothing.
+/// `overdue`, and without too long a wait, `slot_saturated`. A running, skipped or
+/// requeued run ends nothing.
 pub fn resolutions(run: &RunRecord, findings: &[Finding], history: &History) -> Vec<AlertKind> {
-    if matches!(run.status, RunStatus::Running | RunStatus::Skipped) {
+    if matches!(
+        run.status,
+        RunStatus::Running | RunStatus::Skipped | RunStatus::Requeued
+    ) {
         return Vec::new();
     }
     let raised: Vec<AlertKind> = findings.iter().map(|f| f.kind).collect();

@@ -15,7 +15,8 @@
 //! - [`controller`]: one file per controller (memory, cpu, pids, io) behind the
 //!   [`Controller`] trait: its knobs, limits, stats, and its part of the fake kernel.
 //! - [`Hierarchy::prepare`] lays out the tree and has each controller write its limits.
-//! - [`RunCgroup`] places, signals, kills, waits for and measures one run.
+//! - [`RunCgroup`] places, signals, kills, waits for and measures one run; it can
+//!   throttle it (`memory.high`) and [`freezer`] it for the pressure response.
 //! - [`CgroupFs`] is the kernel seam: [`KernelFs`] for the real cgroupfs,
 //!   [`fake::FakeFs`] for tests (a temp dir laid out as the kernel would).
 //! - [`parse`] holds the pure parsers of kernel files.
@@ -25,6 +26,7 @@
 pub mod controller;
 mod error;
 pub mod fake;
+pub mod freezer;
 mod fs;
 mod hierarchy;
 pub mod knob;

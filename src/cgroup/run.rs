@@ -242,6 +242,39 @@ impl RunCgroup {
         }
     }
 
+    /// Freezes (`true`) or thaws the run (`cgroup.freeze`); see [`super::freezer`].
+    ///
+    /// # Errors
+    /// [`CgroupError::NoSuchCgroup`] when the run is gone, write errors.
+    pub fn set_frozen(&self, frozen: bool) -> Result<(), CgroupError> {
+        super::freezer::set_frozen(self.fs.as_ref(), &self.path, frozen)
+    }
+
+    /// Whether a freeze was asked for (`cgroup.freeze` holds `1`).
+    ///
+    /// # Errors
+    /// Read errors with the path.
+    pub fn is_freeze_set(&self) -> Result<bool, CgroupError> {
+        super::freezer::is_freeze_set(self.fs.as_ref(), &self.path)
+    }
+
+    /// Throttles the run at `high` bytes (`memory.high`), or lifts the throttle (`None`:
+    /// `max`; the run cgroup never has a `memory.high` of its own).
+    ///
+    /// # Errors
+    /// [`CgroupError::ControllerNotEnabled`], [`CgroupError::NoSuchCgroup`], write errors.
+    pub fn set_memory_high(&self, high: Option<u64>) -> Result<(), CgroupError> {
+        controller::memory::set_high(self.fs.as_ref(), &self.path, high)
+    }
+
+    /// Bytes charged to the run now (`memory.current`).
+    ///
+    /// # Errors
+    /// Missing knob, read and parse errors with the path.
+    pub fn memory_current(&self) -> Result<u64, CgroupError> {
+        controller::memory::current(self.fs.as_ref(), &self.path)
+    }
+
     /// What the run used, each of its controllers reading its figures (`memory.peak`,
     /// `memory.events`, `cpu.stat`, `pids.peak`, `io.stat`). Read it before
     /// [`Self::remove`].

@@ -291,3 +291,49 @@ fn remove_is_busy_while_processes_remain_then_succeeds() {
     run.remove().expect("remove");
     assert!(!path.exists());
 }
+
+#[test]
+fn freeze_and_thaw_write_cgroup_freeze_and_the_kernel_reports_it() {
+    let fx = fixture();
+    let run = run(&fx);
+    run.set_frozen(true).expect("freeze");
+    assert_eq!(fx.knob(run.path().join("cgroup.freeze")), "1");
+    assert!(crate::cgroup::freezer::is_frozen(fx.fake.as_ref(), run.path()).unwrap());
+    run.set_frozen(false).expect("thaw");
+    assert_eq!(fx.knob(run.path().join("cgroup.freeze")), "0");
+    assert!(!crate::cgroup::freezer::is_frozen(fx.fake.as_ref(), run.path()).unwrap());
+    let gone = run.path().to_path_buf();
+    run.remove().unwrap();
+    let again = RunCgroup::from_parts(fx.fs(), gone.clone(), Vec::new());
+    assert!(
+        matches!(again.set_frozen(true), Err(CgroupError::NoSuchCgroup { path }) if path == gone)
+    );
+}
+
+#[test]
+fn throttle_sets_memory_high_below_current_and_lifting_writes_max() {
+    let fx = fixture();
+    let run = run(&fx);
+    set(&fx, &run, "memory.current", "104857600\n");
+    assert_eq!(run.memory_current().unwrap(), 100 << 20);
+    run.set_memory_high(Some(90 << 20)).expect("throttle");
+    assert_eq!(fx.knob(run.path().join("memory.high")), "94371840");
+    run.set_memory_high(None).expect("lift");
+    assert_eq!(fx.knob(run.path().join("memory.high")), "max");
+}
+
+#[test]
+fn throttle_without_the_memory_controller_says_so() {
+    let fx = crate::cgroup::test_support::fixture_with(&["cpu", "pids"]);
+    let slots = vec![("s".to_owned(), Limits::default())];
+    let h = Hierarchy::prepare(fx.fs(), &fx.root, false, &Limits::default(), &slots);
+    // memory is required: preparing fails, so build the run's path by hand.
+    assert!(h.is_err());
+    let dir = fx.root.join("lonely");
+    fx.fake.create_dir(&dir).unwrap();
+    let run = RunCgroup::from_parts(fx.fs(), dir.clone(), Vec::new());
+    assert!(matches!(
+        run.set_memory_high(Some(1 << 20)),
+        Err(CgroupError::ControllerNotEnabled { controller, .. }) if controller == "memory"
+    ));
+}

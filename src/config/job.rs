@@ -11,6 +11,7 @@ use super::effects::{self, EffectOverride};
 use super::fields::Fields;
 use super::io::{self, IoConfig};
 use super::policy::{self, Breaker, CatchUp};
+use super::pressure::{self, OnPressure};
 use super::problem::Problem;
 use super::raw::{RawCommand, RawJob};
 use super::schedule::Schedule;
@@ -172,6 +173,8 @@ pub struct Job {
     pub catch_up: CatchUp,
     /// Pauses the job after repeated failures; `None`: never paused.
     pub breaker: Option<Breaker>,
+    /// The pressure steps the job accepts (`on_pressure:`); none for a critical job.
+    pub on_pressure: OnPressure,
     pub alerts: AlertThresholds,
 }
 
@@ -357,6 +360,7 @@ impl Job {
         let jitter = policy::jitter(&mut f, raw.jitter.as_ref());
         let catch_up = policy::catch_up(&mut f, raw.catch_up.as_deref());
         let breaker = policy::breaker(&mut f, raw.breaker.as_ref());
+        let on_pressure = pressure::on_pressure(&mut f, raw.on_pressure.as_deref(), priority);
         for (field, names) in [
             ("depends_on", &raw.depends_on),
             ("blocks", &raw.blocks),
@@ -419,6 +423,7 @@ impl Job {
             jitter,
             catch_up,
             breaker,
+            on_pressure,
             alerts,
         })
     }

@@ -16,6 +16,7 @@ mod job;
 mod locate;
 mod notifications;
 mod policy;
+mod pressure;
 mod problem;
 mod raw;
 mod readable;
@@ -41,6 +42,7 @@ pub use job::valid_name as valid_job_name;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
 pub use locate::{Located, UserDirs, locate};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
+pub use pressure::{Band, OnPressure, Response, Step};
 pub use problem::{Problem, Problems};
 pub use schedule::{MAX_INTERVAL, Schedule, ScheduleError};
 pub use settings::{

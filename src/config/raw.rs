@@ -123,6 +123,26 @@ pub struct RawApi {
 pub struct RawProtect {
     pub reserve_memory: Option<Scalar>,
     pub max_memory_pressure: Option<Scalar>,
+    /// The pressure response for running jobs.
+    pub response: Option<RawResponse>,
+}
+
+/// `protect.response:`: the signals that act on running jobs, and how often they are read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResponse {
+    pub period: Option<Scalar>,
+    pub some_avg10: Option<RawBand>,
+    pub full_avg10: Option<RawBand>,
+    pub mem_available: Option<RawBand>,
+}
+
+/// A threshold with hysteresis: `{ act: 40, clear: 10 }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBand {
+    pub act: Option<Scalar>,
+    pub clear: Option<Scalar>,
 }
 
 /// `cgroup:` in `slotcron.yaml`.
@@ -185,6 +205,8 @@ pub struct RawJob {
     pub jitter: Option<Scalar>,
     pub catch_up: Option<String>,
     pub breaker: Option<RawBreaker>,
+    /// The pressure steps the job accepts: `[throttle, freeze, requeue]`, or `[]`.
+    pub on_pressure: Option<Vec<String>>,
     #[serde(default)]
     pub alerts: RawAlerts,
 }

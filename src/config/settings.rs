@@ -11,6 +11,7 @@ use super::effects;
 use super::fields::Fields;
 use super::io::{self, IoConfig};
 use super::notifications;
+use super::pressure::{self, Response};
 use super::problem::{Problem, Problems};
 use super::raw::{
     RawAlerting, RawConfig, RawDiscover, RawMetrics, RawProtect, RawRetention, RawSlot,
@@ -109,6 +110,9 @@ pub const MAX_QUEUE_LIMIT: u32 = 1_000_000;
 /// started while a set threshold is crossed; unset thresholds are not checked.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Protect {
+    /// What happens to runs already going when the machine runs short
+    /// (`protect.response`); `None`: nothing (runs are left to their caps).
+    pub response: Option<Response>,
     /// Memory that must stay available (`MemAvailable` in `/proc/meminfo`) beyond what
     /// the run is expected to use.
     pub reserve_memory: Option<ByteSize>,
@@ -595,6 +599,7 @@ fn protect(f: &mut Fields<'_>, raw: Option<&RawProtect>) -> Protect {
     Protect {
         reserve_memory: f.size("protect.reserve_memory", raw.reserve_memory.as_ref()),
         max_memory_pressure: max_memory_pressure.filter(|p| *p > 0.0),
+        response: pressure::response(f, raw.response.as_ref()),
     }
 }
 

@@ -19,9 +19,11 @@ const SLACK: usize = 64;
 
 /// `response` as one line (newline included) of at most `max` bytes plus the newline.
 pub fn encode_response(response: Response, max: usize) -> Vec<u8> {
-    let line = encode(&response);
-    if line.len() <= max + 1 {
-        return line;
+    if !clearly_over(&response, max) {
+        let line = encode(&response);
+        if line.len() <= max + 1 {
+            return line;
+        }
     }
     let shortened = match response {
         Response::Status(report) => Response::Status(Box::new(fit_report(*report, max))),
@@ -35,6 +37,15 @@ pub fn encode_response(response: Response, max: usize) -> Vec<u8> {
         encode(&Response::error(format!(
             "the answer is longer than {max} bytes even without its jobs and problems"
         )))
+    }
+}
+
+/// Whether the text alone is already over `max`, so encoding the whole answer (megabytes,
+/// on the daemon's loop) only to learn that it does not fit can be skipped.
+fn clearly_over(response: &Response, max: usize) -> bool {
+    match response {
+        Response::Status(report) => report.problems.iter().map(String::len).sum::<usize>() > max,
+        Response::Ok { message } | Response::Error { message } => message.len() > max,
     }
 }
 

@@ -306,6 +306,7 @@ async fn wake(engine: &mut Engine) {
             Wake::Overdue(job) => engine.check_overdue(&job, now).await,
             Wake::History => engine.flush_history(now).await,
             Wake::Backup => engine.backup(now).await,
+            Wake::Pressure => engine.pressure_tick(now).await,
         }
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! | found | what happens |
 //! |---|---|
-//! | row + cgroup with processes | ADOPTED: returned in [`Recovery::adopted`]; [`watch_adopted`] waits until it is empty, then as below |
+//! | row + cgroup with processes | ADOPTED: thawed and unthrottled if the pressure response had frozen or throttled it, returned in [`Recovery::adopted`]; [`watch_adopted`] waits until it is empty, then as below |
 //! | row + empty cgroup | figures read, cgroup removed, row completed `lost` |
 //! | row, no cgroup (unconfined run, or cgroup gone) | row completed `lost` at once, no figures |
 //! | cgroup, no running row | orphan: killed if populated, removed, warning logged |
@@ -158,6 +158,7 @@ pub fn recover(
         });
         if populated {
             info!(run_id = row.id, job = %row.job, slot = %found.slot, "run still going after a restart; adopted");
+            release_pressure(&found.cgroup, row.id);
             out.adopted.push(Adopted {
                 run_id: row.id,
                 job: row.job,
@@ -185,6 +186,26 @@ pub fn recover(
         out.removed_orphans.push(path);
     }
     Ok(out)
+}
+
+/// Undoes what the pressure response of the crashed daemon may have left on a run it
+/// adopts (ADR 0036): the new daemon's ladder starts calm and knows none of it, so a run
+/// left frozen would stay frozen forever. A run cgroup never has a `memory.high` of its
+/// own, so `max` is always right. Errors are logged: the run is adopted anyway.
+fn release_pressure(cgroup: &RunCgroup, run_id: i64) {
+    match cgroup.is_freeze_set() {
+        Ok(true) => match cgroup.set_frozen(false) {
+            Ok(()) => {
+                warn!(run_id, cgroup = %cgroup.path().display(), "thawed a run the previous daemon left frozen")
+            }
+            Err(error) => warn!(run_id, %error, "thawing an adopted run"),
+        },
+        Ok(false) => {}
+        Err(error) => warn!(run_id, %error, "reading whether an adopted run is frozen"),
+    }
+    if let Err(error) = cgroup.set_memory_high(None) {
+        warn!(run_id, %error, "lifting an adopted run's memory.high");
+    }
 }
 
 /// Watches an adopted run until its cgroup is empty, then reads its figures, removes the

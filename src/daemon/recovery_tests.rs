@@ -374,3 +374,21 @@ fn a_run_of_this_process_child_is_not_supervised_elsewhere() {
     child.wait().unwrap();
     assert_eq!(live_supervisor(u32::MAX), None);
 }
+
+#[test]
+fn a_run_the_crashed_daemon_left_frozen_and_throttled_is_thawed_and_lifted_on_adoption() {
+    let mut fx = fixture();
+    let id = fx.running_row();
+    let cg = fx.run_cgroup("batch", &format!("run-{id}"));
+    fx.add_process(&cg, 4_000_002);
+    cg.set_memory_high(Some(1 << 20)).unwrap();
+    cg.set_frozen(true).unwrap();
+    let enforcer = fx.enforcer();
+
+    let found = recover(&enforcer, &mut fx.store, at(20_000)).unwrap();
+
+    assert_eq!(found.adopted.len(), 1);
+    assert_eq!(fx.fake.knob(&cg.path().join("cgroup.freeze")).unwrap(), "0");
+    assert_eq!(fx.fake.knob(&cg.path().join("memory.high")).unwrap(), "max");
+    assert!(!crate::cgroup::freezer::is_frozen(fx.fake.as_ref(), cg.path()).unwrap());
+}

@@ -27,6 +27,7 @@ use super::enforce::Enforcer;
 use super::limits::{effective_limits, run_limits};
 use super::log::{CappedLog, pump_output};
 use super::outcome::{Stopped, completed, not_started};
+use super::pause::FrozenClock;
 use super::reap::{Target, Waited, cleanup, joined, signal_group, wait_exit};
 use super::spawn::{Identity, Launch, spawn};
 
@@ -64,6 +65,9 @@ pub struct RunRequest<'a> {
     /// Told the run's id as soon as its history row exists (the daemon needs it to kill
     /// the run on request before it ends).
     pub on_recorded: Option<tokio::sync::oneshot::Sender<i64>>,
+    /// Where the daemon notes when it froze the run: frozen time does not count against
+    /// `limits.timeout`.
+    pub frozen: FrozenClock,
 }
 
 impl<'a> RunRequest<'a> {
@@ -77,6 +81,7 @@ impl<'a> RunRequest<'a> {
             queued_at: None,
             dispatched_at: None,
             on_recorded: None,
+            frozen: FrozenClock::default(),
         }
     }
 }
@@ -229,7 +234,7 @@ impl Runner {
         }
         let span = info_span!("run", job = %job.name, run_id = id);
         let completion = match self
-            .execute(id, job, slot, cancel)
+            .execute(id, job, slot, &req.frozen, cancel)
             .instrument(span.clone())
             .await
         {
@@ -317,6 +322,7 @@ impl Runner {
         id: i64,
         job: &Job,
         slot: &Slot,
+        frozen: &FrozenClock,
         cancel: impl Future<Output = ()>,
     ) -> Result<RunCompletion, StartFailure> {
         let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
@@ -363,7 +369,7 @@ impl Runner {
         let mut waiter = tokio::spawn(wait_exit(pid as i32));
         let timeout = async {
             match job.limits.timeout {
-                Some(limit) => tokio::time::sleep(limit).await,
+                Some(limit) => frozen.timeout(limit).await,
                 None => std::future::pending().await,
             }
         };

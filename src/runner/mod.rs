@@ -7,6 +7,7 @@ mod execute;
 mod limits;
 mod log;
 mod outcome;
+mod pause;
 mod reap;
 mod spawn;
 
@@ -18,5 +19,6 @@ pub use limits::{
 };
 pub use log::CappedLog;
 pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};
+pub use pause::FrozenClock;
 pub(crate) use reap::cleanup;
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

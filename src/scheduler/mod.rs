@@ -1,18 +1,20 @@
 //! The scheduler's decisions, free of I/O: when each job is next due ([`timeline`]), which
 //! queued run may start now ([`admission`]), how long a retry waits and whether a job's
 //! circuit breaker is open ([`policy`]), and whether the machine is too short of memory
-//! to start anything ([`protect`]).
+//! to start anything ([`protect`]), and what to do to running jobs when it is ([`ladder`]).
 //!
 //! The daemon (`crate::daemon`) owns the clock, the processes and the database; it feeds
 //! these types events and carries out what they decide. Keeping them pure lets every rule
 //! be tested with plain values and lets the benchmarks time the decisions alone.
 
 pub mod admission;
+pub mod ladder;
 pub mod policy;
 pub mod protect;
 pub mod timeline;
 
 pub use admission::{Admission, Admitted, Pending, QueueFull, SlotBook, SlotSpec};
+pub use ladder::{Action, Ladder, Readings, RunView, Signal};
 pub use policy::{BreakerState, breaker_state, retry_backoff};
 pub use protect::{MachineState, ProtectGate};
 pub use timeline::Timeline;

@@ -81,6 +81,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0005_baselines.sql")),
     M::up(include_str!("../../schema/0006_io.sql")),
     M::up(include_str!("../../schema/0007_alert_evidence.sql")),
+    M::up(include_str!("../../schema/0008_requeued.sql")),
 ];
 
 /// A connection to the history database.

@@ -35,6 +35,31 @@ impl Store {
         self.insert_run(run, RunStatus::Skipped, Some(reason))
     }
 
+    /// Turns a run the pressure response stopped (completed `killed`, as every stopped
+    /// run is) into `requeued`, with `note` as its `error`: it was queued again, it did
+    /// not fail.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Invalid`] when the run is not `killed`; [`StoreError::Sql`].
+    pub fn mark_requeued(&mut self, id: i64, note: &str) -> Result<(), StoreError> {
+        const OP: &str = "marking a run requeued";
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE runs SET status = 'requeued', error = ?2 WHERE id = ?1 AND status = 'killed'",
+                params![id, note],
+            )
+            .map_err(StoreError::sql(OP))?;
+        if changed == 0 {
+            return Err(StoreError::invalid(
+                "requeued run",
+                format!("run {id} is not killed"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Records the process of a running run. A `None` leaves that column as it was, so
     /// the log path and the pid can be recorded in separate calls.
     ///

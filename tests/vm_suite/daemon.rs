@@ -27,7 +27,7 @@ const POLL: Duration = Duration::from_millis(100);
 const LEAD_SECS: i64 = 2;
 
 /// The suite binary: the jobs' workload (`hog SIZE SECS`).
-fn suite_bin() -> String {
+pub(super) fn suite_bin() -> String {
     std::env::current_exe()
         .expect("the suite knows its own path")
         .to_string_lossy()
@@ -35,7 +35,7 @@ fn suite_bin() -> String {
 }
 
 /// A configuration with its own cgroup root below `/sys/fs/cgroup`.
-fn setup(name: &str, cgroup_extra: &str, slots: &str, jobs: &[(&str, &str)]) -> Setup {
+pub(super) fn setup(name: &str, cgroup_extra: &str, slots: &str, jobs: &[(&str, &str)]) -> Setup {
     Setup::with_cgroup(
         name,
         &format!("root: {}{cgroup_extra}", root(name).display()),
@@ -49,7 +49,7 @@ fn root(name: &str) -> PathBuf {
 }
 
 /// A `slotcron daemon` process; stopped with SIGTERM (then SIGKILL) when dropped.
-struct Daemon {
+pub(super) struct Daemon {
     child: Option<Child>,
     pid: u32,
 }
@@ -57,7 +57,7 @@ struct Daemon {
 impl Daemon {
     /// Starts the daemon with stderr and stdout to `<dir>/<log>` and waits until it answers
     /// `slotcron status`.
-    fn start(setup: &Setup, log: &str) -> Result<Daemon, String> {
+    pub(super) fn start(setup: &Setup, log: &str) -> Result<Daemon, String> {
         let path = setup.dir.join(log);
         let out = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
@@ -107,7 +107,7 @@ impl Daemon {
     }
 
     /// SIGTERM; returns the exit status and how long the daemon took to exit.
-    fn terminate(&mut self, within: Duration) -> Result<(ExitStatus, Duration), String> {
+    pub(super) fn terminate(&mut self, within: Duration) -> Result<(ExitStatus, Duration), String> {
         let clock = Instant::now();
         self.signal(libc::SIGTERM);
         let child = self.child.take().ok_or("the daemon was already reaped")?;
@@ -143,7 +143,7 @@ fn wait_exit(mut child: Child, within: Duration) -> Result<ExitStatus, String> {
 }
 
 /// Polls `probe` every [`POLL`] until it returns `Some`, fails, or `within` has passed.
-fn wait_for<T>(
+pub(super) fn wait_for<T>(
     what: &str,
     within: Duration,
     mut probe: impl FnMut() -> Result<Option<T>, String>,
@@ -186,12 +186,12 @@ fn status(setup: &Setup) -> Result<Value, String> {
 }
 
 /// Every recorded run, newest first (`history --json`).
-fn history(setup: &Setup) -> Result<Vec<Value>, String> {
+pub(super) fn history(setup: &Setup) -> Result<Vec<Value>, String> {
     let out = slotcron(setup, &["history", "--json", "--limit", "1000"])?;
     serde_json::from_slice(&out).map_err(|e| format!("history --json: {e}"))
 }
 
-fn trigger(setup: &Setup, job: &str) -> Result<(), String> {
+pub(super) fn trigger(setup: &Setup, job: &str) -> Result<(), String> {
     slotcron(setup, &["trigger", job]).map(drop)
 }
 
@@ -223,7 +223,7 @@ fn wait_finished(setup: &Setup, jobs: &[&str], within: Duration) -> Result<Vec<V
 }
 
 /// Waits until `job` has a run in progress whose process is spawned; returns the run.
-fn wait_running(setup: &Setup, job: &str) -> Result<Value, String> {
+pub(super) fn wait_running(setup: &Setup, job: &str) -> Result<Value, String> {
     wait_for(
         &format!("a run of {job} to be running"),
         Duration::from_secs(20),
@@ -274,7 +274,7 @@ fn whole_second_in(secs: i64) -> DateTime<Utc> {
 }
 
 /// The scenario's result; on failure with the daemon logs appended.
-fn with_logs(setup: &Setup, result: Result<String, String>) -> Result<String, String> {
+pub(super) fn with_logs(setup: &Setup, result: Result<String, String>) -> Result<String, String> {
     result.map_err(|why| {
         let mut text = why;
         let mut logs: Vec<PathBuf> = std::fs::read_dir(&setup.dir)
@@ -296,7 +296,7 @@ fn with_logs(setup: &Setup, result: Result<String, String>) -> Result<String, St
 }
 
 /// Processes whose command line is exactly `argv`.
-fn processes_running(argv: &[&str]) -> Vec<u32> {
+pub(super) fn processes_running(argv: &[&str]) -> Vec<u32> {
     let wanted: Vec<u8> = argv
         .iter()
         .flat_map(|a| [a.as_bytes(), b"\0"].concat())

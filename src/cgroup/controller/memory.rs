@@ -1,5 +1,6 @@
 //! The memory controller: the hard cap that keeps a job from taking the machine, swap,
-//! throttling, group OOM kills; `memory.peak` and `memory.events` after a run.
+//! throttling, group OOM kills; `memory.peak` and `memory.events` after a run; the pressure
+//! response's throttle of a running run ([`set_high`]) and its usage ([`current`]).
 
 use std::path::Path;
 
@@ -85,6 +86,24 @@ impl MemoryEvents {
         }
         Ok(e)
     }
+}
+
+/// Sets `dir`'s `memory.high` (`None`: `max`), the pressure response's throttle: below
+/// the cgroup's usage, the kernel reclaims from it and slows its allocations, never kills.
+///
+/// # Errors
+/// [`CgroupError::ControllerNotEnabled`] without the memory controller, write errors.
+pub fn set_high(fs: &dyn CgroupFs, dir: &Path, high: Option<u64>) -> Result<(), CgroupError> {
+    knob::write(fs, dir, HIGH, &format_max(high))
+}
+
+/// `dir`'s `memory.current`: bytes charged to it now.
+///
+/// # Errors
+/// [`CgroupError::ControllerNotEnabled`] without the memory controller, read and parse
+/// errors with the path.
+pub fn current(fs: &dyn CgroupFs, dir: &Path) -> Result<u64, CgroupError> {
+    knob::read_parsed(fs, dir, CURRENT, parse_u64)
 }
 
 const EVENTS_ZERO: &str = "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n";

@@ -199,8 +199,13 @@ impl Engine {
         let paused = self.paused.is_some();
         let registry = &self.registry;
         let active = &self.active;
+        let calm = self.ladder.is_calm();
         let admitted = self.admission.admit(|run, so_far| {
             if paused && run.priority != Priority::Critical {
+                return false;
+            }
+            // A run the pressure response stopped waits until the pressure has cleared.
+            if !calm && run.trigger == super::REQUEUE_TRIGGER {
                 return false;
             }
             // `replace`: the new run starts once the old one is gone, never beside it.

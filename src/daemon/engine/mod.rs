@@ -13,10 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::alerts::AlertNotice;
+use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
-use crate::runner::{Enforcer, Runner};
-use crate::scheduler::{Admission, ProtectGate, SlotSpec, Timeline};
+use crate::runner::{Enforcer, FrozenClock, Runner};
+use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
 use super::registry::Registry;
@@ -38,11 +39,20 @@ pub enum Wake {
     History,
     /// Copy the history to `<state_dir>/backups` (daily).
     Backup,
+    /// Read the memory signals for the pressure response (`protect.response.period`).
+    Pressure,
 }
 
 /// How often the machine is looked at again while `protect` defers runs. PSI `avg10` moves
 /// on a 2 s period, so a second is as fast as anything can change.
 pub const PROTECT_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
+
+/// The trigger of a run the pressure response stopped and queued again: it waits until
+/// the ladder is calm (ADR 0036).
+pub const REQUEUE_TRIGGER: &str = "requeue";
+
+/// What a requeued run's history row says in its `error`.
+pub const REQUEUE_NOTE: &str = "stopped under memory pressure and queued again in its slot";
 
 /// Messages from run tasks to the event loop.
 #[derive(Debug)]
@@ -71,6 +81,14 @@ pub struct Active {
     pub memory: u64,
     /// Resolving it stops the run (`kill`, `replace`, shutdown); taken when used.
     pub cancel: Option<oneshot::Sender<()>>,
+    /// Its job's priority when it started (the pressure ladder acts on the lowest first).
+    pub priority: Priority,
+    /// When the pressure response froze it; its timeout does not count that time.
+    pub frozen: FrozenClock,
+    /// The first attempt's run id, for retries (queued again with it when requeued).
+    pub retry_of: Option<i64>,
+    /// Set when the pressure response stopped it to queue it again.
+    pub requeue: bool,
 }
 
 /// Why a job came due.
@@ -129,6 +147,8 @@ pub struct Engine {
     /// Why new runs are held back (`protect`), while they are.
     pub paused: Option<String>,
     pub gate: ProtectGate,
+    /// The pressure response's rungs climbed on running runs (`protect.response`).
+    pub ladder: Ladder,
     pub proc_root: PathBuf,
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
@@ -194,6 +214,7 @@ impl Engine {
             active: HashMap::new(),
             paused: None,
             gate,
+            ladder: Ladder::default(),
             proc_root,
             stopping: false,
             events,
@@ -335,6 +356,9 @@ mod admit;
 #[cfg(test)]
 mod firing_tests;
 pub mod history;
+mod pressure;
+#[cfg(test)]
+mod pressure_tests;
 mod runs;
 #[cfg(test)]
 mod tests;

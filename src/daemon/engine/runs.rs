@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::model::RunStatus;
-use crate::runner::RunRequest;
+use crate::runner::{FrozenClock, RunRequest};
 use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
@@ -28,6 +28,7 @@ impl Engine {
         // A run is recorded with when it was queued and when admission gave it its seat:
         // wait time is `started_at - queued_at`, the scheduler's doing alone.
         let dispatched_at = Utc::now();
+        let frozen = FrozenClock::default();
         self.active.insert(
             token,
             Active {
@@ -39,8 +40,13 @@ impl Engine {
                 trigger: run.trigger.clone(),
                 memory: run.expected_memory,
                 cancel: Some(cancel_tx),
+                priority: job.priority,
+                frozen: frozen.clone(),
+                retry_of: run.retry_of,
+                requeue: false,
             },
         );
+        self.arm_pressure(dispatched_at);
         let runner = self.runner.clone();
         let events = self.events.clone();
         let queued_at = Some(run.queued_at);
@@ -54,6 +60,7 @@ impl Engine {
                 queued_at,
                 dispatched_at: Some(dispatched_at),
                 on_recorded: Some(id_tx),
+                frozen,
             };
             let cancel = async {
                 // A dropped sender (the engine gone) must not stop the run.
@@ -83,12 +90,9 @@ impl Engine {
     /// its cgroup is empty, and is then completed `lost` (see `recovery`). `kill` and
     /// shutdown stop it like any run.
     pub fn adopt(&mut self, adopted: crate::daemon::recovery::Adopted) {
-        let memory = self
-            .registry
-            .jobs
-            .get(&adopted.job)
-            .map(|e| self.expected_memory(&e.job))
-            .unwrap_or(0);
+        let job = self.registry.jobs.get(&adopted.job).map(|e| e.job.clone());
+        let memory = job.as_ref().map_or(0, |j| self.expected_memory(j));
+        let priority = job.map_or(crate::config::Priority::Medium, |j| j.priority);
         self.admission.occupy(&adopted.slot, memory);
         let token = self.token();
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
@@ -103,8 +107,13 @@ impl Engine {
                 trigger: "adopted".into(),
                 memory,
                 cancel: Some(cancel_tx),
+                priority,
+                frozen: FrozenClock::default(),
+                retry_of: None,
+                requeue: false,
             },
         );
+        self.arm_pressure(Utc::now());
         let store = self.store.clone();
         let grace = self.settings.kill_grace;
         let events = self.events.clone();
@@ -149,8 +158,9 @@ impl Engine {
             return;
         };
         self.admission.release(&active.slot, active.memory);
+        self.ladder.forget(token);
         let now = Utc::now();
-        let record = match result {
+        let mut record = match result {
             Ok(record) => record,
             Err(error) => {
                 warn!(job = %active.job, %error, "a run could not be recorded");
@@ -158,6 +168,9 @@ impl Engine {
                 return;
             }
         };
+        if active.requeue && !self.stopping {
+            self.requeue(&active, &mut record, now).await;
+        }
         self.learn(&record);
         self.publish(LiveEvent::RunFinished {
             run_id: record.id,
@@ -358,16 +371,20 @@ impl Engine {
         }
     }
 
-    /// Stops the run with this id (`slotcron kill`).
+    /// Stops the run with this id (`slotcron kill`), thawing it first if the pressure
+    /// response froze it.
     ///
     /// # Errors
     /// No running run has this id.
     pub fn kill(&mut self, run_id: i64) -> Result<String, String> {
-        let active = self
+        let token = self
             .active
-            .values_mut()
-            .find(|a| a.run_id == Some(run_id))
+            .iter()
+            .find(|(_, a)| a.run_id == Some(run_id))
+            .map(|(t, _)| *t)
             .ok_or_else(|| format!("run {run_id} is not running"))?;
+        self.thaw_for_stop(token);
+        let active = self.active.get_mut(&token).expect("found above");
         match active.cancel.take() {
             Some(cancel) => {
                 let _ = cancel.send(());
@@ -402,6 +419,10 @@ impl Engine {
             );
             self.record_skip(&job, &origin, &run.trigger, now, reason)
                 .await;
+        }
+        let tokens: Vec<u64> = self.active.keys().copied().collect();
+        for token in tokens {
+            self.thaw_for_stop(token);
         }
         for active in self.active.values_mut() {
             if let Some(cancel) = active.cancel.take() {

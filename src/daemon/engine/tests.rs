@@ -19,8 +19,8 @@ const MIB: u64 = 1 << 20;
 
 pub(super) struct Harness {
     pub(super) engine: Engine,
-    events: mpsc::UnboundedReceiver<RunEvent>,
-    _dir: tempfile::TempDir,
+    pub(super) events: mpsc::UnboundedReceiver<RunEvent>,
+    pub(super) _dir: tempfile::TempDir,
 }
 
 pub(super) async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
@@ -59,7 +59,7 @@ pub(super) async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
 
 impl Harness {
     /// Feeds run events to the engine until no run is active.
-    async fn settle(&mut self) {
+    pub(super) async fn settle(&mut self) {
         while !self.engine.active.is_empty() {
             let event = tokio::time::timeout(Duration::from_secs(20), self.events.recv())
                 .await
@@ -73,7 +73,7 @@ impl Harness {
     }
 
     /// Feeds events until the run of `job` has an id.
-    async fn wait_recorded(&mut self, job: &str) -> i64 {
+    pub(super) async fn wait_recorded(&mut self, job: &str) -> i64 {
         loop {
             if let Some(id) = self
                 .engine
@@ -100,12 +100,12 @@ impl Harness {
             .expect("a loaded job")
     }
 
-    async fn manual(&mut self, job: &str) -> Verdict {
+    pub(super) async fn manual(&mut self, job: &str) -> Verdict {
         let now = Utc::now();
         self.engine.due(job, Origin::Manual, now, now).await
     }
 
-    fn runs(&self, job: &str) -> Vec<RunRecord> {
+    pub(super) fn runs(&self, job: &str) -> Vec<RunRecord> {
         let store = self.engine.store.lock().unwrap();
         let mut runs = store
             .runs(&RunFilter {

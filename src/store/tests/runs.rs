@@ -323,3 +323,31 @@ fn bad_runs_are_refused_with_the_field_at_fault() {
         "only the valid run was written"
     );
 }
+
+#[test]
+fn a_killed_run_with_events_can_become_requeued_and_nothing_else_can() {
+    let (_dir, mut store) = store_with_jobs(&["batch"]);
+    let id = store.start_run(&new_run("batch")).unwrap();
+    let event = crate::store::NewEvent {
+        at: at(1_500),
+        kind: "pressure_requeue".into(),
+        job: Some("batch".into()),
+        run_id: Some(id),
+        message: "stopped".into(),
+    };
+    store.record_event(&event).unwrap();
+    let killed = RunCompletion {
+        status: RunStatus::Killed,
+        ..success(at(2_000), 1_000)
+    };
+    store.finish_run(id, &killed).unwrap();
+    store.mark_requeued(id, "queued again").unwrap();
+    let row = store.run(id).unwrap().unwrap();
+    assert_eq!(row.status, RunStatus::Requeued);
+    assert_eq!(row.error.as_deref(), Some("queued again"));
+    let ok = store.start_run(&new_run("batch")).unwrap();
+    store.finish_run(ok, &success(at(3_000), 10)).unwrap();
+    let err = store.mark_requeued(ok, "no").unwrap_err();
+    assert!(err.to_string().contains("is not killed"), "{err}");
+    assert_eq!(store.run(ok).unwrap().unwrap().status, RunStatus::Success);
+}

@@ -1,0 +1,238 @@
+//! The pressure response in motion (issue 16, ADR 0036): while runs are active and
+//! `protect.response` is set, every `period` the machine's memory signals are read, the
+//! pure [`Ladder`] decides, and its actions are carried out on the runs' cgroups. Each
+//! step is an event in history with the signal values that caused it.
+//!
+//! Sampling starts when a run starts and stops when no run is active and the ladder is
+//! calm. Requeued runs wait in their slot's queue until it is.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tracing::{info, warn};
+
+use crate::cgroup::{CgroupFs, Hierarchy, Pressure, RunCgroup};
+use crate::config::{ByteSize, Step, format_duration};
+use crate::runner::Enforcer;
+use crate::scheduler::ladder::{Action, Readings, RunView, classify};
+use crate::scheduler::protect::mem_available;
+
+use super::{Active, Engine, REQUEUE_NOTE, REQUEUE_TRIGGER, Wake};
+use crate::model::RunStatus;
+use crate::scheduler::Pending;
+use crate::store::RunRecord;
+
+/// The machine's memory signals below `proc_root`; a file that cannot be read gives no
+/// reading (the response then acts on the others).
+pub fn read_signals(proc_root: &Path) -> Readings {
+    let psi = std::fs::read_to_string(proc_root.join("pressure/memory"))
+        .ok()
+        .and_then(|text| Pressure::parse(&text).ok());
+    let meminfo = std::fs::read_to_string(proc_root.join("meminfo")).ok();
+    Readings {
+        some_avg10: psi.map(|p| p.some.avg10),
+        full_avg10: psi.and_then(|p| p.full).map(|f| f.avg10),
+        mem_available: meminfo.as_deref().and_then(mem_available),
+    }
+}
+
+/// The readings in words, for events and logs.
+fn describe(r: &Readings) -> String {
+    let percent = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}%"));
+    let available = r
+        .mem_available
+        .map_or("-".to_owned(), |b| ByteSize::new(b).to_string());
+    format!(
+        "PSI memory some avg10 {}, full avg10 {}, MemAvailable {available}",
+        percent(r.some_avg10),
+        percent(r.full_avg10)
+    )
+}
+
+impl Engine {
+    /// Puts the next sample on the timeline, unless one is there or the response is off.
+    pub(super) fn arm_pressure(&mut self, now: DateTime<Utc>) {
+        let Some(response) = self.settings.protect.response else {
+            return;
+        };
+        if self.timeline.get(&Wake::Pressure).is_none() {
+            let period = chrono::Duration::from_std(response.period).unwrap_or_default();
+            self.timeline.set(Wake::Pressure, now + period);
+        }
+    }
+
+    /// One period of the response: read, decide, act, record, and sample again later
+    /// while runs are active or the ladder is not calm.
+    pub async fn pressure_tick(&mut self, now: DateTime<Utc>) {
+        let Some(response) = self.settings.protect.response else {
+            return;
+        };
+        let enforcer = Arc::clone(&self.enforcer);
+        let Enforcer::Cgroup(tree) = &*enforcer else {
+            // Unconfined runs have no cgroup to throttle or freeze.
+            return;
+        };
+        if self.active.is_empty() && self.ladder.is_calm() {
+            return;
+        }
+        let runs = self.pressure_views(tree);
+        let readings = read_signals(&self.proc_root);
+        let actions = self.ladder.decide(classify(&response, &readings), &runs);
+        for action in actions {
+            self.carry_out(tree, action, &readings).await;
+        }
+        self.arm_pressure(now);
+        if self.ladder.is_calm() && self.admission.queued_total() > 0 {
+            self.dispatch(now).await;
+        }
+    }
+
+    /// The active runs the ladder may act on: recorded ones whose cgroup says how much
+    /// memory they use.
+    fn pressure_views(&self, tree: &Hierarchy) -> Vec<RunView> {
+        let mut views: Vec<RunView> = self
+            .active
+            .iter()
+            .filter_map(|(token, active)| {
+                let cgroup = run_cgroup(tree, &active.slot, active.run_id?);
+                let accepts = self.registry.jobs.get(&active.job)?.job.on_pressure;
+                Some(RunView {
+                    token: *token,
+                    priority: active.priority,
+                    slot: active.slot.clone(),
+                    accepts,
+                    memory_current: cgroup.memory_current().ok()?,
+                })
+            })
+            .collect();
+        views.sort_by_key(|v| v.token);
+        views
+    }
+
+    /// Writes `action` to its run's cgroup and records it.
+    async fn carry_out(&mut self, tree: &Hierarchy, action: Action, readings: &Readings) {
+        let token = action.token();
+        let Some(active) = self.active.get_mut(&token) else {
+            return;
+        };
+        let Some(run_id) = active.run_id else {
+            return;
+        };
+        let cgroup = run_cgroup(tree, &active.slot, run_id);
+        let (written, what) = match action {
+            Action::Throttle { high, .. } => (
+                cgroup.set_memory_high(Some(high)),
+                format!("throttled: memory.high {}", ByteSize::new(high)),
+            ),
+            Action::Lift { .. } => (
+                cgroup.set_memory_high(None),
+                "throttle lifted: memory.high max".to_owned(),
+            ),
+            Action::Freeze { .. } => {
+                active.frozen.freeze();
+                (cgroup.set_frozen(true), "frozen".to_owned())
+            }
+            Action::Thaw { .. } => {
+                let lasted = active.frozen.thaw();
+                (
+                    cgroup.set_frozen(false),
+                    format!("thawed after {}", format_duration(lasted)),
+                )
+            }
+            Action::Requeue { .. } => {
+                // A run already being stopped (`kill`, `replace`) stays stopped.
+                let Some(cancel) = active.cancel.take() else {
+                    return;
+                };
+                active.requeue = true;
+                // Thawed first, so the run can take its SIGTERM; then stopped as `kill`.
+                active.frozen.thaw();
+                let thawed = cgroup.set_frozen(false);
+                let _ = cancel.send(());
+                (thawed, "stopped to be queued again in its slot".to_owned())
+            }
+        };
+        let job = active.job.clone();
+        let message = format!("{what}; {}", describe(readings));
+        match written {
+            Ok(()) => {
+                info!(%job, run_id, step = action.name(), %message, "pressure");
+                let kind = format!("pressure_{}", action.name());
+                self.event(&kind, Some(&job), Some(run_id), message).await;
+            }
+            Err(error) => {
+                // The run ended in between, most likely: nothing is left to undo.
+                warn!(%job, run_id, step = action.name(), %error, "pressure step not applied");
+                self.ladder.forget(token);
+            }
+        }
+    }
+
+    /// A run the response stopped has ended: its row becomes `requeued` and it is queued
+    /// again in its slot, where it waits until the ladder is calm.
+    pub(super) async fn requeue(
+        &mut self,
+        active: &Active,
+        record: &mut RunRecord,
+        now: DateTime<Utc>,
+    ) {
+        let id = record.id;
+        match self.db(move |s| s.mark_requeued(id, REQUEUE_NOTE)).await {
+            Ok(()) => {
+                record.status = RunStatus::Requeued;
+                record.error = Some(REQUEUE_NOTE.to_owned());
+            }
+            Err(error) => warn!(job = %active.job, run_id = id, %error, "noting a requeued run"),
+        }
+        let pending = Pending {
+            job: active.job.clone(),
+            slot: active.slot.clone(),
+            priority: active.priority,
+            due: now,
+            queued_at: now,
+            trigger: REQUEUE_TRIGGER.to_owned(),
+            attempt: active.attempt,
+            retry_of: active.retry_of,
+            expected_memory: active.memory,
+        };
+        if let Err(full) = self.admission.enqueue(pending) {
+            let message = format!("run {id} could not be queued again: {full}");
+            warn!(job = %active.job, %message, "pressure");
+            self.event(
+                "pressure_requeue_failed",
+                Some(&active.job),
+                Some(id),
+                message,
+            )
+            .await;
+        }
+    }
+
+    /// Thaws every run the ladder froze (before stopping them: a frozen process cannot
+    /// take its SIGTERM). `slotcron kill` and shutdown call it.
+    pub(super) fn thaw_for_stop(&mut self, token: u64) {
+        let enforcer = Arc::clone(&self.enforcer);
+        let (Enforcer::Cgroup(tree), Some(active)) = (&*enforcer, self.active.get(&token)) else {
+            return;
+        };
+        if !self.ladder.holds(token, Step::Freeze) {
+            return;
+        }
+        if let Some(run_id) = active.run_id {
+            active.frozen.thaw();
+            let _ = run_cgroup(tree, &active.slot, run_id).set_frozen(false);
+        }
+        self.ladder.forget(token);
+    }
+}
+
+/// The cgroup the runner made for run `run_id` in `slot` (`<slot>/run-<id>`).
+fn run_cgroup(tree: &Hierarchy, slot: &str, run_id: i64) -> RunCgroup {
+    let fs: Arc<dyn CgroupFs> = Arc::clone(tree.fs());
+    RunCgroup::from_parts(
+        fs,
+        tree.slot_path(slot).join(format!("run-{run_id}")),
+        tree.controllers().to_vec(),
+    )
+}

@@ -1,0 +1,272 @@
+//! The pressure response on the fake cgroupfs: real (sleeping) processes whose cgroups the
+//! fake kernel lays out, a proc root in a temp dir whose PSI file the test writes, and
+//! the engine ticked by hand.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::tests::{Harness, harness};
+use super::*;
+use crate::cgroup::fake::FakeFs;
+use crate::cgroup::{CgroupFs, Hierarchy, Limits};
+use crate::model::RunStatus;
+use crate::runner::Runner;
+
+const MIB: u64 = 1 << 20;
+
+const SLOTS: &str = "  default: { max_concurrent: 4, memory_max: 4G }\n\
+    protect:\n  response: { period: 1s, some_avg10: { act: 40, clear: 10 } }\n";
+
+struct World {
+    h: Harness,
+    fake: Arc<FakeFs>,
+    tree_root: PathBuf,
+    proc_root: PathBuf,
+}
+
+/// The harness's engine, its runs given cgroups on a fake below `_dir`.
+async fn world(jobs: &[(&str, &str)]) -> World {
+    let mut h = harness(SLOTS, jobs).await;
+    let dir = h._dir.path().to_path_buf();
+    let fake =
+        Arc::new(FakeFs::new_root(&dir.join("cgroup2"), &["cpu", "memory", "pids"]).unwrap());
+    let root = fake
+        .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
+        .unwrap();
+    let fs: Arc<dyn CgroupFs> = fake.clone();
+    let slots = vec![("default".to_owned(), Limits::default())];
+    let tree = Hierarchy::prepare(fs, &root, false, &Limits::default(), &slots).unwrap();
+    let enforcer = Arc::new(Enforcer::Cgroup(tree));
+    let engine = &mut h.engine;
+    engine.runner = Runner::new(
+        engine.settings.clone(),
+        enforcer.clone(),
+        engine.store.clone(),
+    );
+    engine.enforcer = enforcer;
+    let proc_root = dir.join("proc");
+    std::fs::create_dir_all(proc_root.join("pressure")).unwrap();
+    std::fs::write(proc_root.join("meminfo"), "MemAvailable: 4000000 kB\n").unwrap();
+    engine.proc_root = proc_root.clone();
+    let w = World {
+        h,
+        fake,
+        tree_root: root,
+        proc_root,
+    };
+    w.psi(0.0);
+    w
+}
+
+impl World {
+    fn psi(&self, some: f64) {
+        std::fs::write(
+            self.proc_root.join("pressure/memory"),
+            format!(
+                "some avg10={some:.2} avg60=0.00 avg300=0.00 total=1\n\
+                 full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    fn cgroup(&self, run_id: i64) -> PathBuf {
+        self.tree_root.join(format!("jobs/default/run-{run_id}"))
+    }
+
+    fn knob(&self, run_id: i64, knob: &str) -> String {
+        self.fake.knob(&self.cgroup(run_id).join(knob)).unwrap()
+    }
+
+    async fn tick(&mut self) {
+        self.h.engine.pressure_tick(Utc::now()).await;
+    }
+
+    fn writes_to(&self, dir: &Path) -> Vec<(String, String)> {
+        self.fake
+            .writes()
+            .into_iter()
+            .filter(|(p, _)| p.parent() == Some(dir))
+            .map(|(p, v)| (p.file_name().unwrap().to_string_lossy().into_owned(), v))
+            .collect()
+    }
+
+    fn event_kinds(&self, run_id: i64) -> Vec<(String, String)> {
+        let store = self.h.engine.store.lock().unwrap();
+        let mut events: Vec<_> = store
+            .events(100)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.run_id == Some(run_id))
+            .map(|e| (e.kind, e.message))
+            .collect();
+        events.reverse();
+        events
+    }
+
+    async fn stop_all(&mut self) {
+        let ids: Vec<i64> = self
+            .h
+            .engine
+            .active
+            .values()
+            .filter_map(|a| a.run_id)
+            .collect();
+        for id in ids {
+            let _ = self.h.engine.kill(id);
+        }
+        self.h.settle().await;
+    }
+}
+
+const LOW: &str = "command: sleep 30\npriority: low\n";
+const CRITICAL: &str = "command: sleep 30\npriority: critical\n";
+
+#[tokio::test]
+async fn a_low_run_is_throttled_then_frozen_then_thawed_and_lifted_a_critical_one_untouched() {
+    let mut w = world(&[("low", LOW), ("crit", CRITICAL)]).await;
+    w.h.manual("low").await;
+    w.h.manual("crit").await;
+    let low = w.h.wait_recorded("low").await;
+    let crit = w.h.wait_recorded("crit").await;
+    assert!(
+        w.h.engine.timeline.get(&Wake::Pressure).is_some(),
+        "sampling armed"
+    );
+    let low_dir = w.cgroup(low);
+    w.fake
+        .set_knob(&low_dir.join("memory.current"), &format!("{}\n", 200 * MIB))
+        .unwrap();
+    w.fake
+        .set_knob(
+            &w.cgroup(crit).join("memory.current"),
+            &format!("{}\n", 900 * MIB),
+        )
+        .unwrap();
+    let crit_writes = w.writes_to(&w.cgroup(crit));
+
+    w.psi(60.0);
+    w.tick().await;
+    assert_eq!(w.knob(low, "memory.high"), (180 * MIB).to_string());
+    w.tick().await;
+    assert_eq!(w.knob(low, "cgroup.freeze"), "1");
+    let token =
+        *w.h.engine
+            .active
+            .iter()
+            .find(|(_, a)| a.run_id == Some(low))
+            .unwrap()
+            .0;
+    assert!(w.h.engine.active[&token].frozen.is_frozen());
+    w.tick().await;
+    w.psi(20.0);
+    w.tick().await;
+    assert_eq!(w.knob(low, "cgroup.freeze"), "1", "between the bands: held");
+
+    w.psi(5.0);
+    w.tick().await;
+    assert_eq!(w.knob(low, "cgroup.freeze"), "0", "thawed first");
+    assert_eq!(w.knob(low, "memory.high"), (180 * MIB).to_string());
+    w.tick().await;
+    assert_eq!(w.knob(low, "memory.high"), "max", "then lifted");
+    assert!(w.h.engine.ladder.is_calm());
+    assert!(!w.h.engine.active[&token].frozen.is_frozen());
+
+    assert_eq!(
+        w.writes_to(&w.cgroup(crit)),
+        crit_writes,
+        "critical: never written"
+    );
+    let kinds: Vec<String> = w.event_kinds(low).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        kinds,
+        [
+            "pressure_throttle",
+            "pressure_freeze",
+            "pressure_thaw",
+            "pressure_lift"
+        ]
+    );
+    let (_, freeze) = &w.event_kinds(low)[1];
+    assert!(freeze.contains("some avg10 60.0%"), "{freeze}");
+    assert!(freeze.contains("MemAvailable"), "{freeze}");
+    assert!(w.event_kinds(crit).is_empty());
+    w.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_requeued_run_is_recorded_as_such_and_starts_again_once_pressure_clears() {
+    let mut w = world(&[(
+        "batch",
+        "command: sleep 30\npriority: low\non_pressure: [requeue]\n",
+    )])
+    .await;
+    w.h.manual("batch").await;
+    let first = w.h.wait_recorded("batch").await;
+    w.psi(80.0);
+    w.tick().await;
+    w.h.settle().await;
+    let runs = w.h.runs("batch");
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Requeued);
+    assert_eq!(runs[0].error.as_deref(), Some(REQUEUE_NOTE));
+    assert!(w.h.engine.admission.is_queued("batch"), "back in its queue");
+    w.h.engine.dispatch(Utc::now()).await;
+    assert!(
+        w.h.engine.active.is_empty(),
+        "held while the pressure lasts"
+    );
+
+    w.psi(1.0);
+    w.tick().await;
+    let second = w.h.wait_recorded("batch").await;
+    assert_ne!(first, second);
+    assert_eq!(w.h.runs("batch")[1].trigger, REQUEUE_TRIGGER);
+    let kinds: Vec<String> = w.event_kinds(first).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds, ["pressure_requeue"]);
+    w.stop_all().await;
+}
+
+#[tokio::test]
+async fn kill_thaws_a_frozen_run_first() {
+    let mut w = world(&[("low", LOW)]).await;
+    w.h.manual("low").await;
+    let low = w.h.wait_recorded("low").await;
+    w.psi(90.0);
+    w.tick().await;
+    w.tick().await;
+    assert_eq!(w.knob(low, "cgroup.freeze"), "1");
+    w.h.engine.kill(low).unwrap();
+    assert_eq!(w.knob(low, "cgroup.freeze"), "0");
+    w.h.settle().await;
+    assert_eq!(w.h.runs("low")[0].status, RunStatus::Killed);
+}
+
+#[tokio::test]
+async fn sampling_stops_when_no_run_is_active() {
+    let mut w = world(&[("low", LOW)]).await;
+    w.h.manual("low").await;
+    w.h.wait_recorded("low").await;
+    w.stop_all().await;
+    w.h.engine.timeline.remove(&Wake::Pressure);
+    w.tick().await;
+    assert_eq!(w.h.engine.timeline.get(&Wake::Pressure), None);
+}
+
+#[tokio::test]
+async fn a_run_being_killed_is_not_requeued() {
+    let mut w = world(&[(
+        "batch",
+        "command: 'trap \"\" TERM; sleep 30'\npriority: low\non_pressure: [requeue]\n",
+    )])
+    .await;
+    w.h.manual("batch").await;
+    let id = w.h.wait_recorded("batch").await;
+    w.h.engine.kill(id).unwrap();
+    w.psi(80.0);
+    w.tick().await;
+    w.h.settle().await;
+    assert_eq!(w.h.runs("batch")[0].status, RunStatus::Killed);
+    assert!(!w.h.engine.admission.is_queued("batch"));
+    assert!(w.event_kinds(id).is_empty());
+}
