@@ -156,7 +156,7 @@ fn write_config(dir: &Path) -> PathBuf {
 /// `DAEMON_JOBS` jobs due in the same second through the one-seat slot; per-run time
 /// from the history: (last end - first start) / (jobs - 1).
 fn daemon_runs(slotcron: &str, dir: &Path, config: &Path) -> Duration {
-    let due = due_in(8);
+    let due = due_in(15);
     for i in 0..DAEMON_JOBS {
         std::fs::write(
             dir.join(format!("jobs.d/d{i:02}.yaml")),
