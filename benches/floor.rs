@@ -142,12 +142,12 @@ fn write_config(dir: &Path) -> PathBuf {
         &config,
         "jobs_dir: jobs.d\nstate_dir: state\nenforcement: required\n\
          cgroup: { root: /sys/fs/cgroup/slotcron-floor }\n\
-         slots:\n  one: { max_concurrent: 1, memory_max: 512M, cpu_max_percent: 100 }\n",
+         slots:\n  default: { max_concurrent: 1, memory_max: 512M, cpu_max_percent: 100 }\n",
     )
     .unwrap();
     std::fs::write(
         dir.join("jobs.d/t.yaml"),
-        "command: [/bin/true]\nslot: one\nlimits: { memory: 64M, cpu: 1, pids: 16 }\n",
+        "command: [/bin/true]\nlimits: { memory: 64M, cpu: 1, pids: 16 }\n",
     )
     .unwrap();
     config
@@ -161,7 +161,7 @@ fn daemon_runs(slotcron: &str, dir: &Path, config: &Path) -> Duration {
         std::fs::write(
             dir.join(format!("jobs.d/d{i:02}.yaml")),
             format!(
-                "command: [/bin/true]\nslot: one\nschedule: '{} {} {} * * *'\ntimezone: UTC\n\
+                "command: [/bin/true]\nschedule: '{} {} {} * * *'\ntimezone: UTC\n\
                  limits: {{ memory: 64M, cpu: 1, pids: 16 }}\n",
                 due.2, due.1, due.0
             ),
