@@ -12,6 +12,12 @@ pub fn load(config: Option<&Path>) -> Result<Loaded> {
     config::load(config).map_err(problems_error)
 }
 
+/// Loads the settings and what job `name` needs of the job files (ADR 0035): for commands
+/// that concern one job, whose cost must not grow with the number of job files.
+pub fn load_for_job(config: Option<&Path>, name: &str) -> Result<Loaded> {
+    config::load_for_job(config, name).map_err(problems_error)
+}
+
 /// Loads only the settings (for commands that leave the job files to the daemon).
 pub fn load_settings(config: Option<&Path>) -> Result<Settings> {
     config::load_settings(config).map_err(problems_error)
@@ -58,12 +64,13 @@ pub fn existing_store_at(dir: &Path) -> Result<Option<Store>> {
     Ok(Some(Store::open(&path)?))
 }
 
-/// Mirrors the loaded jobs into the history's jobs table (see
-/// [`crate::daemon::registry::sync_history`]).
+/// Brings only `job`'s row of the history's jobs table in step (a one-job command has not
+/// read the other files, so it must not mark them removed).
 ///
 /// # Errors
 /// The database cannot be written.
-pub fn sync_jobs(store: &mut Store, loaded: &Loaded) -> Result<()> {
-    crate::daemon::registry::sync_history(store, &loaded.catalog, chrono::Utc::now())?;
+pub fn sync_job(store: &mut Store, job: &config::Job) -> Result<()> {
+    let row = crate::daemon::registry::job_row(job);
+    store.sync_some_jobs(&[row], &[], chrono::Utc::now())?;
     Ok(())
 }

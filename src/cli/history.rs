@@ -24,8 +24,9 @@ pub struct HistoryArgs {
 }
 
 pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
-    let loaded = context::load(config)?;
-    let runs = match context::existing_store(&loaded)? {
+    // The runs are in the history: no job file is read, whatever their number (ADR 0035).
+    let settings = context::load_settings(config)?;
+    let runs = match context::existing_store_at(&settings.state_dir)? {
         Some(store) => store.runs(&RunFilter {
             job: args.job.clone(),
             limit: Some(args.limit),

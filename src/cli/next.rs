@@ -72,7 +72,7 @@ pub fn next(config: Option<&Path>, args: &NextArgs) -> Result<ExitCode> {
     let subject = match (&args.job, &args.expr) {
         (_, Some(expr)) => expression(expr, args.tz.as_deref())?,
         (Some(name), None) => {
-            let loaded = context::load(config)?;
+            let loaded = context::load_for_job(config, name)?;
             let job = find(&loaded, name)?;
             job_subject(job)
         }

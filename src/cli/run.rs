@@ -25,7 +25,7 @@ pub struct RunArgs {
 }
 
 pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
-    let loaded = context::load(config)?;
+    let loaded = context::load_for_job(config, &args.job)?;
     let Some(job) = loaded.catalog.jobs.get(&args.job).cloned() else {
         let broken: Vec<String> = loaded
             .catalog
@@ -50,7 +50,7 @@ pub fn run(config: Option<&Path>, args: &RunArgs) -> Result<ExitCode> {
         bail!("job `{}` does not load:\n{}", args.job, broken.join("\n"));
     };
     let mut store = context::open_store(&loaded)?;
-    context::sync_jobs(&mut store, &loaded)?;
+    context::sync_job(&mut store, &job)?;
     let enforcer = Enforcer::setup(&loaded.settings, &CgroupEnv::kernel())?;
     let settings = Arc::new(loaded.settings);
     let store = Arc::new(Mutex::new(store));

@@ -125,7 +125,7 @@ impl Catalog {
     /// `after` edges must not form a cycle. A job that breaks either rule is removed, with a
     /// problem naming its file and field; as removing a job can leave others naming it,
     /// the name check repeats until nothing changes. The other jobs keep loading.
-    fn check_references(&mut self) {
+    pub(super) fn check_references(&mut self) {
         let mut removed = BTreeSet::new();
         self.remove_dangling(&mut removed);
         let edges: BTreeMap<&str, Vec<Edge<'_>>> = self
@@ -241,22 +241,21 @@ const PARALLEL_PARSE_MIN: usize = 256;
 
 /// Reads and parses `files`, results in the same order, on up to one thread per core.
 fn parse_files(files: &[&PathBuf], settings: &Settings) -> Vec<Result<Job, Vec<Problem>>> {
-    let read_and_parse = |file: &PathBuf| {
-        readable::read(file)
-            .map_err(|problem| vec![problem])
-            .and_then(|text| parse_job(file, &text, settings))
-    };
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = cores.min(files.len() / PARALLEL_PARSE_MIN).max(1);
     if threads == 1 {
-        return files.iter().map(|f| read_and_parse(f)).collect();
+        return files.iter().map(|f| read_and_parse(f, settings)).collect();
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let workers: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
-                scope.spawn(move || part.iter().map(|f| read_and_parse(f)).collect::<Vec<_>>())
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|f| read_and_parse(f, settings))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
         workers
@@ -264,6 +263,13 @@ fn parse_files(files: &[&PathBuf], settings: &Settings) -> Vec<Result<Job, Vec<P
             .flat_map(|w| w.join().expect("a job-file parser thread panicked"))
             .collect()
     })
+}
+
+/// Reads, parses and validates one job file.
+pub(super) fn read_and_parse(file: &Path, settings: &Settings) -> Result<Job, Vec<Problem>> {
+    readable::read(file)
+        .map_err(|problem| vec![problem])
+        .and_then(|text| parse_job(file, &text, settings))
 }
 
 /// Parses and validates the text of one job file.

@@ -15,6 +15,7 @@ mod io;
 mod job;
 mod locate;
 mod notifications;
+mod one_job;
 mod policy;
 mod pressure;
 mod problem;
@@ -91,6 +92,17 @@ pub struct Loaded {
 pub fn load(explicit: Option<&Path>) -> Result<Loaded, Problems> {
     let settings = load_settings(explicit)?;
     let catalog = Catalog::load_dir(&settings.jobs_dir, &settings);
+    Ok(Loaded { settings, catalog })
+}
+
+/// Loads the settings and, of the job files, only what job `name` needs (see
+/// [`Catalog::load_for_job`]): for commands that concern one job.
+///
+/// # Errors
+/// Only the settings' problems; job problems are in [`Catalog::problems`].
+pub fn load_for_job(explicit: Option<&Path>, name: &str) -> Result<Loaded, Problems> {
+    let settings = load_settings(explicit)?;
+    let catalog = Catalog::load_for_job(&settings.jobs_dir, &settings, name);
     Ok(Loaded { settings, catalog })
 }
 
