@@ -152,12 +152,16 @@ fn a_run_lost_in_a_crash_counts_as_a_failure_at_the_next_start() {
     d.crash();
     drop(d);
 
-    let d = sb.daemon();
+    let mut d = sb.daemon();
+    // The run is adopted (its process lives on); killing it ends it, and the next daemon
+    // completes it `lost` within a second or so.
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
     );
-    let job = d.job_status("slow").unwrap();
+    let job = d.wait_for("the adopted run completed", PATIENCE, |d| {
+        d.job_status("slow").filter(|j| !j["last_status"].is_null())
+    });
     assert_eq!(job["last_status"], "lost", "{job}");
     assert_eq!(job["consecutive_failures"], 1, "{job}");
     assert_eq!(text(&job["state"], "kind"), "tripped", "{job}");
