@@ -85,6 +85,37 @@ fn after_a_crash_a_live_unconfined_run_is_adopted_and_forbids_a_second_copy() {
     );
 }
 
+/// Issue 11 item 6: `concurrency: replace` stops an adopted unconfined run (through its
+/// process group) before the new run starts.
+#[test]
+fn after_a_crash_replace_stops_the_adopted_unconfined_run() {
+    let sb = Sandbox::new("");
+    sb.job("swap.yaml", "command: sleep 30\nconcurrency: replace\n");
+    let mut d = sb.daemon();
+    d.trigger("swap");
+    let id = running_id(&mut d, "swap");
+    d.crash();
+    drop(d);
+    let pid = sb.history(&["swap"])[0]["pid"].as_u64().unwrap() as u32;
+    assert!(alive(pid));
+
+    let mut d = sb.daemon();
+    d.trigger("swap");
+    let done = d.wait_for("the adopted run stopped", PATIENCE, |d| {
+        d.history("swap")
+            .into_iter()
+            .find(|r| r["id"].as_i64() == Some(id) && r["status"] != "running")
+    });
+    assert_eq!(text(&done, "status"), "lost", "{done}");
+    assert!(text(&done, "error").contains("stopped"), "{done}");
+    assert!(
+        crate::helper::wait_until(PATIENCE, || !alive(pid)),
+        "the orphan still runs"
+    );
+    let second = running_id(&mut d, "swap");
+    assert_ne!(second, id);
+}
+
 #[test]
 fn a_second_daemon_on_the_same_state_dir_refuses_to_start() {
     let sb = Sandbox::new("");
