@@ -9,7 +9,8 @@
 //! |---|---|
 //! | row + cgroup with processes | ADOPTED: thawed and unthrottled if the pressure response had frozen or throttled it, returned in [`Recovery::adopted`]; [`watch_adopted`] waits until it is empty, then as below |
 //! | row + empty cgroup | figures read, cgroup removed, row completed `lost` |
-//! | row, no cgroup (unconfined run, or cgroup gone) | row completed `lost` at once, no figures |
+//! | row, no cgroup, its main process alive with the recorded start time (unconfined run) | ADOPTED: [`watch_adopted`] polls `/proc` every second until the process is gone, then completes the row `lost`, no figures |
+//! | row, no cgroup, no such process (or the pid now names another process) | row completed `lost` at once, no figures |
 //! | cgroup, no running row | orphan: killed if populated, removed, warning logged |
 //!
 //! `lost` is the status for "the supervisor died; how the run ended is unknown": a run that
@@ -19,9 +20,13 @@
 //! not re-parented.
 //!
 //! Limits, by design:
-//! - An unconfined run (`enforcement: none`) whose main process is still alive is completed
-//!   `lost` too: without a cgroup its descendants cannot be found or awaited reliably (a pid
-//!   may be reused), so it is not watched; the error text says the process may still run.
+//! - An unconfined run (`enforcement: none`) is known only by its main process: its pid
+//!   and that process's start time (field 22 of `/proc/<pid>/stat`) are recorded at spawn,
+//!   and the pair must match to adopt it, so a reused pid is never taken for the run. It
+//!   ends when that process is gone, even if descendants that left its process group live
+//!   on; stopping it signals its process group (the run's own session). A row from before
+//!   schema 9 has no start time and is completed `lost` as before; the error text then says
+//!   the process may still run.
 //! - A row whose main process is the child of another live `slotcron` process (a
 //!   `slotcron run` started from a shell) is left alone ([`Recovery::supervised_elsewhere`]):
 //!   that process completes it. Only such rows with a recorded pid are recognised.
@@ -34,11 +39,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::cgroup::{CgroupError, Hierarchy, RunCgroup, RunStats};
 use crate::model::RunStatus;
+use crate::runner::process::process_start;
 use crate::runner::{Enforcer, cleanup};
 use crate::store::{RunCompletion, RunRecord, Store, StoreError};
 
@@ -85,8 +92,19 @@ pub struct Adopted {
     pub slot: String,
     /// When the run started (for its duration).
     pub started_at: DateTime<Utc>,
-    /// The run's cgroup, populated when found.
-    pub cgroup: RunCgroup,
+    /// What the run is watched through.
+    pub watched: Watched,
+}
+
+/// What an adopted run is watched through.
+#[derive(Debug, Clone)]
+pub enum Watched {
+    /// A confined run's cgroup, populated when found.
+    Cgroup(RunCgroup),
+    /// An unconfined run's main process: a pid, and its start time in clock ticks since
+    /// boot, which together name one process for the machine's life. The run was started
+    /// in a session of its own, so its process group id is `pid`.
+    Process { pid: u32, start: u64 },
 }
 
 /// Recovery could not read or write what it needs.
@@ -138,6 +156,17 @@ pub fn recover(
             continue;
         }
         let Some(found) = cgroup else {
+            if let Some(watched) = live_process(store, &row)? {
+                info!(run_id = row.id, job = %row.job, ?watched, "unconfined run still going after a restart; adopted");
+                out.adopted.push(Adopted {
+                    run_id: row.id,
+                    job: row.job,
+                    slot: row.slot,
+                    started_at: row.started_at,
+                    watched,
+                });
+                continue;
+            }
             let mut text = NO_CGROUP_TEXT.to_owned();
             if let Some(pid) = row
                 .pid
@@ -164,7 +193,7 @@ pub fn recover(
                 job: row.job,
                 slot: found.slot,
                 started_at: row.started_at,
-                cgroup: found.cgroup,
+                watched: Watched::Cgroup(found.cgroup),
             });
         } else {
             let stats = cleanup(&found.cgroup);
@@ -186,6 +215,18 @@ pub fn recover(
         out.removed_orphans.push(path);
     }
     Ok(out)
+}
+
+/// The main process of a row without a cgroup, if it is still the run's: a process with the
+/// recorded pid exists and started at the recorded tick.
+fn live_process(store: &Store, row: &RunRecord) -> Result<Option<Watched>, StoreError> {
+    let Some(pid) = row.pid else {
+        return Ok(None);
+    };
+    let Some(start) = store.run_pid_start(row.id)? else {
+        return Ok(None);
+    };
+    Ok((process_start(pid) == Some(start)).then_some(Watched::Process { pid, start }))
 }
 
 /// Undoes what the pressure response of the crashed daemon may have left on a run it
@@ -227,20 +268,35 @@ pub async fn watch_adopted(
         let Adopted {
             run_id,
             started_at,
-            cgroup,
+            watched,
             ..
         } = adopted;
-        let stopped = wait_or_stop(&cgroup, stop).await;
-        let finished_at = Utc::now();
-        let stats = tokio::task::spawn_blocking(move || {
-            if stopped {
-                terminate(&cgroup, kill_grace);
+        let (stopped, finished_at, stats) = match watched {
+            Watched::Cgroup(cgroup) => {
+                let stopped = wait_or_stop(&cgroup, stop).await;
+                let finished_at = Utc::now();
+                let stats = tokio::task::spawn_blocking(move || {
+                    if stopped {
+                        terminate(&cgroup, kill_grace);
+                    }
+                    cleanup(&cgroup)
+                })
+                .await
+                .ok()
+                .flatten();
+                (stopped, finished_at, stats)
             }
-            cleanup(&cgroup)
-        })
-        .await
-        .ok()
-        .flatten();
+            Watched::Process { pid, start } => {
+                let stopped = wait_process_or_stop(pid, start, stop).await;
+                if stopped {
+                    let _ = tokio::task::spawn_blocking(move || {
+                        terminate_process(pid, start, kill_grace);
+                    })
+                    .await;
+                }
+                (stopped, Utc::now(), None)
+            }
+        };
         let text = if stopped {
             ADOPTED_STOPPED_TEXT
         } else {
@@ -288,6 +344,47 @@ async fn wait_or_stop(cgroup: &RunCgroup, stop: impl Future<Output = ()>) -> boo
                 info!("stop requested; stopping the adopted run");
                 return true;
             }
+        }
+    }
+}
+
+/// Polls `/proc` every [`WATCH_CHUNK`] until process `pid` started at `start` is gone
+/// (`false`) or `stop` resolves (`true`). Not our child, so it cannot be waited for.
+async fn wait_process_or_stop(pid: u32, start: u64, stop: impl Future<Output = ()>) -> bool {
+    tokio::pin!(stop);
+    while process_start(pid) == Some(start) {
+        tokio::select! {
+            () = tokio::time::sleep(WATCH_CHUNK) => {}
+            () = &mut stop => {
+                info!("stop requested; stopping the adopted run");
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// SIGTERM to the process group of an adopted unconfined run, up to `grace` for its main
+/// process to exit, then SIGKILL to the group. Each signal is sent only while process
+/// `pid` is still the one that started at `start`. Blocking.
+fn terminate_process(pid: u32, start: u64, grace: Duration) {
+    let Ok(group) = i32::try_from(pid).map(Pid::from_raw) else {
+        return;
+    };
+    let is_ours = || process_start(pid) == Some(start);
+    if is_ours()
+        && let Err(error) = killpg(group, Signal::SIGTERM)
+    {
+        warn!(%error, pid, "sending SIGTERM to the adopted run");
+    }
+    let deadline = std::time::Instant::now() + grace;
+    while is_ours() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if is_ours() {
+        warn!(?grace, "still running after the kill grace; killing");
+        if let Err(error) = killpg(group, Signal::SIGKILL) {
+            warn!(%error, pid, "sending SIGKILL to the adopted run");
         }
     }
 }

@@ -392,3 +392,109 @@ fn a_run_the_crashed_daemon_left_frozen_and_throttled_is_thawed_and_lifted_on_ad
     assert_eq!(fx.fake.knob(&cg.path().join("memory.high")).unwrap(), "max");
     assert!(!crate::cgroup::freezer::is_frozen(fx.fake.as_ref(), cg.path()).unwrap());
 }
+
+/// A `running` row of an unconfined run whose main process is `pid`, recorded as started
+/// at tick `start`.
+fn unconfined_row(fx: &mut Fixture, pid: u32, start: u64) -> i64 {
+    let id = fx.running_row();
+    fx.store.set_run_process(id, Some(pid), None, None).unwrap();
+    fx.store.set_run_pid_start(id, start).unwrap();
+    id
+}
+
+/// A `sleep 30` in a process group of its own, as the runner starts a run (setsid).
+fn sleeper() -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    Command::new("sleep")
+        .arg("30")
+        .process_group(0)
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn unconfined_row_whose_pid_now_names_another_process_is_completed_lost() {
+    let mut fx = fixture();
+    let mut child = sleeper();
+    let start = process_start(child.id()).unwrap();
+    // Same pid, another start time: the pid was reused.
+    let id = unconfined_row(&mut fx, child.id(), start + 1);
+    let enforcer = Enforcer::Unconfined {
+        reason: "test".into(),
+    };
+
+    let found = recover(&enforcer, &mut fx.store, at(20_000)).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert!(found.adopted.is_empty());
+    assert_eq!(found.completed, vec![id]);
+    assert_eq!(fx.row(id).status, RunStatus::Lost);
+}
+
+#[tokio::test]
+async fn unconfined_run_still_going_is_adopted_then_completed_lost_when_it_exits() {
+    let mut fx = fixture();
+    let mut child = sleeper();
+    let pid = child.id();
+    let start = process_start(pid).unwrap();
+    let id = unconfined_row(&mut fx, pid, start);
+    let enforcer = Enforcer::Unconfined {
+        reason: "test".into(),
+    };
+
+    let found = recover(&enforcer, &mut fx.store, at(20_000)).unwrap();
+
+    assert!(found.completed.is_empty());
+    let adopted = found.adopted.into_iter().next().expect("adopted");
+    assert_eq!((adopted.run_id, adopted.slot.as_str()), (id, "batch"));
+    assert!(
+        matches!(adopted.watched, Watched::Process { pid: p, start: s } if p == pid && s == start)
+    );
+    let store = Arc::new(Mutex::new(fx.store));
+    let watcher = tokio::spawn(watch_adopted(
+        adopted,
+        store.clone(),
+        std::future::pending(),
+        Duration::from_secs(1),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!watcher.is_finished(), "watches while the process lives");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let row = tokio::time::timeout(Duration::from_secs(10), watcher)
+        .await
+        .expect("completed within 10 s")
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, RunStatus::Lost);
+    assert_eq!(row.error.as_deref(), Some(ADOPTED_TEXT));
+    assert_eq!(row.memory_peak_bytes, None);
+}
+
+#[tokio::test]
+async fn an_adopted_unconfined_run_is_stopped_through_its_process_group() {
+    let mut fx = fixture();
+    let mut child = sleeper();
+    let pid = child.id();
+    let id = unconfined_row(&mut fx, pid, process_start(pid).unwrap());
+    let enforcer = Enforcer::Unconfined {
+        reason: "test".into(),
+    };
+    let found = recover(&enforcer, &mut fx.store, at(20_000)).unwrap();
+    let adopted = found.adopted.into_iter().next().expect("adopted");
+    let store = Arc::new(Mutex::new(fx.store));
+
+    let row = watch_adopted(adopted, store, async {}, Duration::from_secs(1))
+        .await
+        .unwrap();
+
+    let exit = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&exit),
+        Some(libc::SIGTERM)
+    );
+    assert_eq!((row.id, row.status), (id, RunStatus::Lost));
+    assert_eq!(row.error.as_deref(), Some(ADOPTED_STOPPED_TEXT));
+}

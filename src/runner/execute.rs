@@ -353,7 +353,11 @@ impl Runner {
         if id > 0
             && let Err(error) = self
                 .db(move |s| {
-                    s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))
+                    s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
+                    match super::process::process_start(pid) {
+                        Some(ticks) => s.set_run_pid_start(id, ticks),
+                        None => Ok(()),
+                    }
                 })
                 .await
         {

@@ -8,6 +8,7 @@ mod limits;
 mod log;
 mod outcome;
 mod pause;
+pub mod process;
 mod reap;
 mod spawn;
 

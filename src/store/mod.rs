@@ -30,6 +30,7 @@ pub mod identity;
 mod jobs;
 mod metrics;
 mod page;
+mod process;
 mod recent;
 mod record;
 mod retention;
@@ -82,6 +83,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0006_io.sql")),
     M::up(include_str!("../../schema/0007_alert_evidence.sql")),
     M::up(include_str!("../../schema/0008_requeued.sql")),
+    M::up(include_str!("../../schema/0009_pid_start.sql")),
 ];
 
 /// A connection to the history database.

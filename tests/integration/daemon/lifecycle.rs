@@ -31,10 +31,13 @@ fn sigterm_stops_the_running_runs_and_exits_0() {
     assert!(!sb.path().join("state/slotcron.sock").exists());
 }
 
+/// Issue 11 item 6: an unconfined run still going after a crash is adopted by the next
+/// daemon (its pid and start time match the row): `concurrency: forbid` refuses a second
+/// copy while it lives, and its row is completed `lost` once it has exited.
 #[test]
-fn after_a_crash_the_next_daemon_records_the_orphaned_run_lost() {
+fn after_a_crash_a_live_unconfined_run_is_adopted_and_forbids_a_second_copy() {
     let sb = Sandbox::new("");
-    sb.job("slow.yaml", "command: sleep 30\n");
+    sb.job("slow.yaml", "command: sleep 4\nconcurrency: forbid\n");
     let mut d = sb.daemon();
     d.trigger("slow");
     let id = running_id(&mut d, "slow");
@@ -47,26 +50,70 @@ fn after_a_crash_the_next_daemon_records_the_orphaned_run_lost() {
     // such as the state_dir lock).
     assert!(alive(pid));
 
-    let d = sb.daemon();
+    let mut d = sb.daemon();
+    let out = d.slotcron(&["trigger", "slow"]);
+    let still = alive(pid);
     let runs = d.history("slow");
-    let _ = nix::sys::signal::killpg(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGKILL,
-    );
-    assert_eq!(runs.len(), 1, "{runs:?}");
-    assert_eq!(runs[0]["id"].as_i64(), Some(id));
-    assert_eq!(text(&runs[0], "status"), "lost", "{}", runs[0]);
-    assert!(runs[0]["finished_at"].is_string(), "{}", runs[0]);
-    let error = text(&runs[0], "error");
-    assert!(error.contains("no cgroup"), "{error}");
+    assert!(still, "the orphan ended too early for this test");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        error.contains(&format!("a process {pid} still exists")),
-        "{error}"
+        stderr(&out).contains("concurrency forbid"),
+        "{}",
+        stderr(&out)
     );
+    let first = runs.iter().find(|r| r["id"].as_i64() == Some(id)).unwrap();
+    assert_eq!(text(first, "status"), "running", "{first}");
+    assert!(
+        runs.iter()
+            .all(|r| r["id"].as_i64() == Some(id) || r["status"] == "skipped"),
+        "a second copy started: {runs:#?}"
+    );
+
+    let done = d.wait_for("the adopted run completed", PATIENCE, |d| {
+        d.history("slow")
+            .into_iter()
+            .find(|r| r["id"].as_i64() == Some(id) && r["status"] != "running")
+    });
+    assert!(!alive(pid));
+    assert_eq!(text(&done, "status"), "lost", "{done}");
+    assert!(done["finished_at"].is_string(), "{done}");
+    let error = text(&done, "error");
+    assert!(error.contains("adopted"), "{error}");
     assert!(
         sb.history(&[]).iter().all(|r| r["status"] != "running"),
         "a row stayed running"
     );
+}
+
+/// Issue 11 item 6: `concurrency: replace` stops an adopted unconfined run (through its
+/// process group) before the new run starts.
+#[test]
+fn after_a_crash_replace_stops_the_adopted_unconfined_run() {
+    let sb = Sandbox::new("");
+    sb.job("swap.yaml", "command: sleep 30\nconcurrency: replace\n");
+    let mut d = sb.daemon();
+    d.trigger("swap");
+    let id = running_id(&mut d, "swap");
+    d.crash();
+    drop(d);
+    let pid = sb.history(&["swap"])[0]["pid"].as_u64().unwrap() as u32;
+    assert!(alive(pid));
+
+    let mut d = sb.daemon();
+    d.trigger("swap");
+    let done = d.wait_for("the adopted run stopped", PATIENCE, |d| {
+        d.history("swap")
+            .into_iter()
+            .find(|r| r["id"].as_i64() == Some(id) && r["status"] != "running")
+    });
+    assert_eq!(text(&done, "status"), "lost", "{done}");
+    assert!(text(&done, "error").contains("stopped"), "{done}");
+    assert!(
+        crate::helper::wait_until(PATIENCE, || !alive(pid)),
+        "the orphan still runs"
+    );
+    let second = running_id(&mut d, "swap");
+    assert_ne!(second, id);
 }
 
 #[test]
@@ -136,12 +183,16 @@ fn a_run_lost_in_a_crash_counts_as_a_failure_at_the_next_start() {
     d.crash();
     drop(d);
 
-    let d = sb.daemon();
+    let mut d = sb.daemon();
+    // The run is adopted (its process lives on); killing it ends it, and the next daemon
+    // completes it `lost` within a second or so.
     let _ = nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGKILL,
     );
-    let job = d.job_status("slow").unwrap();
+    let job = d.wait_for("the adopted run completed", PATIENCE, |d| {
+        d.job_status("slow").filter(|j| !j["last_status"].is_null())
+    });
     assert_eq!(job["last_status"], "lost", "{job}");
     assert_eq!(job["consecutive_failures"], 1, "{job}");
     assert_eq!(text(&job["state"], "kind"), "tripped", "{job}");

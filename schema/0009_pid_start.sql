@@ -1,0 +1,11 @@
+-- slotcron history database: a run's main process is known by pid AND start time
+-- (issue 11 item 6).
+--
+-- Applied by rusqlite_migration inside one transaction at `Store::open`. Never edit this
+-- file once released.
+--
+-- `pid_start` is field 22 of `/proc/<pid>/stat` (starttime, clock ticks since boot) of the
+-- run's main process, recorded when it is spawned. After a crash, a `running` row of an
+-- unconfined run (no cgroup) is adopted only if a process with that pid still exists AND
+-- started at that tick: a pid reused by another process does not match.
+ALTER TABLE runs ADD COLUMN pid_start INTEGER;
