@@ -5,7 +5,7 @@ mod alerts;
 mod baselines;
 mod check;
 mod context;
-mod control;
+mod request;
 mod daemon;
 mod discover;
 mod export;
@@ -76,17 +76,17 @@ pub enum Command {
     /// Ask the running daemon for its slots, runs in progress, jobs and problems.
     Status(status::StatusArgs),
     /// Ask the daemon to queue a run of a job now.
-    Trigger(control::JobArg),
+    Trigger(request::JobArg),
     /// Ask the daemon to stop a run in progress.
-    Kill(control::KillArgs),
+    Kill(request::KillArgs),
     /// Enable a job in the daemon, overriding its file.
-    Enable(control::JobArg),
+    Enable(request::JobArg),
     /// Disable a job in the daemon, overriding its file (runs in progress continue).
-    Disable(control::JobArg),
+    Disable(request::JobArg),
     /// Ask the daemon to re-read the job files now.
     Reload,
     /// Close a job's tripped circuit breaker so its schedule fires again.
-    Reset(control::JobArg),
+    Reset(request::JobArg),
     /// List the open alerts (with --all, resolved ones too), newest first.
     Alerts(alerts::AlertsArgs),
     /// Acknowledge an alert: it stays open until resolved but no longer notifies.
@@ -129,12 +129,12 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::Next(args) => next::next(config, &args),
         Command::Prune(args) => prune::prune(config, &args),
         Command::Status(args) => status::status(config, &args),
-        Command::Trigger(a) => control::send(config, &Request::Trigger { job: a.job }),
-        Command::Kill(a) => control::send(config, &Request::Kill { run_id: a.run_id }),
-        Command::Enable(a) => control::send(config, &Request::Enable { job: a.job }),
-        Command::Disable(a) => control::send(config, &Request::Disable { job: a.job }),
-        Command::Reload => control::send(config, &Request::Reload),
-        Command::Reset(a) => control::send(config, &Request::Reset { job: a.job }),
+        Command::Trigger(a) => request::send(config, &Request::Trigger { job: a.job }),
+        Command::Kill(a) => request::send(config, &Request::Kill { run_id: a.run_id }),
+        Command::Enable(a) => request::send(config, &Request::Enable { job: a.job }),
+        Command::Disable(a) => request::send(config, &Request::Disable { job: a.job }),
+        Command::Reload => request::send(config, &Request::Reload),
+        Command::Reset(a) => request::send(config, &Request::Reset { job: a.job }),
         Command::Alerts(args) => alerts::alerts(config, &args),
         Command::Ack(args) => alerts::ack(config, &args),
         Command::RecalculateBaselines(args) => baselines::recalculate(config, &args),

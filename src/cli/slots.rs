@@ -17,7 +17,7 @@ use crate::control::{ControlError, Request, Response, call, socket_path};
 use crate::runner::{CgroupEnv, Enforcer, ProbeError, online_cpus, slot_limits};
 
 use super::context;
-use super::control::CALL_TIMEOUT;
+use super::request::CALL_TIMEOUT;
 use super::table::{bytes, render};
 
 #[derive(Debug, Args)]

@@ -11,7 +11,7 @@ use clap::Args;
 
 use crate::control::{JobState, JobStatus, Request, Response, StatusReport, call};
 
-use super::control::{CALL_TIMEOUT, daemon_socket, refused};
+use super::request::{CALL_TIMEOUT, daemon_socket, refused};
 use super::table::{bytes, render, time_in};
 
 #[derive(Debug, Args)]

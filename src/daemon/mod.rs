@@ -17,7 +17,7 @@
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
-pub mod control;
+pub mod requests;
 pub mod engine;
 mod fd;
 pub mod live;
@@ -61,7 +61,7 @@ pub struct World {
     pub settings: Arc<Settings>,
     pub enforcer: Arc<Enforcer>,
     pub store: Arc<Mutex<Store>>,
-    /// The control socket, already bound (see `control::server::bind`).
+    /// The control socket, already bound (see `crate::control::server::bind`).
     pub control: Option<UnixListener>,
     /// The HTTP listener for `/metrics` (`metrics.listen`), already bound; `None`: off.
     pub http: Option<TcpListener>,
@@ -212,7 +212,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             },
             Some((request, reply)) = requests.recv() => {
                 let reloads = matches!(request, Request::Reload);
-                let response = control::handle(&mut engine, request).await;
+                let response = requests::handle(&mut engine, request).await;
                 let _ = reply.send(response);
                 if reloads {
                     memory::release_freed_memory();

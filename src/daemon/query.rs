@@ -2,7 +2,7 @@
 //! between two events from the engine's books alone, without I/O, so a scrape never holds
 //! the scheduler up: whatever takes time (reading history and cgroup files, encoding)
 //! happens in the asker's task afterwards. An action ([`Query::Control`]) is carried out
-//! exactly as the control socket's request is (`control::decide`).
+//! exactly as the control socket's request is (`requests::decide`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use crate::config::Job;
 use crate::control::protocol::{JobState, Request, SlotStatus};
 use crate::metrics::{self, JobMetrics, SlotMetrics, Snapshot};
 
-use super::control::{self, Outcome, Refusal};
+use super::requests::{self, Outcome, Refusal};
 use super::engine::{Engine, Wake};
 
 /// One job as the engine sees it now: what `GET /api/v1/jobs` adds to the job's history.
@@ -172,7 +172,7 @@ pub async fn answer(engine: &mut Engine, query: Query) {
                     message: "the daemon is stopping".into(),
                 }
             } else {
-                control::decide(engine, request).await
+                requests::decide(engine, request).await
             };
             let _ = reply.send(outcome);
         }
@@ -194,7 +194,7 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
             let n = running.get(name).copied().unwrap_or(0);
             JobLive {
                 job: entry.job.clone(),
-                state: control::job_state(engine, entry, n > 0, now),
+                state: requests::job_state(engine, entry, n > 0, now),
                 effective_enabled: entry.enabled(),
                 next_run: engine.timeline.get(&Wake::Fire(name.to_owned())),
                 running: n,

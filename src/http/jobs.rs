@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::params::{self, QueryMap};
 use crate::config::HealthSettings;
 use crate::control::protocol::{JobState, Request};
-use crate::daemon::control::{Effect, Outcome, Refusal};
+use crate::daemon::requests::{Effect, Outcome, Refusal};
 use crate::daemon::query::JobLive;
 use crate::stats::health::is_failure;
 use crate::stats::{Figures, Health};

@@ -14,7 +14,7 @@ use super::jobs::carried_out;
 use super::log::read_tail;
 use super::params::{self, QueryMap};
 use crate::control::protocol::Request;
-use crate::daemon::control::{Outcome, Refusal};
+use crate::daemon::requests::{Outcome, Refusal};
 use crate::store::{RunPage, RunQuery};
 
 fn page_json(page: RunPage) -> Response {

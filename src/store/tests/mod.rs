@@ -2,7 +2,7 @@
 //! factories for the values every test needs.
 
 mod alerts;
-mod control;
+mod daemon_state;
 mod events;
 mod jobs;
 mod metrics;
