@@ -1,5 +1,6 @@
-//! Types shared by the runner, the history store and the command line: the vocabulary of a
-//! run. They carry no behaviour beyond naming and parsing themselves.
+//! Types shared by the runner, the history store, the daemon and the command line: the
+//! vocabulary of a run and of what is said about a job (its health status, its memory).
+//! They carry no behaviour beyond naming and parsing themselves.
 
 use std::fmt;
 use std::str::FromStr;
@@ -92,6 +93,33 @@ impl FromStr for RunStatus {
                 value: s.to_owned(),
             })
     }
+}
+
+/// Whether a job fails: the `status` of its health, for `slotcron jobs`, the API,
+/// `slotcron status` and `slotcron_job_health` alike (decided by `stats::health`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// No failure, timeout, lost run or OOM kill ended in the last 24 hours, and no failure
+    /// streak.
+    #[default]
+    Healthy,
+    /// A failure, timeout, lost run or OOM kill ended in the last 24 hours.
+    Warning,
+    /// At least `alerts.consecutive_failures` failures in a row.
+    Critical,
+}
+
+/// A job's memory as admission sees it: what a run is expected to need (reserved from its
+/// slot's budget) and what the kernel holds it to. Shown by `slotcron jobs`, the API,
+/// `slotcron status` and `/metrics`, all from `runner::job_memory`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMemory {
+    /// What admission reserves for a run, bytes; never above `memory_limit_bytes`.
+    pub expected_memory_bytes: u64,
+    /// The run's effective `memory.max` (`runner::effective_limits`), bytes: the figure its
+    /// history row records.
+    pub memory_limit_bytes: u64,
 }
 
 /// Whether the kernel enforced a run's limits.

@@ -12,10 +12,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Job;
 use crate::control::protocol::{JobState, Request, SlotStatus};
-use crate::metrics::{self, JobMetrics, SlotMetrics, Snapshot};
+use crate::metrics::{JobMetrics, SlotMetrics, Snapshot};
+use crate::runner::JobMemory;
+use crate::stats::health::{failure_threshold, summary_status};
 
-use super::requests::{self, Outcome, Refusal};
 use super::engine::{Engine, Wake};
+use super::requests::{self, Outcome, Refusal};
 
 /// One job as the engine sees it now: what `GET /api/v1/jobs` adds to the job's history.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct JobLive {
     pub running: u32,
     /// Failed runs since its last success, as the breaker counts them.
     pub consecutive_failures: u32,
+    /// Its expected memory and effective limit (`runner::job_memory`).
+    pub memory: JobMemory,
 }
 
 /// One slot's seats and limits as the engine has them (no cgroup figures).
@@ -199,6 +203,7 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
                 next_run: engine.timeline.get(&Wake::Fire(name.to_owned())),
                 running: n,
                 consecutive_failures: entry.summary.consecutive_failures,
+                memory: engine.job_memory(&entry.job),
             }
         })
         .collect()
@@ -252,18 +257,14 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         .map(|entry| {
             let name = &entry.job.name;
             let counters = engine.metrics.jobs.get(name).cloned().unwrap_or_default();
-            let health = metrics::job_health(
-                &entry.summary,
-                entry.job.alerts.consecutive_failures,
-                counters.last_failure.max(counters.last_oom_kill),
-                now,
-            );
+            let health = summary_status(&entry.summary, failure_threshold(&entry.job), now);
             JobMetrics {
                 name: name.clone(),
                 counters,
                 next_run: engine.timeline.get(&Wake::Fire(name.clone())),
                 running: running.get(name.as_str()).copied().unwrap_or(0),
                 health,
+                memory: engine.job_memory(&entry.job),
             }
         })
         .collect();

@@ -21,8 +21,8 @@ use super::error::ApiError;
 use super::params::{self, QueryMap};
 use crate::config::HealthSettings;
 use crate::control::protocol::{JobState, Request};
-use crate::daemon::requests::{Effect, Outcome, Refusal};
 use crate::daemon::query::JobLive;
+use crate::daemon::requests::{Effect, Outcome, Refusal};
 use crate::stats::health::is_failure;
 use crate::stats::{Figures, Health};
 use crate::store::{RunRecord, Store};
@@ -178,7 +178,7 @@ fn encode(
     let jobs: Vec<ApiJob<'_>> = live
         .iter()
         .map(|l| {
-            let view = JobView::new(&l.job, &figures, now, secrets);
+            let view = JobView::new(&l.job, &figures, now, secrets, l.memory);
             let trend = trend(&view.health);
             ApiJob {
                 view,

@@ -76,7 +76,11 @@ fn history(sb: &Sandbox) {
         .job("fresh.yaml", ok)
         .job("fails.yaml", "command: 'false'\n");
     let loaded = slotcron::config::load(Some(&sb.path().join("slotcron.yaml"))).unwrap();
-    assert!(loaded.catalog.problems.is_empty(), "{:?}", loaded.catalog.problems);
+    assert!(
+        loaded.catalog.problems.is_empty(),
+        "{:?}",
+        loaded.catalog.problems
+    );
     let mut store = sb.store();
     let now = Utc::now();
     slotcron::daemon::registry::sync_history(&mut store, &loaded.catalog, now).unwrap();
@@ -84,30 +88,118 @@ fn history(sb: &Sandbox) {
     let s = Duration::seconds(1);
     use RunStatus::*;
     // Ten successes; the oldest needed 500 MiB, the others 10..18 MiB.
-    ran(&mut store, "steady", h(72), h(72) + s, Success, Some(500 * MIB), 0);
+    ran(
+        &mut store,
+        "steady",
+        h(72),
+        h(72) + s,
+        Success,
+        Some(500 * MIB),
+        0,
+    );
     for i in 0..9 {
         let at = h(60 - i);
-        ran(&mut store, "steady", at, at + s, Success, Some((10 + i as u64) * MIB), 0);
+        ran(
+            &mut store,
+            "steady",
+            at,
+            at + s,
+            Success,
+            Some((10 + i as u64) * MIB),
+            0,
+        );
     }
     // A failure 2 hours ago, a success since: no streak, but trouble within the day.
-    ran(&mut store, "flaky", h(2), h(2) + s, Failed, Some(5 * MIB), 0);
-    ran(&mut store, "flaky", h(1), h(1) + s, Success, Some(6 * MIB), 0);
+    ran(
+        &mut store,
+        "flaky",
+        h(2),
+        h(2) + s,
+        Failed,
+        Some(5 * MIB),
+        0,
+    );
+    ran(
+        &mut store,
+        "flaky",
+        h(1),
+        h(1) + s,
+        Success,
+        Some(6 * MIB),
+        0,
+    );
     // A success whose run met the OOM killer 3 hours ago.
-    ran(&mut store, "survivor", h(3), h(3) + s, Success, Some(7 * MIB), 1);
+    ran(
+        &mut store,
+        "survivor",
+        h(3),
+        h(3) + s,
+        Success,
+        Some(7 * MIB),
+        1,
+    );
     // An OOM-killed run 5 hours ago.
-    ran(&mut store, "oomed", h(5), h(5) + s, OomKilled, Some(8 * MIB), 1);
+    ran(
+        &mut store,
+        "oomed",
+        h(5),
+        h(5) + s,
+        OomKilled,
+        Some(8 * MIB),
+        1,
+    );
     // A run that started 30 hours ago and failed 23 hours ago: its trouble ended within
     // the day, though it started before it.
-    ran(&mut store, "long-fail", h(30), h(23), Failed, Some(9 * MIB), 0);
+    ran(
+        &mut store,
+        "long-fail",
+        h(30),
+        h(23),
+        Failed,
+        Some(9 * MIB),
+        0,
+    );
     // A failure 49 hours ago, a success since: aged out.
     ran(&mut store, "aged", h(50), h(49), Failed, Some(9 * MIB), 0);
-    ran(&mut store, "aged", h(48), h(48) + s, Success, Some(9 * MIB), 0);
+    ran(
+        &mut store,
+        "aged",
+        h(48),
+        h(48) + s,
+        Success,
+        Some(9 * MIB),
+        0,
+    );
     // Three failures in a row.
     for i in 0..3 {
-        ran(&mut store, "broken", h(3 - i), h(3 - i) + s, Failed, None, 0);
+        ran(
+            &mut store,
+            "broken",
+            h(3 - i),
+            h(3 - i) + s,
+            Failed,
+            None,
+            0,
+        );
     }
-    ran(&mut store, "capped", h(6), h(6) + s, Success, Some(100 * MIB), 0);
-    ran(&mut store, "heavy", h(6), h(6) + s, Success, Some(100 * MIB), 0);
+    ran(
+        &mut store,
+        "capped",
+        h(6),
+        h(6) + s,
+        Success,
+        Some(100 * MIB),
+        0,
+    );
+    ran(
+        &mut store,
+        "heavy",
+        h(6),
+        h(6) + s,
+        Success,
+        Some(100 * MIB),
+        0,
+    );
 }
 
 fn health_word(value: i64) -> String {
@@ -168,7 +260,9 @@ fn from_status(d: &Daemon<'_>) -> BTreeMap<String, Figures> {
         .iter()
         .map(|j| {
             let name = j["name"].as_str().unwrap().to_owned();
-            let health = j["health"].as_str().unwrap_or_else(|| panic!("no health in {j}"));
+            let health = j["health"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no health in {j}"));
             let figures = (
                 health.to_owned(),
                 bytes(j, "expected_memory_bytes"),
@@ -221,9 +315,21 @@ fn agreed(d: &Daemon<'_>) -> BTreeMap<String, Figures> {
     let sb = d.sandbox;
     let jobs = from_jobs_command(sb);
     assert_eq!(jobs.len(), 11, "{jobs:?}");
-    assert_eq!(from_api(sb), jobs, "GET /api/v1/jobs against slotcron jobs --json");
-    assert_eq!(from_metrics(sb), jobs, "/metrics against slotcron jobs --json");
-    assert_eq!(from_status(d), jobs, "slotcron status against slotcron jobs --json");
+    assert_eq!(
+        from_api(sb),
+        jobs,
+        "GET /api/v1/jobs against slotcron jobs --json"
+    );
+    assert_eq!(
+        from_metrics(sb),
+        jobs,
+        "/metrics against slotcron jobs --json"
+    );
+    assert_eq!(
+        from_status(d),
+        jobs,
+        "slotcron status against slotcron jobs --json"
+    );
     jobs
 }
 
@@ -239,7 +345,11 @@ fn jobs_api_metrics_and_status_report_the_same_health_and_memory() {
     assert_eq!(health("flaky"), "warning");
     assert_eq!(health("survivor"), "warning");
     assert_eq!(health("oomed"), "warning");
-    assert_eq!(health("long-fail"), "warning", "its failure ended 23 hours ago");
+    assert_eq!(
+        health("long-fail"),
+        "warning",
+        "its failure ended 23 hours ago"
+    );
     assert_eq!(health("aged"), "healthy");
     assert_eq!(health("broken"), "critical");
     assert_eq!(health("fresh"), "healthy");
