@@ -1,5 +1,6 @@
-//! The scheduler's decisions, free of I/O: when each job is next due ([`timeline`]), which
-//! queued run may start now ([`admission`]), how long a retry waits and whether a job's
+//! The scheduler's decisions, free of I/O: when each job is next due ([`timeline`]), what
+//! becomes of a job that has come due ([`due`]), which queued run may start now
+//! ([`admission`]), how long a retry waits and whether a job's
 //! circuit breaker is open ([`policy`]), and whether the machine is too short of memory
 //! to start anything ([`protect`]), and what to do to running jobs when it is ([`ladder`]).
 //!
@@ -8,12 +9,16 @@
 //! be tested with plain values and lets the benchmarks time the decisions alone.
 
 pub mod admission;
+pub mod due;
 pub mod ladder;
 pub mod policy;
 pub mod protect;
 pub mod timeline;
 
-pub use admission::{Admission, Admitted, Pending, QueueFull, SlotBook, SlotSpec};
+pub use admission::{
+    Admission, Admitted, Floor, Hold, Pending, QueueFull, REQUEUE_TRIGGER, SlotBook, SlotSpec, hold,
+};
+pub use due::{Asker, Decision, DueJob, LastOutcome, Off, decide};
 pub use ladder::{Action, Ladder, Readings, RunView, Signal};
 pub use policy::{BreakerState, breaker_state, retry_backoff};
 pub use protect::{MachineState, ProtectGate};

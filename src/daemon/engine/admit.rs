@@ -1,20 +1,23 @@
 //! A job that comes due: its policies (breaker, `depends_on`, `concurrency`), its place
 //! in the slot's queue, and admission of whatever may start now (seats, memory budgets,
-//! `blocks:`, `protect`).
+//! `blocks:`, `protect`). The rules are `crate::scheduler`'s pure functions ([`decide`],
+//! [`hold`]); this file gathers their inputs and carries out what they decide.
 
 use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
-use crate::config::{Concurrency, Job, Priority};
-use crate::model::RunStatus;
+use crate::config::{Concurrency, Job};
 use crate::runner::{JobMemory, job_memory};
-use crate::scheduler::{BreakerState, MachineState, Pending};
+use crate::scheduler::{
+    Asker, Decision, DueJob, Floor, LastOutcome, MachineState, Pending, decide, hold,
+};
 use crate::store::NewRun;
 
 use super::{Engine, Origin, PROTECT_RECHECK, Verdict, Wake};
 
 impl Engine {
-    /// `name` is due for `origin`: apply its policies and queue it (or record why not).
+    /// `name` is due for `origin`: apply its policies ([`decide`]) and queue it (or record
+    /// why not).
     pub async fn due(
         &mut self,
         name: &str,
@@ -25,54 +28,17 @@ impl Engine {
         if self.stopping {
             return Verdict::Ignored("the daemon is stopping".into());
         }
-        let Some(entry) = self.registry.jobs.get(name) else {
+        let Some(facts) = self.due_job(name, &origin, now) else {
             return Verdict::Ignored(format!("no job named `{name}`"));
         };
-        let job = entry.job.clone();
-        let by_hand = origin == Origin::Manual;
-        if !by_hand && !matches!(origin, Origin::Retry { .. }) && !entry.enabled() {
-            return Verdict::Ignored(format!("`{name}` is disabled"));
+        let job = self.registry.jobs[name].job.clone();
+        match decide(&facts) {
+            Decision::Ignore(off) => return Verdict::Ignored(off.describe(name)),
+            Decision::Skip(reason) => return self.skip(&job, &origin, now, reason).await,
+            Decision::Replace => self.replace(name),
+            Decision::Queue => {}
         }
-        if !by_hand && let BreakerState::Open { until } = entry.breaker(now) {
-            return Verdict::Ignored(format!("`{name}`'s circuit breaker is open until {until}"));
-        }
-        if let Some(reason) = self.unmet_dependency(&job) {
-            return self.skip(&job, &origin, now, reason).await;
-        }
-        let running: Vec<u64> = self
-            .active
-            .iter()
-            .filter(|(_, a)| a.job == name)
-            .map(|(t, _)| *t)
-            .collect();
-        let queued = self.admission.is_queued(name);
-        match job.concurrency {
-            Concurrency::Forbid if !running.is_empty() || queued => {
-                let reason = match running.iter().find_map(|t| self.active[t].run_id) {
-                    Some(id) => format!("concurrency forbid: run {id} is still running"),
-                    None if queued => "concurrency forbid: a run is already waiting".into(),
-                    None => "concurrency forbid: the previous run is still starting".into(),
-                };
-                return self.skip(&job, &origin, now, reason).await;
-            }
-            Concurrency::Replace => {
-                for token in running {
-                    if let Some(cancel) = self.active.get_mut(&token).and_then(|a| a.cancel.take())
-                    {
-                        info!(job = name, "replacing the running run");
-                        let _ = cancel.send(());
-                    }
-                }
-                for old in self.admission.remove_queued(|p| p.job == name) {
-                    debug!(job = name, trigger = old.trigger, "queued run replaced");
-                }
-            }
-            _ => {}
-        }
-        let (attempt, retry_of) = match origin {
-            Origin::Retry { attempt, retry_of } => (attempt, Some(retry_of)),
-            _ => (1, None),
-        };
+        let (attempt, retry_of) = attempt_of(&origin);
         let pending = Pending {
             job: name.to_owned(),
             slot: job.slot.clone(),
@@ -98,23 +64,49 @@ impl Engine {
         Verdict::Queued
     }
 
-    /// `depends_on`: every named job's latest run must have succeeded.
-    pub(super) fn unmet_dependency(&self, job: &Job) -> Option<String> {
-        job.depends_on.iter().find_map(|dep| {
-            let last = self
-                .registry
-                .jobs
-                .get(dep)
-                .and_then(|e| e.summary.last_final.as_ref());
-            match last {
-                Some(run) if run.status == RunStatus::Success => None,
-                Some(run) => Some(format!(
-                    "depends_on: `{dep}`'s latest run ({}) ended {}",
-                    run.id, run.status
-                )),
-                None => Some(format!("depends_on: `{dep}` has not run yet")),
-            }
+    /// What [`decide`] needs to know about `name` coming due for `origin`; `None` for a job
+    /// the registry does not have.
+    fn due_job(&self, name: &str, origin: &Origin, now: DateTime<Utc>) -> Option<DueJob<'_>> {
+        let entry = self.registry.jobs.get(name)?;
+        let last = |dep: &str| {
+            let summary = &self.registry.jobs.get(dep)?.summary;
+            let run = summary.last_final.as_ref()?;
+            Some(LastOutcome {
+                id: run.id,
+                status: run.status,
+            })
+        };
+        Some(DueJob {
+            asker: match origin {
+                Origin::Manual => Asker::Manual,
+                Origin::Retry { .. } => Asker::Retry,
+                _ => Asker::Schedule,
+            },
+            enabled: entry.enabled(),
+            breaker: entry.breaker(now),
+            concurrency: entry.job.concurrency,
+            dependencies: (entry.job.depends_on.iter())
+                .map(|dep| (dep.as_str(), last(dep)))
+                .collect(),
+            running: (self.active.values())
+                .filter(|a| a.job == name)
+                .map(|a| a.run_id)
+                .collect(),
+            queued: self.admission.is_queued(name),
         })
+    }
+
+    /// `concurrency: replace`: stops `name`'s running runs and drops its queued ones.
+    fn replace(&mut self, name: &str) {
+        for active in self.active.values_mut().filter(|a| a.job == name) {
+            if let Some(cancel) = active.cancel.take() {
+                info!(job = name, "replacing the running run");
+                let _ = cancel.send(());
+            }
+        }
+        for old in self.admission.remove_queued(|p| p.job == name) {
+            debug!(job = name, trigger = old.trigger, "queued run replaced");
+        }
     }
 
     /// The memory admission reserves for a run of `job`, and its effective limit:
@@ -153,10 +145,7 @@ impl Engine {
         reason: String,
     ) -> Verdict {
         info!(job = %job.name, %reason, "skipped");
-        let (attempt, retry_of) = match origin {
-            Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
-            _ => (1, None),
-        };
+        let (attempt, retry_of) = attempt_of(origin);
         let new = NewRun {
             job: job.name.clone(),
             slot: job.slot.clone(),
@@ -190,28 +179,17 @@ impl Engine {
             return;
         }
         self.look_at_machine(now).await;
-        let paused = self.paused.is_some();
         let registry = &self.registry;
-        let active = &self.active;
-        let calm = self.ladder.is_calm();
+        let running: Vec<&str> = self.active.values().map(|a| a.job.as_str()).collect();
+        let floor = Floor {
+            paused: self.paused.is_some(),
+            calm: self.ladder.is_calm(),
+            running: &running,
+        };
         let admitted = self.admission.admit(|run, so_far| {
-            if paused && run.priority != Priority::Critical {
-                return false;
-            }
-            // A run the pressure response stopped waits until the pressure has cleared.
-            if !calm && run.trigger == super::REQUEUE_TRIGGER {
-                return false;
-            }
-            // `replace`: the new run starts once the old one is gone, never beside it.
-            let overlaps = registry
-                .jobs
-                .get(&run.job)
-                .is_some_and(|e| e.job.concurrency == Concurrency::Replace)
-                && active.values().any(|a| a.job == run.job);
-            let blocked = registry.blocking.contains(&run.job)
-                && (active.values().any(|a| registry.blocks(&run.job, &a.job))
-                    || so_far.iter().any(|b| registry.blocks(&run.job, &b.0.job)));
-            !overlaps && !blocked
+            let replace = (registry.jobs.get(&run.job))
+                .is_some_and(|e| e.job.concurrency == Concurrency::Replace);
+            hold(run, replace, &floor, so_far, |a, b| registry.blocks(a, b)).is_none()
         });
         for run in admitted {
             self.start(run.0);
@@ -248,5 +226,13 @@ impl Engine {
         }
         self.paused = reason;
         self.event(kind, None, None, message).await;
+    }
+}
+
+/// The attempt number and first attempt's run id of a run started for `origin`.
+fn attempt_of(origin: &Origin) -> (u32, Option<i64>) {
+    match origin {
+        Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
+        _ => (1, None),
     }
 }

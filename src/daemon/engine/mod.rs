@@ -47,9 +47,7 @@ pub enum Wake {
 /// on a 2 s period, so a second is as fast as anything can change.
 pub const PROTECT_RECHECK: chrono::Duration = chrono::Duration::seconds(1);
 
-/// The trigger of a run the pressure response stopped and queued again: it waits until
-/// the ladder is calm (ADR 0036).
-pub const REQUEUE_TRIGGER: &str = "requeue";
+pub use crate::scheduler::REQUEUE_TRIGGER;
 
 /// What a requeued run's history row says in its `error`.
 pub const REQUEUE_NOTE: &str = "stopped under memory pressure and queued again in its slot";

@@ -5,7 +5,7 @@
 //! Memory is head-of-line: when the first run of a queue does not fit, nothing behind it
 //! in that slot jumps ahead, so a large job is never starved by a stream of small ones.
 //! Runs that must wait for a reason of their own (`blocks:` a running job, the machine
-//! under pressure) are passed over without holding up the rest.
+//! under pressure: [`hold`]) are passed over without holding up the rest.
 //! The kernel's `memory.max` stays the hard backstop; these budgets only keep slotcron
 //! from starting work the kernel would have to kill.
 
@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::config::Priority;
+
+mod hold;
+pub use hold::{Floor, Hold, REQUEUE_TRIGGER, hold};
 
 /// A run waiting for its slot.
 #[derive(Debug, Clone, PartialEq)]
