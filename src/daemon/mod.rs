@@ -17,7 +17,6 @@
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
-pub mod requests;
 pub mod engine;
 mod fd;
 pub mod live;
@@ -28,6 +27,7 @@ pub mod query;
 pub mod recovery;
 pub mod registry;
 pub mod reload;
+pub mod requests;
 pub mod startup;
 pub mod timer;
 pub mod watch;

@@ -14,8 +14,8 @@ use crate::config::Job;
 use crate::control::protocol::{JobState, Request, SlotStatus};
 use crate::metrics::{self, JobMetrics, SlotMetrics, Snapshot};
 
-use super::requests::{self, Outcome, Refusal};
 use super::engine::{Engine, Wake};
+use super::requests::{self, Outcome, Refusal};
 
 /// One job as the engine sees it now: what `GET /api/v1/jobs` adds to the job's history.
 #[derive(Debug, Clone)]

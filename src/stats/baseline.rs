@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::effect::Reference;
 use super::spread::log_spread;
+pub use crate::model::Sample;
 
 /// `baseline_runs` when `slotcron.yaml` does not set it: a month of a daily job. Fewer
 /// runs make the spread too uncertain to judge 1,000 runs without a false alarm (ADR 0031).
@@ -39,19 +40,6 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// undefined; [`is_outlier`] then calls a value an outlier when it is more than this
 /// fraction away from the median.
 pub const ZERO_MAD_RELATIVE: f64 = 0.5;
-
-/// The figures of one successful run that a baseline is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    /// The run's id (newest runs have the highest).
-    pub id: i64,
-    /// Wall time in milliseconds.
-    pub duration_ms: u64,
-    /// `memory.peak` (or `ru_maxrss` without enforcement), if recorded.
-    pub memory_peak_bytes: Option<u64>,
-    /// `cpu.stat` `usage_usec`, if recorded.
-    pub cpu_usage_usec: Option<u64>,
-}
 
 /// A job's normal successful run. Medians of an even count are the mean of the two middle
 /// values; the p95 interpolates linearly between ranks (numpy's default, rounded to 6
