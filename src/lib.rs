@@ -31,6 +31,7 @@
 //! - [`printable`]: text from files made safe to print: control characters escaped, excerpts.
 
 pub mod alerts;
+pub mod baseline;
 pub mod cgroup;
 pub mod channels;
 pub mod cli;

@@ -19,7 +19,7 @@
 pub mod alerting;
 pub mod engine;
 mod fd;
-pub mod live;
+pub use crate::control::live;
 pub mod lock;
 pub mod memory;
 pub mod notify;

@@ -8,13 +8,9 @@
 //! endpoint can all call [`Figures::inputs`] and [`assess`] for 1,000 jobs in well under
 //! 100 ms.
 
-pub mod baseline;
-pub mod effect;
 pub mod health;
-pub mod performance;
-pub mod settle;
-pub mod spread;
-pub mod units;
+
+pub use crate::baseline::{self, effect, performance, settle, spread, units};
 
 use std::collections::HashMap;
 
@@ -23,10 +19,10 @@ use chrono::{DateTime, Utc};
 use crate::config::HealthSettings;
 use crate::store::{JobControl, JobSummary, Rolling, RunRecord, Store, StoreError};
 
-pub use baseline::{Baseline, Sample, compute, robust_z};
-pub use effect::{Evidence, Judging};
+pub use crate::baseline::effect::{Evidence, Judging};
+pub use crate::baseline::performance::{Performance, Recent, Verdict, recent_medians, verdict};
+pub use crate::baseline::{Baseline, Sample, compute, robust_z};
 pub use health::{Execution, Health, HealthInputs, HealthStatus, assess, evaluate};
-pub use performance::{Performance, Recent, Verdict, recent_medians, verdict};
 
 /// The period of the rolling figures.
 pub const ROLLING_PERIOD: chrono::Duration = chrono::Duration::hours(24);

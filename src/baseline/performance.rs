@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use super::baseline::{self, Baseline, Sample};
 use super::effect::{Evidence, Judging, Rule, judge};
+use super::{self as baseline, Baseline, Sample};
 pub use crate::model::health::Performance;
 
 /// How many of the newest successful runs make the recent window.
@@ -40,7 +40,7 @@ pub struct Verdict {
 /// The medians of `runs` (the newest successful runs), as [`Recent`].
 ///
 /// ```
-/// use slotcron::stats::{Sample, recent_medians};
+/// use slotcron::baseline::{Sample, performance::recent_medians};
 ///
 /// let runs = [(1, 300, Some(10)), (2, 100, None), (3, 200, Some(30))]
 ///     .map(|(id, ms, mem)| Sample { id, duration_ms: ms, memory_peak_bytes: mem, cpu_usage_usec: None });

@@ -118,7 +118,7 @@ pub struct Reference {
 /// times a mean's).
 ///
 /// ```
-/// use slotcron::stats::effect::{Judging, Reference, Rule, judge};
+/// use slotcron::baseline::effect::{Judging, Reference, Rule, judge};
 ///
 /// let usual = Reference { median: 10_000.0, spread: 0.05, runs: 30 };
 /// let rules = Judging::default();
@@ -178,7 +178,7 @@ pub fn judge(
 /// (Cornish-Fisher, Abramowitz and Stegun 26.7.5). The fewer runs, the higher the bar.
 ///
 /// ```
-/// use slotcron::stats::effect::z_limit;
+/// use slotcron::baseline::effect::z_limit;
 ///
 /// assert_eq!((z_limit(5.0, 30) * 100.0).round() / 100.0, 6.62);
 /// assert!((z_limit(5.0, 10) - 11.7).abs() < 0.01);
@@ -194,7 +194,7 @@ pub fn z_limit(z: f64, runs: u32) -> f64 {
 /// of `runs` runs) lies from `reference`'s median on the log scale; see [`judge`].
 ///
 /// ```
-/// use slotcron::stats::effect::{Reference, z_score};
+/// use slotcron::baseline::effect::{Reference, z_score};
 ///
 /// let usual = Reference { median: 100.0, spread: 0.1, runs: 30 };
 /// assert_eq!(z_score(100.0, 1, &usual), 0.0);
