@@ -56,3 +56,6 @@ pub mod scheduler;
 pub mod stats;
 pub mod store;
 pub mod views;
+
+#[cfg(test)]
+mod layers_tests;
