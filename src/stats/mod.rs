@@ -1,12 +1,14 @@
-//! What a job's history says about it beyond its last run: its baseline (what a normal
-//! successful run costs, [`baseline`]), its last 24 hours ([`crate::store::Rolling`]) and
-//! its health in three words ([`health`]).
+//! What a job's history says about it beyond its last run: its baseline, its last 24 hours
+//! ([`crate::store::Rolling`]) and its health in three words ([`health`]).
 //!
-//! The rules are pure functions on plain values. [`Figures::load`] reads what they need
-//! for every job at once, in a handful of queries whose cost follows the number of jobs,
-//! not the size of the history, so `slotcron jobs`, the daemon's `status` and a metrics
-//! endpoint can all call [`Figures::inputs`] and [`assess`] for 1,000 jobs in well under
-//! 100 ms.
+//! The arithmetic (baseline, effect size, spread, settling, the performance verdict) lives
+//! in [`crate::baseline`], below configuration and history, and is re-exported here under
+//! its old paths (`stats::effect::judge`); this module adds what reads configuration and
+//! history. The rules are pure functions on plain values. [`Figures::load`] reads what they
+//! need for every job at once, in a handful of queries whose cost follows the number of
+//! jobs, not the size of the history, so `slotcron jobs`, the daemon's `status` and a
+//! metrics endpoint can all call [`Figures::inputs`] and [`assess`] for 1,000 jobs in well
+//! under 100 ms.
 
 pub mod health;
 
