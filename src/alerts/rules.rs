@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::kind::{AlertKind, Finding};
 use super::performance::{self, History};
 use crate::config::{AlertSettings, Job, format_duration};
 use crate::model::RunStatus;
+use crate::model::alert::{AlertKind, Finding};
 pub use crate::stats::health::DEFAULT_CONSECUTIVE_FAILURES;
 use crate::stats::health::is_failure;
 use crate::store::RunRecord;

@@ -18,7 +18,7 @@ use super::schedule::Schedule;
 use super::settings::Settings;
 use super::units::{ByteSize, Scalar, duration_text};
 use super::zone::NamedZone;
-use crate::stats::effect::Judging;
+use crate::baseline::effect::Judging;
 
 /// What to execute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,9 +17,9 @@ use super::raw::{
     RawAlerting, RawConfig, RawDiscover, RawMetrics, RawProtect, RawRetention, RawSlot,
 };
 use super::units::{ByteSize, Scalar, format_duration};
+use crate::baseline::effect::Judging;
 use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
-use crate::stats::effect::Judging;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -139,7 +139,7 @@ pub struct AlertSettings {
 
 /// `alerting.anomaly_z` when not set: how many spreads (robust standard deviations of the
 /// logarithm) from the baseline a figure must be (ADR 0031).
-pub const DEFAULT_ANOMALY_Z: f64 = crate::stats::effect::DEFAULT_Z;
+pub const DEFAULT_ANOMALY_Z: f64 = crate::baseline::effect::DEFAULT_Z;
 /// `alerting.flap_window` when not set: a quarter of a day, so an hourly job that toggles
 /// stays one episode while a daily job's next failure is news (ADR 0031).
 pub const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(6 * 3600);
@@ -186,7 +186,7 @@ pub struct ApiSettings {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthSettings {
     /// Successful runs a baseline is computed from, in
-    /// [`BASELINE_RUNS_RANGE`](crate::stats::baseline::BASELINE_RUNS_RANGE).
+    /// [`BASELINE_RUNS_RANGE`](crate::baseline::BASELINE_RUNS_RANGE).
     pub baseline_runs: u32,
     /// How late a scheduled run may start before its job is `overdue`.
     pub overdue_grace: Duration,
@@ -197,8 +197,8 @@ pub struct HealthSettings {
 impl Default for HealthSettings {
     fn default() -> HealthSettings {
         HealthSettings {
-            baseline_runs: crate::stats::baseline::DEFAULT_BASELINE_RUNS,
-            overdue_grace: crate::stats::health::DEFAULT_OVERDUE_GRACE,
+            baseline_runs: crate::baseline::DEFAULT_BASELINE_RUNS,
+            overdue_grace: crate::model::health::DEFAULT_OVERDUE_GRACE,
             judging: Judging::default(),
         }
     }
@@ -570,7 +570,7 @@ fn health(
             .integer(
                 "baseline_runs",
                 runs.as_ref(),
-                crate::stats::baseline::BASELINE_RUNS_RANGE,
+                crate::baseline::BASELINE_RUNS_RANGE,
             )
             .map_or(HealthSettings::default().baseline_runs, |n| n as u32),
         overdue_grace: alerting.overdue_grace,

@@ -11,15 +11,17 @@
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
-//! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
-//! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
+//! - [`query`]: the loop's answers to the questions the HTTP server asks through
+//!   `control::handle` (figures, job states, control).
+//! - [`live`] (`control::live`, re-exported): runs and alerts as they happen, for the HTTP
+//!   API's event stream.
 //! - [`lock`]: one daemon per state directory.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
 pub mod engine;
 mod fd;
-pub mod live;
+pub use crate::control::live;
 pub mod lock;
 pub mod memory;
 pub mod notify;

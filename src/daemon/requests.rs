@@ -16,72 +16,7 @@ use super::engine::{Engine, Origin, Verdict, Wake};
 use super::registry::JobEntry;
 use super::reload::{Cause, reload};
 
-/// What a request came to, before it is put into words for one client: the control socket
-/// sends [`Response`] (via `From`), the HTTP API a status code chosen from [`Refusal`] or
-/// [`Effect`] without parsing messages.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The answer to [`Request::Status`].
-    Status(Box<StatusReport>),
-    /// Carried out; `message` says what happened, for a human.
-    Done { effect: Effect, message: String },
-    /// Refused or failed; `message` says why, for a human.
-    Refused { why: Refusal, message: String },
-}
-
-/// What a request that was carried out did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// A triggered run started at once.
-    Started,
-    /// A triggered run waits for a seat in its slot.
-    Queued,
-    /// The job is now enabled (`true`) or disabled (`false`).
-    Enabled(bool),
-    /// Anything else (a kill signalled, a reload, a reset).
-    Other,
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No job of that name is scheduled.
-    UnknownJob,
-    /// No run with that id is in progress (it may exist in history, finished).
-    NotRunning,
-    /// A policy decided against it (a trigger recorded as skipped).
-    Conflict,
-    /// The daemon is stopping.
-    Unavailable,
-    /// Something failed (history could not be written).
-    Failed,
-}
-
-impl Outcome {
-    fn done(effect: Effect, message: impl Into<String>) -> Outcome {
-        Outcome::Done {
-            effect,
-            message: message.into(),
-        }
-    }
-
-    fn refused(why: Refusal, message: impl Into<String>) -> Outcome {
-        Outcome::Refused {
-            why,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Outcome> for Response {
-    fn from(outcome: Outcome) -> Response {
-        match outcome {
-            Outcome::Status(report) => Response::Status(report),
-            Outcome::Done { message, .. } => Response::ok(message),
-            Outcome::Refused { message, .. } => Response::error(message),
-        }
-    }
-}
+pub use crate::control::outcome::{Effect, Outcome, Refusal};
 
 /// Handles one request from the control socket.
 pub async fn handle(engine: &mut Engine, request: Request) -> Response {

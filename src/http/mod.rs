@@ -46,8 +46,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::cgroup::Hierarchy;
 use crate::config::HealthSettings;
-use crate::daemon::live::{self, LiveEvent};
-use crate::daemon::query::EngineHandle;
+use crate::control::handle::EngineHandle;
+use crate::control::live::{self, LiveEvent};
 use crate::runner::Enforcer;
 use crate::store::Store;
 

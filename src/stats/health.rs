@@ -15,40 +15,11 @@ use super::effect::{Evidence, Judging};
 use super::performance::verdict;
 pub use super::performance::{Performance, RECENT_RUNS, Recent, UNSTABLE_SPREAD};
 use crate::config::Job;
-use crate::model::RunStatus;
+pub use crate::model::health::{
+    DEFAULT_CONSECUTIVE_FAILURES, DEFAULT_OVERDUE_GRACE, Execution, HealthStatus,
+};
+pub use crate::model::is_failure;
 use crate::store::{JobSummary, Rolling};
-
-/// `alerts.consecutive_failures` of a job that does not set it.
-pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
-/// `overdue_grace` when `slotcron.yaml` does not set it.
-pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(5 * 60);
-
-/// Whether the job fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HealthStatus {
-    /// No failure, timeout or OOM kill in the last 24 hours, and no failure streak.
-    #[default]
-    Healthy,
-    /// A failure, timeout, lost run or OOM kill in the last 24 hours.
-    Warning,
-    /// At least `alerts.consecutive_failures` failures in a row.
-    Critical,
-}
-
-/// Whether the job runs when it should.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Execution {
-    /// It ran, its latest finished run did not fail, and no scheduled time is missing.
-    Ok,
-    /// No run has started yet.
-    NeverRun,
-    /// A scheduled time passed more than the grace ago and no run started since.
-    Overdue,
-    /// Its latest finished run failed (failed, timeout, oom_killed, lost).
-    Failing,
-}
 
 /// The thresholds a job is judged by.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -210,15 +181,6 @@ pub fn status(streak: u32, threshold: u32, troubled: bool) -> HealthStatus {
     } else {
         HealthStatus::Healthy
     }
-}
-
-/// The statuses that count as a failure: for health, alerts and the circuit breaker (the
-/// store's SQL list `FAILURE_STATUSES_SQL` is built from this).
-pub fn is_failure(status: RunStatus) -> bool {
-    matches!(
-        status,
-        RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
-    )
 }
 
 #[cfg(test)]

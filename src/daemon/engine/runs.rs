@@ -12,7 +12,7 @@ use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
 use super::{Active, Engine, Origin, RunEvent, Wake};
-use crate::daemon::live::LiveEvent;
+use crate::control::live::LiveEvent;
 
 impl Engine {
     /// Starts an admitted run in a task of its own; its seat and memory are already

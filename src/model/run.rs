@@ -1,5 +1,6 @@
-//! Types shared by the runner, the history store and the command line: the vocabulary of a
-//! run. They carry no behaviour beyond naming and parsing themselves.
+//! The vocabulary of a run: how it ended ([`RunStatus`], and which endings are failures),
+//! whether the kernel enforced its limits ([`Enforcement`]), and the figures of a
+//! successful run that a baseline is made of ([`Sample`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -68,6 +69,28 @@ impl fmt::Display for RunStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// The statuses that count as a failure: for health, alerts and the circuit breaker (the
+/// store's SQL list `FAILURE_STATUSES_SQL` is built from this).
+pub fn is_failure(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
+    )
+}
+
+/// The figures of one successful run that a baseline is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// The run's id (newest runs have the highest).
+    pub id: i64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// `memory.peak` (or `ru_maxrss` without enforcement), if recorded.
+    pub memory_peak_bytes: Option<u64>,
+    /// `cpu.stat` `usage_usec`, if recorded.
+    pub cpu_usage_usec: Option<u64>,
 }
 
 /// The text was not the name of a [`RunStatus`] or [`Enforcement`].
@@ -153,14 +176,4 @@ mod tests {
             "oom-killed"
         );
     }
-}
-
-/// What becomes of runs past the retention (`retention_mode` in `slotcron.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RetentionMode {
-    /// Deleted: the database stays bounded.
-    Delete,
-    /// Moved to `runs_archive`: the live tables stay bounded, the file does not.
-    Archive,
 }
