@@ -63,6 +63,10 @@ fn snapshot(jobs: usize) -> Snapshot {
                 next_run: Some(Utc::now()),
                 running: (i % 2) as u32,
                 health: slotcron::stats::HealthStatus::Warning,
+                memory: slotcron::model::JobMemory {
+                    expected_memory_bytes: 256 << 20,
+                    memory_limit_bytes: 1 << 30,
+                },
             })
             .collect(),
         slots: slots

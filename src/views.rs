@@ -1,7 +1,8 @@
 //! What slotcron shows of a job, in one place, so `slotcron jobs --json` and
 //! `GET /api/v1/jobs` print the same element: the job as loaded (flattened), its `env`
 //! (values withheld unless asked for: [`shown_env`]), its override, its breaker, its
-//! latest run and its health, all from history ([`Figures`]).
+//! latest run and its health, all from history ([`Figures`]), and its expected memory and
+//! effective limit (`runner::job_memory`, given by the caller).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Job;
+use crate::model::JobMemory;
 use crate::scheduler::{BreakerState, breaker_state};
 use crate::stats::{Figures, Health, assess};
 use crate::store::{JobSummary, RunRecord};
@@ -48,15 +50,20 @@ pub struct JobView<'a> {
     pub tripped_until: Option<DateTime<Utc>>,
     pub last_run: Option<&'a RunRecord>,
     pub health: Health,
+    /// `expected_memory_bytes` and `memory_limit_bytes`.
+    #[serde(flatten)]
+    pub memory: JobMemory,
 }
 
 impl<'a> JobView<'a> {
-    /// `job` as history (`figures`) shows it at `now`, its `env` values as `secrets` says.
+    /// `job` as history (`figures`) shows it at `now`, its `env` values as `secrets` says,
+    /// with its `memory`.
     pub fn new(
         job: &'a Job,
         figures: &'a Figures,
         now: DateTime<Utc>,
         secrets: Secrets,
+        memory: JobMemory,
     ) -> JobView<'a> {
         JobView {
             job,
@@ -68,6 +75,7 @@ impl<'a> JobView<'a> {
             tripped_until: tripped_until(job, figures.summaries.get(&job.name), now),
             last_run: figures.latest.get(&job.name),
             health: assess(job, &figures.inputs(&job.name, job.enabled), now),
+            memory,
         }
     }
 }

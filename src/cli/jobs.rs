@@ -13,6 +13,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::config::format_duration;
+use crate::runner::job_memory;
 use crate::stats::{Figures, Health, Performance};
 use crate::views::{JobView, Secrets};
 
@@ -49,7 +50,14 @@ pub fn jobs(config: Option<&Path>, args: &JobsArgs) -> Result<ExitCode> {
         .catalog
         .jobs
         .values()
-        .map(|job| JobView::new(job, &figures, now, secrets))
+        .map(|job| {
+            let peak = figures
+                .summaries
+                .get(&job.name)
+                .and_then(|s| s.peak_memory());
+            let memory = job_memory(job, &loaded.settings, peak);
+            JobView::new(job, &figures, now, secrets, memory)
+        })
         .collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&views)?);

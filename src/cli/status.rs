@@ -203,6 +203,8 @@ mod tests {
             last_status: None,
             last_started_at: None,
             consecutive_failures: 0,
+            health: Default::default(),
+            memory: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ use super::outcome::Outcome;
 use super::protocol::{JobState, Request, SlotStatus};
 use crate::config::Job;
 use crate::metrics::Snapshot;
+use crate::model::JobMemory;
 
 /// One job as the engine sees it now: what `GET /api/v1/jobs` adds to the job's history.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct JobLive {
     pub running: u32,
     /// Failed runs since its last success, as the breaker counts them.
     pub consecutive_failures: u32,
+    /// Its expected memory and effective limit (`runner::job_memory`).
+    pub memory: JobMemory,
 }
 
 /// One slot's seats and limits as the engine has them (no cgroup figures).

@@ -143,6 +143,13 @@ pub struct JobStatus {
     pub last_started_at: Option<DateTime<Utc>>,
     /// Failed runs since the last success; the circuit breaker trips on these.
     pub consecutive_failures: u32,
+    /// The `status` of its health, as `slotcron jobs` and `slotcron_job_health` say it.
+    pub health: crate::model::HealthStatus,
+    /// What admission reserves for a run and the run's effective memory limit, as
+    /// `slotcron jobs`, the API and `/metrics` show them (flattened:
+    /// `expected_memory_bytes`, `memory_limit_bytes`).
+    #[serde(flatten)]
+    pub memory: crate::model::JobMemory,
 }
 
 /// Where a job is in its life. Tagged as `{"kind":"tripped","until":...}`.
@@ -242,6 +249,11 @@ mod tests {
                 last_status: Some("failed".into()),
                 last_started_at: Some(t("2025-03-01T09:00:00Z")),
                 consecutive_failures: 5,
+                health: crate::model::HealthStatus::Critical,
+                memory: crate::model::JobMemory {
+                    expected_memory_bytes: 96 << 20,
+                    memory_limit_bytes: 1 << 30,
+                },
             }],
             running: vec![RunningRun {
                 id: 7,

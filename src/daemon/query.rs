@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 
-use crate::metrics::{self, JobMetrics, SlotMetrics, Snapshot};
+use crate::metrics::{JobMetrics, SlotMetrics, Snapshot};
+use crate::stats::health::{failure_threshold, summary_status};
 
 pub use crate::control::handle::{
     EngineGone, EngineHandle, JobLive, QUERY_QUEUE, Query, SlotBook, SlotsReport,
@@ -64,6 +65,7 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
                 next_run: engine.timeline.get(&Wake::Fire(name.to_owned())),
                 running: n,
                 consecutive_failures: entry.summary.consecutive_failures,
+                memory: engine.job_memory(&entry.job),
             }
         })
         .collect()
@@ -117,18 +119,14 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         .map(|entry| {
             let name = &entry.job.name;
             let counters = engine.metrics.jobs.get(name).cloned().unwrap_or_default();
-            let health = metrics::job_health(
-                &entry.summary,
-                entry.job.alerts.consecutive_failures,
-                counters.last_failure.max(counters.last_oom_kill),
-                now,
-            );
+            let health = summary_status(&entry.summary, failure_threshold(&entry.job), now);
             JobMetrics {
                 name: name.clone(),
                 counters,
                 next_run: engine.timeline.get(&Wake::Fire(name.clone())),
                 running: running.get(name.as_str()).copied().unwrap_or(0),
                 health,
+                memory: engine.job_memory(&entry.job),
             }
         })
         .collect();

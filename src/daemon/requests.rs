@@ -189,6 +189,12 @@ pub async fn status(engine: &Engine) -> StatusReport {
                     .map(|r| r.status.to_string()),
                 last_started_at: entry.summary.last_started_at,
                 consecutive_failures: entry.summary.consecutive_failures,
+                health: crate::stats::health::summary_status(
+                    &entry.summary,
+                    crate::stats::health::failure_threshold(&entry.job),
+                    now,
+                ),
+                memory: engine.job_memory(&entry.job),
             }
         })
         .collect();

@@ -178,7 +178,7 @@ fn encode(
     let jobs: Vec<ApiJob<'_>> = live
         .iter()
         .map(|l| {
-            let view = JobView::new(&l.job, &figures, now, secrets);
+            let view = JobView::new(&l.job, &figures, now, secrets, l.memory);
             let trend = trend(&view.health);
             ApiJob {
                 view,

@@ -87,10 +87,6 @@ pub struct JobCounters {
     pub last_run: Option<DateTime<Utc>>,
     /// End of the newest successful run.
     pub last_success: Option<DateTime<Utc>>,
-    /// End of the newest failed, timed-out, OOM-killed or lost run.
-    pub last_failure: Option<DateTime<Utc>>,
-    /// End of the newest run that recorded an OOM kill (whatever its status).
-    pub last_oom_kill: Option<DateTime<Utc>>,
     /// The job's performance as `stats::performance::verdict` judged it after its newest
     /// run (or at daemon start); `None` until then.
     pub performance: Option<crate::stats::Performance>,
@@ -135,10 +131,6 @@ impl Counters {
             if t.status == RunStatus::Success {
                 job.last_success = job.last_success.max(t.last_finished_at);
             }
-            if crate::stats::health::is_failure(t.status) {
-                job.last_failure = job.last_failure.max(t.last_finished_at);
-            }
-            job.last_oom_kill = job.last_oom_kill.max(t.last_oom_kill_at);
             if job.last_memory_peak.is_none_or(|(id, _)| id < t.last_id)
                 && let Some(peak) = t.last_memory_peak
             {
@@ -170,12 +162,6 @@ impl Counters {
         job.last_run = job.last_run.max(Some(run.started_at));
         if run.status == RunStatus::Success {
             job.last_success = job.last_success.max(run.finished_at);
-        }
-        if crate::stats::health::is_failure(run.status) {
-            job.last_failure = job.last_failure.max(run.finished_at);
-        }
-        if run.oom_kills.unwrap_or(0) > 0 {
-            job.last_oom_kill = job.last_oom_kill.max(run.finished_at);
         }
         if let Some(peak) = run.memory_peak_bytes {
             job.last_memory_peak = Some((run.id, peak));

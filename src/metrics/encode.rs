@@ -268,6 +268,23 @@ fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
     per_job_gauge(
         e,
         jobs,
+        "job_expected_memory",
+        "Memory admission reserves for a run of the job: the highest peak of its newest 10 \
+         successful runs times weights.memory, else its limit, else a share of its slot.",
+        Some(&Unit::Bytes),
+        |j| Some(j.memory.expected_memory_bytes),
+    )?;
+    per_job_gauge(
+        e,
+        jobs,
+        "job_memory_limit",
+        "The lowest memory.max above a run of the job (its own, its slot's or the global one).",
+        Some(&Unit::Bytes),
+        |j| Some(j.memory.memory_limit_bytes),
+    )?;
+    per_job_gauge(
+        e,
+        jobs,
         "job_degraded",
         "1 when the median of the job's newest successful runs is unusually and materially \
          slower or bigger than its baseline (absent without a baseline).",

@@ -35,8 +35,10 @@ pub struct JobMetrics {
     pub next_run: Option<DateTime<Utc>>,
     /// Its runs holding a seat now.
     pub running: u32,
-    /// By `metrics::job_health`.
+    /// By `stats::health::summary_status`.
     pub health: crate::stats::HealthStatus,
+    /// Expected memory and effective limit, by `runner::job_memory`.
+    pub memory: crate::runner::JobMemory,
 }
 
 /// One slot.

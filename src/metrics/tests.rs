@@ -194,6 +194,10 @@ fn snapshot() -> Snapshot {
         next_run: Some(t("2026-03-02T10:00:00.250Z")),
         running: 1,
         health: HealthStatus::Warning,
+        memory: crate::model::JobMemory {
+            expected_memory_bytes: 96 << 20,
+            memory_limit_bytes: 1 << 30,
+        },
     };
     let idle = JobMetrics {
         name: "never_ran".into(),
@@ -312,6 +316,14 @@ fn every_series_has_the_snapshots_value() {
         "{text}"
     );
     assert_eq!(value(&s, "slotcron_job_health", &job), Some(1.0));
+    assert_eq!(
+        value(&s, "slotcron_job_expected_memory_bytes", &job),
+        Some((96u64 << 20) as f64)
+    );
+    assert_eq!(
+        value(&s, "slotcron_job_memory_limit_bytes", &job),
+        Some((1u64 << 30) as f64)
+    );
 
     assert_eq!(value(&s, "slotcron_job_degraded", &job), Some(1.0));
     let idle = [("job", "never_ran")];
@@ -426,11 +438,6 @@ fn counters_seeded_from_history_match_counting_the_runs_live() {
         },
         last_started_at: rs.iter().map(|r| r.started_at).max(),
         last_finished_at: rs.iter().filter_map(|r| r.finished_at).max(),
-        last_oom_kill_at: rs
-            .iter()
-            .filter(|r| r.oom_kills.unwrap_or(0) > 0)
-            .filter_map(|r| r.finished_at)
-            .max(),
         last_id: rs.iter().map(|r| r.id).max().unwrap(),
         last_memory_peak: rs.iter().max_by_key(|r| r.id).unwrap().memory_peak_bytes,
         durations: rs.len() as u64,
@@ -480,77 +487,6 @@ fn degraded_is_absent_without_a_baseline_and_0_or_1_with_one() {
     assert_eq!(degraded_value(Some(Performance::Stable)), Some(0));
     assert_eq!(degraded_value(Some(Performance::Unstable)), Some(0));
     assert_eq!(degraded_value(Some(Performance::Degraded)), Some(1));
-}
-
-#[test]
-fn an_oom_kill_inside_a_successful_run_makes_a_job_warning_as_slotcron_jobs_says() {
-    // Before, `/metrics` counted only failed runs; `slotcron jobs` counted OOM kills too.
-    let mut counters = Counters::default();
-    let mut survived = record(1, RunStatus::Success, 500);
-    survived.oom_kills = Some(1);
-    counters.observe(&survived);
-    let c = &counters.jobs["backup.db-1"];
-    assert_eq!(c.last_failure, None);
-    assert_eq!(c.last_oom_kill, survived.finished_at);
-    let now = t("2026-03-01T12:00:00Z");
-    let summary = crate::store::JobSummary::default();
-    assert_eq!(
-        job_health(&summary, None, c.last_failure.max(c.last_oom_kill), now),
-        HealthStatus::Warning
-    );
-    let rolling = crate::store::Rolling {
-        runs: 1,
-        oom_kills: 1,
-        ..crate::store::Rolling::default()
-    };
-    let status = crate::stats::health::status(0, 3, rolling.failures > 0 || rolling.oom_kills > 0);
-    assert_eq!(
-        status,
-        HealthStatus::Warning,
-        "the one rule, from history's figures"
-    );
-}
-
-#[test]
-fn health_follows_the_failure_streak_and_failures_of_the_last_day() {
-    use crate::store::JobSummary;
-    let now = t("2026-03-02T10:00:00Z");
-    let hours_ago = |h| Some(now - chrono::Duration::hours(h));
-    let streak = |failures, last| JobSummary {
-        consecutive_failures: failures,
-        last_failure_at: last,
-        ..JobSummary::default()
-    };
-    assert_eq!(
-        job_health(&JobSummary::default(), None, None, now),
-        HealthStatus::Healthy
-    );
-    // A failure the daemon saw 23 h ago (history's streak since broken by a success).
-    assert_eq!(
-        job_health(&JobSummary::default(), None, hours_ago(23), now),
-        HealthStatus::Warning
-    );
-    assert_eq!(
-        job_health(&JobSummary::default(), None, hours_ago(25), now),
-        HealthStatus::Healthy,
-        "older than a day"
-    );
-    assert_eq!(
-        job_health(&streak(2, hours_ago(1)), None, None, now),
-        HealthStatus::Warning
-    );
-    assert_eq!(
-        job_health(&streak(3, hours_ago(30)), None, None, now),
-        HealthStatus::Critical
-    );
-    assert_eq!(
-        job_health(&streak(3, hours_ago(1)), Some(4), None, now),
-        HealthStatus::Warning
-    );
-    assert_eq!(
-        job_health(&streak(1, hours_ago(1)), Some(1), None, now),
-        HealthStatus::Critical
-    );
 }
 
 #[test]

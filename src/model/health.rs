@@ -5,21 +5,23 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `alerts.consecutive_failures` of a job that does not set it.
 pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
 /// `overdue_grace` when `slotcron.yaml` does not set it.
 pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(5 * 60);
 
-/// Whether the job fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+/// Whether a job fails: the `status` of its health, for `slotcron jobs`, the API,
+/// `slotcron status` and `slotcron_job_health` alike (decided by `stats::health`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
-    /// No failure, timeout or OOM kill in the last 24 hours, and no failure streak.
+    /// No failure, timeout, lost run or OOM kill ended in the last 24 hours, and no failure
+    /// streak.
     #[default]
     Healthy,
-    /// A failure, timeout, lost run or OOM kill in the last 24 hours.
+    /// A failure, timeout, lost run or OOM kill ended in the last 24 hours.
     Warning,
     /// At least `alerts.consecutive_failures` failures in a row.
     Critical,

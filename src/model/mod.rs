@@ -3,7 +3,8 @@
 //! naming and parsing themselves, and nothing here imports another module of the crate.
 //!
 //! - [`run`]: how a run ended ([`RunStatus`], [`is_failure`]), whether its limits were
-//!   enforced ([`Enforcement`]), a successful run's figures for a baseline ([`Sample`]).
+//!   enforced ([`Enforcement`]), a successful run's figures for a baseline ([`Sample`]),
+//!   a job's memory as admission sees it ([`JobMemory`]).
 //! - [`alert`]: what kind of trouble ([`AlertKind`]), how bad ([`Severity`]), one rule's
 //!   verdict on a run ([`Finding`]).
 //! - [`evidence`]: why a figure was judged unusual ([`Evidence`], [`Figure`], [`Rule`]).
@@ -24,4 +25,4 @@ pub use duration::format_duration;
 pub use evidence::{Evidence, Figure, Rule};
 pub use health::{Execution, HealthStatus, Performance};
 pub use retention::RetentionMode;
-pub use run::{Enforcement, RunStatus, Sample, UnknownName, is_failure};
+pub use run::{Enforcement, JobMemory, RunStatus, Sample, UnknownName, is_failure, is_trouble};

@@ -80,6 +80,13 @@ pub fn is_failure(status: RunStatus) -> bool {
     )
 }
 
+/// Whether a finished run with `status` that recorded `oom_kills` troubles its job's health:
+/// a failure ([`is_failure`]), or an OOM kill of one of its processes whatever its status.
+/// The store's `last_trouble_at` query and index (schema 10) say the same in SQL.
+pub fn is_trouble(status: RunStatus, oom_kills: Option<u64>) -> bool {
+    is_failure(status) || oom_kills.unwrap_or(0) > 0
+}
+
 /// The figures of one successful run that a baseline is made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sample {
@@ -115,6 +122,18 @@ impl FromStr for RunStatus {
                 value: s.to_owned(),
             })
     }
+}
+
+/// A job's memory as admission sees it: what a run is expected to need (reserved from its
+/// slot's budget) and what the kernel holds it to. Shown by `slotcron jobs`, the API,
+/// `slotcron status` and `/metrics`, all from `runner::job_memory`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMemory {
+    /// What admission reserves for a run, bytes; never above `memory_limit_bytes`.
+    pub expected_memory_bytes: u64,
+    /// The run's effective `memory.max` (`runner::effective_limits`), bytes: the figure its
+    /// history row records.
+    pub memory_limit_bytes: u64,
 }
 
 /// Whether the kernel enforced a run's limits.

@@ -1,13 +1,15 @@
 //! The one mapping from configuration to cgroup limits, per level: the global `jobs`
 //! cgroup ([`global_limits`]), a slot ([`slot_limits`]) and a run ([`run_limits`]); each
 //! controller's part is one line of each. And the one computation of what a run is held
-//! to, all levels together ([`effective_limits`]). Pure arithmetic, kept apart so the
+//! to, all levels together ([`effective_limits`]), and what admission expects it to need
+//! ([`job_memory`], ADR 0034). Pure arithmetic, kept apart so the
 //! numbers can be tested without a cgroup in sight.
 
 use serde::Serialize;
 
 use crate::cgroup::{CpuLimits, CpuMax, IoLimits, Limits, MemoryLimits, PidsLimits};
 use crate::config::{ByteSize, IoConfig, Job, Settings, Slot};
+pub use crate::model::JobMemory;
 
 /// `cpu.max` period in microseconds (the kernel's default).
 pub const CPU_PERIOD_USEC: u64 = 100_000;
@@ -158,6 +160,39 @@ pub fn effective_limits(
         memory_bytes: memory,
         memory_from,
         pids,
+    }
+}
+
+/// The one computation of a job's [`JobMemory`] (ADR 0034), from its `observed` peak (the
+/// highest `memory.peak` of its newest 10 successful runs, `JobSummary::peak_memory`):
+/// that peak scaled by `weights.memory` once there is one, else the job's memory limit,
+/// else a fair share of its slot (`memory_max / max_concurrent`); never above the
+/// effective limit. A job whose slot is not in `settings` gets zeros.
+///
+/// ```
+/// use std::path::Path;
+/// use slotcron::config::{parse_job, Settings};
+/// use slotcron::runner::job_memory;
+/// let settings = Settings::builtin();
+/// let job = parse_job(Path::new("/j/a.yaml"), "command: x\nlimits: { memory: 64M }\n", &settings)
+///     .unwrap();
+/// assert_eq!(job_memory(&job, &settings, None).expected_memory_bytes, 64 << 20);
+/// assert_eq!(job_memory(&job, &settings, Some(10 << 20)).expected_memory_bytes, 10 << 20);
+/// assert_eq!(job_memory(&job, &settings, Some(1 << 30)).expected_memory_bytes, 64 << 20);
+/// ```
+pub fn job_memory(job: &Job, settings: &Settings, observed: Option<u64>) -> JobMemory {
+    let Some(slot) = settings.slots.get(&job.slot) else {
+        return JobMemory::default();
+    };
+    let limit = effective_limits(job, slot, settings.memory_max).memory_bytes;
+    let expected = match (observed, job.limits.memory) {
+        (Some(peak), _) => (peak as f64 * job.weights.memory) as u64,
+        (None, Some(own)) => own.bytes(),
+        (None, None) => slot.memory_max.bytes() / u64::from(slot.max_concurrent.max(1)),
+    };
+    JobMemory {
+        expected_memory_bytes: expected.min(limit),
+        memory_limit_bytes: limit,
     }
 }
 

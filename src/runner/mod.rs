@@ -15,8 +15,8 @@ mod spawn;
 pub use enforce::{CgroupEnv, EnforcementError, Enforcer, ProbeError, not_delegated};
 pub use execute::{RunRequest, Runner, RunnerError};
 pub use limits::{
-    CPU_PERIOD_USEC, EffectiveLimits, Level, effective_limits, global_limits, online_cpus,
-    run_limits, slot_limits,
+    CPU_PERIOD_USEC, EffectiveLimits, JobMemory, Level, effective_limits, global_limits,
+    job_memory, online_cpus, run_limits, slot_limits,
 };
 pub use log::CappedLog;
 pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};

@@ -18,7 +18,7 @@ use crate::config::Job;
 pub use crate::model::health::{
     DEFAULT_CONSECUTIVE_FAILURES, DEFAULT_OVERDUE_GRACE, Execution, HealthStatus,
 };
-pub use crate::model::is_failure;
+pub use crate::model::{is_failure, is_trouble};
 use crate::store::{JobSummary, Rolling};
 
 /// The thresholds a job is judged by.
@@ -37,9 +37,10 @@ pub struct Thresholds {
 /// What history and the settings say about one job, as [`assess`] needs it.
 #[derive(Debug, Clone)]
 pub struct HealthInputs {
-    /// Last start, last final status, failure streak.
+    /// Last start, last final status, failure streak, end of the newest trouble.
     pub summary: JobSummary,
-    /// The last 24 hours; all zero when nothing ran.
+    /// The runs started in the last 24 hours (shown, not judged); all zero when nothing
+    /// ran.
     pub rolling: Rolling,
     pub baseline: Option<Baseline>,
     /// Successful runs so far, counted up to `baseline_runs`; for the "no baseline" reason.
@@ -88,6 +89,8 @@ pub struct Health {
     pub baseline: Option<Baseline>,
     /// Why there is no baseline ("4 of 10 successful runs"); `None` when there is one.
     pub baseline_missing: Option<String>,
+    /// The runs *started* in the last 24 hours. `status` looks at when troubled runs
+    /// ended instead, so a long run that failed can warn with 0 failures here.
     pub rolling_24h: Rolling,
     /// The missed scheduled time, while `execution` is `overdue`.
     pub overdue_since: Option<DateTime<Utc>>,
@@ -98,10 +101,7 @@ pub struct Health {
 /// thresholds over the machine's) and its first fire time after its last start.
 pub fn assess(job: &Job, inputs: &HealthInputs, now: DateTime<Utc>) -> Health {
     let thresholds = Thresholds {
-        consecutive_failures: job
-            .alerts
-            .consecutive_failures
-            .unwrap_or(DEFAULT_CONSECUTIVE_FAILURES),
+        consecutive_failures: failure_threshold(job),
         overdue_grace: inputs.overdue_grace + job.jitter.unwrap_or_default(),
         judging: job.alerts.judging(&inputs.judging),
     };
@@ -127,11 +127,7 @@ pub fn evaluate(
 ) -> Health {
     let summary = &inputs.summary;
     let rolling = &inputs.rolling;
-    let status = status(
-        summary.consecutive_failures,
-        thresholds.consecutive_failures,
-        rolling.failures > 0 || rolling.oom_kills > 0,
-    );
+    let status = summary_status(summary, thresholds.consecutive_failures, now);
     let grace =
         chrono::Duration::from_std(thresholds.overdue_grace).unwrap_or(chrono::Duration::MAX);
     let overdue_since = due_after_last_start.filter(|due| now.signed_duration_since(*due) > grace);
@@ -169,10 +165,9 @@ pub fn evaluate(
     }
 }
 
-/// The `status` rule, for health here and `slotcron_job_health` alike: `critical` with
-/// `streak` failures in a row at or above `threshold` (at least 1), `warning` when the job
-/// `troubled` in the last 24 hours (a failed, timed-out, lost or OOM-killed run, or any
-/// run that met the OOM killer), else `healthy`.
+/// The `status` rule: `critical` with `streak` failures in a row at or above `threshold`
+/// (at least 1), `warning` when the job `troubled` in the last 24 hours ([`troubled`]),
+/// else `healthy`.
 pub fn status(streak: u32, threshold: u32, troubled: bool) -> HealthStatus {
     if streak >= threshold.max(1) {
         HealthStatus::Critical
@@ -181,6 +176,43 @@ pub fn status(streak: u32, threshold: u32, troubled: bool) -> HealthStatus {
     } else {
         HealthStatus::Healthy
     }
+}
+
+/// The `status` of a job's health from its summary at `now`: [`status`] on its failure
+/// streak and the end of its newest troubled run. The one rule every reader applies:
+/// `slotcron jobs` and the API on the summary history gives, `slotcron status` and
+/// `slotcron_job_health` on the one the daemon keeps up to date as runs end
+/// (`JobSummary::learn`). `threshold` is [`failure_threshold`] of the job.
+pub fn summary_status(summary: &JobSummary, threshold: u32, now: DateTime<Utc>) -> HealthStatus {
+    status(
+        summary.consecutive_failures,
+        threshold,
+        troubled(summary.last_trouble_at, now),
+    )
+}
+
+/// The failures in a row that make `job` critical: its `alerts.consecutive_failures`, else
+/// [`DEFAULT_CONSECUTIVE_FAILURES`].
+pub fn failure_threshold(job: &Job) -> u32 {
+    job.alerts
+        .consecutive_failures
+        .unwrap_or(DEFAULT_CONSECUTIVE_FAILURES)
+}
+
+/// Whether a troubled run ended less than [`super::ROLLING_PERIOD`] (24 hours) before
+/// `now`, given the end of the newest one. A run troubles when it *ends* badly, so the
+/// warning lasts a full day after the failure however long the run took (ADR 0034).
+///
+/// ```
+/// use chrono::{Duration, Utc};
+/// use slotcron::stats::health::troubled;
+/// let now = Utc::now();
+/// assert!(troubled(Some(now - Duration::hours(23)), now));
+/// assert!(!troubled(Some(now - Duration::hours(25)), now));
+/// assert!(!troubled(None, now));
+/// ```
+pub fn troubled(last_trouble_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_trouble_at.is_some_and(|at| now.signed_duration_since(at) < super::ROLLING_PERIOD)
 }
 
 #[cfg(test)]

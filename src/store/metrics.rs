@@ -31,8 +31,6 @@ pub struct RunTotals {
     pub last_started_at: Option<DateTime<Utc>>,
     /// The newest `finished_at` among them.
     pub last_finished_at: Option<DateTime<Utc>>,
-    /// The newest `finished_at` among those that recorded an OOM kill.
-    pub last_oom_kill_at: Option<DateTime<Utc>>,
     /// The id of the newest of them, and its `memory_peak_bytes`.
     pub last_id: i64,
     pub last_memory_peak: Option<u64>,
@@ -65,7 +63,6 @@ impl Store {
                  coalesce(sum(r.io_rbytes), 0) AS io_rbytes, coalesce(sum(r.io_wbytes), 0) AS io_wbytes, \
                  coalesce(sum(r.io_rios), 0) AS io_rios, coalesce(sum(r.io_wios), 0) AS io_wios, \
                  max(r.started_at) AS last_started, max(r.finished_at) AS last_finished, \
-                 max(CASE WHEN r.oom_kills > 0 THEN r.finished_at END) AS last_oom, \
                  max(r.id) AS last_id, count(r.duration_ms) AS durations, \
                  coalesce(sum(r.duration_ms), 0) AS duration_sum {buckets} \
                FROM runs AS r WHERE r.status <> 'running' GROUP BY r.job, r.slot, r.status \
@@ -96,7 +93,6 @@ fn totals_from_row(row: &Row<'_>, bounds: usize) -> rusqlite::Result<RunTotals> 
         },
         last_started_at: get_time(row, "last_started")?,
         last_finished_at: get_time(row, "last_finished")?,
-        last_oom_kill_at: get_time(row, "last_oom")?,
         last_id: row.get("last_id")?,
         last_memory_peak: get_uint(row, "last_memory_peak")?,
         durations: count("durations")?,

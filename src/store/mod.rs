@@ -58,7 +58,7 @@ pub use page::{MAX_PAGE, RunPage, RunQuery};
 pub use record::{JobRecord, JobRow, NewRun, RunCompletion, RunFilter, RunRecord, SyncSummary};
 pub use retention::{PRUNE_BATCH, PruneReport};
 pub use rolling::Rolling;
-pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT};
+pub use summary::{JobSummary, LastRun, PEAK_MEMORY_RUNS, STREAK_SCAN_LIMIT, SuccessPeaks};
 
 use error::is_corruption;
 
@@ -84,6 +84,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0007_alert_evidence.sql")),
     M::up(include_str!("../../schema/0008_requeued.sql")),
     M::up(include_str!("../../schema/0009_pid_start.sql")),
+    M::up(include_str!("../../schema/0010_trouble.sql")),
 ];
 
 /// A connection to the history database.

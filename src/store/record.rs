@@ -295,7 +295,7 @@ fn get_io(row: &Row<'_>) -> rusqlite::Result<Option<IoStat>> {
     }))
 }
 
-fn conversion(row: &Row<'_>, col: &str, ty: Type, why: String) -> rusqlite::Error {
+pub(crate) fn conversion(row: &Row<'_>, col: &str, ty: Type, why: String) -> rusqlite::Error {
     let idx = row.as_ref().column_index(col).unwrap_or(0);
     rusqlite::Error::FromSqlConversionFailure(idx, ty, why.into())
 }

@@ -1,6 +1,11 @@
 //! What the scheduler needs to know about each job's past when it starts: when it last
 //! ran, how it last ended, how many times in a row it has failed (for the circuit
-//! breaker), and how much memory it recently needed.
+//! breaker), when it last troubled (for its health), and how much memory it recently
+//! needed (for admission).
+//!
+//! The daemon reads summaries once and then keeps them up to date itself as runs end
+//! ([`JobSummary::learn`]); what it derives from them (health, expected memory) is
+//! computed by the same functions from either, so the two cannot disagree.
 //!
 //! Summaries are computed from `runs`, not kept as counters next to them: the runs are
 //! the truth and are written by several processes (`slotcron run`, the daemon), so a
@@ -9,22 +14,25 @@
 //! so 10,000 jobs with 100 runs each (a million rows) take 0.1-0.3 s (see
 //! `docs/adr/0004-sqlite-history.md`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use serde::Serialize;
 
-use super::record::{FAILURE_STATUSES_SQL, get_parsed, get_time, get_time_req, get_uint};
+use super::record::{
+    FAILURE_STATUSES_SQL, RunRecord, conversion, get_parsed, get_time, get_time_req, get_uint,
+};
 use super::{Store, StoreError};
-use crate::model::RunStatus;
+use crate::model::{RunStatus, is_failure, is_trouble};
 
 /// The consecutive-failure count looks at no more than this many of a job's newest runs
 /// after its last success, so the count never exceeds it and one job's endless failures
 /// cannot slow the daemon's start.
 pub const STREAK_SCAN_LIMIT: u32 = 1_000;
 
-/// [`JobSummary::peak_memory`] is the maximum over this many newest successful runs.
+/// [`JobSummary::peak_memory`] is the maximum over this many newest successful runs
+/// (ADR 0034).
 pub const PEAK_MEMORY_RUNS: u32 = 10;
 
 /// One job's past, as the scheduler needs it. "Newest" is by run id (recording order).
@@ -42,9 +50,86 @@ pub struct JobSummary {
     /// `finished_at` of the newest run counted in `consecutive_failures`; `None` when that
     /// count is 0.
     pub last_failure_at: Option<DateTime<Utc>>,
+    /// `finished_at` of the newest run that troubled the job's health: failed, timed out,
+    /// OOM-killed or lost, or recorded an OOM kill whatever its status
+    /// (`stats::health::is_trouble`); `None` if none did.
+    pub last_trouble_at: Option<DateTime<Utc>>,
+    /// `memory_peak_bytes` of the job's newest [`PEAK_MEMORY_RUNS`] successful runs.
+    pub success_peaks: SuccessPeaks,
+}
+
+impl JobSummary {
     /// The highest `memory_peak_bytes` of the job's newest [`PEAK_MEMORY_RUNS`] successful
-    /// runs; `None` if none of them recorded one.
-    pub peak_memory: Option<u64>,
+    /// runs; `None` if none of them recorded one. What admission expects a run to need
+    /// (`runner::expected_memory`, ADR 0034).
+    pub fn peak_memory(&self) -> Option<u64> {
+        self.success_peaks.max()
+    }
+
+    /// The summary after `record` ended (a run newer than every run it has seen): what
+    /// [`Store::job_summary`] would say now, without reading the history again. The daemon
+    /// keeps its summaries up to date with this. Two differences are by design: the
+    /// streak is not cut by a breaker reset here (the daemon clears it when it resets),
+    /// and `last_started_at` only moves forward.
+    pub fn learn(&mut self, record: &RunRecord) {
+        self.last_started_at = Some(
+            self.last_started_at
+                .map_or(record.started_at, |t| t.max(record.started_at)),
+        );
+        if let Some(finished_at) = record.finished_at {
+            self.last_final = Some(LastRun {
+                id: record.id,
+                status: record.status,
+                finished_at,
+            });
+        }
+        if record.status == RunStatus::Success {
+            self.consecutive_failures = 0;
+            self.last_failure_at = None;
+            self.success_peaks.push(record.memory_peak_bytes);
+        } else if is_failure(record.status) {
+            self.consecutive_failures = (self.consecutive_failures + 1).min(STREAK_SCAN_LIMIT);
+            self.last_failure_at = record.finished_at;
+        }
+        if is_trouble(record.status, record.oom_kills) {
+            self.last_trouble_at = self.last_trouble_at.max(record.finished_at);
+        }
+    }
+}
+
+/// `memory_peak_bytes` of a job's newest successful runs, newest first: at most
+/// [`PEAK_MEMORY_RUNS`] of them, `None` for a run that recorded none.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SuccessPeaks(VecDeque<Option<u64>>);
+
+impl SuccessPeaks {
+    /// The newest [`PEAK_MEMORY_RUNS`] of `peaks` (given newest first).
+    pub fn newest_first(peaks: impl IntoIterator<Item = Option<u64>>) -> SuccessPeaks {
+        SuccessPeaks(peaks.into_iter().take(PEAK_MEMORY_RUNS as usize).collect())
+    }
+
+    /// Adds the peak of a success newer than all the others; the oldest one falls out once
+    /// there are more than [`PEAK_MEMORY_RUNS`].
+    ///
+    /// ```
+    /// use slotcron::store::{PEAK_MEMORY_RUNS, SuccessPeaks};
+    /// let mut peaks = SuccessPeaks::newest_first([Some(500)]);
+    /// for _ in 1..PEAK_MEMORY_RUNS {
+    ///     peaks.push(Some(10));
+    /// }
+    /// assert_eq!(peaks.max(), Some(500));
+    /// peaks.push(None);
+    /// assert_eq!(peaks.max(), Some(10));
+    /// ```
+    pub fn push(&mut self, peak: Option<u64>) {
+        self.0.push_front(peak);
+        self.0.truncate(PEAK_MEMORY_RUNS as usize);
+    }
+
+    /// The highest of them; `None` if none recorded one.
+    pub fn max(&self) -> Option<u64> {
+        self.0.iter().flatten().copied().max()
+    }
 }
 
 /// How a run ended, in a [`JobSummary`].
@@ -113,9 +198,10 @@ impl Store {
 /// - `streak`: the counted failures from `floor` up, in one pass, and the newest one's id.
 ///
 /// The other columns are correlated subqueries that read a few entries from the newest
-/// end of `runs_job_id` or `runs_job_success`. No step reads a job's runs before its last
+/// end of `runs_job_id` or `runs_job_success`, or one from `runs_job_trouble` (schema 10:
+/// troubled runs only, by end, so the newest is its last entry for the job). No step reads a job's runs before its last
 /// success, or more than [`STREAK_SCAN_LIMIT`] after it.
-fn summary_sql(filter: &str) -> String {
+pub(super) fn summary_sql(filter: &str) -> String {
     let offset = STREAK_SCAN_LIMIT - 1;
     let failures = &*FAILURE_STATUSES_SQL;
     format!(
@@ -140,9 +226,13 @@ fn summary_sql(filter: &str) -> String {
             ORDER BY r.id DESC LIMIT 1) AS last_started_at, \
            f.id AS final_id, f.status AS final_status, f.finished_at AS final_finished_at, \
            s.failures AS failures, lf.finished_at AS last_failure_at, \
-           (SELECT max(p.memory_peak_bytes) FROM (SELECT x.memory_peak_bytes FROM runs AS x \
+           (SELECT t.finished_at FROM runs AS t WHERE t.job = s.name \
+              AND (t.status IN {failures} OR t.oom_kills > 0) \
+              ORDER BY t.finished_at DESC LIMIT 1) AS last_trouble_at, \
+           (SELECT group_concat(coalesce(p.memory_peak_bytes, ''), ',' ORDER BY p.id DESC) \
+            FROM (SELECT x.id AS id, x.memory_peak_bytes AS memory_peak_bytes FROM runs AS x \
               WHERE x.job = s.name AND x.status = 'success' ORDER BY x.id DESC \
-              LIMIT {PEAK_MEMORY_RUNS}) AS p) AS peak_memory \
+              LIMIT {PEAK_MEMORY_RUNS}) AS p) AS success_peaks \
          FROM streak AS s \
          LEFT JOIN runs AS lf ON lf.id = s.last_failure_id \
          LEFT JOIN runs AS f ON f.id = (SELECT r.id FROM runs AS r WHERE r.job = s.name \
@@ -164,6 +254,28 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<JobSummary> {
         last_final,
         consecutive_failures: get_uint(row, "failures")?.unwrap_or(0),
         last_failure_at: get_time(row, "last_failure_at")?,
-        peak_memory: get_uint(row, "peak_memory")?,
+        last_trouble_at: get_time(row, "last_trouble_at")?,
+        success_peaks: get_peaks(row, "success_peaks")?,
     })
+}
+
+/// Reads the peaks `summary_sql` lists newest first as `"120,,80"` (empty: no figure).
+fn get_peaks(row: &Row<'_>, col: &str) -> rusqlite::Result<SuccessPeaks> {
+    let Some(list) = row.get::<_, Option<String>>(col)? else {
+        return Ok(SuccessPeaks::default());
+    };
+    let peaks = list.split(',').map(|peak| match peak {
+        "" => Ok(None),
+        peak => peak.parse().map(Some).map_err(|_| {
+            conversion(
+                row,
+                col,
+                rusqlite::types::Type::Text,
+                format!("{peak:?} is not a byte count"),
+            )
+        }),
+    });
+    Ok(SuccessPeaks::newest_first(
+        peaks.collect::<rusqlite::Result<Vec<_>>>()?,
+    ))
 }

@@ -30,6 +30,10 @@ fn full_snapshot() -> Snapshot {
             next_run: Some(chrono::Utc::now()),
             running: 0,
             health: slotcron::stats::HealthStatus::Healthy,
+            memory: slotcron::model::JobMemory {
+                expected_memory_bytes: 64 << 20,
+                memory_limit_bytes: 1 << 30,
+            },
         }],
         slots: vec![SlotMetrics {
             name: "default".into(),

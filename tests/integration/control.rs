@@ -47,6 +47,11 @@ fn canned_report() -> StatusReport {
             last_status: Some("failed".into()),
             last_started_at: Some(at("2025-03-01T07:00:00Z")),
             consecutive_failures: 4,
+            health: slotcron::stats::HealthStatus::Critical,
+            memory: slotcron::model::JobMemory {
+                expected_memory_bytes: 64 << 20,
+                memory_limit_bytes: 1 << 30,
+            },
         }],
         running: vec![],
         problems: vec![],

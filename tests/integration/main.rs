@@ -4,6 +4,7 @@
 
 mod helper;
 
+mod agreement;
 mod alerting;
 mod alerts;
 mod api;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, info, warn};
 
 use crate::config::{Concurrency, Job};
-use crate::runner::effective_limits;
+use crate::runner::{JobMemory, job_memory};
 use crate::scheduler::{
     Asker, Decision, DueJob, Floor, LastOutcome, MachineState, Pending, decide, hold,
 };
@@ -109,26 +109,20 @@ impl Engine {
         }
     }
 
-    /// The memory admission reserves for a run of `job`: its observed peak scaled by
-    /// `weights.memory` once there is history, else its memory limit, else a fair share
-    /// of its slot (`memory_max / max_concurrent`); never above its effective memory limit
-    /// ([`effective_limits`], the figure its history row records).
-    pub fn expected_memory(&self, job: &Job) -> u64 {
-        let Some(slot) = self.settings.slots.get(&job.slot) else {
-            return 0;
-        };
-        let limit = effective_limits(job, slot, self.settings.memory_max).memory_bytes;
+    /// The memory admission reserves for a run of `job`, and its effective limit:
+    /// [`job_memory`] on the peak its summary holds (ADR 0034).
+    pub fn job_memory(&self, job: &Job) -> JobMemory {
         let observed = self
             .registry
             .jobs
             .get(&job.name)
-            .and_then(|e| e.summary.peak_memory);
-        let expected = match (observed, job.limits.memory) {
-            (Some(peak), _) => (peak as f64 * job.weights.memory) as u64,
-            (None, Some(limit)) => limit.bytes(),
-            (None, None) => slot.memory_max.bytes() / u64::from(slot.max_concurrent.max(1)),
-        };
-        expected.min(limit)
+            .and_then(|e| e.summary.peak_memory());
+        job_memory(job, &self.settings, observed)
+    }
+
+    /// The memory admission reserves for a run of `job` ([`Engine::job_memory`]).
+    pub fn expected_memory(&self, job: &Job) -> u64 {
+        self.job_memory(job).expected_memory_bytes
     }
 
     pub(super) async fn skip(

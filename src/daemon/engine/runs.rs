@@ -189,32 +189,11 @@ impl Engine {
         self.dispatch(now).await;
     }
 
-    /// Updates the job's summary with a finished run, as the store would compute it.
+    /// Updates the job's summary with a finished run, as the store would compute it
+    /// (`JobSummary::learn`).
     pub fn learn(&mut self, record: &RunRecord) {
-        let Some(entry) = self.registry.jobs.get_mut(&record.job) else {
-            return;
-        };
-        let summary = &mut entry.summary;
-        summary.last_started_at = Some(
-            summary
-                .last_started_at
-                .map_or(record.started_at, |t| t.max(record.started_at)),
-        );
-        if let Some(finished_at) = record.finished_at {
-            summary.last_final = Some(crate::store::LastRun {
-                id: record.id,
-                status: record.status,
-                finished_at,
-            });
-        }
-        if record.status == RunStatus::Success {
-            summary.consecutive_failures = 0;
-            if let Some(peak) = record.memory_peak_bytes {
-                summary.peak_memory = Some(summary.peak_memory.map_or(peak, |p| p.max(peak)));
-            }
-        } else if crate::stats::health::is_failure(record.status) {
-            summary.consecutive_failures += 1;
-            summary.last_failure_at = record.finished_at;
+        if let Some(entry) = self.registry.jobs.get_mut(&record.job) {
+            entry.summary.learn(record);
         }
     }
 

@@ -14,6 +14,7 @@ use crate::daemon::reload::{Cause, reload};
 use crate::model::RunStatus;
 use crate::scheduler::BreakerState;
 use crate::store::RunFilter;
+use crate::store::SuccessPeaks;
 
 const MIB: u64 = 1 << 20;
 
@@ -297,13 +298,13 @@ async fn expected_memory_prefers_history_then_the_limit_then_a_fair_share() {
         512 * MIB,
         "1G / 2 seats"
     );
-    h.entry("limited").summary.peak_memory = Some(40 * MIB);
+    h.entry("limited").summary.success_peaks = SuccessPeaks::newest_first([Some(40 * MIB)]);
     assert_eq!(
         h.engine.expected_memory(&job(&h, "limited")),
         60 * MIB,
         "40M x 1.5"
     );
-    h.entry("limited").summary.peak_memory = Some(90 * MIB);
+    h.entry("limited").summary.success_peaks = SuccessPeaks::newest_first([Some(90 * MIB)]);
     assert_eq!(
         h.engine.expected_memory(&job(&h, "limited")),
         100 * MIB,

@@ -83,16 +83,12 @@ fn a_job_that_never_ran_has_no_baseline_and_says_how_far_it_is() {
 }
 
 #[test]
-fn the_streak_makes_it_critical_and_a_failure_today_a_warning() {
+fn the_streak_makes_it_critical_and_a_trouble_that_ended_today_a_warning() {
     let mut inputs = HealthInputs {
         summary: JobSummary {
             consecutive_failures: 2,
+            last_trouble_at: Some(at(10)),
             ..ran(RunStatus::Failed, 0)
-        },
-        rolling: Rolling {
-            runs: 5,
-            failures: 2,
-            ..Rolling::default()
         },
         ..HealthInputs::default()
     };
@@ -105,21 +101,64 @@ fn the_streak_makes_it_critical_and_a_failure_today_a_warning() {
     let h = evaluate(&thresholds(), &inputs, None, at(60));
     assert_eq!(h.status, HealthStatus::Critical);
 
-    // An OOM kill that did not fail the run still warns.
-    let inputs = HealthInputs {
-        summary: ran(RunStatus::Success, 0),
-        rolling: Rolling {
-            runs: 1,
-            oom_kills: 1,
-            ..Rolling::default()
+    // The end of the trouble counts, not the start of its run nor the day's figures: a run
+    // that met the OOM killer and ended 23 hours ago warns, 25 hours ago not.
+    let day = 24 * 3600;
+    let mut inputs = HealthInputs {
+        summary: JobSummary {
+            last_trouble_at: Some(at(10)),
+            ..ran(RunStatus::Success, -2 * day)
         },
         ..HealthInputs::default()
     };
-    let h = evaluate(&thresholds(), &inputs, None, at(60));
+    let h = evaluate(&thresholds(), &inputs, None, at(10 + day - 3600));
     assert_eq!(
         (h.status, h.execution),
         (HealthStatus::Warning, Execution::Ok)
     );
+    assert_eq!(h.rolling_24h.failures, 0, "the run started before the day");
+    let h = evaluate(&thresholds(), &inputs, None, at(10 + day + 3600));
+    assert_eq!(h.status, HealthStatus::Healthy);
+    inputs.summary.last_trouble_at = None;
+    let h = evaluate(&thresholds(), &inputs, None, at(60));
+    assert_eq!(h.status, HealthStatus::Healthy);
+}
+
+#[test]
+fn the_status_rule_on_a_summary_uses_the_job_threshold() {
+    let now = at(100_000);
+    let hours_ago = |h: i64| Some(now - chrono::Duration::hours(h));
+    let summary = |failures, trouble| JobSummary {
+        consecutive_failures: failures,
+        last_trouble_at: trouble,
+        ..JobSummary::default()
+    };
+    let status = |s: &JobSummary, threshold| summary_status(s, threshold, now);
+    assert_eq!(status(&JobSummary::default(), 3), HealthStatus::Healthy);
+    assert_eq!(status(&summary(0, hours_ago(23)), 3), HealthStatus::Warning);
+    assert_eq!(status(&summary(0, hours_ago(25)), 3), HealthStatus::Healthy);
+    assert_eq!(
+        status(&summary(3, hours_ago(30)), 3),
+        HealthStatus::Critical
+    );
+    assert_eq!(status(&summary(3, hours_ago(1)), 4), HealthStatus::Warning);
+    assert_eq!(status(&summary(1, hours_ago(1)), 1), HealthStatus::Critical);
+    assert_eq!(
+        status(&summary(1, hours_ago(1)), 0),
+        HealthStatus::Critical,
+        "at least 1"
+    );
+}
+
+#[test]
+fn a_run_troubles_when_it_fails_or_meets_the_oom_killer() {
+    assert!(is_trouble(RunStatus::Failed, None));
+    assert!(is_trouble(RunStatus::Lost, Some(0)));
+    assert!(is_trouble(RunStatus::Success, Some(1)));
+    assert!(is_trouble(RunStatus::Killed, Some(2)));
+    assert!(!is_trouble(RunStatus::Killed, Some(0)));
+    assert!(!is_trouble(RunStatus::Requeued, None));
+    assert!(!is_trouble(RunStatus::Success, None));
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use super::*;
 use crate::store::{
     JobSummary, LastRun, PEAK_MEMORY_RUNS, RunFilter, RunRecord, STREAK_SCAN_LIMIT, StoreError,
+    SuccessPeaks,
 };
 
 /// Records a run of `job` started at `start` ms: left running, skipped, or ended with
@@ -72,7 +73,8 @@ fn killed_skipped_and_running_runs_neither_count_nor_end_the_streak() {
             }),
             consecutive_failures: 3,
             last_failure_at: Some(at(60_100)),
-            peak_memory: Some(300),
+            last_trouble_at: Some(at(60_100)),
+            success_peaks: SuccessPeaks::newest_first([Some(300)]),
         }
     );
     assert_eq!(store.job_summaries().unwrap()["etl"], summary);
@@ -86,7 +88,12 @@ fn killed_skipped_and_running_runs_neither_count_nor_end_the_streak() {
         (summary.consecutive_failures, summary.last_failure_at),
         (0, None)
     );
-    assert_eq!(summary.peak_memory, Some(300));
+    assert_eq!(summary.peak_memory(), Some(300));
+    assert_eq!(
+        summary.last_trouble_at,
+        Some(at(100_100)),
+        "the timeout's end"
+    );
     assert_ne!(summary.last_final.map(|r| r.id), Some(timeout));
 }
 
@@ -147,7 +154,7 @@ fn peak_memory_covers_only_the_newest_successes() {
         99_000,
         Some(50_000),
     );
-    assert_eq!(store.job_summary("etl").unwrap().peak_memory, Some(700));
+    assert_eq!(store.job_summary("etl").unwrap().peak_memory(), Some(700));
 }
 
 #[test]
@@ -195,12 +202,16 @@ fn model(runs: &[RunRecord], reset: Option<DateTime<Utc>>) -> JobSummary {
         }),
         consecutive_failures: counted.len() as u32,
         last_failure_at: counted.first().and_then(|r| r.finished_at),
-        peak_memory: runs
+        last_trouble_at: runs
             .iter()
-            .filter(|r| r.status == Success)
-            .take(PEAK_MEMORY_RUNS as usize)
-            .filter_map(|r| r.memory_peak_bytes)
+            .filter(|r| matches!(r.status, Failed | Timeout | OomKilled | Lost))
+            .filter_map(|r| r.finished_at)
             .max(),
+        success_peaks: SuccessPeaks::newest_first(
+            runs.iter()
+                .filter(|r| r.status == Success)
+                .map(|r| r.memory_peak_bytes),
+        ),
     }
 }
 
@@ -271,5 +282,78 @@ fn summaries_of_2000_pseudo_random_runs_match_the_model() {
     assert!(
         streaks >= 5,
         "only {streaks} jobs end in failures; the test proves little"
+    );
+}
+
+/// The daemon's incremental update (`JobSummary::learn`, run by run) and the store's
+/// loader (`job_summary`) agree after every run of a sequence of more than
+/// [`PEAK_MEMORY_RUNS`] in which the oldest, biggest peak ages out, with a failure, an OOM
+/// kill inside a successful run and an OOM-killed run along the way (ADR 0034).
+#[test]
+fn the_daemon_learns_what_the_store_would_say_as_the_old_peak_ages_out() {
+    use RunStatus::*;
+    let (_dir, mut store) = store_with_jobs(&["etl"]);
+    let mut learned = JobSummary::default();
+    let mut start = 0;
+    let mut run = |store: &mut Store, status: RunStatus, peak: u64, oom_kills: u64| {
+        start += 1_000;
+        let id = store
+            .start_run(&NewRun {
+                started_at: at(start),
+                ..new_run("etl")
+            })
+            .unwrap();
+        let done = RunCompletion {
+            status,
+            exit_code: Some(i32::from(status != Success)),
+            memory_peak_bytes: Some(peak),
+            oom_kills: Some(oom_kills),
+            ..success(at(start + 100), 100)
+        };
+        store.finish_run(id, &done).unwrap();
+        let record = store.run(id).unwrap().unwrap();
+        learned.learn(&record);
+        let stored = store.job_summary("etl").unwrap();
+        assert_eq!(learned, stored, "after run {id} ({status})");
+        stored
+    };
+    let first = run(&mut store, Success, 500, 0);
+    assert_eq!(first.peak_memory(), Some(500));
+    let failed = run(&mut store, Failed, 900, 0);
+    assert_eq!(
+        (failed.consecutive_failures, failed.last_trouble_at),
+        (1, Some(at(2_100)))
+    );
+    for i in 0..8 {
+        run(&mut store, Success, 10 + i, u64::from(i == 4));
+    }
+    let oomed = run(&mut store, OomKilled, 2_000, 1);
+    assert_eq!(oomed.last_trouble_at, Some(at(11_100)));
+    // The tenth success since the 500: still counted.
+    let tenth = run(&mut store, Success, 20, 0);
+    assert_eq!(tenth.peak_memory(), Some(500));
+    // The eleventh: the 500 ages out; failures' peaks never counted.
+    let aged = run(&mut store, Success, 30, 0);
+    assert_eq!(aged.peak_memory(), Some(30));
+    assert_eq!(aged.consecutive_failures, 0);
+}
+
+#[test]
+fn the_newest_trouble_is_read_from_its_index() {
+    let (_dir, store) = store_with_jobs(&["etl"]);
+    let sql = format!(
+        "EXPLAIN QUERY PLAN {}",
+        crate::store::summary::summary_sql("")
+    );
+    let mut stmt = store.conn.prepare(&sql).unwrap();
+    let plan: Vec<String> = stmt
+        .query_map([], |row| row.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter()
+            .any(|step| step == "SEARCH t USING INDEX runs_job_trouble (job=?)"),
+        "{plan:#?}"
     );
 }
