@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first. A module may import modules of its own layer or of any layer
 /// below it; never one above.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("vocabulary", &["model"]),
+    ("vocabulary, time", &["model", "clock"]),
     (
         "small utilities",
         &["printable", "owner_only", "gate", "descriptors"],

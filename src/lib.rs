@@ -6,6 +6,8 @@
 //! (ADR 0033, enforced by `layers_tests`):
 //! - [`model`]: the vocabulary shared by every other module (run status, alert kinds, health
 //!   words, evidence); it imports nothing of the crate.
+//! - [`clock`]: the one source of wall-clock time, passed in (a fake one for tests); it
+//!   imports nothing of the crate either.
 //! - [`config`]: `slotcron.yaml` and the job files, validated into domain types.
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
@@ -39,6 +41,7 @@ pub mod baseline;
 pub mod cgroup;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod crontab;

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::warn;
@@ -19,8 +19,8 @@ use super::engine::Engine;
 /// How long shutdown waits for deliveries in flight (the dispatcher's own grace is shorter).
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// The message a channel delivers for a notice.
-pub fn message(notice: &AlertNotice) -> AlertMessage {
+/// The message a channel delivers for a notice, sent at `at`.
+pub fn message(notice: &AlertNotice, at: DateTime<Utc>) -> AlertMessage {
     AlertMessage {
         id: notice.alert_id,
         job: notice.job.clone(),
@@ -29,7 +29,7 @@ pub fn message(notice: &AlertNotice) -> AlertMessage {
         message: notice.message.clone(),
         evidence: notice.evidence.clone(),
         change: notice.change.as_str().to_owned(),
-        at: Utc::now(),
+        at,
     }
 }
 
@@ -48,11 +48,12 @@ pub fn start(
     });
     let (sink, mut notices) = mpsc::unbounded_channel::<AlertNotice>();
     let (fault_sink, mut faults) = mpsc::unbounded_channel::<AlertMessage>();
+    let clock = engine.clock.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 Some(notice) = notices.recv() => {
-                    handle.send(message(&notice));
+                    handle.send(message(&notice, clock.now()));
                 }
                 Some(fault) = faults.recv() => {
                     handle.send(fault);

@@ -19,6 +19,8 @@
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
+#[cfg(test)]
+mod clock_tests;
 pub mod engine;
 mod fd;
 pub use crate::control::live;
@@ -39,11 +41,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::control::protocol::Request;
 use crate::runner::Enforcer;
@@ -75,6 +77,9 @@ pub struct World {
     /// A message asks for a reload (SIGHUP in the binary).
     pub reload_requests: mpsc::UnboundedReceiver<()>,
     pub notifier: Notifier,
+    /// Where every wall-clock time the daemon reads comes from (ADR 0038):
+    /// [`crate::clock::system`], or a test's [`crate::clock::FakeClock`].
+    pub clock: SharedClock,
 }
 
 /// The daemon failed to start.
@@ -143,13 +148,15 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         boot_id,
         mut reload_requests,
         notifier,
+        clock,
     } = world;
     let access = http
         .as_ref()
         .map(|listener| http_access(&settings, listener))
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx)
+        .with_clock(clock.clone());
     engine.notifier = notifier.clone();
     engine.db_identity = engine
         .db_file()
@@ -178,6 +185,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         state.backlog = Some(engine.runner.backlog().clone());
         state.access = access.unwrap_or_default();
         state.health = settings.health;
+        state.clock = engine.clock.clone();
         let limits = crate::http::ServerLimits {
             connections: descriptor_budget(&settings).http,
             ..crate::http::ServerLimits::default()
@@ -196,7 +204,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
         )
         .ok();
-    let mut timer = WallTimer::new();
+    let mut timer = WallTimer::new(clock);
     let mut watchdog = notifier.watchdog_interval().map(tokio::time::interval);
     let mut reload_at: Option<tokio::time::Instant> = None;
     notifier.ready(&format!("scheduling {} jobs", engine.registry.jobs.len()));
@@ -298,7 +306,7 @@ async fn reload_and_trim(engine: &mut Engine, cause: reload::Cause) {
 
 /// Handles every deadline that has come.
 async fn wake(engine: &mut Engine) {
-    let now = Utc::now();
+    let now = engine.now();
     for (wake, _) in engine.timeline.pop_due(now) {
         match wake {
             Wake::Fire(job) => engine.fire(&job, now).await,

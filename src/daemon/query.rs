@@ -7,8 +7,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
-
 use crate::metrics::{JobMetrics, SlotMetrics, Snapshot};
 use crate::stats::health::{failure_threshold, summary_status};
 
@@ -47,7 +45,7 @@ pub async fn answer(engine: &mut Engine, query: Query) {
 
 /// The jobs as the engine has them now, by name.
 pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
-    let now = Utc::now();
+    let now = engine.now();
     let running = running_per_job(engine);
     let entries: Vec<_> = match only {
         Some(name) => engine.registry.jobs.get(name).into_iter().collect(),
@@ -110,7 +108,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
 
 /// The figures of `/metrics` as the engine has them now.
 pub fn snapshot(engine: &Engine) -> Snapshot {
-    let now = chrono::Utc::now();
+    let now = engine.now();
     let running = running_per_job(engine);
     let jobs = engine
         .registry

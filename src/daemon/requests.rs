@@ -25,7 +25,7 @@ pub async fn handle(engine: &mut Engine, request: Request) -> Response {
 
 /// Carries out one request, from the socket or the HTTP API.
 pub async fn decide(engine: &mut Engine, request: Request) -> Outcome {
-    let now = Utc::now();
+    let now = engine.now();
     match request {
         Request::Status => Outcome::Status(Box::new(status(engine).await)),
         Request::Trigger { job } => trigger(engine, job, now).await,
@@ -64,7 +64,7 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
-    let now = Utc::now();
+    let now = engine.now();
     if let Err(error) = engine
         .db(move |s| s.set_enabled_override(&name, Some(enabled), now))
         .await
@@ -88,7 +88,7 @@ async fn reset(engine: &mut Engine, job: String) -> Outcome {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
-    let now = Utc::now();
+    let now = engine.now();
     if let Err(error) = engine.db(move |s| s.reset_breaker(&name, now)).await {
         return Outcome::refused(Refusal::Failed, format!("recording the reset: {error}"));
     }
@@ -138,7 +138,7 @@ pub fn job_state(
 
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
-    let now = Utc::now();
+    let now = engine.now();
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await

@@ -133,9 +133,9 @@ async fn render(
     one: bool,
     secrets: Secrets,
 ) -> Result<Vec<u8>, ApiError> {
-    let settings = state.health;
+    let (settings, now) = (state.health, state.clock.now());
     state
-        .with_history(move |store| encode(store.as_deref(), settings, &live, one, secrets))
+        .with_history(move |store| encode(store.as_deref(), settings, &live, one, secrets, now))
         .await
 }
 
@@ -159,8 +159,8 @@ fn encode(
     live: &[JobLive],
     one: bool,
     secrets: Secrets,
+    now: DateTime<Utc>,
 ) -> Result<Vec<u8>, ApiError> {
-    let now = Utc::now();
     let (figures, errors) = match store {
         Some(store) => {
             let figures = Figures::load(store, settings, now)?;

@@ -92,6 +92,8 @@ pub struct AppState {
     pub cpu: Arc<CpuReads>,
     /// Becomes `true` when the server shuts down; set by [`serve`].
     pub stopping: watch::Receiver<bool>,
+    /// The daemon's clock (ADR 0038): health is judged and alerts acknowledged by it.
+    pub clock: crate::clock::SharedClock,
 }
 
 impl AppState {
@@ -126,6 +128,7 @@ impl AppState {
             health: HealthSettings::default(),
             cpu: Arc::default(),
             stopping: watch::channel(false).1,
+            clock: crate::clock::system(),
         }
     }
 

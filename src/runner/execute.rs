@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::cgroup::RunCgroup;
+use crate::clock::SharedClock;
 use crate::config::{Job, Settings, Slot};
 use crate::model::Enforcement;
 use crate::store::backlog::is_unwritable;
@@ -45,6 +46,8 @@ pub struct Runner {
     store: Arc<Mutex<Store>>,
     /// Runs history could not take yet, and whether it takes writes (ADR 0022).
     backlog: SharedBacklog,
+    /// Where a run's start and end times come from.
+    clock: SharedClock,
 }
 
 /// One request to run a job.
@@ -170,7 +173,15 @@ impl Runner {
             enforcer,
             store,
             backlog: Backlog::shared(),
+            clock: crate::clock::system(),
         }
+    }
+
+    /// The same runner, reading its times from `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Runner {
+        self.clock = clock;
+        self
     }
 
     /// The runs history could not take yet, and whether it takes writes.
@@ -224,7 +235,7 @@ impl Runner {
             memory_limit_bytes: (enforcement == Enforcement::Cgroup)
                 .then(|| effective_limits(job, slot, self.settings.memory_max).memory_bytes),
             queued_at: req.queued_at,
-            started_at: req.dispatched_at.unwrap_or_else(Utc::now),
+            started_at: req.dispatched_at.unwrap_or_else(|| self.clock.now()),
         };
         let clock = Instant::now();
         let (id, has_row) = self.insert(&new).await?;
@@ -244,7 +255,7 @@ impl Runner {
                 not_started(
                     failure.to_string(),
                     failure.exit_code(),
-                    Utc::now(),
+                    self.clock.now(),
                     clock.elapsed(),
                 )
             }
@@ -314,7 +325,7 @@ impl Runner {
         self.backlog
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .failed(error);
+            .failed(error, self.clock.now());
     }
 
     async fn execute(
@@ -389,7 +400,7 @@ impl Runner {
                 (Stopped::Cancelled, self.stop(&target, &mut waiter).await)
             }
         };
-        let finished_at = Utc::now();
+        let finished_at = self.clock.now();
         // Whatever the main process left behind (background grandchildren) dies with it:
         // its session here, and everything in its cgroup in `cleanup`.
         signal_group(target.session, Signal::SIGKILL);
