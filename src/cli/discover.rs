@@ -117,7 +117,7 @@ fn roots(args: &DiscoverArgs, settings: &Settings) -> Result<(Vec<PathBuf>, Vec<
             anyhow::bail!(
                 "nothing to scan: name folders (`slotcron discover DIR...`) or set \
                  `discover: {{ paths: [...] }}` in {}",
-                crate::config::describe_source(&settings)
+                crate::config::describe_source(settings)
             );
         }
         scan::expand(&settings.discover_paths)
