@@ -86,9 +86,7 @@ fn sync_adds_updates_removes_and_restores() {
 fn after_the_second_sync(listed: &[JobRecord]) {
     let names: Vec<&str> = listed.iter().map(|j| j.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c", "d"], "a removed job keeps its row");
-    let [a, b, c, d] = &listed[..] else {
-        unreachable!()
-    };
+    let [a, b, c, d] = listed else { unreachable!() };
     assert_eq!(
         (a.first_seen_at, a.updated_at, a.removed_at),
         (at(1_000), at(1_000), None)
