@@ -337,14 +337,7 @@ impl Runner {
         cancel: impl Future<Output = ()>,
     ) -> Result<RunCompletion, StartFailure> {
         let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
-        let cgroup = match &*self.enforcer {
-            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(
-                &job.slot,
-                &format!("run-{id}"),
-                &run_limits(job, slot),
-            )?)),
-            Enforcer::Unconfined { .. } => None,
-        };
+        let cgroup = self.run_cgroup(id, job, slot)?;
         let started = self
             .start(id, job, identity.as_ref(), cgroup.as_deref())
             .await;
@@ -360,20 +353,7 @@ impl Runner {
         let pid = child.id();
         let log_path = log.path().display().to_string();
         let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
-        // A provisional id (negative) has no row: the backlog keeps the log path.
-        if id > 0
-            && let Err(error) = self
-                .db(move |s| {
-                    s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
-                    match super::process::process_start(pid) {
-                        Some(ticks) => s.set_run_pid_start(id, ticks),
-                        None => Ok(()),
-                    }
-                })
-                .await
-        {
-            warn!(%error, "recording the run's pid");
-        }
+        self.record_process(id, pid, cgroup_path, log_path).await;
         info!(pid, "started");
         let pump = tokio::spawn(pump_output(output, log));
         let clock = Instant::now();
@@ -425,6 +405,50 @@ impl Runner {
             finished_at,
             clock.elapsed(),
         ))
+    }
+
+    /// The run's own cgroup under its slot's, with its limits; `None` when unconfined.
+    fn run_cgroup(
+        &self,
+        id: i64,
+        job: &Job,
+        slot: &Slot,
+    ) -> Result<Option<Arc<RunCgroup>>, StartFailure> {
+        Ok(match &*self.enforcer {
+            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(
+                &job.slot,
+                &format!("run-{id}"),
+                &run_limits(job, slot),
+            )?)),
+            Enforcer::Unconfined { .. } => None,
+        })
+    }
+
+    /// Records the started process (pid, its start time, cgroup and log) in the run's row;
+    /// a failure is logged, the run goes on. A provisional id (negative) has no row: the
+    /// backlog keeps the log path.
+    async fn record_process(
+        &self,
+        id: i64,
+        pid: u32,
+        cgroup_path: Option<String>,
+        log_path: String,
+    ) {
+        if id <= 0 {
+            return;
+        }
+        let recorded = self
+            .db(move |s| {
+                s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
+                match super::process::process_start(pid) {
+                    Some(ticks) => s.set_run_pid_start(id, ticks),
+                    None => Ok(()),
+                }
+            })
+            .await;
+        if let Err(error) = recorded {
+            warn!(%error, "recording the run's pid");
+        }
     }
 
     /// Creates the log and the pipe, and starts the process inside the cgroup.
