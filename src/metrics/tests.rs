@@ -283,6 +283,12 @@ fn job_series(text: &str, s: &[Sample]) {
         value(s, "slotcron_job_duration_seconds_sum", &job),
         Some(7_042.5)
     );
+    job_times_and_usage(text, s);
+}
+
+/// `backup.db-1`'s times, running count, peak, CPU, OOM kills and io.
+fn job_times_and_usage(text: &str, s: &[Sample]) {
+    let job = [("job", "backup.db-1")];
     assert_eq!(
         value(s, "slotcron_job_last_run_timestamp_seconds", &job),
         Some(t("2026-03-01T10:00:00Z").timestamp() as f64)
