@@ -16,6 +16,7 @@
 //! - [`live`] (`control::live`, re-exported): runs and alerts as they happen, for the HTTP
 //!   API's event stream.
 //! - [`lock`]: one daemon per state directory.
+//! - [`shutdown`]: the one stop signal handed to each task the daemon starts.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
@@ -32,6 +33,7 @@ pub mod recovery;
 pub mod registry;
 pub mod reload;
 pub mod requests;
+pub mod shutdown;
 pub mod startup;
 pub mod timer;
 pub mod watch;
@@ -53,6 +55,7 @@ use crate::store::{Store, identity};
 
 use engine::{Engine, RunEvent, Wake};
 use notify::Notifier;
+use shutdown::Shutdown;
 use timer::WallTimer;
 use watch::DirWatch;
 
@@ -166,18 +169,16 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     memory::release_freed_memory();
 
     let (requests_tx, mut requests) = mpsc::channel(64);
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let stop_server = Shutdown::new();
     if let Some(listener) = control {
         tokio::spawn(crate::control::server::serve(
             listener,
             requests_tx,
-            async {
-                let _ = server_stopped.await;
-            },
+            stop_server.signal(),
         ));
     }
     let (handle, mut queries) = query::EngineHandle::channel();
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let stop_http = Shutdown::new();
     if let Some(listener) = http {
         let mut state =
             crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
@@ -190,12 +191,12 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
             connections: descriptor_budget(&settings).http,
             ..crate::http::ServerLimits::default()
         };
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = http_stopped.await;
-            };
-            crate::http::serve_with(listener, state, shutdown, limits).await;
-        });
+        tokio::spawn(crate::http::serve_with(
+            listener,
+            state,
+            stop_http.signal(),
+            limits,
+        ));
     } else {
         drop(handle);
     }
@@ -264,9 +265,9 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         }
     }
     engine.flush_history_at_shutdown().await;
-    let _ = stop_server.send(());
-    alerting::stop(stop_notifying, notifications).await;
-    let _ = stop_http.send(());
+    stop_server.trigger();
+    alerting::stop(&stop_notifying, notifications).await;
+    stop_http.trigger();
     info!("stopped");
     Ok(())
 }
