@@ -102,13 +102,9 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
 /// going are returned, for the caller to adopt (they hold their seats until they end).
 async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
     let enforcer = engine.enforcer.clone();
-    let store = engine.store.clone();
     let now = engine.now();
-    let found = tokio::task::spawn_blocking(move || {
-        let mut store = store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        super::recovery::recover(&enforcer, &mut store, now)
+    let found = crate::store::handle::with(&engine.store, move |store| {
+        super::recovery::recover(&enforcer, store, now)
     })
     .await
     .expect("recovery task panicked")

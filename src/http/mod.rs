@@ -171,16 +171,10 @@ impl AppState {
         &self,
         work: impl FnOnce(Option<&mut Store>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || match store {
-            Some(store) => work(Some(
-                &mut store
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            )),
+        match &self.store {
+            Some(store) => crate::store::handle::with(store, move |s| work(Some(s))).await?,
             None => work(None),
-        })
-        .await?
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
@@ -354,18 +354,14 @@ impl Engine {
             .set(Wake::Prune, now + crate::retention::PRUNE_EVERY);
     }
 
-    /// Runs `work` on the history from a blocking thread.
+    /// Runs `work` on the history from a blocking thread ([`crate::store::handle::with`]).
     pub async fn db<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            work(&mut store)
-        })
-        .await
-        .expect("history task panicked")
+        crate::store::handle::with(&self.store, work)
+            .await
+            .expect("history task panicked")
     }
 }
 
