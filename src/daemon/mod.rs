@@ -179,27 +179,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     }
     let (handle, mut queries) = query::EngineHandle::channel();
     let stop_http = Shutdown::new();
-    if let Some(listener) = http {
-        let mut state =
-            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
-        state.live = engine.live.clone();
-        state.backlog = Some(engine.runner.backlog().clone());
-        state.access = access.unwrap_or_default();
-        state.health = settings.health;
-        state.clock = engine.clock.clone();
-        let limits = crate::http::ServerLimits {
-            connections: descriptor_budget(&settings).http,
-            ..crate::http::ServerLimits::default()
-        };
-        tokio::spawn(crate::http::serve_with(
-            listener,
-            state,
-            stop_http.signal(),
-            limits,
-        ));
-    } else {
-        drop(handle);
-    }
+    serve_http(http, handle, &engine, access, &stop_http);
     let mut watch = DirWatch::new(&settings.jobs_dir)
         .map_err(
             |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
@@ -251,6 +231,63 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     info!(running = engine.active.len(), "stopping");
     notifier.stopping();
     engine.begin_shutdown().await;
+    drain(
+        &mut engine,
+        &mut events,
+        &mut queries,
+        &notifier,
+        watchdog.as_mut(),
+    )
+    .await;
+    engine.flush_history_at_shutdown().await;
+    stop_server.trigger();
+    alerting::stop(&stop_notifying, notifications).await;
+    stop_http.trigger();
+    info!("stopped");
+    Ok(())
+}
+
+/// Starts the HTTP server on `listener`, if any, answering through `handle` until `stop`.
+fn serve_http(
+    listener: Option<TcpListener>,
+    handle: query::EngineHandle,
+    engine: &Engine,
+    access: Option<crate::http::Access>,
+    stop: &Shutdown,
+) {
+    let settings = &engine.settings;
+    if let Some(listener) = listener {
+        let mut state =
+            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
+        state.live = engine.live.clone();
+        state.backlog = Some(engine.runner.backlog().clone());
+        state.access = access.unwrap_or_default();
+        state.health = settings.health;
+        state.clock = engine.clock.clone();
+        let limits = crate::http::ServerLimits {
+            connections: descriptor_budget(settings).http,
+            ..crate::http::ServerLimits::default()
+        };
+        tokio::spawn(crate::http::serve_with(
+            listener,
+            state,
+            stop.signal(),
+            limits,
+        ));
+    } else {
+        drop(handle);
+    }
+}
+
+/// After the loop: lets the runs in flight end (recording each), still answering the HTTP
+/// server's questions and pinging the watchdog.
+async fn drain(
+    engine: &mut Engine,
+    events: &mut mpsc::UnboundedReceiver<RunEvent>,
+    queries: &mut mpsc::Receiver<query::Query>,
+    notifier: &Notifier,
+    mut watchdog: Option<&mut tokio::time::Interval>,
+) {
     while !engine.active.is_empty() {
         tokio::select! {
             event = events.recv() => match event {
@@ -258,18 +295,12 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
-            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
+            Some(query) = queries.recv() => query::answer(engine, query).await,
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
             }
         }
     }
-    engine.flush_history_at_shutdown().await;
-    stop_server.trigger();
-    alerting::stop(&stop_notifying, notifications).await;
-    stop_http.trigger();
-    info!("stopped");
-    Ok(())
 }
 
 /// How the descriptors in force are shared between runs and the HTTP server (ADR 0021),
