@@ -82,6 +82,7 @@ fn main() {
         boot_id: None,
         reload_requests,
         notifier: Notifier::disabled(),
+        clock: slotcron::clock::system(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = rt.spawn(run(world, async {

@@ -75,6 +75,7 @@ fn main() {
         boot_id: None,
         reload_requests,
         notifier: Notifier::disabled(),
+        clock: slotcron::clock::system(),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let daemon = rt.spawn(daemon::run(world, async {

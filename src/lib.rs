@@ -2,19 +2,25 @@
 //! execution slots, keeps background jobs from taking the machine away from its users.
 //!
 //! The crate is a library with a thin binary on top (`src/main.rs`). Each module owns one
-//! concern:
-//! - [`model`]: the small vocabulary shared by every other module (run status, enforcement).
+//! concern, and modules sit in layers: one imports only its own layer and those below it
+//! (ADR 0033, enforced by `layers_tests`):
+//! - [`model`]: the vocabulary shared by every other module (run status, alert kinds, health
+//!   words, evidence); it imports nothing of the crate.
+//! - [`clock`]: the one source of wall-clock time, passed in (a fake one for tests); it
+//!   imports nothing of the crate either.
 //! - [`config`]: `slotcron.yaml` and the job files, validated into domain types.
 //! - [`cgroup`]: the cgroup v2 seam: slot tree, per-run cgroups, kernel file parsers, a fake.
 //! - [`runner`]: one run's life, from history row to cgroup to process to kernel figures.
 //! - [`store`]: the run history in SQLite (jobs as loaded, every run and how it ended).
 //! - [`retention`]: pruning runs and their logs past `retention`.
-//! - [`stats`]: baselines, the last 24 hours and health of each job, from its history.
+//! - [`baseline`]: the arithmetic of a job's normal run and of judging a figure against it.
+//! - [`stats`]: the figures and health of each job, from its history and its definition.
 //! - [`scheduler`]: the scheduler's decisions without I/O: admission, timeline, policies.
 //! - [`daemon`]: the long-running service: event loop, reload, crash recovery, systemd.
 //! - [`descriptors`]: the daemon's descriptor limit, raised, and its budget for runs first.
 //! - [`gate`]: admission of connections within a budget, evicting the longest-idle.
-//! - [`control`]: the daemon's Unix-socket protocol, server and client.
+//! - [`control`]: how the daemon is asked: the Unix-socket protocol, server and client, and
+//!   the handle, outcomes and live events the HTTP server shares with the daemon.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`discover`]: finds scripts in folders and proposes a disabled job file for each.
@@ -31,9 +37,11 @@
 //! - [`printable`]: text from files made safe to print: control characters escaped, excerpts.
 
 pub mod alerts;
+pub mod baseline;
 pub mod cgroup;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod crontab;
@@ -55,3 +63,6 @@ pub mod scheduler;
 pub mod stats;
 pub mod store;
 pub mod views;
+
+#[cfg(test)]
+mod layers_tests;

@@ -485,6 +485,7 @@ fn run_left_by_a_crash_is_adopted_and_completed_lost() -> Result<String, String>
         let watcher = tokio::spawn(watch_adopted(
             adopted,
             store.clone(),
+            slotcron::clock::system(),
             std::future::pending(),
             Duration::from_secs(1),
         ));

@@ -17,15 +17,14 @@
 //! See `docs/adr/0014-alerts.md` for why alerts are kept this way and
 //! `docs/adr/0031-effect-size-alerts.md` for the rules judged against the baseline.
 
-mod kind;
 pub mod performance;
 mod record;
 pub mod rules;
 
 pub use crate::config::AlertSettings;
+pub use crate::model::alert::{AlertKind, Finding, Severity};
 pub use crate::stats::Evidence;
 pub use crate::store::{AlertChange, AlertRecord, AlertState};
-pub use kind::{AlertKind, Finding, Severity};
 pub use performance::History;
 pub use record::{AlertNotice, RunAlerts, record_run};
 pub use rules::{evaluate, overdue, resolutions};

@@ -10,7 +10,7 @@ use crate::stats::effect::{Evidence, Figure, Judging, Rule, judge};
 use crate::stats::{Baseline, Recent, verdict};
 use crate::store::RunRecord;
 
-use super::kind::{AlertKind, Finding};
+use crate::model::alert::{AlertKind, Finding};
 
 /// What history says about a job, for the rules judged against it.
 #[derive(Debug, Clone, Default, PartialEq)]

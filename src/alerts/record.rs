@@ -6,10 +6,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::kind::{AlertKind, Severity};
 use super::performance::History;
 use super::rules::{evaluate, resolutions};
 use crate::config::{AlertSettings, Job};
+use crate::model::alert::{AlertKind, Severity};
 use crate::stats::Evidence;
 use crate::store::{AlertChange, RunRecord, Store, StoreError};
 

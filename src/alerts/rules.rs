@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::kind::{AlertKind, Finding};
 use super::performance::{self, History};
 use crate::config::{AlertSettings, Job, format_duration};
 use crate::model::RunStatus;
+use crate::model::alert::{AlertKind, Finding};
 pub use crate::stats::health::DEFAULT_CONSECUTIVE_FAILURES;
 use crate::stats::health::is_failure;
 use crate::store::RunRecord;
@@ -46,30 +46,7 @@ pub fn evaluate(
     }
     let id = run.id;
     let mut findings = Vec::new();
-    match run.status {
-        RunStatus::Failed | RunStatus::Lost => {
-            findings.push(Finding::new(AlertKind::Failure, failure_message(run)));
-        }
-        RunStatus::Timeout => {
-            let took = run.duration_ms.map_or_else(String::new, |ms| {
-                format!(" after {}", format_duration(Duration::from_millis(ms)))
-            });
-            findings.push(Finding::new(
-                AlertKind::Timeout,
-                format!("run {id} was stopped at its timeout{took}"),
-            ));
-        }
-        RunStatus::OomKilled => {
-            let limit = run
-                .memory_limit_bytes
-                .map_or_else(String::new, |l| format!(" of {}", mib(l)));
-            findings.push(Finding::new(
-                AlertKind::OomKill,
-                format!("run {id} was killed by the kernel at its memory limit{limit}"),
-            ));
-        }
-        _ => {}
-    }
+    findings.extend(status_finding(run));
     if let Some(finding) = high_memory(run, job) {
         findings.push(finding);
     }
@@ -111,6 +88,35 @@ pub fn evaluate(
         ));
     }
     findings
+}
+
+/// `failure`, `timeout` or `oom_kill`, from how the run ended.
+fn status_finding(run: &RunRecord) -> Option<Finding> {
+    let id = run.id;
+    match run.status {
+        RunStatus::Failed | RunStatus::Lost => {
+            Some(Finding::new(AlertKind::Failure, failure_message(run)))
+        }
+        RunStatus::Timeout => {
+            let took = run.duration_ms.map_or_else(String::new, |ms| {
+                format!(" after {}", format_duration(Duration::from_millis(ms)))
+            });
+            Some(Finding::new(
+                AlertKind::Timeout,
+                format!("run {id} was stopped at its timeout{took}"),
+            ))
+        }
+        RunStatus::OomKilled => {
+            let limit = run
+                .memory_limit_bytes
+                .map_or_else(String::new, |l| format!(" of {}", mib(l)));
+            Some(Finding::new(
+                AlertKind::OomKill,
+                format!("run {id} was killed by the kernel at its memory limit{limit}"),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// The kinds of open alert that `run` shows to be over, given what it raised itself

@@ -5,7 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 /// What a rule judged against the baseline saw (figures, effect, the rule that fired).
-pub use crate::stats::Evidence;
+pub use crate::model::Evidence;
 
 /// How bad an alert is: the alerts module's scale (`Info < Warning < Error < Critical`),
 /// so a channel's floor is a plain comparison.
@@ -15,7 +15,7 @@ pub use crate::stats::Evidence;
 /// assert!(Severity::Error >= Severity::Warning);
 /// assert_eq!("critical".parse::<Severity>().unwrap(), Severity::Critical);
 /// ```
-pub use crate::alerts::Severity;
+pub use crate::model::Severity;
 
 /// One alert to notify about: a rule opened or escalated for a job.
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_mail_lists_each_item_of_evidence_on_its_own_line() {
-        use crate::stats::effect::{Judging, Reference, Rule, judge};
+        use crate::baseline::effect::{Judging, Reference, Rule, judge};
         let usual = Reference {
             median: 10_000.0,
             spread: 0.05,

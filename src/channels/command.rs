@@ -76,21 +76,7 @@ pub async fn run(
     };
     match tokio::time::timeout(timeout, finished).await {
         Ok((Ok(status), _)) if status.success() => Ok(()),
-        Ok((Ok(status), err)) => {
-            use std::os::unix::process::ExitStatusExt;
-            let status = match (status.code(), status.signal()) {
-                (Some(code), _) => format!("exited with code {code}"),
-                (None, Some(sig)) => format!("was killed by signal {sig}"),
-                (None, None) => status.to_string(),
-            };
-            let stderr = String::from_utf8_lossy(&err);
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-            Err(DeliveryError::Exit {
-                program,
-                status,
-                stderr: last.unwrap_or_default().trim().to_owned(),
-            })
-        }
+        Ok((Ok(status), err)) => Err(failed(program, status, &err)),
         Ok((Err(e), _)) => Err(DeliveryError::Spawn {
             program,
             message: format!("waiting for it failed: {e}"),
@@ -102,5 +88,22 @@ pub async fn run(
             }
             Err(DeliveryError::Timeout(timeout))
         }
+    }
+}
+
+/// The hook `program` exited with `status`: says how, with the last line of its `stderr`.
+fn failed(program: String, status: std::process::ExitStatus, stderr: &[u8]) -> DeliveryError {
+    use std::os::unix::process::ExitStatusExt;
+    let status = match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by signal {sig}"),
+        (None, None) => status.to_string(),
+    };
+    let stderr = String::from_utf8_lossy(stderr);
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+    DeliveryError::Exit {
+        program,
+        status,
+        stderr: last.unwrap_or_default().trim().to_owned(),
     }
 }

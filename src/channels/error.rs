@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::config::format_duration;
+use crate::model::format_duration;
 
 /// One failed attempt of one channel.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

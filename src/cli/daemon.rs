@@ -86,6 +86,7 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
             boot_id: read_boot_id(Path::new(DEFAULT_BOOT_ID_PATH)),
             reload_requests,
             notifier: Notifier::from_env(),
+            clock: crate::clock::system(),
         };
         daemon::run(world, super::signals::stop_requested()).await?;
         let _ = std::fs::remove_file(&socket);

@@ -43,18 +43,7 @@ struct Summary {
 
 pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Result<ExitCode> {
     let settings = context::load_settings(config)?;
-    let (roots, mut issues) = if args.dirs.is_empty() {
-        if settings.discover_paths.is_empty() {
-            anyhow::bail!(
-                "nothing to scan: name folders (`slotcron discover DIR...`) or set \
-                 `discover: {{ paths: [...] }}` in {}",
-                crate::config::describe_source(&settings)
-            );
-        }
-        scan::expand(&settings.discover_paths)
-    } else {
-        (args.dirs.clone(), Vec::new())
-    };
+    let (roots, mut issues) = roots(args, &settings)?;
     let found = disc::discover(&roots, &settings);
     issues.extend(found.issues);
     if args.write && !found.proposals.is_empty() {
@@ -96,19 +85,7 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
         }
     }
     out.flush()?;
-    for issue in &issues {
-        let label = match issue.severity {
-            Severity::Skipped => {
-                summary.skipped += 1;
-                "skipped"
-            }
-            Severity::Error => {
-                summary.errors += 1;
-                "error"
-            }
-        };
-        eprintln!("{label}: {}: {}", issue.path.display(), issue.reason);
-    }
+    report_issues(&issues, &mut summary);
     let mode = if args.write {
         format!("written to {}", settings.jobs_dir.display())
     } else {
@@ -130,6 +107,40 @@ pub fn discover(config: Option<&Path>, args: &DiscoverArgs, verbose: bool) -> Re
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The folders to scan: those named, else `discover.paths` expanded (with what could not
+/// be expanded as issues).
+fn roots(args: &DiscoverArgs, settings: &Settings) -> Result<(Vec<PathBuf>, Vec<Issue>)> {
+    Ok(if args.dirs.is_empty() {
+        if settings.discover_paths.is_empty() {
+            anyhow::bail!(
+                "nothing to scan: name folders (`slotcron discover DIR...`) or set \
+                 `discover: {{ paths: [...] }}` in {}",
+                crate::config::describe_source(settings)
+            );
+        }
+        scan::expand(&settings.discover_paths)
+    } else {
+        (args.dirs.clone(), Vec::new())
+    })
+}
+
+/// Prints each issue to stderr and counts it as skipped or as an error.
+fn report_issues(issues: &[Issue], summary: &mut Summary) {
+    for issue in issues {
+        let label = match issue.severity {
+            Severity::Skipped => {
+                summary.skipped += 1;
+                "skipped"
+            }
+            Severity::Error => {
+                summary.errors += 1;
+                "error"
+            }
+        };
+        eprintln!("{label}: {}: {}", issue.path.display(), issue.reason);
+    }
 }
 
 /// How one proposal ended, before the batch is committed.

@@ -61,6 +61,17 @@ where
     }
 
     out.push('\n');
+    out.push_str(&slots_table(report));
+    out.push('\n');
+    out.push_str(&runs_table(report, &time));
+    out.push('\n');
+    out.push_str(&jobs_table(report, &time));
+    omitted_and_problems(report, &mut out);
+    out
+}
+
+/// Each slot's running, queued and memory figures.
+fn slots_table(report: &StatusReport) -> String {
     let slots: Vec<Vec<String>> = report
         .slots
         .iter()
@@ -73,55 +84,54 @@ where
             ]
         })
         .collect();
-    out.push_str(&render(&["SLOT", "RUNNING", "QUEUED", "MEMORY"], &slots));
+    render(&["SLOT", "RUNNING", "QUEUED", "MEMORY"], &slots)
+}
 
-    out.push('\n');
+/// The runs in progress.
+fn runs_table(report: &StatusReport, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
     if report.running.is_empty() {
-        out.push_str("no runs in progress\n");
-    } else {
-        let runs: Vec<Vec<String>> = report
-            .running
-            .iter()
-            .map(|r| {
-                vec![
-                    r.id.to_string(),
-                    r.job.clone(),
-                    r.slot.clone(),
-                    r.pid.map_or("-".into(), |p| p.to_string()),
-                    time(&r.started_at),
-                    r.attempt.to_string(),
-                ]
-            })
-            .collect();
-        out.push_str(&render(
-            &["RUN", "JOB", "SLOT", "PID", "STARTED", "ATTEMPT"],
-            &runs,
-        ));
+        return "no runs in progress\n".into();
     }
+    let runs: Vec<Vec<String>> = report
+        .running
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.job.clone(),
+                r.slot.clone(),
+                r.pid.map_or("-".into(), |p| p.to_string()),
+                time(&r.started_at),
+                r.attempt.to_string(),
+            ]
+        })
+        .collect();
+    render(&["RUN", "JOB", "SLOT", "PID", "STARTED", "ATTEMPT"], &runs)
+}
 
-    out.push('\n');
+/// Each job's state, next fire and last run.
+fn jobs_table(report: &StatusReport, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
     if report.jobs.is_empty() {
-        out.push_str("no jobs\n");
-    } else {
-        let jobs: Vec<Vec<String>> = report
-            .jobs
-            .iter()
-            .map(|j| {
-                vec![
-                    j.name.clone(),
-                    j.slot.clone(),
-                    state(j, &time),
-                    j.next_fire.as_ref().map_or("-".into(), &time),
-                    last(j, &time),
-                ]
-            })
-            .collect();
-        out.push_str(&render(
-            &["JOB", "SLOT", "STATE", "NEXT FIRE", "LAST RUN"],
-            &jobs,
-        ));
+        return "no jobs\n".into();
     }
+    let jobs: Vec<Vec<String>> = report
+        .jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.name.clone(),
+                j.slot.clone(),
+                state(j, time),
+                j.next_fire.as_ref().map_or("-".into(), time),
+                last(j, time),
+            ]
+        })
+        .collect();
+    render(&["JOB", "SLOT", "STATE", "NEXT FIRE", "LAST RUN"], &jobs)
+}
 
+/// What the report left out, and the job files that fail to load.
+fn omitted_and_problems(report: &StatusReport, out: &mut String) {
     if report.jobs_omitted > 0 {
         let _ = writeln!(
             out,
@@ -143,7 +153,6 @@ where
             );
         }
     }
-    out
 }
 
 /// Why a status report leaves some out.

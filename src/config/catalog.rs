@@ -8,9 +8,10 @@ use std::sync::Arc;
 use super::cache::{ParseCache, Stamp};
 use super::graph::{self, Edge};
 use super::job::Job;
+use super::job_parse::ParsedJob;
 use super::problem::Problem;
-use super::raw::RawJob;
 use super::readable;
+use super::resolve::System;
 use super::settings::Settings;
 
 /// The jobs that loaded, and a problem for each file (or reference) that did not.
@@ -272,20 +273,13 @@ pub(super) fn read_and_parse(file: &Path, settings: &Settings) -> Result<Job, Ve
         .and_then(|text| parse_job(file, &text, settings))
 }
 
-/// Parses and validates the text of one job file.
+/// Parses and validates the text of one job file, then resolves it on this machine
+/// ([`ParsedJob::parse`], then [`ParsedJob::resolve`]).
 ///
 /// # Errors
 /// Every problem in the file.
 pub fn parse_job(file: &Path, text: &str, settings: &Settings) -> Result<Job, Vec<Problem>> {
-    if text.trim().is_empty() {
-        return Err(vec![Problem::file(
-            file,
-            "the file is empty; a job needs at least `command:`",
-        )]);
-    }
-    let raw: RawJob =
-        serde_saphyr::from_str(text).map_err(|e| vec![Problem::yaml(file, text, &e)])?;
-    Job::from_raw(file, raw, settings)
+    ParsedJob::parse(file, text, settings).resolve(System::THIS_MACHINE)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::fields::Fields;
 use super::raw::RawEffect;
 use super::units::{ByteSize, Scalar};
-use crate::stats::effect::{Effect, Judging, Rule};
+use crate::baseline::effect::{Effect, Judging, Rule};
 
 /// The four directions, in the order `alerting:` documents them.
 pub const RULES: [Rule; 4] = [Rule::Slower, Rule::Bigger, Rule::Faster, Rule::Smaller];
@@ -114,8 +114,8 @@ pub fn machine(z: f64, overrides: [EffectOverride; 4]) -> Judging {
 mod tests {
     use std::path::Path;
 
+    use crate::baseline::effect::{Judging, Rule};
     use crate::config::{Job, Problem, Settings, parse_job};
-    use crate::stats::effect::{Judging, Rule};
 
     fn job(text: &str) -> Result<Job, Vec<Problem>> {
         parse_job(Path::new("/jobs.d/backup.yaml"), text, &Settings::builtin())

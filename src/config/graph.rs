@@ -86,85 +86,100 @@ fn shortest_cycle(
 /// Tarjan's strongly connected components, iterative (a chain of thousands of jobs must not
 /// overflow the stack). Maps each job to its component's number.
 fn components<'a>(edges: &BTreeMap<&'a str, Vec<Edge<'a>>>) -> HashMap<&'a str, usize> {
-    struct Visit {
-        index: usize,
-        low: usize,
-        on_stack: bool,
-    }
-    let mut visits: HashMap<&str, Visit> = HashMap::new();
-    let mut component: HashMap<&str, usize> = HashMap::new();
-    let mut stack: Vec<&str> = Vec::new();
-    let mut next_index = 0;
-    let mut next_component = 0;
+    let mut t = Tarjan::default();
     for &root in edges.keys() {
-        if visits.contains_key(root) {
+        if t.visits.contains_key(root) {
             continue;
         }
         // (job, position of the next edge to follow)
         let mut call: Vec<(&str, usize)> = vec![(root, 0)];
-        visits.insert(
-            root,
-            Visit {
-                index: next_index,
-                low: next_index,
-                on_stack: true,
-            },
-        );
-        next_index += 1;
-        stack.push(root);
+        t.enter(root);
         while let Some(&mut (job, ref mut at)) = call.last_mut() {
-            let out = &edges[job];
-            if let Some(edge) = out.get(*at) {
+            if let Some(edge) = edges[job].get(*at) {
                 *at += 1;
                 let to = edge.to;
                 if !edges.contains_key(to) {
                     continue;
                 }
-                match visits.get(to) {
+                match t.visits.get(to) {
                     None => {
-                        visits.insert(
-                            to,
-                            Visit {
-                                index: next_index,
-                                low: next_index,
-                                on_stack: true,
-                            },
-                        );
-                        next_index += 1;
-                        stack.push(to);
+                        t.enter(to);
                         call.push((to, 0));
                     }
                     Some(v) if v.on_stack => {
                         let index = v.index;
-                        let visit = visits.get_mut(job).expect("visited");
-                        visit.low = visit.low.min(index);
+                        t.lower(job, index);
                     }
                     Some(_) => {}
                 }
                 continue;
             }
             call.pop();
-            let (index, low) = {
-                let v = &visits[job];
-                (v.index, v.low)
-            };
+            let low = t.visits[job].low;
             if let Some(&(parent, _)) = call.last() {
-                let p = visits.get_mut(parent).expect("visited");
-                p.low = p.low.min(low);
+                t.lower(parent, low);
             }
-            if low == index {
-                while let Some(member) = stack.pop() {
-                    visits.get_mut(member).expect("visited").on_stack = false;
-                    component.insert(member, next_component);
-                    if member == job {
-                        break;
-                    }
-                }
-                next_component += 1;
-            }
+            t.close(job);
         }
     }
-    component
+    t.component
+}
+
+/// The state of [`components`]' walk.
+#[derive(Default)]
+struct Tarjan<'a> {
+    visits: HashMap<&'a str, Visit>,
+    component: HashMap<&'a str, usize>,
+    /// Jobs visited and not yet assigned a component.
+    stack: Vec<&'a str>,
+    next_index: usize,
+    next_component: usize,
+}
+
+/// One job's place in the walk.
+struct Visit {
+    index: usize,
+    /// The lowest index reachable from it.
+    low: usize,
+    on_stack: bool,
+}
+
+impl<'a> Tarjan<'a> {
+    /// Numbers `job` and puts it on the stack.
+    fn enter(&mut self, job: &'a str) {
+        let index = self.next_index;
+        self.next_index += 1;
+        let visit = Visit {
+            index,
+            low: index,
+            on_stack: true,
+        };
+        self.visits.insert(job, visit);
+        self.stack.push(job);
+    }
+
+    /// `job` reaches `index`.
+    fn lower(&mut self, job: &str, index: usize) {
+        let visit = self.visits.get_mut(job).expect("visited");
+        visit.low = visit.low.min(index);
+    }
+
+    /// After `job`'s edges: when it is its component's root, its component is the stack
+    /// down to it.
+    fn close(&mut self, job: &str) {
+        let visit = &self.visits[job];
+        if visit.low != visit.index {
+            return;
+        }
+        while let Some(member) = self.stack.pop() {
+            self.visits.get_mut(member).expect("visited").on_stack = false;
+            self.component.insert(member, self.next_component);
+            if member == job {
+                break;
+            }
+        }
+        self.next_component += 1;
+    }
 }
 
 #[cfg(test)]

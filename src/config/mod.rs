@@ -13,6 +13,7 @@ mod fire;
 mod graph;
 mod io;
 mod job;
+mod job_parse;
 mod locate;
 mod notifications;
 mod one_job;
@@ -21,6 +22,7 @@ mod pressure;
 mod problem;
 mod raw;
 mod readable;
+mod resolve;
 mod schedule;
 mod settings;
 mod units;
@@ -41,10 +43,12 @@ pub use fire::HORIZON_YEARS;
 pub use io::{BlockDevices, DeviceError, DeviceMax, DeviceRef, IoConfig, IoSpec, SystemDevices};
 pub use job::valid_name as valid_job_name;
 pub use job::{AlertThresholds, Command, Concurrency, Job, JobLimits, Priority, Weights};
+pub use job_parse::{Lookups, ParsedJob};
 pub use locate::{Located, UserDirs, locate};
 pub use policy::{Breaker, CatchUp, DEFAULT_BREAKER_COOLDOWN, MAX_JITTER};
 pub use pressure::{Band, OnPressure, Response, Step};
 pub use problem::{Problem, Problems};
+pub use resolve::{Accounts, FixedAccounts, System, SystemAccounts};
 pub use schedule::{MAX_INTERVAL, Schedule, ScheduleError};
 pub use settings::{
     AlertSettings, ApiSettings, CgroupRoot, DEFAULT_ANOMALY_Z, DEFAULT_CONFIG_PATH,

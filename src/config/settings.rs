@@ -17,9 +17,9 @@ use super::raw::{
     RawAlerting, RawConfig, RawDiscover, RawMetrics, RawProtect, RawRetention, RawSlot,
 };
 use super::units::{ByteSize, Scalar, format_duration};
+use crate::baseline::effect::Judging;
 use crate::channels::ChannelSpec;
 use crate::model::RetentionMode;
-use crate::stats::effect::Judging;
 
 /// Where the configuration is looked for when neither `--config` nor `$SLOTCRON_CONFIG` is set.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/slotcron/slotcron.yaml";
@@ -139,7 +139,7 @@ pub struct AlertSettings {
 
 /// `alerting.anomaly_z` when not set: how many spreads (robust standard deviations of the
 /// logarithm) from the baseline a figure must be (ADR 0031).
-pub const DEFAULT_ANOMALY_Z: f64 = crate::stats::effect::DEFAULT_Z;
+pub const DEFAULT_ANOMALY_Z: f64 = crate::baseline::effect::DEFAULT_Z;
 /// `alerting.flap_window` when not set: a quarter of a day, so an hourly job that toggles
 /// stays one episode while a daily job's next failure is news (ADR 0031).
 pub const DEFAULT_FLAP_WINDOW: Duration = Duration::from_secs(6 * 3600);
@@ -186,7 +186,7 @@ pub struct ApiSettings {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HealthSettings {
     /// Successful runs a baseline is computed from, in
-    /// [`BASELINE_RUNS_RANGE`](crate::stats::baseline::BASELINE_RUNS_RANGE).
+    /// [`BASELINE_RUNS_RANGE`](crate::baseline::BASELINE_RUNS_RANGE).
     pub baseline_runs: u32,
     /// How late a scheduled run may start before its job is `overdue`.
     pub overdue_grace: Duration,
@@ -197,8 +197,8 @@ pub struct HealthSettings {
 impl Default for HealthSettings {
     fn default() -> HealthSettings {
         HealthSettings {
-            baseline_runs: crate::stats::baseline::DEFAULT_BASELINE_RUNS,
-            overdue_grace: crate::stats::health::DEFAULT_OVERDUE_GRACE,
+            baseline_runs: crate::baseline::DEFAULT_BASELINE_RUNS,
+            overdue_grace: crate::model::health::DEFAULT_OVERDUE_GRACE,
             judging: Judging::default(),
         }
     }
@@ -306,46 +306,12 @@ impl Settings {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut f = Fields::new(path);
         let defaults = Settings::builtin();
-        let enforcement = f
-            .choice(
-                "enforcement",
-                raw.enforcement.as_deref(),
-                &[
-                    ("auto", EnforcementMode::Auto),
-                    ("required", EnforcementMode::Required),
-                    ("off", EnforcementMode::Off),
-                ],
-            )
-            .unwrap_or(EnforcementMode::Auto);
+        let enforcement = enforcement(&mut f, raw.enforcement.as_deref());
         let cgroup = raw.cgroup.unwrap_or_default();
-        let cgroup_root = match cgroup.root.as_deref() {
-            None | Some("auto") => CgroupRoot::Auto,
-            Some(p) if Path::new(p).is_absolute() => CgroupRoot::Path(PathBuf::from(p)),
-            Some(p) => {
-                f.problem(
-                    "cgroup.root",
-                    p,
-                    "must be `auto` or an absolute path (e.g. /sys/fs/cgroup/slotcron)",
-                );
-                CgroupRoot::Auto
-            }
-        };
+        let cgroup_root = cgroup_root(&mut f, cgroup.root.as_deref());
         let memory_max =
             f.size_at_least("cgroup.memory_max", cgroup.memory_max.as_ref(), MIN_MEMORY);
-        let slots = match raw.slots {
-            None => defaults.slots,
-            Some(raw_slots) => raw_slots
-                .into_iter()
-                .filter_map(|(name, raw)| slot(&mut f, &name, &raw).map(|s| (name, s)))
-                .collect(),
-        };
-        if !slots.contains_key("default") && f.problems.is_empty() {
-            f.problem(
-                "slots",
-                "",
-                "must define a slot named `default` (jobs without `slot:` run there)",
-            );
-        }
+        let slots = slots(&mut f, raw.slots, defaults.slots);
         let alerting = alerting(&mut f, raw.alerting.as_ref());
         let health = health(
             &mut f,
@@ -378,16 +344,7 @@ impl Settings {
                 public_read: raw.api.and_then(|a| a.public_read).unwrap_or(false),
             },
             retention: retention(&mut f, raw.retention.as_ref()),
-            retention_mode: f
-                .choice(
-                    "retention_mode",
-                    raw.retention_mode.as_deref(),
-                    &[
-                        ("delete", RetentionMode::Delete),
-                        ("archive", RetentionMode::Archive),
-                    ],
-                )
-                .unwrap_or(RetentionMode::Delete),
+            retention_mode: retention_mode(&mut f, raw.retention_mode.as_deref()),
             alerting,
             notifications: notifications::channels(&mut f, raw.notifications.as_deref()),
             health,
@@ -399,6 +356,73 @@ impl Settings {
             Err(Problems(f.problems))
         }
     }
+}
+
+/// `enforcement:`, `auto` when absent.
+fn enforcement(f: &mut Fields<'_>, written: Option<&str>) -> EnforcementMode {
+    f.choice(
+        "enforcement",
+        written,
+        &[
+            ("auto", EnforcementMode::Auto),
+            ("required", EnforcementMode::Required),
+            ("off", EnforcementMode::Off),
+        ],
+    )
+    .unwrap_or(EnforcementMode::Auto)
+}
+
+/// `cgroup.root`: `auto` (the default) or an absolute path.
+fn cgroup_root(f: &mut Fields<'_>, written: Option<&str>) -> CgroupRoot {
+    match written {
+        None | Some("auto") => CgroupRoot::Auto,
+        Some(p) if Path::new(p).is_absolute() => CgroupRoot::Path(PathBuf::from(p)),
+        Some(p) => {
+            f.problem(
+                "cgroup.root",
+                p,
+                "must be `auto` or an absolute path (e.g. /sys/fs/cgroup/slotcron)",
+            );
+            CgroupRoot::Auto
+        }
+    }
+}
+
+/// `slots:`, each checked, `builtin` when absent; one must be `default` (said only when
+/// nothing else is wrong, since a bad `default` slot is its own problem).
+fn slots(
+    f: &mut Fields<'_>,
+    raw: Option<BTreeMap<String, RawSlot>>,
+    builtin: BTreeMap<String, Slot>,
+) -> BTreeMap<String, Slot> {
+    let slots: BTreeMap<String, Slot> = match raw {
+        None => builtin,
+        Some(raw_slots) => raw_slots
+            .into_iter()
+            .filter_map(|(name, raw)| slot(f, &name, &raw).map(|s| (name, s)))
+            .collect(),
+    };
+    if !slots.contains_key("default") && f.problems.is_empty() {
+        f.problem(
+            "slots",
+            "",
+            "must define a slot named `default` (jobs without `slot:` run there)",
+        );
+    }
+    slots
+}
+
+/// `retention_mode:`, `delete` when absent.
+fn retention_mode(f: &mut Fields<'_>, written: Option<&str>) -> RetentionMode {
+    f.choice(
+        "retention_mode",
+        written,
+        &[
+            ("delete", RetentionMode::Delete),
+            ("archive", RetentionMode::Archive),
+        ],
+    )
+    .unwrap_or(RetentionMode::Delete)
 }
 
 fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
@@ -570,7 +594,7 @@ fn health(
             .integer(
                 "baseline_runs",
                 runs.as_ref(),
-                crate::stats::baseline::BASELINE_RUNS_RANGE,
+                crate::baseline::BASELINE_RUNS_RANGE,
             )
             .map_or(HealthSettings::default().baseline_runs, |n| n as u32),
         overdue_grace: alerting.overdue_grace,

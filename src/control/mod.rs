@@ -1,4 +1,4 @@
-//! The daemon's control socket: how `slotcron status`, `trigger`, `kill`, `enable`,
+//! How the daemon is asked: its control socket, how `slotcron status`, `trigger`, `kill`, `enable`,
 //! `disable`, `reload` and `reset` reach the running daemon.
 //!
 //! A Unix stream socket `slotcron.sock` in `state_dir`, owner-only (0600), carrying one
@@ -8,6 +8,14 @@
 //! - [`server`]: [`server::bind`] and [`server::serve`], which forward each request to the
 //!   daemon's [`server::Handler`] channel; the daemon decides what a request does.
 //! - [`client`]: [`client::call`], the blocking exchange the command line uses.
+//! - [`outcome`]: what a request came to, for the socket and the HTTP API alike.
+//! - [`handle`]: how the HTTP server, in the daemon's process, asks the event loop the same
+//!   requests and its own questions ([`handle::EngineHandle`]).
+//! - [`live`]: the runs and alerts the engine publishes as they happen, for
+//!   `GET /api/v1/events`.
+//!
+//! The daemon decides and the HTTP server asks; both import these types and neither
+//! imports the other's, so the server sits below the daemon that starts it (ADR 0033).
 //!
 //! See `docs/adr/0009-control-socket.md` for why a socket, why NDJSON and why file
 //! permissions are the only access control.
@@ -15,6 +23,9 @@
 pub mod client;
 mod error;
 pub mod fit;
+pub mod handle;
+pub mod live;
+pub mod outcome;
 pub mod protocol;
 pub mod server;
 #[cfg(test)]

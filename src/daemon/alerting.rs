@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use tokio::sync::{mpsc, oneshot};
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
@@ -15,12 +15,13 @@ use crate::channels::{self, AlertMessage};
 use crate::config::Settings;
 
 use super::engine::Engine;
+use super::shutdown::Shutdown;
 
 /// How long shutdown waits for deliveries in flight (the dispatcher's own grace is shorter).
 const STOP_WAIT: Duration = Duration::from_secs(10);
 
-/// The message a channel delivers for a notice.
-pub fn message(notice: &AlertNotice) -> AlertMessage {
+/// The message a channel delivers for a notice, sent at `at`.
+pub fn message(notice: &AlertNotice, at: DateTime<Utc>) -> AlertMessage {
     AlertMessage {
         id: notice.alert_id,
         job: notice.job.clone(),
@@ -29,30 +30,26 @@ pub fn message(notice: &AlertNotice) -> AlertMessage {
         message: notice.message.clone(),
         evidence: notice.evidence.clone(),
         change: notice.change.as_str().to_owned(),
-        at: Utc::now(),
+        at,
     }
 }
 
 /// Starts the dispatcher when channels are configured and points the engine's alerts at
 /// it. Returns what [`stop`] needs.
-pub fn start(
-    settings: &Settings,
-    engine: &mut Engine,
-) -> (Option<oneshot::Sender<()>>, Option<JoinHandle<()>>) {
+pub fn start(settings: &Settings, engine: &mut Engine) -> (Shutdown, Option<JoinHandle<()>>) {
+    let stop = Shutdown::new();
     if settings.notifications.is_empty() {
-        return (None, None);
+        return (stop, None);
     }
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (handle, dispatcher) = channels::spawn(settings.notifications.clone(), async {
-        let _ = stop_rx.await;
-    });
+    let (handle, dispatcher) = channels::spawn(settings.notifications.clone(), stop.signal());
     let (sink, mut notices) = mpsc::unbounded_channel::<AlertNotice>();
     let (fault_sink, mut faults) = mpsc::unbounded_channel::<AlertMessage>();
+    let clock = engine.clock.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 Some(notice) = notices.recv() => {
-                    handle.send(message(&notice));
+                    handle.send(message(&notice, clock.now()));
                 }
                 Some(fault) = faults.recv() => {
                     handle.send(fault);
@@ -63,14 +60,12 @@ pub fn start(
     });
     engine.alert_sink = Some(sink);
     engine.fault_sink = Some(fault_sink);
-    (Some(stop_tx), Some(dispatcher))
+    (stop, Some(dispatcher))
 }
 
 /// Stops the dispatcher, giving deliveries in flight their grace.
-pub async fn stop(stop: Option<oneshot::Sender<()>>, dispatcher: Option<JoinHandle<()>>) {
-    if let Some(stop) = stop {
-        let _ = stop.send(());
-    }
+pub async fn stop(stop: &Shutdown, dispatcher: Option<JoinHandle<()>>) {
+    stop.trigger();
     if let Some(dispatcher) = dispatcher
         && tokio::time::timeout(STOP_WAIT, dispatcher).await.is_err()
     {

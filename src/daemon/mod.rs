@@ -11,15 +11,20 @@
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
-//! - [`query`]: questions the HTTP server asks the loop (figures, job states, control).
-//! - [`live`]: runs and alerts as they happen, for the HTTP API's event stream.
+//! - [`query`]: the loop's answers to the questions the HTTP server asks through
+//!   `control::handle` (figures, job states, control).
+//! - [`live`] (`control::live`, re-exported): runs and alerts as they happen, for the HTTP
+//!   API's event stream.
 //! - [`lock`]: one daemon per state directory.
+//! - [`shutdown`]: the one stop signal handed to each task the daemon starts.
 //! - [`timer`], [`watch`]: the kernel facilities the loop sleeps on (timerfd, inotify).
 
 pub mod alerting;
+#[cfg(test)]
+mod clock_tests;
 pub mod engine;
 mod fd;
-pub mod live;
+pub use crate::control::live;
 pub mod lock;
 pub mod memory;
 pub mod notify;
@@ -28,6 +33,7 @@ pub mod recovery;
 pub mod registry;
 pub mod reload;
 pub mod requests;
+pub mod shutdown;
 pub mod startup;
 pub mod timer;
 pub mod watch;
@@ -37,11 +43,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::control::protocol::Request;
 use crate::runner::Enforcer;
@@ -49,6 +55,7 @@ use crate::store::{Store, identity};
 
 use engine::{Engine, RunEvent, Wake};
 use notify::Notifier;
+use shutdown::Shutdown;
 use timer::WallTimer;
 use watch::DirWatch;
 
@@ -73,6 +80,9 @@ pub struct World {
     /// A message asks for a reload (SIGHUP in the binary).
     pub reload_requests: mpsc::UnboundedReceiver<()>,
     pub notifier: Notifier,
+    /// Where every wall-clock time the daemon reads comes from (ADR 0038):
+    /// [`crate::clock::system`], or a test's [`crate::clock::FakeClock`].
+    pub clock: SharedClock,
 }
 
 /// The daemon failed to start.
@@ -141,13 +151,15 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         boot_id,
         mut reload_requests,
         notifier,
+        clock,
     } = world;
     let access = http
         .as_ref()
         .map(|listener| http_access(&settings, listener))
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx);
+    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx)
+        .with_clock(clock.clone());
     engine.notifier = notifier.clone();
     engine.db_identity = engine
         .db_file()
@@ -157,44 +169,23 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     memory::release_freed_memory();
 
     let (requests_tx, mut requests) = mpsc::channel(64);
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let stop_server = Shutdown::new();
     if let Some(listener) = control {
         tokio::spawn(crate::control::server::serve(
             listener,
             requests_tx,
-            async {
-                let _ = server_stopped.await;
-            },
+            stop_server.signal(),
         ));
     }
     let (handle, mut queries) = query::EngineHandle::channel();
-    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
-    if let Some(listener) = http {
-        let mut state =
-            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
-        state.live = engine.live.clone();
-        state.backlog = Some(engine.runner.backlog().clone());
-        state.access = access.unwrap_or_default();
-        state.health = settings.health;
-        let limits = crate::http::ServerLimits {
-            connections: descriptor_budget(&settings).http,
-            ..crate::http::ServerLimits::default()
-        };
-        tokio::spawn(async move {
-            let shutdown = async {
-                let _ = http_stopped.await;
-            };
-            crate::http::serve_with(listener, state, shutdown, limits).await;
-        });
-    } else {
-        drop(handle);
-    }
+    let stop_http = Shutdown::new();
+    serve_http(http, handle, &engine, access, &stop_http);
     let mut watch = DirWatch::new(&settings.jobs_dir)
         .map_err(
             |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
         )
         .ok();
-    let mut timer = WallTimer::new();
+    let mut timer = WallTimer::new(clock);
     let mut watchdog = notifier.watchdog_interval().map(tokio::time::interval);
     let mut reload_at: Option<tokio::time::Instant> = None;
     notifier.ready(&format!("scheduling {} jobs", engine.registry.jobs.len()));
@@ -240,6 +231,63 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     info!(running = engine.active.len(), "stopping");
     notifier.stopping();
     engine.begin_shutdown().await;
+    drain(
+        &mut engine,
+        &mut events,
+        &mut queries,
+        &notifier,
+        watchdog.as_mut(),
+    )
+    .await;
+    engine.flush_history_at_shutdown().await;
+    stop_server.trigger();
+    alerting::stop(&stop_notifying, notifications).await;
+    stop_http.trigger();
+    info!("stopped");
+    Ok(())
+}
+
+/// Starts the HTTP server on `listener`, if any, answering through `handle` until `stop`.
+fn serve_http(
+    listener: Option<TcpListener>,
+    handle: query::EngineHandle,
+    engine: &Engine,
+    access: Option<crate::http::Access>,
+    stop: &Shutdown,
+) {
+    let settings = &engine.settings;
+    if let Some(listener) = listener {
+        let mut state =
+            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
+        state.live = engine.live.clone();
+        state.backlog = Some(engine.runner.backlog().clone());
+        state.access = access.unwrap_or_default();
+        state.health = settings.health;
+        state.clock = engine.clock.clone();
+        let limits = crate::http::ServerLimits {
+            connections: descriptor_budget(settings).http,
+            ..crate::http::ServerLimits::default()
+        };
+        tokio::spawn(crate::http::serve_with(
+            listener,
+            state,
+            stop.signal(),
+            limits,
+        ));
+    } else {
+        drop(handle);
+    }
+}
+
+/// After the loop: lets the runs in flight end (recording each), still answering the HTTP
+/// server's questions and pinging the watchdog.
+async fn drain(
+    engine: &mut Engine,
+    events: &mut mpsc::UnboundedReceiver<RunEvent>,
+    queries: &mut mpsc::Receiver<query::Query>,
+    notifier: &Notifier,
+    mut watchdog: Option<&mut tokio::time::Interval>,
+) {
     while !engine.active.is_empty() {
         tokio::select! {
             event = events.recv() => match event {
@@ -247,18 +295,12 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
-            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
+            Some(query) = queries.recv() => query::answer(engine, query).await,
             _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
                 notifier.ping();
             }
         }
     }
-    engine.flush_history_at_shutdown().await;
-    let _ = stop_server.send(());
-    alerting::stop(stop_notifying, notifications).await;
-    let _ = stop_http.send(());
-    info!("stopped");
-    Ok(())
 }
 
 /// How the descriptors in force are shared between runs and the HTTP server (ADR 0021),
@@ -296,7 +338,7 @@ async fn reload_and_trim(engine: &mut Engine, cause: reload::Cause) {
 
 /// Handles every deadline that has come.
 async fn wake(engine: &mut Engine) {
-    let now = Utc::now();
+    let now = engine.now();
     for (wake, _) in engine.timeline.pop_due(now) {
         match wake {
             Wake::Fire(job) => engine.fire(&job, now).await,

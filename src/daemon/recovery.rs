@@ -44,6 +44,7 @@ use nix::unistd::Pid;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::cgroup::{CgroupError, Hierarchy, RunCgroup, RunStats};
+use crate::clock::SharedClock;
 use crate::model::RunStatus;
 use crate::runner::process::process_start;
 use crate::runner::{Enforcer, cleanup};
@@ -260,6 +261,7 @@ fn release_pressure(cgroup: &RunCgroup, run_id: i64) {
 pub async fn watch_adopted(
     adopted: Adopted,
     store: Arc<Mutex<Store>>,
+    clock: SharedClock,
     stop: impl Future<Output = ()>,
     kill_grace: Duration,
 ) -> Result<RunRecord, RecoveryError> {
@@ -274,7 +276,7 @@ pub async fn watch_adopted(
         let (stopped, finished_at, stats) = match watched {
             Watched::Cgroup(cgroup) => {
                 let stopped = wait_or_stop(&cgroup, stop).await;
-                let finished_at = Utc::now();
+                let finished_at = clock.now();
                 let stats = tokio::task::spawn_blocking(move || {
                     if stopped {
                         terminate(&cgroup, kill_grace);
@@ -294,7 +296,7 @@ pub async fn watch_adopted(
                     })
                     .await;
                 }
-                (stopped, Utc::now(), None)
+                (stopped, clock.now(), None)
             }
         };
         let text = if stopped {

@@ -214,6 +214,7 @@ async fn populated_cgroup_is_adopted_then_completed_lost_when_empty() {
     let watcher = tokio::spawn(watch_adopted(
         adopted,
         store.clone(),
+        crate::clock::system(),
         std::future::pending(),
         Duration::from_secs(1),
     ));
@@ -259,9 +260,15 @@ async fn stop_terminates_an_adopted_run_then_kills_it_after_the_grace() {
     let fake = fx.fake.clone();
     let store = Arc::new(Mutex::new(fx.store));
 
-    let row = watch_adopted(adopted, store, async {}, Duration::from_millis(200))
-        .await
-        .unwrap();
+    let row = watch_adopted(
+        adopted,
+        store,
+        crate::clock::system(),
+        async {},
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(row.status, RunStatus::Lost);
     assert_eq!(row.error.as_deref(), Some(ADOPTED_STOPPED_TEXT));
@@ -455,6 +462,7 @@ async fn unconfined_run_still_going_is_adopted_then_completed_lost_when_it_exits
     let watcher = tokio::spawn(watch_adopted(
         adopted,
         store.clone(),
+        crate::clock::system(),
         std::future::pending(),
         Duration::from_secs(1),
     ));
@@ -486,9 +494,15 @@ async fn an_adopted_unconfined_run_is_stopped_through_its_process_group() {
     let adopted = found.adopted.into_iter().next().expect("adopted");
     let store = Arc::new(Mutex::new(fx.store));
 
-    let row = watch_adopted(adopted, store, async {}, Duration::from_secs(1))
-        .await
-        .unwrap();
+    let row = watch_adopted(
+        adopted,
+        store,
+        crate::clock::system(),
+        async {},
+        Duration::from_secs(1),
+    )
+    .await
+    .unwrap();
 
     let exit = child.wait().unwrap();
     assert_eq!(

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use tracing::{debug, info, warn};
 
 use crate::config::Catalog;
@@ -44,13 +43,14 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
     }
     let mut cache = std::mem::take(&mut engine.parse_cache);
     let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    let now = engine.now();
     let loaded = engine
         .db(move |store| {
             let catalog = Catalog::load_dir_cached(&settings.jobs_dir, &settings, &mut cache);
             let mut rows = Vec::new();
             if first {
                 // Also marks jobs removed whose files went while no daemon ran.
-                sync_history(store, &catalog, Utc::now())?;
+                sync_history(store, &catalog, now)?;
             } else {
                 rows = catalog
                     .jobs
@@ -123,7 +123,7 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
         write_changes(engine, rows, changes.removed.clone()).await;
     }
     engine.synced = true;
-    let now = Utc::now();
+    let now = engine.now();
     for name in &changes.removed {
         engine.timeline.remove(&Wake::Fire(name.clone()));
         let dropped = engine.admission.remove_queued(|p| &p.job == name);
@@ -173,8 +173,9 @@ fn no_change(engine: &Engine) -> Reloaded {
 
 /// Writes the rows of changed and new jobs, and marks removed ones, in one transaction.
 async fn write_changes(engine: &Engine, rows: Vec<JobRow>, removed: Vec<String>) {
+    let now = engine.now();
     let result = engine
-        .db(move |store| store.sync_some_jobs(&rows, &removed, Utc::now()))
+        .db(move |store| store.sync_some_jobs(&rows, &removed, now))
         .await;
     if let Err(error) = result {
         // Scheduling goes on with the files as loaded; history catches up at the next

@@ -16,72 +16,7 @@ use super::engine::{Engine, Origin, Verdict, Wake};
 use super::registry::JobEntry;
 use super::reload::{Cause, reload};
 
-/// What a request came to, before it is put into words for one client: the control socket
-/// sends [`Response`] (via `From`), the HTTP API a status code chosen from [`Refusal`] or
-/// [`Effect`] without parsing messages.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// The answer to [`Request::Status`].
-    Status(Box<StatusReport>),
-    /// Carried out; `message` says what happened, for a human.
-    Done { effect: Effect, message: String },
-    /// Refused or failed; `message` says why, for a human.
-    Refused { why: Refusal, message: String },
-}
-
-/// What a request that was carried out did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// A triggered run started at once.
-    Started,
-    /// A triggered run waits for a seat in its slot.
-    Queued,
-    /// The job is now enabled (`true`) or disabled (`false`).
-    Enabled(bool),
-    /// Anything else (a kill signalled, a reload, a reset).
-    Other,
-}
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No job of that name is scheduled.
-    UnknownJob,
-    /// No run with that id is in progress (it may exist in history, finished).
-    NotRunning,
-    /// A policy decided against it (a trigger recorded as skipped).
-    Conflict,
-    /// The daemon is stopping.
-    Unavailable,
-    /// Something failed (history could not be written).
-    Failed,
-}
-
-impl Outcome {
-    fn done(effect: Effect, message: impl Into<String>) -> Outcome {
-        Outcome::Done {
-            effect,
-            message: message.into(),
-        }
-    }
-
-    fn refused(why: Refusal, message: impl Into<String>) -> Outcome {
-        Outcome::Refused {
-            why,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Outcome> for Response {
-    fn from(outcome: Outcome) -> Response {
-        match outcome {
-            Outcome::Status(report) => Response::Status(report),
-            Outcome::Done { message, .. } => Response::ok(message),
-            Outcome::Refused { message, .. } => Response::error(message),
-        }
-    }
-}
+pub use crate::control::outcome::{Effect, Outcome, Refusal};
 
 /// Handles one request from the control socket.
 pub async fn handle(engine: &mut Engine, request: Request) -> Response {
@@ -90,7 +25,7 @@ pub async fn handle(engine: &mut Engine, request: Request) -> Response {
 
 /// Carries out one request, from the socket or the HTTP API.
 pub async fn decide(engine: &mut Engine, request: Request) -> Outcome {
-    let now = Utc::now();
+    let now = engine.now();
     match request {
         Request::Status => Outcome::Status(Box::new(status(engine).await)),
         Request::Trigger { job } => trigger(engine, job, now).await,
@@ -129,7 +64,7 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
-    let now = Utc::now();
+    let now = engine.now();
     if let Err(error) = engine
         .db(move |s| s.set_enabled_override(&name, Some(enabled), now))
         .await
@@ -153,7 +88,7 @@ async fn reset(engine: &mut Engine, job: String) -> Outcome {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
-    let now = Utc::now();
+    let now = engine.now();
     if let Err(error) = engine.db(move |s| s.reset_breaker(&name, now)).await {
         return Outcome::refused(Refusal::Failed, format!("recording the reset: {error}"));
     }
@@ -203,7 +138,7 @@ pub fn job_state(
 
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
-    let now = Utc::now();
+    let now = engine.now();
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await

@@ -30,7 +30,7 @@ pub fn read_boot_id(path: &std::path::Path) -> Option<String> {
 /// # Errors
 /// History cannot be read or written, or crash recovery fails.
 pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), DaemonError> {
-    let now = Utc::now();
+    let now = engine.now();
     // Settle history before reading it: the reload below loads each job's summary (last
     // run, failure streak), which must see the runs a crash left completed `lost`.
     let adopted = recover(engine).await?;
@@ -102,12 +102,9 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
 /// going are returned, for the caller to adopt (they hold their seats until they end).
 async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
     let enforcer = engine.enforcer.clone();
-    let store = engine.store.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let mut store = store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        super::recovery::recover(&enforcer, &mut store, Utc::now())
+    let now = engine.now();
+    let found = crate::store::handle::with(&engine.store, move |store| {
+        super::recovery::recover(&enforcer, store, now)
     })
     .await
     .expect("recovery task panicked")

@@ -3,7 +3,8 @@
 //! early. A `timerfd` on `CLOCK_REALTIME` with `TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET`
 //! fires at the wall-clock deadline and wakes early when the clock is set, so the daemon
 //! recomputes instead of polling (systemd's timers work the same way). Where timerfd is
-//! unavailable, a monotonic sleep re-checked at least every minute stands in.
+//! unavailable, a monotonic sleep re-checked at least every minute stands in; a clock that is
+//! not the machine's (a test's [`crate::clock::FakeClock`]) is always slept on that way.
 
 use std::os::fd::AsFd;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFl
 use tokio::io::unix::AsyncFd;
 
 use super::fd::{Owned, register};
+use crate::clock::SharedClock;
 use tracing::warn;
 
 /// The longest monotonic sleep of the fallback before the wall clock is looked at again.
@@ -23,11 +25,17 @@ const FALLBACK_MAX_SLEEP: Duration = Duration::from_secs(60);
 /// A one-shot wall-clock alarm, re-armed before each wait.
 pub struct WallTimer {
     fd: Option<AsyncFd<Owned<TimerFd>>>,
+    /// Whose time the deadlines are in.
+    clock: SharedClock,
 }
 
 impl WallTimer {
-    /// A timerfd-backed alarm, or the monotonic fallback when the kernel refuses one.
-    pub fn new() -> WallTimer {
+    /// A timerfd-backed alarm for the machine's clock, or the monotonic fallback when the
+    /// kernel refuses one or `clock` is not the machine's.
+    pub fn new(clock: SharedClock) -> WallTimer {
+        if !clock.is_system() {
+            return WallTimer { fd: None, clock };
+        }
         let fd = TimerFd::new(
             ClockId::CLOCK_REALTIME,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
@@ -39,14 +47,14 @@ impl WallTimer {
                 .map_err(|e| warn!(error = %e, "cannot poll the timerfd; falling back"))
                 .ok()
         });
-        WallTimer { fd }
+        WallTimer { fd, clock }
     }
 
     /// Returns at `deadline` (wall clock), or earlier when the clock is set; never before
     /// `deadline` otherwise. `None` sleeps until the clock is set (or forever).
     pub async fn sleep_until(&mut self, deadline: Option<DateTime<Utc>>) {
         let Some(fd) = &mut self.fd else {
-            return fallback(deadline).await;
+            return self.fallback(deadline).await;
         };
         let expiration = match deadline {
             // An alarm far in the future stands for "no deadline": it still wakes on a clock step.
@@ -69,12 +77,12 @@ impl WallTimer {
         if let Err(e) = armed {
             warn!(error = %e, "arming the timerfd; falling back");
             self.fd = None;
-            return fallback(deadline).await;
+            return self.fallback(deadline).await;
         }
         loop {
             let Ok(mut ready) = fd.readable().await else {
                 self.fd = None;
-                return fallback(deadline).await;
+                return self.fallback(deadline).await;
             };
             let mut buf = [0u8; 8];
             match nix::unistd::read(ready.get_inner().0.as_fd(), &mut buf) {
@@ -84,27 +92,21 @@ impl WallTimer {
                 Err(e) => {
                     warn!(error = %e, "reading the timerfd; falling back");
                     self.fd = None;
-                    return fallback(deadline).await;
+                    return self.fallback(deadline).await;
                 }
             }
         }
     }
-}
 
-impl Default for WallTimer {
-    fn default() -> Self {
-        WallTimer::new()
+    async fn fallback(&self, deadline: Option<DateTime<Utc>>) {
+        let wait = deadline.map_or(FALLBACK_MAX_SLEEP, |at| {
+            (at - self.clock.now())
+                .to_std()
+                .unwrap_or_default()
+                .min(FALLBACK_MAX_SLEEP)
+        });
+        tokio::time::sleep(wait).await;
     }
-}
-
-async fn fallback(deadline: Option<DateTime<Utc>>) {
-    let wait = deadline.map_or(FALLBACK_MAX_SLEEP, |at| {
-        (at - Utc::now())
-            .to_std()
-            .unwrap_or_default()
-            .min(FALLBACK_MAX_SLEEP)
-    });
-    tokio::time::sleep(wait).await;
 }
 
 #[cfg(test)]
@@ -113,7 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn wakes_at_the_wall_clock_deadline_not_before() {
-        let mut timer = WallTimer::new();
+        let mut timer = WallTimer::new(crate::clock::system());
         assert!(timer.fd.is_some(), "Linux has timerfd");
         let deadline = Utc::now() + chrono::Duration::milliseconds(150);
         timer.sleep_until(Some(deadline)).await;

@@ -54,6 +54,32 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
     if name != job.name {
         notes.push(format!("named `{name}` (DNS-1123)"));
     }
+    let container = container(job, &name, image, &mut notes);
+    let spec = cron_spec(job, schedule, container, &mut notes);
+    not_carried_over(job, &mut notes);
+    let doc = json!({
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {
+            "name": name,
+            "labels": { "app.kubernetes.io/managed-by": "slotcron-export" },
+            "annotations": { "slotcron/job": job.name },
+        },
+        "spec": spec,
+    });
+    let text = serde_saphyr::to_string(&doc).expect("a JSON value always serializes");
+    Ok(Exported {
+        job: job.name.clone(),
+        files: vec![File {
+            name: format!("{name}.yaml"),
+            text,
+        }],
+        notes,
+    })
+}
+
+/// The CronJob's one container: the command, its environment, limits and folder.
+fn container(job: &Job, name: &str, image: &str, notes: &mut Vec<String>) -> Value {
     let (command, args) = match &job.command {
         Command::Shell(script) => (json!(["/bin/sh", "-c"]), json!([script])),
         Command::Argv(argv) => (json!(argv), Value::Null),
@@ -91,6 +117,11 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
     if let Some(dir) = &job.working_dir {
         container["workingDir"] = json!(dir.display().to_string());
     }
+    container
+}
+
+/// The CronJob's `spec`: schedule, concurrency, suspension, deadlines and the pod's job.
+fn cron_spec(job: &Job, schedule: String, container: Value, notes: &mut Vec<String>) -> Value {
     let mut job_spec = json!({
         "backoffLimit": job.retries,
         "template": { "spec": { "restartPolicy": "Never", "containers": [container] } },
@@ -118,6 +149,11 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
         // skips missed runs; with `catch_up: once` Kubernetes starts one missed run.
         spec["startingDeadlineSeconds"] = json!(60);
     }
+    spec
+}
+
+/// A note for each field a CronJob cannot carry.
+fn not_carried_over(job: &Job, notes: &mut Vec<String>) {
     if job.user.is_some() || job.group.is_some() {
         notes.push("user/group: not carried over; set securityContext.runAsUser".into());
     }
@@ -134,25 +170,6 @@ pub fn export(job: &Job, image: &str) -> Result<Exported, ExportError> {
     if job.limits.pids.is_some() {
         notes.push("limits.pids: not carried over (a node-level setting)".into());
     }
-    let doc = json!({
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": {
-            "name": name,
-            "labels": { "app.kubernetes.io/managed-by": "slotcron-export" },
-            "annotations": { "slotcron/job": job.name },
-        },
-        "spec": spec,
-    });
-    let text = serde_saphyr::to_string(&doc).expect("a JSON value always serializes");
-    Ok(Exported {
-        job: job.name.clone(),
-        files: vec![File {
-            name: format!("{name}.yaml"),
-            text,
-        }],
-        notes,
-    })
 }
 
 /// The schedule in the syntax Kubernetes accepts, with the same fire times.

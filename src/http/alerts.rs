@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde_json::json;
 
 use super::AppState;
@@ -36,6 +35,7 @@ pub async fn ack(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = params::id("id", &id)?;
+    let now = state.clock.now();
     let message = state
         .write(move |store| {
             let alert = store
@@ -43,7 +43,7 @@ pub async fn ack(
                 .ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
             match alert.state {
                 AlertState::Open => {
-                    store.ack(id, Utc::now())?;
+                    store.ack(id, now)?;
                     Ok(format!(
                         "alert {id} ({} of `{}`) acknowledged: it no longer notifies until it resolves",
                         alert.kind, alert.job

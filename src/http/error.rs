@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::daemon::query::EngineGone;
+use crate::control::handle::EngineGone;
 use crate::store::StoreError;
 
 /// A refused or failed request.

@@ -15,7 +15,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use super::AppState;
-use crate::daemon::live::LiveEvent;
+use crate::control::live::LiveEvent;
 
 /// How often each stream gets the slots' figures.
 pub const SLOTS_EVERY: Duration = Duration::from_secs(3);

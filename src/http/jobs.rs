@@ -20,9 +20,9 @@ use super::auth::authorization;
 use super::error::ApiError;
 use super::params::{self, QueryMap};
 use crate::config::HealthSettings;
+use crate::control::handle::JobLive;
+use crate::control::outcome::{Effect, Outcome, Refusal};
 use crate::control::protocol::{JobState, Request};
-use crate::daemon::query::JobLive;
-use crate::daemon::requests::{Effect, Outcome, Refusal};
 use crate::stats::health::is_failure;
 use crate::stats::{Figures, Health};
 use crate::store::{RunRecord, Store};
@@ -133,9 +133,9 @@ async fn render(
     one: bool,
     secrets: Secrets,
 ) -> Result<Vec<u8>, ApiError> {
-    let settings = state.health;
+    let (settings, now) = (state.health, state.clock.now());
     state
-        .with_history(move |store| encode(store.as_deref(), settings, &live, one, secrets))
+        .with_history(move |store| encode(store.as_deref(), settings, &live, one, secrets, now))
         .await
 }
 
@@ -159,8 +159,8 @@ fn encode(
     live: &[JobLive],
     one: bool,
     secrets: Secrets,
+    now: DateTime<Utc>,
 ) -> Result<Vec<u8>, ApiError> {
-    let now = Utc::now();
     let (figures, errors) = match store {
         Some(store) => {
             let figures = Figures::load(store, settings, now)?;

@@ -46,8 +46,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::cgroup::Hierarchy;
 use crate::config::HealthSettings;
-use crate::daemon::live::{self, LiveEvent};
-use crate::daemon::query::EngineHandle;
+use crate::control::handle::EngineHandle;
+use crate::control::live::{self, LiveEvent};
 use crate::runner::Enforcer;
 use crate::store::Store;
 
@@ -92,6 +92,8 @@ pub struct AppState {
     pub cpu: Arc<CpuReads>,
     /// Becomes `true` when the server shuts down; set by [`serve`].
     pub stopping: watch::Receiver<bool>,
+    /// The daemon's clock (ADR 0038): health is judged and alerts acknowledged by it.
+    pub clock: crate::clock::SharedClock,
 }
 
 impl AppState {
@@ -126,6 +128,7 @@ impl AppState {
             health: HealthSettings::default(),
             cpu: Arc::default(),
             stopping: watch::channel(false).1,
+            clock: crate::clock::system(),
         }
     }
 
@@ -168,16 +171,10 @@ impl AppState {
         &self,
         work: impl FnOnce(Option<&mut Store>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || match store {
-            Some(store) => work(Some(
-                &mut store
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            )),
+        match &self.store {
+            Some(store) => crate::store::handle::with(store, move |s| work(Some(s))).await?,
             None => work(None),
-        })
-        .await?
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use super::error::ApiError;
 use super::jobs::carried_out;
 use super::log::read_tail;
 use super::params::{self, QueryMap};
+use crate::control::outcome::{Outcome, Refusal};
 use crate::control::protocol::Request;
-use crate::daemon::requests::{Outcome, Refusal};
 use crate::store::{RunPage, RunQuery};
 
 fn page_json(page: RunPage) -> Response {

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::ApiError;
 use crate::cgroup::{Pressure, SlotUsage};
-use crate::daemon::query::SlotBook;
+use crate::control::handle::SlotBook;
 
 /// Reads closer together than this reuse the previous `cpu_percent` (a rate over a few
 /// milliseconds says nothing).

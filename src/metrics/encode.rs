@@ -141,7 +141,16 @@ fn history_metrics(e: &mut DescriptorEncoder, history: &HistoryHealth) -> fmt::R
     ConstCounter::new(history.dropped).encode(m)
 }
 
+/// Every per-job family, in the order of the exposition.
 fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
+    job_runs(e, jobs)?;
+    job_times(e, jobs)?;
+    job_usage(e, jobs)?;
+    job_facts(e, jobs)
+}
+
+/// Runs that ended, by status, and the histogram of their durations.
+fn job_runs(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
     let mut m = e.encode_descriptor(
         "job_runs",
         "Runs that ended, by job, slot and status (skipped runs included).",
@@ -169,6 +178,11 @@ fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
         m.encode_family(&[("job", job.name.as_str())])?
             .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.pairs(), None)?;
     }
+    Ok(())
+}
+
+/// When the job last ran, last succeeded and runs next; what runs now; its last peak.
+fn job_times(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
     per_job_gauge(
         e,
         jobs,
@@ -209,6 +223,11 @@ fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
         Some(&Unit::Bytes),
         |j| j.counters.last_memory_peak.map(|(_, peak)| peak),
     )?;
+    Ok(())
+}
+
+/// What the job's runs used: CPU, OOM kills, block io.
+fn job_usage(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
     per_job_counter(
         e,
         jobs,
@@ -257,6 +276,11 @@ fn job_metrics(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
         None,
         |j| j.counters.io.wios,
     )?;
+    Ok(())
+}
+
+/// The facts derived about the job: health, expected memory, memory limit, degraded.
+fn job_facts(e: &mut DescriptorEncoder, jobs: &[JobMetrics]) -> fmt::Result {
     per_job_gauge(
         e,
         jobs,

@@ -236,10 +236,17 @@ fn snapshot() -> Snapshot {
 fn every_series_has_the_snapshots_value() {
     let text = encode(snapshot());
     let s = parse(&text);
+    job_series(&text, &s);
+    idle_job_series(&s);
+    slot_and_daemon_series(&text, &s);
+}
+
+/// `backup.db-1`'s series: runs by status, the duration histogram, times and usage.
+fn job_series(text: &str, s: &[Sample]) {
     let job = [("job", "backup.db-1")];
     let runs = |status| {
         value(
-            &s,
+            s,
             "slotcron_job_runs_total",
             &[
                 ("job", "backup.db-1"),
@@ -258,7 +265,7 @@ fn every_series_has_the_snapshots_value() {
     );
     let bucket = |le| {
         value(
-            &s,
+            s,
             "slotcron_job_duration_seconds_bucket",
             &[("job", "backup.db-1"), ("le", le)],
         )
@@ -269,81 +276,85 @@ fn every_series_has_the_snapshots_value() {
     assert_eq!(bucket("7200.0"), Some(3.0));
     assert_eq!(bucket("+Inf"), Some(3.0));
     assert_eq!(
-        value(&s, "slotcron_job_duration_seconds_count", &job),
+        value(s, "slotcron_job_duration_seconds_count", &job),
         Some(3.0)
     );
     assert_eq!(
-        value(&s, "slotcron_job_duration_seconds_sum", &job),
+        value(s, "slotcron_job_duration_seconds_sum", &job),
         Some(7_042.5)
     );
+    job_times_and_usage(text, s);
+}
+
+/// `backup.db-1`'s times, running count, peak, CPU, OOM kills and io.
+fn job_times_and_usage(text: &str, s: &[Sample]) {
+    let job = [("job", "backup.db-1")];
     assert_eq!(
-        value(&s, "slotcron_job_last_run_timestamp_seconds", &job),
+        value(s, "slotcron_job_last_run_timestamp_seconds", &job),
         Some(t("2026-03-01T10:00:00Z").timestamp() as f64)
     );
     assert_eq!(
-        value(&s, "slotcron_job_last_success_timestamp_seconds", &job),
+        value(s, "slotcron_job_last_success_timestamp_seconds", &job),
         Some(t("2026-03-01T10:00:42Z").timestamp() as f64)
     );
     assert_eq!(
-        value(&s, "slotcron_job_next_run_timestamp_seconds", &job),
+        value(s, "slotcron_job_next_run_timestamp_seconds", &job),
         Some(t("2026-03-02T10:00:00Z").timestamp() as f64 + 0.25)
     );
-    assert_eq!(value(&s, "slotcron_job_running", &job), Some(1.0));
+    assert_eq!(value(s, "slotcron_job_running", &job), Some(1.0));
     assert_eq!(
-        value(&s, "slotcron_job_memory_peak_bytes", &job),
+        value(s, "slotcron_job_memory_peak_bytes", &job),
         Some(1_003.0)
     );
+    assert_eq!(value(s, "slotcron_job_cpu_seconds_total", &job), Some(0.75));
+    assert_eq!(value(s, "slotcron_job_oom_kills_total", &job), Some(1.0));
     assert_eq!(
-        value(&s, "slotcron_job_cpu_seconds_total", &job),
-        Some(0.75)
-    );
-    assert_eq!(value(&s, "slotcron_job_oom_kills_total", &job), Some(1.0));
-    assert_eq!(
-        value(&s, "slotcron_job_io_read_bytes_total", &job),
+        value(s, "slotcron_job_io_read_bytes_total", &job),
         Some(6_000.0)
     );
     assert_eq!(
-        value(&s, "slotcron_job_io_written_bytes_total", &job),
+        value(s, "slotcron_job_io_written_bytes_total", &job),
         Some((12u64 << 20) as f64)
     );
-    assert_eq!(value(&s, "slotcron_job_io_read_ops_total", &job), Some(6.0));
+    assert_eq!(value(s, "slotcron_job_io_read_ops_total", &job), Some(6.0));
     assert_eq!(
-        value(&s, "slotcron_job_io_write_ops_total", &job),
+        value(s, "slotcron_job_io_write_ops_total", &job),
         Some(24.0)
     );
     assert!(
         text.contains("# UNIT slotcron_job_io_written_bytes bytes\n"),
         "{text}"
     );
-    assert_eq!(value(&s, "slotcron_job_health", &job), Some(1.0));
+    assert_eq!(value(s, "slotcron_job_health", &job), Some(1.0));
     assert_eq!(
-        value(&s, "slotcron_job_expected_memory_bytes", &job),
+        value(s, "slotcron_job_expected_memory_bytes", &job),
         Some((96u64 << 20) as f64)
     );
     assert_eq!(
-        value(&s, "slotcron_job_memory_limit_bytes", &job),
+        value(s, "slotcron_job_memory_limit_bytes", &job),
         Some((1u64 << 30) as f64)
     );
 
-    assert_eq!(value(&s, "slotcron_job_degraded", &job), Some(1.0));
+    assert_eq!(value(s, "slotcron_job_degraded", &job), Some(1.0));
+}
+
+/// A job that never ran has no series for what only a run gives.
+fn idle_job_series(s: &[Sample]) {
     let idle = [("job", "never_ran")];
-    assert_eq!(value(&s, "slotcron_job_health", &idle), Some(0.0));
+    assert_eq!(value(s, "slotcron_job_health", &idle), Some(0.0));
     assert_eq!(
-        value(&s, "slotcron_job_degraded", &idle),
+        value(s, "slotcron_job_degraded", &idle),
         None,
         "no verdict, no series"
     );
-    assert_eq!(value(&s, "slotcron_job_running", &idle), Some(0.0));
+    assert_eq!(value(s, "slotcron_job_running", &idle), Some(0.0));
+    assert_eq!(value(s, "slotcron_job_cpu_seconds_total", &idle), Some(0.0));
     assert_eq!(
-        value(&s, "slotcron_job_cpu_seconds_total", &idle),
+        value(s, "slotcron_job_io_written_bytes_total", &idle),
         Some(0.0)
     );
     assert_eq!(
-        value(&s, "slotcron_job_io_written_bytes_total", &idle),
-        Some(0.0)
-    );
-    assert_eq!(
-        value(&s, "slotcron_job_duration_seconds_count", &idle),
+        value(s, "slotcron_job_duration_seconds_count", &idle),
         Some(0.0)
     );
     for absent in [
@@ -352,50 +363,53 @@ fn every_series_has_the_snapshots_value() {
         "slotcron_job_next_run_timestamp_seconds",
         "slotcron_job_memory_peak_bytes",
     ] {
-        assert_eq!(value(&s, absent, &idle), None, "{absent}");
+        assert_eq!(value(s, absent, &idle), None, "{absent}");
     }
+}
 
+/// The slots' series and the daemon's own.
+fn slot_and_daemon_series(text: &str, s: &[Sample]) {
     let heavy = [("slot", "heavy_2")];
-    assert_eq!(value(&s, "slotcron_slot_running", &heavy), Some(1.0));
-    assert_eq!(value(&s, "slotcron_slot_queued", &heavy), Some(3.0));
-    assert_eq!(value(&s, "slotcron_slot_max_concurrent", &heavy), Some(2.0));
+    assert_eq!(value(s, "slotcron_slot_running", &heavy), Some(1.0));
+    assert_eq!(value(s, "slotcron_slot_queued", &heavy), Some(3.0));
+    assert_eq!(value(s, "slotcron_slot_max_concurrent", &heavy), Some(2.0));
     assert_eq!(
-        value(&s, "slotcron_slot_memory_current_bytes", &heavy),
+        value(s, "slotcron_slot_memory_current_bytes", &heavy),
         Some(123_456.0)
     );
     assert_eq!(
-        value(&s, "slotcron_slot_memory_max_bytes", &heavy),
+        value(s, "slotcron_slot_memory_max_bytes", &heavy),
         Some((4u64 << 30) as f64)
     );
     assert_eq!(
-        value(&s, "slotcron_slot_cpu_seconds_total", &heavy),
+        value(s, "slotcron_slot_cpu_seconds_total", &heavy),
         Some(1.5)
     );
     assert_eq!(
-        value(&s, "slotcron_slot_cpu_throttled_seconds_total", &heavy),
+        value(s, "slotcron_slot_cpu_throttled_seconds_total", &heavy),
         Some(0.25)
     );
     assert_eq!(
-        value(&s, "slotcron_slot_memory_pressure_avg10", &heavy),
+        value(s, "slotcron_slot_memory_pressure_avg10", &heavy),
         Some(1.25)
     );
     let unconfined = [("slot", "default")];
     assert_eq!(
-        value(&s, "slotcron_slot_max_concurrent", &unconfined),
+        value(s, "slotcron_slot_max_concurrent", &unconfined),
         Some(5.0)
     );
     assert_eq!(
-        value(&s, "slotcron_slot_memory_current_bytes", &unconfined),
+        value(s, "slotcron_slot_memory_current_bytes", &unconfined),
         None
     );
     assert_eq!(
-        value(&s, "slotcron_slot_cpu_seconds_total", &unconfined),
+        value(s, "slotcron_slot_cpu_seconds_total", &unconfined),
         None
     );
 
-    assert_eq!(value(&s, "slotcron_config_errors", &[]), Some(2.0));
+    assert_eq!(value(s, "slotcron_config_errors", &[]), Some(2.0));
     assert_eq!(
-        value(&s, "slotcron_build_info", &[("version", "0.1.0")]),
+        value(s, "slotcron_build_info", &[("version", "0.1.0")]),
         Some(1.0)
     );
     assert!(

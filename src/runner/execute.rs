@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::cgroup::RunCgroup;
+use crate::clock::SharedClock;
 use crate::config::{Job, Settings, Slot};
 use crate::model::Enforcement;
 use crate::store::backlog::is_unwritable;
@@ -45,6 +46,8 @@ pub struct Runner {
     store: Arc<Mutex<Store>>,
     /// Runs history could not take yet, and whether it takes writes (ADR 0022).
     backlog: SharedBacklog,
+    /// Where a run's start and end times come from.
+    clock: SharedClock,
 }
 
 /// One request to run a job.
@@ -170,7 +173,15 @@ impl Runner {
             enforcer,
             store,
             backlog: Backlog::shared(),
+            clock: crate::clock::system(),
         }
+    }
+
+    /// The same runner, reading its times from `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Runner {
+        self.clock = clock;
+        self
     }
 
     /// The runs history could not take yet, and whether it takes writes.
@@ -224,7 +235,7 @@ impl Runner {
             memory_limit_bytes: (enforcement == Enforcement::Cgroup)
                 .then(|| effective_limits(job, slot, self.settings.memory_max).memory_bytes),
             queued_at: req.queued_at,
-            started_at: req.dispatched_at.unwrap_or_else(Utc::now),
+            started_at: req.dispatched_at.unwrap_or_else(|| self.clock.now()),
         };
         let clock = Instant::now();
         let (id, has_row) = self.insert(&new).await?;
@@ -244,7 +255,7 @@ impl Runner {
                 not_started(
                     failure.to_string(),
                     failure.exit_code(),
-                    Utc::now(),
+                    self.clock.now(),
                     clock.elapsed(),
                 )
             }
@@ -314,7 +325,7 @@ impl Runner {
         self.backlog
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .failed(error);
+            .failed(error, self.clock.now());
     }
 
     async fn execute(
@@ -326,14 +337,7 @@ impl Runner {
         cancel: impl Future<Output = ()>,
     ) -> Result<RunCompletion, StartFailure> {
         let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
-        let cgroup = match &*self.enforcer {
-            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(
-                &job.slot,
-                &format!("run-{id}"),
-                &run_limits(job, slot),
-            )?)),
-            Enforcer::Unconfined { .. } => None,
-        };
+        let cgroup = self.run_cgroup(id, job, slot)?;
         let started = self
             .start(id, job, identity.as_ref(), cgroup.as_deref())
             .await;
@@ -349,20 +353,7 @@ impl Runner {
         let pid = child.id();
         let log_path = log.path().display().to_string();
         let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
-        // A provisional id (negative) has no row: the backlog keeps the log path.
-        if id > 0
-            && let Err(error) = self
-                .db(move |s| {
-                    s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
-                    match super::process::process_start(pid) {
-                        Some(ticks) => s.set_run_pid_start(id, ticks),
-                        None => Ok(()),
-                    }
-                })
-                .await
-        {
-            warn!(%error, "recording the run's pid");
-        }
+        self.record_process(id, pid, cgroup_path, log_path).await;
         info!(pid, "started");
         let pump = tokio::spawn(pump_output(output, log));
         let clock = Instant::now();
@@ -389,7 +380,7 @@ impl Runner {
                 (Stopped::Cancelled, self.stop(&target, &mut waiter).await)
             }
         };
-        let finished_at = Utc::now();
+        let finished_at = self.clock.now();
         // Whatever the main process left behind (background grandchildren) dies with it:
         // its session here, and everything in its cgroup in `cleanup`.
         signal_group(target.session, Signal::SIGKILL);
@@ -414,6 +405,50 @@ impl Runner {
             finished_at,
             clock.elapsed(),
         ))
+    }
+
+    /// The run's own cgroup under its slot's, with its limits; `None` when unconfined.
+    fn run_cgroup(
+        &self,
+        id: i64,
+        job: &Job,
+        slot: &Slot,
+    ) -> Result<Option<Arc<RunCgroup>>, StartFailure> {
+        Ok(match &*self.enforcer {
+            Enforcer::Cgroup(tree) => Some(Arc::new(tree.create_run(
+                &job.slot,
+                &format!("run-{id}"),
+                &run_limits(job, slot),
+            )?)),
+            Enforcer::Unconfined { .. } => None,
+        })
+    }
+
+    /// Records the started process (pid, its start time, cgroup and log) in the run's row;
+    /// a failure is logged, the run goes on. A provisional id (negative) has no row: the
+    /// backlog keeps the log path.
+    async fn record_process(
+        &self,
+        id: i64,
+        pid: u32,
+        cgroup_path: Option<String>,
+        log_path: String,
+    ) {
+        if id <= 0 {
+            return;
+        }
+        let recorded = self
+            .db(move |s| {
+                s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
+                match super::process::process_start(pid) {
+                    Some(ticks) => s.set_run_pid_start(id, ticks),
+                    None => Ok(()),
+                }
+            })
+            .await;
+        if let Err(error) = recorded {
+            warn!(%error, "recording the run's pid");
+        }
     }
 
     /// Creates the log and the pipe, and starts the process inside the cgroup.

@@ -15,28 +15,11 @@ use super::effect::{Evidence, Judging};
 use super::performance::verdict;
 pub use super::performance::{Performance, RECENT_RUNS, Recent, UNSTABLE_SPREAD};
 use crate::config::Job;
-pub use crate::model::HealthStatus;
-use crate::model::RunStatus;
+pub use crate::model::health::{
+    DEFAULT_CONSECUTIVE_FAILURES, DEFAULT_OVERDUE_GRACE, Execution, HealthStatus,
+};
+pub use crate::model::{is_failure, is_trouble};
 use crate::store::{JobSummary, Rolling};
-
-/// `alerts.consecutive_failures` of a job that does not set it.
-pub const DEFAULT_CONSECUTIVE_FAILURES: u32 = 3;
-/// `overdue_grace` when `slotcron.yaml` does not set it.
-pub const DEFAULT_OVERDUE_GRACE: Duration = Duration::from_secs(5 * 60);
-
-/// Whether the job runs when it should.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Execution {
-    /// It ran, its latest finished run did not fail, and no scheduled time is missing.
-    Ok,
-    /// No run has started yet.
-    NeverRun,
-    /// A scheduled time passed more than the grace ago and no run started since.
-    Overdue,
-    /// Its latest finished run failed (failed, timeout, oom_killed, lost).
-    Failing,
-}
 
 /// The thresholds a job is judged by.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -230,22 +213,6 @@ pub fn failure_threshold(job: &Job) -> u32 {
 /// ```
 pub fn troubled(last_trouble_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     last_trouble_at.is_some_and(|at| now.signed_duration_since(at) < super::ROLLING_PERIOD)
-}
-
-/// Whether a finished run with `status` that recorded `oom_kills` troubles its job's health:
-/// a failure ([`is_failure`]), or an OOM kill of one of its processes whatever its status.
-/// The store's `last_trouble_at` query and index (schema 10) say the same in SQL.
-pub fn is_trouble(status: RunStatus, oom_kills: Option<u64>) -> bool {
-    is_failure(status) || oom_kills.unwrap_or(0) > 0
-}
-
-/// The statuses that count as a failure: for health, alerts and the circuit breaker (the
-/// store's SQL list `FAILURE_STATUSES_SQL` is built from this).
-pub fn is_failure(status: RunStatus) -> bool {
-    matches!(
-        status,
-        RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
-    )
 }
 
 #[cfg(test)]

@@ -1,20 +1,18 @@
-//! What a job's history says about it beyond its last run: its baseline (what a normal
-//! successful run costs, [`baseline`]), its last 24 hours ([`crate::store::Rolling`]) and
-//! its health in three words ([`health`]).
+//! What a job's history says about it beyond its last run: its baseline, its last 24 hours
+//! ([`crate::store::Rolling`]) and its health in three words ([`health`]).
 //!
-//! The rules are pure functions on plain values. [`Figures::load`] reads what they need
-//! for every job at once, in a handful of queries whose cost follows the number of jobs,
-//! not the size of the history, so `slotcron jobs`, the daemon's `status` and a metrics
-//! endpoint can all call [`Figures::inputs`] and [`assess`] for 1,000 jobs in well under
-//! 100 ms.
+//! The arithmetic (baseline, effect size, spread, settling, the performance verdict) lives
+//! in [`crate::baseline`], below configuration and history, and is re-exported here under
+//! its old paths (`stats::effect::judge`); this module adds what reads configuration and
+//! history. The rules are pure functions on plain values. [`Figures::load`] reads what they
+//! need for every job at once, in a handful of queries whose cost follows the number of
+//! jobs, not the size of the history, so `slotcron jobs`, the daemon's `status` and a
+//! metrics endpoint can all call [`Figures::inputs`] and [`assess`] for 1,000 jobs in well
+//! under 100 ms.
 
-pub mod baseline;
-pub mod effect;
 pub mod health;
-pub mod performance;
-pub mod settle;
-pub mod spread;
-pub mod units;
+
+pub use crate::baseline::{self, effect, performance, settle, spread, units};
 
 use std::collections::HashMap;
 
@@ -23,10 +21,10 @@ use chrono::{DateTime, Utc};
 use crate::config::HealthSettings;
 use crate::store::{JobControl, JobSummary, Rolling, RunRecord, Store, StoreError};
 
-pub use baseline::{Baseline, Sample, compute, robust_z};
-pub use effect::{Evidence, Judging};
+pub use crate::baseline::effect::{Evidence, Judging};
+pub use crate::baseline::performance::{Performance, Recent, Verdict, recent_medians, verdict};
+pub use crate::baseline::{Baseline, Sample, compute, robust_z};
 pub use health::{Execution, Health, HealthInputs, HealthStatus, assess, evaluate};
-pub use performance::{Performance, Recent, Verdict, recent_medians, verdict};
 
 /// The period of the rolling figures.
 pub const ROLLING_PERIOD: chrono::Duration = chrono::Duration::hours(24);

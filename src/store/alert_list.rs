@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::record::{get_parsed, get_time, get_time_req, get_uint};
 use super::{Store, StoreError};
-use crate::alerts::{AlertKind, Severity};
-use crate::stats::Evidence;
+use crate::model::Evidence;
+use crate::model::{AlertKind, Severity};
 
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

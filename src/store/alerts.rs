@@ -17,7 +17,7 @@ use super::jobs::require_job;
 use super::record::to_ms;
 use super::runs::require_run;
 use super::{Store, StoreError};
-use crate::alerts::{AlertKind, Finding, Severity};
+use crate::model::{AlertKind, Finding, Severity};
 
 /// What [`Store::raise`] did, and so whether to notify: `Opened` and `Escalated` notify,
 /// `Repeated` and `Reopened` do not. An acknowledged alert that a worse finding escalates

@@ -153,12 +153,12 @@ impl Backlog {
         Arc::new(Mutex::new(Backlog::default()))
     }
 
-    /// A write failed with `error`.
-    pub fn failed(&mut self, error: &StoreError) {
+    /// A write failed with `error` at `at`.
+    pub fn failed(&mut self, error: &StoreError, at: DateTime<Utc>) {
         let reason = describe(error);
         match &mut self.fault {
             Some((_, last)) => *last = reason,
-            None => self.fault = Some((Utc::now(), reason)),
+            None => self.fault = Some((at, reason)),
         }
     }
 
@@ -233,12 +233,16 @@ pub fn describe(error: &StoreError) -> String {
     text
 }
 
-/// Writes the kept runs to `store`, oldest first, until one fails. Returns how many were
-/// written.
+/// Writes the kept runs to `store`, oldest first, until one fails (at `now`). Returns how
+/// many were written.
 ///
 /// # Errors
 /// The write that failed; that run and those after it stay kept.
-pub fn flush(store: &mut Store, backlog: &Mutex<Backlog>) -> Result<usize, StoreError> {
+pub fn flush(
+    store: &mut Store,
+    backlog: &Mutex<Backlog>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let lock = || backlog.lock().unwrap_or_else(PoisonError::into_inner);
     let mut written = 0;
     loop {
@@ -268,7 +272,7 @@ pub fn flush(store: &mut Store, backlog: &Mutex<Backlog>) -> Result<usize, Store
                 written += 1;
             }
             Err(error) => {
-                lock().failed(&error);
+                lock().failed(&error, now);
                 return Err(error);
             }
         }
@@ -394,13 +398,13 @@ mod tests {
         let backlog = Mutex::new(Backlog::default());
         {
             let mut b = backlog.lock().unwrap();
-            b.failed(&StoreError::invalid("test", "disk full"));
+            b.failed(&StoreError::invalid("test", "disk full"), Utc::now());
             b.keep(kept(row, true, None));
             b.keep(kept(-1, false, None));
             b.keep(kept(-2, false, Some(-1)));
         }
         assert!(!backlog.lock().unwrap().health().writable);
-        assert_eq!(flush(&mut store, &backlog).unwrap(), 3);
+        assert_eq!(flush(&mut store, &backlog, Utc::now()).unwrap(), 3);
         assert_eq!(backlog.lock().unwrap().health(), HistoryHealth::default());
         let first = store.run(row).unwrap().unwrap();
         assert_eq!(

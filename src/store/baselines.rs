@@ -1,8 +1,8 @@
 //! Keeping each job's [`Baseline`]: reading its window (the newest N successful runs since
 //! its start, through the partial index `runs_job_success`, never the whole history),
-//! computing it with [`crate::stats::baseline::compute`] and storing one row per job in
+//! computing it with [`crate::baseline::compute`] and storing one row per job in
 //! `baselines`; after a success, replacing it only with a settled window
-//! ([`crate::stats::settle::settled`]), else holding it (ADR 0031).
+//! ([`crate::baseline::settle::settled`]), else holding it (ADR 0031).
 
 use std::collections::HashMap;
 
@@ -12,8 +12,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::jobs::require_job;
 use super::record::{get_time_req, get_uint, to_int, to_ms};
 use super::{Store, StoreError};
-use crate::stats::baseline::{self, Baseline, Sample};
-use crate::stats::settle::settled;
+use crate::baseline::settle::settled;
+use crate::baseline::{self, Baseline, Sample};
 
 /// The columns [`baseline_from_row`] reads.
 const BASELINE_COLUMNS: &str = "job, runs, newest_run_id, duration_median_ms, duration_p95_ms, \

@@ -26,6 +26,7 @@ mod baselines;
 mod daemon_state;
 mod error;
 mod events;
+pub mod handle;
 pub mod identity;
 mod jobs;
 mod metrics;

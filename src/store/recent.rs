@@ -11,7 +11,7 @@ use rusqlite::params;
 use super::baselines::sample_from_row;
 use super::record::{RUN_COLUMNS, run_from_row};
 use super::{RunRecord, Store, StoreError};
-use crate::stats::baseline::Sample;
+use crate::baseline::Sample;
 
 impl Store {
     /// The newest run (highest id, any status) of every job that has one, by job name.

@@ -15,8 +15,8 @@ use serde::Serialize;
 
 use super::error::StoreError;
 use crate::cgroup::IoStat;
+use crate::model::is_failure;
 use crate::model::{Enforcement, RunStatus};
-use crate::stats::health::is_failure;
 
 /// A run about to start (or being skipped), as the runner knows it before the process exists.
 #[derive(Debug, Clone, PartialEq)]

@@ -24,8 +24,7 @@ use super::record::{
     FAILURE_STATUSES_SQL, RunRecord, conversion, get_parsed, get_time, get_time_req, get_uint,
 };
 use super::{Store, StoreError};
-use crate::model::RunStatus;
-use crate::stats::health::{is_failure, is_trouble};
+use crate::model::{RunStatus, is_failure, is_trouble};
 
 /// The consecutive-failure count looks at no more than this many of a job's newest runs
 /// after its last success, so the count never exceeds it and one job's endless failures

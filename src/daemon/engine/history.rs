@@ -42,7 +42,7 @@ impl Engine {
             .is_empty();
         if pending {
             match self
-                .db(move |s| crate::store::backlog::flush(s, &backlog))
+                .db(move |s| crate::store::backlog::flush(s, &backlog, now))
                 .await
             {
                 Ok(0) => {}
@@ -88,7 +88,7 @@ impl Engine {
     /// At shutdown: a last attempt to write the kept runs; those history still refuses are
     /// named in the log, the only record left of them.
     pub async fn flush_history_at_shutdown(&mut self) {
-        self.flush_history(Utc::now()).await;
+        self.flush_history(self.now()).await;
         let backlog = self.runner.backlog().clone();
         let backlog = backlog
             .lock()
@@ -218,7 +218,7 @@ impl Engine {
                     .backlog()
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .failed(&error);
+                    .failed(&error, now);
                 self.report_history(now);
             }
         }

@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
 use crate::alerts::AlertNotice;
+use crate::clock::SharedClock;
 use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
@@ -174,6 +175,8 @@ pub struct Engine {
     pub db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
     /// Tells systemd (`STATUS=`) about such faults; disabled unless the daemon sets it.
     pub notifier: super::notify::Notifier,
+    /// Where every time the engine and its runs read comes from (ADR 0038).
+    pub clock: SharedClock,
     next_token: u64,
 }
 
@@ -200,6 +203,7 @@ impl Engine {
             max_memory_pressure: settings.protect.max_memory_pressure,
         };
         let runner = Runner::new(settings.clone(), enforcer.clone(), store.clone());
+        let clock = crate::clock::system();
         Engine {
             settings,
             enforcer,
@@ -216,7 +220,7 @@ impl Engine {
             proc_root,
             stopping: false,
             events,
-            started_at: Utc::now(),
+            started_at: clock.now(),
             parse_cache: ParseCache::default(),
             synced: false,
             alert_sink: None,
@@ -226,8 +230,23 @@ impl Engine {
             fault_sink: None,
             db_identity: None,
             notifier: super::notify::Notifier::disabled(),
+            clock,
             next_token: 0,
         }
+    }
+
+    /// The same engine on `clock` (and its runner with it), started now by that clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: SharedClock) -> Engine {
+        self.runner = self.runner.with_clock(clock.clone());
+        self.started_at = clock.now();
+        self.clock = clock;
+        self
+    }
+
+    /// The time now, by the engine's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Tells the event streams, if any listen.
@@ -311,7 +330,7 @@ impl Engine {
     /// Records something that is not a run (a deferral, a breaker trip, a reload error).
     pub async fn event(&self, kind: &str, job: Option<&str>, run_id: Option<i64>, message: String) {
         let event = NewEvent {
-            at: Utc::now(),
+            at: self.now(),
             kind: kind.to_owned(),
             job: job.map(str::to_owned),
             run_id,
@@ -335,18 +354,14 @@ impl Engine {
             .set(Wake::Prune, now + crate::retention::PRUNE_EVERY);
     }
 
-    /// Runs `work` on the history from a blocking thread.
+    /// Runs `work` on the history from a blocking thread ([`crate::store::handle::with`]).
     pub async fn db<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            work(&mut store)
-        })
-        .await
-        .expect("history task panicked")
+        crate::store::handle::with(&self.store, work)
+            .await
+            .expect("history task panicked")
     }
 }
 

@@ -12,7 +12,7 @@ use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
 use super::{Active, Engine, Origin, RunEvent, Wake};
-use crate::daemon::live::LiveEvent;
+use crate::control::live::LiveEvent;
 
 impl Engine {
     /// Starts an admitted run in a task of its own; its seat and memory are already
@@ -27,7 +27,7 @@ impl Engine {
         let (cancel_tx, cancel_rx) = oneshot::channel::<()>();
         // A run is recorded with when it was queued and when admission gave it its seat:
         // wait time is `started_at - queued_at`, the scheduler's doing alone.
-        let dispatched_at = Utc::now();
+        let dispatched_at = self.now();
         let frozen = FrozenClock::default();
         self.active.insert(
             token,
@@ -113,17 +113,18 @@ impl Engine {
                 requeue: false,
             },
         );
-        self.arm_pressure(Utc::now());
+        self.arm_pressure(self.now());
         let store = self.store.clone();
         let grace = self.settings.kill_grace;
         let events = self.events.clone();
+        let clock = self.clock.clone();
         tokio::spawn(async move {
             let stop = async {
                 if cancel_rx.await.is_err() {
                     std::future::pending::<()>().await;
                 }
             };
-            let result = crate::daemon::recovery::watch_adopted(adopted, store, stop, grace)
+            let result = crate::daemon::recovery::watch_adopted(adopted, store, clock, stop, grace)
                 .await
                 .map(Box::new)
                 .map_err(|e| e.to_string());
@@ -147,7 +148,7 @@ impl Engine {
         self.publish(event);
         if id < 0 {
             // History could not take the run's start: say so now, not when it ends.
-            self.report_history(Utc::now());
+            self.report_history(self.now());
         }
     }
 
@@ -159,7 +160,7 @@ impl Engine {
         };
         self.admission.release(&active.slot, active.memory);
         self.ladder.forget(token);
-        let now = Utc::now();
+        let now = self.now();
         let mut record = match result {
             Ok(record) => record,
             Err(error) => {
@@ -380,7 +381,7 @@ impl Engine {
     /// seat are recorded `skipped`, so history shows what the shutdown cost.
     pub async fn begin_shutdown(&mut self) {
         self.stopping = true;
-        let now = Utc::now();
+        let now = self.now();
         for run in self.admission.remove_queued(|_| true) {
             let Some(job) = self.registry.jobs.get(&run.job).map(|e| e.job.clone()) else {
                 continue;

@@ -1,6 +1,7 @@
 //! The health rules on hand-made inputs.
 
 use super::*;
+use crate::model::RunStatus;
 use crate::stats::baseline::Baseline;
 use crate::stats::effect::Judging;
 use crate::store::LastRun;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::alerts::{AlertKind, Finding, Severity};
+use crate::model::{AlertKind, Finding, Severity};
 use crate::store::{AlertChange, AlertState, StoreError};
 
 fn finding(kind: AlertKind, severity: Severity, message: &str) -> Finding {
@@ -340,7 +340,7 @@ fn a_finding_within_the_flap_window_reopens_its_alert_without_notifying() {
 
 #[test]
 fn the_evidence_of_a_finding_is_stored_with_its_alert() {
-    use crate::stats::effect::{Judging, Reference, Rule, judge};
+    use crate::baseline::effect::{Judging, Reference, Rule, judge};
     let (_dir, mut store) = store_with_jobs(&["backup"]);
     let usual = Reference {
         median: 10_000.0,

@@ -1,7 +1,7 @@
 //! Mirroring job files: add, update, remove, reappear.
 
 use super::*;
-use crate::store::{StoreError, SyncSummary};
+use crate::store::{JobRecord, StoreError, SyncSummary};
 
 fn summary(added: usize, updated: usize, restored: usize, removed: usize) -> SyncSummary {
     SyncSummary {
@@ -40,24 +40,7 @@ fn sync_adds_updates_removes_and_restores() {
         store.sync_jobs(&second, at(3_000)).unwrap(),
         summary(1, 1, 0, 1)
     );
-    let listed = store.jobs().unwrap();
-    let names: Vec<&str> = listed.iter().map(|j| j.name.as_str()).collect();
-    assert_eq!(names, ["a", "b", "c", "d"], "a removed job keeps its row");
-    let [a, b, c, d] = &listed[..] else {
-        unreachable!()
-    };
-    assert_eq!(
-        (a.first_seen_at, a.updated_at, a.removed_at),
-        (at(1_000), at(1_000), None)
-    );
-    assert_eq!(
-        (b.first_seen_at, b.updated_at, b.removed_at),
-        (at(1_000), at(3_000), None)
-    );
-    assert_eq!(b.schedule, "10 * * * *");
-    assert_eq!(b.definition["schedule"], "10 * * * *");
-    assert_eq!((c.updated_at, c.removed_at), (at(1_000), Some(at(3_000))));
-    assert_eq!((d.first_seen_at, d.updated_at), (at(3_000), at(3_000)));
+    after_the_second_sync(&store.jobs().unwrap());
 
     // Syncing again does not move c's removal time; then c comes back, disabled.
     assert_eq!(
@@ -96,6 +79,26 @@ fn sync_adds_updates_removes_and_restores() {
             .iter()
             .all(|j| j.removed_at == Some(at(6_000)))
     );
+}
+
+/// What the second sync of [`sync_adds_updates_removes_and_restores`] leaves: `a` as it
+/// was, `b` updated, `c` removed (its row kept), `d` added.
+fn after_the_second_sync(listed: &[JobRecord]) {
+    let names: Vec<&str> = listed.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["a", "b", "c", "d"], "a removed job keeps its row");
+    let [a, b, c, d] = listed else { unreachable!() };
+    assert_eq!(
+        (a.first_seen_at, a.updated_at, a.removed_at),
+        (at(1_000), at(1_000), None)
+    );
+    assert_eq!(
+        (b.first_seen_at, b.updated_at, b.removed_at),
+        (at(1_000), at(3_000), None)
+    );
+    assert_eq!(b.schedule, "10 * * * *");
+    assert_eq!(b.definition["schedule"], "10 * * * *");
+    assert_eq!((c.updated_at, c.removed_at), (at(1_000), Some(at(3_000))));
+    assert_eq!((d.first_seen_at, d.updated_at), (at(3_000), at(3_000)));
 }
 
 #[test]

@@ -37,7 +37,25 @@ fn start_process_finish_round_trips_every_field() {
         Some("/var/log/slotcron/backup/2.log")
     );
 
-    let done = RunCompletion {
+    let done = oom_killed();
+    store.finish_run(id, &done).unwrap();
+
+    let expected = recorded(id, first);
+    assert_eq!(store.run(id).unwrap(), Some(expected));
+    assert_eq!(store.run(id + 1).unwrap(), None);
+}
+
+/// The io figures of the round-tripped run.
+const IO: IoStat = IoStat {
+    rbytes: 4096,
+    wbytes: 10 << 20,
+    rios: 1,
+    wios: 80,
+};
+
+/// How the round-tripped run ends: killed at its memory limit, every figure set.
+fn oom_killed() -> RunCompletion {
+    RunCompletion {
         status: RunStatus::OomKilled,
         exit_code: None,
         signal: Some(9),
@@ -50,17 +68,14 @@ fn start_process_finish_round_trips_every_field() {
         cpu_throttled_usec: Some(250_000),
         oom_kills: Some(1),
         pids_peak: Some(17),
-        io: Some(IoStat {
-            rbytes: 4096,
-            wbytes: 10 << 20,
-            rios: 1,
-            wios: 80,
-        }),
+        io: Some(IO),
         error: Some("killed by the OOM killer at memory.max".to_owned()),
-    };
-    store.finish_run(id, &done).unwrap();
+    }
+}
 
-    let expected = RunRecord {
+/// The row the round-tripped run (`id`, a retry of `first`) must read back as.
+fn recorded(id: i64, first: i64) -> RunRecord {
+    RunRecord {
         id,
         job: "backup".to_owned(),
         slot: "batch".to_owned(),
@@ -78,12 +93,7 @@ fn start_process_finish_round_trips_every_field() {
         cpu_throttled_usec: Some(250_000),
         oom_kills: Some(1),
         pids_peak: Some(17),
-        io: Some(IoStat {
-            rbytes: 4096,
-            wbytes: 10 << 20,
-            rios: 1,
-            wios: 80,
-        }),
+        io: Some(IO),
         enforcement: Enforcement::Cgroup,
         trigger: "retry".to_owned(),
         attempt: 2,
@@ -94,9 +104,7 @@ fn start_process_finish_round_trips_every_field() {
         queued_at: Some(at(9_500)),
         wait_ms: Some(623),
         error: Some("killed by the OOM killer at memory.max".to_owned()),
-    };
-    assert_eq!(store.run(id).unwrap(), Some(expected));
-    assert_eq!(store.run(id + 1).unwrap(), None);
+    }
 }
 
 #[test]

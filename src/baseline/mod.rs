@@ -3,22 +3,36 @@
 //! run moves the baseline by one rank instead of dragging a mean with it.
 //!
 //! The alert rules judge a figure by its median and its *spread* (the robust standard
-//! deviation of its logarithm, [`super::spread`]); the MAD is kept for the dashboard's band
+//! deviation of its logarithm, [`spread`]); the MAD is kept for the dashboard's band
 //! and the `unstable` verdict.
 //!
 //! A baseline adapts, but is not dragged along by a change under way: it is only replaced
-//! when the newest window is *settled* ([`super::settle`]). A step change is taken in once
+//! when the newest window is *settled* ([`settle`]). A step change is taken in once
 //! a whole window shows it; a drift never settles, so it is judged against the level before
 //! it (ADR 0031).
 //!
 //! Pure functions on plain figures; the store reads the window and keeps the result
-//! (`Store::refresh_baseline`).
+//! (`Store::refresh_baseline`). With the baseline live the rest of the arithmetic of
+//! judging a job against it, which configuration, history and alerts all use and which
+//! therefore sits below them (ADR 0033):
+//! - [`effect`]: the effect-size rule, [`effect::judge`], and its thresholds.
+//! - [`spread`]: how widely runs vary, on the log scale.
+//! - [`settle`]: when a baseline may follow its job.
+//! - [`performance`]: the `performance` word of health from the newest runs.
+//! - [`units`]: figures in words with the precision that shows a difference.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::effect::Reference;
-use super::spread::log_spread;
+pub mod effect;
+pub mod performance;
+pub mod settle;
+pub mod spread;
+pub mod units;
+
+pub use crate::model::Sample;
+use effect::Reference;
+use spread::log_spread;
 
 /// `baseline_runs` when `slotcron.yaml` does not set it: a month of a daily job. Fewer
 /// runs make the spread too uncertain to judge 1,000 runs without a false alarm (ADR 0031).
@@ -28,7 +42,7 @@ pub const DEFAULT_BASELINE_RUNS: u32 = 30;
 pub const BASELINE_RUNS_RANGE: std::ops::RangeInclusive<u64> = 3..=1000;
 /// The daemon checks a job's baseline again after this many successful runs since the
 /// last check, and replaces it when the newest window is settled
-/// ([`super::settle::settled`]).
+/// ([`settle::settled`]).
 pub const RECOMPUTE_EVERY: u32 = 10;
 /// The scale factor that makes a MAD comparable to a standard deviation of normal data
 /// (Iglewicz and Hoaglin): `z = 0.6745 * (x - median) / MAD`.
@@ -39,19 +53,6 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// undefined; [`is_outlier`] then calls a value an outlier when it is more than this
 /// fraction away from the median.
 pub const ZERO_MAD_RELATIVE: f64 = 0.5;
-
-/// The figures of one successful run that a baseline is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    /// The run's id (newest runs have the highest).
-    pub id: i64,
-    /// Wall time in milliseconds.
-    pub duration_ms: u64,
-    /// `memory.peak` (or `ru_maxrss` without enforcement), if recorded.
-    pub memory_peak_bytes: Option<u64>,
-    /// `cpu.stat` `usage_usec`, if recorded.
-    pub cpu_usage_usec: Option<u64>,
-}
 
 /// A job's normal successful run. Medians of an even count are the mean of the two middle
 /// values; the p95 interpolates linearly between ranks (numpy's default, rounded to 6
@@ -72,7 +73,7 @@ pub struct Baseline {
     /// Median absolute deviation of the memory peak, bytes.
     pub memory_mad_bytes: Option<f64>,
     /// The spread of the duration: robust standard deviation of its logarithm
-    /// ([`super::spread::log_spread`]). `None` only in a baseline stored by a slotcron
+    /// ([`spread::log_spread`]). `None` only in a baseline stored by a slotcron
     /// before 0.x (then it is due for recomputation and judges nothing until then).
     pub duration_spread: Option<f64>,
     /// The spread of the memory peak, as `duration_spread`; `None` without memory figures.
@@ -118,7 +119,7 @@ impl Baseline {
 ///
 /// ```
 /// use chrono::{DateTime, Utc};
-/// use slotcron::stats::baseline::{Sample, compute};
+/// use slotcron::baseline::{Sample, compute};
 ///
 /// let now = DateTime::<Utc>::from_timestamp(1_767_225_600, 0).unwrap();
 /// let runs: Vec<Sample> = [100, 110, 90, 120, 1000]
@@ -185,7 +186,7 @@ pub fn compute(successes: &[Sample], n: usize, now: DateTime<Utc>) -> Option<Bas
 /// back to a relative threshold, as [`is_outlier`] does.
 ///
 /// ```
-/// use slotcron::stats::baseline::robust_z;
+/// use slotcron::baseline::robust_z;
 ///
 /// assert_eq!(robust_z(150.0, 100.0, 6.745), Some(5.0));
 /// assert_eq!(robust_z(90.0, 100.0, 13.49), Some(-0.5));
@@ -200,7 +201,7 @@ pub fn robust_z(value: f64, median: f64, mad: f64) -> Option<f64> {
 /// median away from it (any difference at all when the median is 0 too).
 ///
 /// ```
-/// use slotcron::stats::baseline::is_outlier;
+/// use slotcron::baseline::is_outlier;
 ///
 /// assert!(is_outlier(140.0, 100.0, 6.745)); // z = 6
 /// assert!(!is_outlier(120.0, 100.0, 6.745)); // z = 2
@@ -217,7 +218,7 @@ pub fn is_outlier(value: f64, median: f64, mad: f64) -> bool {
 /// The median of `values` (any order); `None` for none.
 ///
 /// ```
-/// use slotcron::stats::baseline::median;
+/// use slotcron::baseline::median;
 ///
 /// assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
 /// assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::UnknownName;
-use crate::stats::Evidence;
+use super::evidence::Evidence;
+use super::run::UnknownName;
 
 /// What an alert is about. Stored in SQLite and printed in JSON as the snake-case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::alerts::{AlertKind, Severity};
 use crate::model::RunStatus;
+use crate::model::{AlertKind, Severity};
 
 /// How many events a listener may fall behind before it loses the oldest.
 pub const LIVE_BACKLOG: usize = 1024;

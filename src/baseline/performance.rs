@@ -7,8 +7,9 @@
 
 use serde::Serialize;
 
-use super::baseline::{self, Baseline, Sample};
 use super::effect::{Evidence, Judging, Rule, judge};
+use super::{self as baseline, Baseline, Sample};
+pub use crate::model::health::Performance;
 
 /// How many of the newest successful runs make the recent window.
 pub const RECENT_RUNS: u32 = 5;
@@ -16,21 +17,6 @@ pub const RECENT_RUNS: u32 = 5;
 pub const MIN_RECENT_RUNS: u32 = 3;
 /// A duration MAD above this fraction of the median duration makes a job `unstable`.
 pub const UNSTABLE_SPREAD: f64 = 0.5;
-
-/// Whether the job's runs cost what its baseline says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Performance {
-    /// Recent runs are in line with the baseline.
-    Stable,
-    /// The median duration or memory peak of the newest successful runs is both unusual
-    /// and materially above the baseline (the `slower` or `bigger` rule of `alerting:`).
-    Degraded,
-    /// The baseline itself is spread wide: duration MAD over half the median.
-    Unstable,
-    /// No baseline yet (fewer than `baseline_runs` successful runs): nothing to compare with.
-    Unknown,
-}
 
 /// The medians of a job's newest [`RECENT_RUNS`] successful runs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -54,7 +40,7 @@ pub struct Verdict {
 /// The medians of `runs` (the newest successful runs), as [`Recent`].
 ///
 /// ```
-/// use slotcron::stats::{Sample, recent_medians};
+/// use slotcron::baseline::{Sample, performance::recent_medians};
 ///
 /// let runs = [(1, 300, Some(10)), (2, 100, None), (3, 200, Some(30))]
 ///     .map(|(id, ms, mem)| Sample { id, duration_ms: ms, memory_peak_bytes: mem, cpu_usage_usec: None });

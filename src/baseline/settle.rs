@@ -4,9 +4,9 @@
 //! above the older ones, never is, so it stays judged against the level before it
 //! (ADR 0031). Pure; the store applies it (`Store::refresh_baseline`).
 
-use super::baseline::{RECOMPUTE_EVERY, Sample, median};
 use super::effect::{Reference, z_score};
 use super::spread::log_spread;
+use super::{RECOMPUTE_EVERY, Sample, median};
 
 /// A window whose newest [`RECOMPUTE_EVERY`] runs lie this many standard errors or more
 /// from the runs before them is not [`settled`]: a change is under way and the baseline is
@@ -25,8 +25,8 @@ pub const SETTLED_Z: f64 = 2.0;
 /// ones, never is.
 ///
 /// ```
-/// use slotcron::stats::baseline::Sample;
-/// use slotcron::stats::settle::settled;
+/// use slotcron::baseline::Sample;
+/// use slotcron::baseline::settle::settled;
 ///
 /// let runs = |all: &[u64]| -> Vec<Sample> {
 ///     all.iter().enumerate().map(|(i, &ms)| Sample {

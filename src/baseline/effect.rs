@@ -6,10 +6,11 @@
 //! `anomaly`, `too_fast` and `too_small` alerts (one run) and `degraded` (the recent
 //! window), so a figure means the same everywhere it is shown. See ADR 0031.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::spread::{LOG_FLOOR, spread_percent};
 use super::units::{amount, ratio_text, signed};
+pub use crate::model::evidence::{Evidence, Figure, Rule};
 
 /// `alerting.anomaly_z` when not set: how many spreads (on the log scale) a figure must be
 /// from the baseline's median.
@@ -20,54 +21,6 @@ pub const MIN_SPREAD: f64 = 0.01;
 /// Qn's efficiency: its estimate from `n` runs varies like a standard deviation's from
 /// `0.82 n`, which gives the degrees of freedom of [`z_limit`].
 pub const QN_EFFICIENCY: f64 = 0.82;
-
-/// Which figure a rule looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Figure {
-    /// Wall time, in milliseconds.
-    Duration,
-    /// Memory peak, in bytes.
-    Memory,
-}
-
-/// A direction of change on a figure, each with its own thresholds ([`Effect`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rule {
-    /// Duration above the baseline: `anomaly`, `degraded`.
-    Slower,
-    /// Memory peak above the baseline: `anomaly`, `degraded`.
-    Bigger,
-    /// Duration below the baseline: `too_fast`, off unless the job turns it on.
-    Faster,
-    /// Memory peak below the baseline: `too_small`, off unless the job turns it on.
-    Smaller,
-}
-
-impl Rule {
-    /// The name in `alerting:` and a job's `alerts:`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Slower => "slower",
-            Rule::Bigger => "bigger",
-            Rule::Faster => "faster",
-            Rule::Smaller => "smaller",
-        }
-    }
-
-    pub fn figure(self) -> Figure {
-        match self {
-            Rule::Slower | Rule::Faster => Figure::Duration,
-            Rule::Bigger | Rule::Smaller => Figure::Memory,
-        }
-    }
-
-    /// Whether the rule looks for an increase.
-    pub fn up(self) -> bool {
-        matches!(self, Rule::Slower | Rule::Bigger)
-    }
-}
 
 /// What counts as a material change in one direction: more than `relative` of the median
 /// (0.5: 50 %) *and* more than `absolute` (ms or bytes) away from it.
@@ -154,38 +107,6 @@ pub struct Reference {
     pub runs: u32,
 }
 
-/// Why a rule fired, with every figure it used: what an alert carries to the API, the CLI,
-/// the notifications and the dashboard. Stored with the alert as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    pub rule: Rule,
-    pub figure: Figure,
-    /// The figure judged: a run's, or the median of the newest `runs` successful runs
-    /// (ms or bytes).
-    pub value: f64,
-    /// 1 for one run; more for the median of a job's newest successful runs (`degraded`).
-    pub runs: u32,
-    pub baseline_median: f64,
-    /// Runs of the baseline typically lie within ± this percentage of its median.
-    pub baseline_spread_pct: f64,
-    /// How many successful runs the baseline is computed from.
-    pub baseline_runs: u32,
-    /// `value / baseline_median` (on figures of at least 1).
-    pub ratio: f64,
-    /// `value - baseline_median`, signed (ms or bytes).
-    pub change: f64,
-    /// How many spreads (log scale) `value` is from the median, signed, two decimals.
-    pub z: f64,
-    /// The thresholds that were passed: `z` beyond this, ...
-    pub z_limit: f64,
-    /// ... and a change beyond this percentage of the median ...
-    pub percent_limit: f64,
-    /// ... and beyond this amount (ms or bytes).
-    pub at_least: f64,
-    /// The above in one line of words (see [`Evidence::summary`]).
-    pub summary: String,
-}
-
 /// The verdict of `rule` on `value` (ms or bytes; one run's figure when `runs` is 1, else
 /// the median of the newest `runs` successful runs) against `reference`: `Some` with the
 /// evidence when the rule is on and the figure is both unusual (its z-score beyond
@@ -197,7 +118,7 @@ pub struct Evidence {
 /// times a mean's).
 ///
 /// ```
-/// use slotcron::stats::effect::{Judging, Reference, Rule, judge};
+/// use slotcron::baseline::effect::{Judging, Reference, Rule, judge};
 ///
 /// let usual = Reference { median: 10_000.0, spread: 0.05, runs: 30 };
 /// let rules = Judging::default();
@@ -257,7 +178,7 @@ pub fn judge(
 /// (Cornish-Fisher, Abramowitz and Stegun 26.7.5). The fewer runs, the higher the bar.
 ///
 /// ```
-/// use slotcron::stats::effect::z_limit;
+/// use slotcron::baseline::effect::z_limit;
 ///
 /// assert_eq!((z_limit(5.0, 30) * 100.0).round() / 100.0, 6.62);
 /// assert!((z_limit(5.0, 10) - 11.7).abs() < 0.01);
@@ -273,7 +194,7 @@ pub fn z_limit(z: f64, runs: u32) -> f64 {
 /// of `runs` runs) lies from `reference`'s median on the log scale; see [`judge`].
 ///
 /// ```
-/// use slotcron::stats::effect::{Reference, z_score};
+/// use slotcron::baseline::effect::{Reference, z_score};
 ///
 /// let usual = Reference { median: 100.0, spread: 0.1, runs: 30 };
 /// assert_eq!(z_score(100.0, 1, &usual), 0.0);
@@ -312,6 +233,7 @@ fn median_variance(runs: u32) -> f64 {
     std::f64::consts::FRAC_PI_2 / f64::from(runs.max(1))
 }
 
+/// The words of [`Evidence`] live here, beside the units they are written in.
 impl Evidence {
     /// The evidence in words, every figure with the precision that shows the difference:
     /// `duration 20.0 s is 2.00x the baseline median 10.0 s (+10.0 s); its runs vary ±5.1 %

@@ -7,8 +7,8 @@ use super::effect::Figure;
 /// A figure's amount: a duration in milliseconds or a size in bytes.
 ///
 /// ```
-/// use slotcron::stats::effect::Figure;
-/// use slotcron::stats::units::amount;
+/// use slotcron::baseline::effect::Figure;
+/// use slotcron::baseline::units::amount;
 ///
 /// assert_eq!(amount(Figure::Duration, 4.5), "4.5 ms");
 /// assert_eq!(amount(Figure::Duration, 250.0), "250 ms");
@@ -30,8 +30,8 @@ pub fn amount(figure: Figure, value: f64) -> String {
 /// A change, with its sign: `+10.0 s`, `-12.0 KiB`.
 ///
 /// ```
-/// use slotcron::stats::effect::Figure;
-/// use slotcron::stats::units::signed;
+/// use slotcron::baseline::effect::Figure;
+/// use slotcron::baseline::units::signed;
 ///
 /// assert_eq!(signed(Figure::Memory, -12_288.0), "-12.0 KiB");
 /// assert_eq!(signed(Figure::Duration, 10_000.0), "+10.0 s");
@@ -44,7 +44,7 @@ pub fn signed(figure: Figure, change: f64) -> String {
 /// A ratio as it reads before "the baseline median": `2.00x`, `0.45x`, `1/600 of`.
 ///
 /// ```
-/// use slotcron::stats::units::ratio_text;
+/// use slotcron::baseline::units::ratio_text;
 ///
 /// assert_eq!(ratio_text(2.0), "2.00x");
 /// assert_eq!(ratio_text(0.45), "0.45x");

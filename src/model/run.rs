@@ -1,6 +1,6 @@
-//! Types shared by the runner, the history store, the daemon and the command line: the
-//! vocabulary of a run and of what is said about a job (its health status, its memory).
-//! They carry no behaviour beyond naming and parsing themselves.
+//! The vocabulary of a run: how it ended ([`RunStatus`], and which endings are failures),
+//! whether the kernel enforced its limits ([`Enforcement`]), and the figures of a
+//! successful run that a baseline is made of ([`Sample`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -71,6 +71,35 @@ impl fmt::Display for RunStatus {
     }
 }
 
+/// The statuses that count as a failure: for health, alerts and the circuit breaker (the
+/// store's SQL list `FAILURE_STATUSES_SQL` is built from this).
+pub fn is_failure(status: RunStatus) -> bool {
+    matches!(
+        status,
+        RunStatus::Failed | RunStatus::Timeout | RunStatus::OomKilled | RunStatus::Lost
+    )
+}
+
+/// Whether a finished run with `status` that recorded `oom_kills` troubles its job's health:
+/// a failure ([`is_failure`]), or an OOM kill of one of its processes whatever its status.
+/// The store's `last_trouble_at` query and index (schema 10) say the same in SQL.
+pub fn is_trouble(status: RunStatus, oom_kills: Option<u64>) -> bool {
+    is_failure(status) || oom_kills.unwrap_or(0) > 0
+}
+
+/// The figures of one successful run that a baseline is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// The run's id (newest runs have the highest).
+    pub id: i64,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+    /// `memory.peak` (or `ru_maxrss` without enforcement), if recorded.
+    pub memory_peak_bytes: Option<u64>,
+    /// `cpu.stat` `usage_usec`, if recorded.
+    pub cpu_usage_usec: Option<u64>,
+}
+
 /// The text was not the name of a [`RunStatus`] or [`Enforcement`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {kind} `{value}`")]
@@ -93,21 +122,6 @@ impl FromStr for RunStatus {
                 value: s.to_owned(),
             })
     }
-}
-
-/// Whether a job fails: the `status` of its health, for `slotcron jobs`, the API,
-/// `slotcron status` and `slotcron_job_health` alike (decided by `stats::health`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HealthStatus {
-    /// No failure, timeout, lost run or OOM kill ended in the last 24 hours, and no failure
-    /// streak.
-    #[default]
-    Healthy,
-    /// A failure, timeout, lost run or OOM kill ended in the last 24 hours.
-    Warning,
-    /// At least `alerts.consecutive_failures` failures in a row.
-    Critical,
 }
 
 /// A job's memory as admission sees it: what a run is expected to need (reserved from its
@@ -181,14 +195,4 @@ mod tests {
             "oom-killed"
         );
     }
-}
-
-/// What becomes of runs past the retention (`retention_mode` in `slotcron.yaml`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RetentionMode {
-    /// Deleted: the database stays bounded.
-    Delete,
-    /// Moved to `runs_archive`: the live tables stay bounded, the file does not.
-    Archive,
 }

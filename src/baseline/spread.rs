@@ -26,7 +26,7 @@ pub const LOG_FLOOR: f64 = 1.0;
 /// distances: 0.5 M for the largest window (1,000 runs).
 ///
 /// ```
-/// use slotcron::stats::spread::qn;
+/// use slotcron::baseline::spread::qn;
 ///
 /// assert_eq!(qn(&[5.0]), None);
 /// assert_eq!(qn(&[3.0, 3.0, 3.0, 9.0]), Some(0.0)); // most runs identical: no spread
@@ -64,7 +64,7 @@ fn small_sample(n: usize) -> f64 {
 /// [`LOG_FLOOR`]). `None` for fewer than 2 values.
 ///
 /// ```
-/// use slotcron::stats::spread::log_spread;
+/// use slotcron::baseline::spread::log_spread;
 ///
 /// // 10 s give or take a little: a spread of about 0.05, "±5 %".
 /// let runs = [9_500.0, 10_000.0, 10_400.0, 9_800.0, 10_900.0, 10_100.0, 9_300.0, 10_200.0];
@@ -80,7 +80,7 @@ pub fn log_spread(values: &[f64]) -> Option<f64> {
 /// (`e^spread - 1`, one decimal).
 ///
 /// ```
-/// use slotcron::stats::spread::spread_percent;
+/// use slotcron::baseline::spread::spread_percent;
 ///
 /// assert_eq!(spread_percent(0.1), 10.5);
 /// assert_eq!(spread_percent(0.0), 0.0);
