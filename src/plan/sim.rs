@@ -19,7 +19,7 @@ use crate::config::{CatchUp, Concurrency, Job, Schedule, Settings};
 use crate::model::{RunStatus, format_duration};
 use crate::scheduler::due::unmet_dependency;
 use crate::scheduler::{
-    Admission, Decision, DueJob, Floor, LastOutcome, Links, MachineState, Origin, Pending,
+    Admission, Decision, DueJob, Floor, LastOutcome, Links, Look, MachineState, Origin, Pending,
     ProtectGate, Timeline, decide, firing, job_breaker,
 };
 use crate::store::JobSummary;
@@ -380,9 +380,9 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Whether `protect` holds new runs back now (the gate's own check, on the machine's
-    /// available memory less what the runs going are predicted to use); the first look of
-    /// each such stretch is a finding.
+    /// Whether `protect` holds new runs back now (the gate's own look, on the machine's
+    /// available memory less what the runs going are predicted to use); each time it
+    /// closes is a finding.
     fn protect(&mut self) -> bool {
         if !self.gate.is_active() {
             return false;
@@ -392,16 +392,16 @@ impl<'a> Sim<'a> {
             mem_available: self.mem_available.map(|m| m.saturating_sub(used)),
             memory_pressure: None,
         };
-        let reason = self.gate.check(&state);
-        let held = reason.is_some();
-        if let Some(why) = reason
-            && !self.held
-        {
-            let message = format!("new runs held back: {why}");
-            self.found(FindingKind::ProtectHolds, None, message);
+        match self.gate.look(Some(&state), self.held) {
+            Look::Closes(why) => {
+                let message = format!("new runs held back: {why}");
+                self.found(FindingKind::ProtectHolds, None, message);
+                self.held = true;
+            }
+            Look::Opens => self.held = false,
+            Look::StaysClosed | Look::StaysOpen => {}
         }
-        self.held = held;
-        held
+        self.held
     }
 
     /// An admitted run takes its seat: it ends after its estimate.
