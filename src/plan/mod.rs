@@ -258,7 +258,8 @@ pub fn simulate(inputs: &Inputs<'_>, options: &Options) -> Plan {
 }
 
 /// Reads what history says about `jobs` from `store` and plays the window: the one way the
-/// command line and the API build a forecast.
+/// command line and the API build a forecast. `mem_available` reads the machine's
+/// `MemAvailable`; it is asked only when `protect.reserve_memory` is set.
 ///
 /// # Errors
 /// History cannot be read.
@@ -267,8 +268,12 @@ pub fn forecast(
     settings: &Settings,
     store: Option<&Store>,
     options: &Options,
-    mem_available: Option<u64>,
+    mem_available: impl FnOnce() -> Option<u64>,
 ) -> Result<Plan, StoreError> {
+    let mem_available = settings
+        .protect
+        .reserve_memory
+        .and_then(|_| mem_available());
     let history = match store {
         Some(store) => History::load(store, settings.health.baseline_runs, options.from)?,
         None => History::default(),

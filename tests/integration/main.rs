@@ -24,6 +24,7 @@ mod jobs;
 mod limits;
 mod next;
 mod packaging;
+mod plan;
 mod promtool;
 mod prune;
 mod robfig;
