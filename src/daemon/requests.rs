@@ -154,9 +154,9 @@ pub async fn status(engine: &Engine) -> StatusReport {
         .collect();
     StatusReport {
         pid: std::process::id(),
-        started_at: engine.started_at,
+        started_at: engine.started_at(),
         enforcement: report.enforcement,
-        cgroup_root: match engine.enforcer.as_ref() {
+        cgroup_root: match engine.enforcer().as_ref() {
             crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
             crate::runner::Enforcer::Unconfined { .. } => None,
         },
