@@ -1,5 +1,5 @@
 //! `slotcron plan`: the next hours forecast through the scheduler's own rules
-//! ([`crate::plan`], ADR 0040), from the job files and what history says; no daemon
+//! ([`crate::plan`], ADR 0041), from the job files and what history says; no daemon
 //! needed. Prints the findings, the slots' peaks, each job's figures and every run, or with
 //! `--json` the [`Plan`] that `GET /api/v1/plan` answers too.
 
@@ -12,8 +12,9 @@ use chrono::{DateTime, Local, Utc};
 use clap::Args;
 
 use crate::config::{Job, Zone, parse_duration};
-use crate::daemon::machine::{MemorySignals, ProcMemory};
 use crate::plan::{Fate, MAX_HOURS, Options, Percentile, Plan, Series, Source, forecast};
+use crate::scheduler::MachineState;
+use crate::scheduler::protect::DEFAULT_PROC_ROOT;
 
 use super::context;
 use super::next::{From, parse_from};
@@ -71,7 +72,7 @@ pub fn plan(config: Option<&Path>, args: &PlanArgs) -> Result<ExitCode> {
     let store = context::existing_store(&loaded)?;
     // A machine that cannot be read plays no reserve.
     let mem_available = || {
-        let state = ProcMemory::default().machine_state().ok()?;
+        let state = MachineState::read(Path::new(DEFAULT_PROC_ROOT)).ok()?;
         state.mem_available
     };
     let plan = forecast(&jobs, settings, store.as_ref(), &options, mem_available)?;

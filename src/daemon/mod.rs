@@ -9,7 +9,6 @@
 //! - [`alerting`]: the alerts a run raises, handed to the notification channels.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
-//! - [`machine`]: the machine's memory signals (`/proc`), read for `protect`.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`query`]: the loop's answers to the questions the HTTP server asks through
@@ -27,7 +26,6 @@ pub mod engine;
 mod fd;
 pub use crate::control::live;
 pub mod lock;
-pub mod machine;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -41,6 +39,7 @@ pub mod timer;
 pub mod watch;
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,8 +72,8 @@ pub struct World {
     pub control: Option<UnixListener>,
     /// The HTTP listener for `/metrics` (`metrics.listen`), already bound; `None`: off.
     pub http: Option<TcpListener>,
-    /// Where the machine's memory signals are read ([`machine::ProcMemory`] on `/proc`).
-    pub machine: Arc<dyn machine::MemorySignals>,
+    /// Where `meminfo` and `pressure/memory` are read (`/proc`).
+    pub proc_root: PathBuf,
     /// This boot's id (`/proc/sys/kernel/random/boot_id`); `@reboot` jobs run when it
     /// differs from the one stored by the last daemon.
     pub boot_id: Option<String>,
@@ -148,7 +147,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         store,
         control,
         http,
-        machine,
+        proc_root,
         boot_id,
         mut reload_requests,
         notifier,
@@ -159,7 +158,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .map(|listener| http_access(&settings, listener))
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings.clone(), enforcer, store, machine, events_tx)
+    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx)
         .with_clock(clock.clone());
     engine.notifier = notifier.clone();
     engine.db_identity = engine
@@ -266,10 +265,11 @@ fn serve_http(
         state.health = settings.health;
         state.clock = engine.clock.clone();
         state.settings = Some(settings.clone());
-        let machine = engine.machine.clone();
-        // The engine's own reader, so a test's fixed memory is the forecast's too.
+        let proc_root = engine.proc_root.clone();
         state.mem_available = Some(crate::http::plan::MemAvailable(Arc::new(move || {
-            machine.machine_state().ok()?.mem_available
+            crate::scheduler::MachineState::read(&proc_root)
+                .ok()?
+                .mem_available
         })));
         let limits = crate::http::ServerLimits {
             connections: descriptor_budget(settings).http,

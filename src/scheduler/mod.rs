@@ -7,7 +7,7 @@
 //!
 //! The daemon (`crate::daemon`) owns the clock, the processes and the database; it feeds
 //! these types events and carries out what they decide. The forecast (`crate::plan`) feeds
-//! the same types on a virtual clock (ADR 0040). Keeping them pure lets every rule
+//! the same types on a virtual clock (ADR 0041). Keeping them pure lets every rule
 //! be tested with plain values and lets the benchmarks time the decisions alone.
 
 pub mod admission;
@@ -26,5 +26,5 @@ pub use due::{Asker, Decision, DueJob, LastOutcome, Off, Origin, decide};
 pub use ladder::{Action, Ladder, Readings, RunView, Signal};
 pub use links::Links;
 pub use policy::{BreakerState, breaker_state, job_breaker, retry_backoff};
-pub use protect::{Look, MachineState, ProtectGate};
+pub use protect::{MachineState, ProtectGate};
 pub use timeline::Timeline;

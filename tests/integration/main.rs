@@ -25,6 +25,7 @@ mod limits;
 mod next;
 mod packaging;
 mod plan;
+mod pressure;
 mod promtool;
 mod prune;
 mod robfig;

@@ -6,7 +6,7 @@
 mod assets;
 mod details;
 mod endpoints;
-mod events;
+pub mod events;
 mod plan;
 mod secrets;
 
