@@ -136,9 +136,9 @@ pub fn job_state(
     }
 }
 
-/// The whole picture for `slotcron status`.
-pub async fn status(engine: &Engine) -> StatusReport {
-    let now = engine.now();
+/// The runs in progress that have a row, by id, with their pids (from history) and what
+/// the pressure response does to them now.
+async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<RunningRun> {
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await
@@ -160,10 +160,18 @@ pub async fn status(engine: &Engine) -> StatusReport {
                 started_at: a.started_at,
                 pid: pids.get(&id).copied(),
                 attempt: a.attempt,
+                pressure: a.pressure.book().view(now),
             })
         })
         .collect();
     running.sort_by_key(|r| r.id);
+    running
+}
+
+/// The whole picture for `slotcron status`.
+pub async fn status(engine: &Engine) -> StatusReport {
+    let now = engine.now();
+    let running = running_runs(engine, now).await;
     let report = super::query::slots(engine);
     let slots = report.slots.into_iter().map(SlotStatus::from).collect();
     let running_jobs = super::query::running_per_job(engine);
