@@ -458,6 +458,7 @@ fn lost(
         pids_peak: stats.and_then(|s| s.pids_peak),
         io: stats.and_then(|s| s.io),
         error: Some(error),
+        pressure: None,
     }
 }
 

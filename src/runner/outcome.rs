@@ -104,6 +104,7 @@ pub fn completed(
         pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
         io: stats.as_ref().and_then(|s| s.io),
         error: None,
+        pressure: None,
     }
 }
 
@@ -129,5 +130,6 @@ pub fn not_started(
         pids_peak: None,
         io: None,
         error: Some(error),
+        pressure: None,
     }
 }

@@ -77,6 +77,7 @@ impl Unrecorded {
                 .queued_at
                 .map(|q| u64::try_from((new.started_at - q).num_milliseconds()).unwrap_or(0)),
             error: done.error.clone(),
+            pressure: done.pressure.map(crate::model::PressureView::ended),
         }
     }
 }
@@ -376,6 +377,7 @@ mod tests {
                 pids_peak: None,
                 io: None,
                 error: None,
+                pressure: None,
             },
         }
     }

@@ -57,6 +57,7 @@ fn ran(
         pids_peak: None,
         io: None,
         error: None,
+        pressure: None,
     };
     store.finish_run(id, &done).unwrap();
 }

@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
-use crate::runner::{Enforcer, FrozenClock, Runner};
+use crate::runner::{Enforcer, PressureClock, Runner};
 use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
@@ -83,8 +83,9 @@ pub struct Active {
     pub cancel: Option<oneshot::Sender<()>>,
     /// Its job's priority when it started (the pressure ladder acts on the lowest first).
     pub priority: Priority,
-    /// When the pressure response froze it; its timeout does not count that time.
-    pub frozen: FrozenClock,
+    /// What the pressure response did to it and when: shown live, recorded when it ends,
+    /// and its timeout does not count the time it was frozen.
+    pub pressure: PressureClock,
     /// The first attempt's run id, for retries (queued again with it when requeued).
     pub retry_of: Option<i64>,
     /// Set when the pressure response stopped it to queue it again.

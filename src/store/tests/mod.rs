@@ -81,5 +81,6 @@ fn success(finished_at: DateTime<Utc>, duration_ms: u64) -> RunCompletion {
         pids_peak: None,
         io: None,
         error: None,
+        pressure: None,
     }
 }

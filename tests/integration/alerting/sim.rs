@@ -108,6 +108,7 @@ impl Sim {
             pids_peak: None,
             io: None,
             error: None,
+            pressure: None,
         };
         self.store.finish_run(id, &done).expect("run finished");
         let record = self.store.run(id).expect("readable").expect("the run");

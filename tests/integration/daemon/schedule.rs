@@ -71,6 +71,7 @@ fn ran_two_days_ago(sb: &Sandbox, jobs: &[&str]) {
             pids_peak: None,
             io: None,
             error: None,
+            pressure: None,
         };
         store.finish_run(id, &done).unwrap();
     }
