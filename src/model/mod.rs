@@ -12,6 +12,7 @@
 //!   [`Performance`]) and the default thresholds behind them.
 //! - [`retention`]: what becomes of old runs ([`RetentionMode`]).
 //! - [`duration`]: how slotcron writes a duration ([`format_duration`]).
+//! - [`usage`]: what a run used ([`RunUsage`]) and the kernel counters it is read from.
 
 pub mod alert;
 pub mod duration;
@@ -19,6 +20,7 @@ pub mod evidence;
 pub mod health;
 pub mod retention;
 pub mod run;
+pub mod usage;
 
 pub use alert::{AlertKind, Finding, Severity};
 pub use duration::format_duration;
@@ -26,3 +28,4 @@ pub use evidence::{Evidence, Figure, Rule};
 pub use health::{Execution, HealthStatus, Performance};
 pub use retention::RetentionMode;
 pub use run::{Enforcement, JobMemory, RunStatus, Sample, UnknownName, is_failure, is_trouble};
+pub use usage::{CpuStat, IoStat, MemoryEvents, RunUsage};

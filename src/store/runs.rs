@@ -107,17 +107,17 @@ impl Store {
         }
         let figures = [
             to_int("duration_ms", Some(done.duration_ms))?,
-            to_int("memory_peak_bytes", done.memory_peak_bytes)?,
-            to_int("cpu_usage_usec", done.cpu_usage_usec)?,
-            to_int("cpu_user_usec", done.cpu_user_usec)?,
-            to_int("cpu_system_usec", done.cpu_system_usec)?,
-            to_int("cpu_throttled_usec", done.cpu_throttled_usec)?,
-            to_int("oom_kills", done.oom_kills)?,
-            to_int("pids_peak", done.pids_peak)?,
-            to_int("io_rbytes", done.io.map(|io| io.rbytes))?,
-            to_int("io_wbytes", done.io.map(|io| io.wbytes))?,
-            to_int("io_rios", done.io.map(|io| io.rios))?,
-            to_int("io_wios", done.io.map(|io| io.wios))?,
+            to_int("memory_peak_bytes", done.usage.memory_peak_bytes)?,
+            to_int("cpu_usage_usec", done.usage.cpu_usage_usec)?,
+            to_int("cpu_user_usec", done.usage.cpu_user_usec)?,
+            to_int("cpu_system_usec", done.usage.cpu_system_usec)?,
+            to_int("cpu_throttled_usec", done.usage.cpu_throttled_usec)?,
+            to_int("oom_kills", done.usage.oom_kills)?,
+            to_int("pids_peak", done.usage.pids_peak)?,
+            to_int("io_rbytes", done.usage.io.map(|io| io.rbytes))?,
+            to_int("io_wbytes", done.usage.io.map(|io| io.wbytes))?,
+            to_int("io_rios", done.usage.io.map(|io| io.rios))?,
+            to_int("io_wios", done.usage.io.map(|io| io.wios))?,
         ];
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let changed = tx
