@@ -9,6 +9,7 @@
 //! - [`alerting`]: the alerts a run raises, handed to the notification channels.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
+//! - [`machine`]: the machine's memory signals (`/proc`), read for `protect`.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`query`]: the loop's answers to the questions the HTTP server asks through
@@ -26,6 +27,7 @@ pub mod engine;
 mod fd;
 pub use crate::control::live;
 pub mod lock;
+pub mod machine;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -39,7 +41,6 @@ pub mod timer;
 pub mod watch;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -72,8 +73,8 @@ pub struct World {
     pub control: Option<UnixListener>,
     /// The HTTP listener for `/metrics` (`metrics.listen`), already bound; `None`: off.
     pub http: Option<TcpListener>,
-    /// Where `meminfo` and `pressure/memory` are read (`/proc`).
-    pub proc_root: PathBuf,
+    /// Where the machine's memory signals are read ([`machine::ProcMemory`] on `/proc`).
+    pub machine: Arc<dyn machine::MemorySignals>,
     /// This boot's id (`/proc/sys/kernel/random/boot_id`); `@reboot` jobs run when it
     /// differs from the one stored by the last daemon.
     pub boot_id: Option<String>,
@@ -147,7 +148,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         store,
         control,
         http,
-        proc_root,
+        machine,
         boot_id,
         mut reload_requests,
         notifier,
@@ -158,7 +159,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .map(|listener| http_access(&settings, listener))
         .transpose()?;
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx)
+    let mut engine = Engine::new(settings.clone(), enforcer, store, machine, events_tx)
         .with_clock(clock.clone());
     engine.notifier = notifier.clone();
     engine.db_identity = engine
