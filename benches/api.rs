@@ -14,6 +14,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -77,7 +78,7 @@ fn main() {
         store: Arc::new(Mutex::new(store)),
         control: None,
         http: Some(listener),
-        machine: Arc::new(slotcron::daemon::machine::ProcMemory::default()),
+        proc_root: PathBuf::from("/proc"),
         boot_id: None,
         reload_requests,
         notifier: Notifier::disabled(),

@@ -15,6 +15,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ fn main() {
         store: Arc::new(Mutex::new(store)),
         control: None,
         http: None,
-        machine: Arc::new(slotcron::daemon::machine::ProcMemory::default()),
+        proc_root: PathBuf::from("/proc"),
         boot_id: None,
         reload_requests,
         notifier: Notifier::disabled(),

@@ -164,7 +164,7 @@ fn engine(settings: &Settings, db: PathBuf) -> Engine {
         Arc::new(settings.clone()),
         Arc::new(enforcer),
         Arc::new(Mutex::new(store)),
-        Arc::new(slotcron::daemon::machine::ProcMemory::default()),
+        PathBuf::from("/proc"),
         events,
     )
 }

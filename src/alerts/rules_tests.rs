@@ -53,6 +53,7 @@ fn run(status: RunStatus) -> RunRecord {
         queued_at: None,
         wait_ms: None,
         error: None,
+        pressure: None,
     }
 }
 

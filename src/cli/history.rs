@@ -9,7 +9,7 @@ use clap::Args;
 use crate::store::{RunFilter, RunRecord};
 
 use super::context;
-use super::table::{bytes, local_time, millis, render};
+use super::table::{bytes, local_time, millis, pressure, render};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -44,7 +44,7 @@ pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
             render(
                 &[
                     "ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "WAIT", "DURATION",
-                    "PEAK MEM", "CPU", "OOM"
+                    "PEAK MEM", "CPU", "OOM", "PRESSURE"
                 ],
                 &rows
             )
@@ -73,5 +73,6 @@ fn row(r: &RunRecord) -> Vec<String> {
             .cpu_usage_usec
             .map_or("-".into(), |u| millis(u / 1000)),
         r.usage.oom_kills.map_or("-".into(), |n| n.to_string()),
+        pressure(r.pressure.as_ref()),
     ]
 }

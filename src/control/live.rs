@@ -1,5 +1,6 @@
-//! What happens, as it happens: the engine publishes runs starting and finishing and
-//! alerts being raised and resolved on a `tokio::sync::broadcast` channel, and each
+//! What happens, as it happens: the engine publishes runs starting, finishing and being
+//! throttled, frozen, thawed ... by the pressure response, and alerts being raised and
+//! resolved on a `tokio::sync::broadcast` channel, and each
 //! `GET /api/v1/events` stream subscribes to it. Publishing costs nothing when nobody
 //! listens, and a listener that falls behind loses the oldest events (it is told so), never
 //! the engine's time.
@@ -8,8 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{AlertKind, Severity};
-use crate::model::{RunStatus, RunUsage};
+use crate::model::{AlertKind, PressureView, RunStatus, RunUsage, Severity};
 
 /// How many events a listener may fall behind before it loses the oldest.
 pub const LIVE_BACKLOG: usize = 1024;
@@ -40,6 +40,18 @@ pub enum LiveEvent {
         #[serde(flatten)]
         usage: RunUsage,
     },
+    /// The pressure response carried out a step on a running run (ADR 0036, 0040).
+    RunPressure {
+        run_id: i64,
+        job: String,
+        slot: String,
+        /// `throttle`, `freeze`, `requeue`, `thaw` or `lift`.
+        step: &'static str,
+        /// The run's state after the step.
+        pressure: Option<PressureView>,
+        /// What was done and the signal values behind it, as the history event says.
+        message: String,
+    },
     AlertRaised {
         id: i64,
         job: String,
@@ -55,11 +67,13 @@ pub enum LiveEvent {
 }
 
 impl LiveEvent {
-    /// The SSE event name: `run_started`, `run_finished`, `alert_raised`, `alert_resolved`.
+    /// The SSE event name: `run_started`, `run_finished`, `run_pressure`, `alert_raised`,
+    /// `alert_resolved`.
     pub fn name(&self) -> &'static str {
         match self {
             LiveEvent::RunStarted { .. } => "run_started",
             LiveEvent::RunFinished { .. } => "run_finished",
+            LiveEvent::RunPressure { .. } => "run_pressure",
             LiveEvent::AlertRaised { .. } => "alert_raised",
             LiveEvent::AlertResolved { .. } => "alert_resolved",
         }

@@ -136,10 +136,42 @@ pub fn job_state(
     }
 }
 
+/// The runs in progress that have a row, by id, with their pids (from history) and what
+/// the pressure response does to them now.
+async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<RunningRun> {
+    let pids: HashMap<i64, u32> = engine
+        .db(|s| s.running_runs())
+        .await
+        .map(|runs| {
+            runs.into_iter()
+                .filter_map(|r| Some((r.id, r.pid?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut running: Vec<RunningRun> = engine
+        .active
+        .values()
+        .filter_map(|a| {
+            let id = a.run_id?;
+            Some(RunningRun {
+                id,
+                job: a.job.clone(),
+                slot: a.slot.clone(),
+                started_at: a.started_at,
+                pid: pids.get(&id).copied(),
+                attempt: a.attempt,
+                pressure: a.pressure.book().view(now),
+            })
+        })
+        .collect();
+    running.sort_by_key(|r| r.id);
+    running
+}
+
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
     let now = engine.now();
-    let running = running_runs(engine).await;
+    let running = running_runs(engine, now).await;
     let report = super::query::slots(engine);
     let slots = report.slots.into_iter().map(SlotStatus::from).collect();
     let running_jobs = super::query::running_per_job(engine);
@@ -148,8 +180,30 @@ pub async fn status(engine: &Engine) -> StatusReport {
         .jobs
         .values()
         .map(|entry| {
-            let running = running_jobs.contains_key(entry.job.name.as_str());
-            job_status(engine, entry, running, now)
+            let name = &entry.job.name;
+            let state = job_state(engine, entry, running_jobs.contains_key(name.as_str()), now);
+            JobStatus {
+                name: name.clone(),
+                slot: entry.job.slot.clone(),
+                schedule: entry.job.schedule_text.clone(),
+                state,
+                enabled: entry.enabled(),
+                override_enabled: entry.control.enabled_override,
+                next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
+                last_status: entry
+                    .summary
+                    .last_final
+                    .as_ref()
+                    .map(|r| r.status.to_string()),
+                last_started_at: entry.summary.last_started_at,
+                consecutive_failures: entry.summary.consecutive_failures,
+                health: crate::stats::health::summary_status(
+                    &entry.summary,
+                    crate::stats::health::failure_threshold(&entry.job),
+                    now,
+                ),
+                memory: engine.job_memory(&entry.job),
+            }
         })
         .collect();
     StatusReport {
@@ -173,67 +227,5 @@ pub async fn status(engine: &Engine) -> StatusReport {
             .collect(),
         problems_omitted: 0,
         jobs_omitted: 0,
-    }
-}
-
-/// The recorded runs holding a seat, by id, with their main process's pid from history.
-async fn running_runs(engine: &Engine) -> Vec<RunningRun> {
-    let pids: HashMap<i64, u32> = engine
-        .db(|s| s.running_runs())
-        .await
-        .map(|runs| {
-            runs.into_iter()
-                .filter_map(|r| Some((r.id, r.pid?)))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut running: Vec<RunningRun> = engine
-        .active
-        .values()
-        .filter_map(|a| {
-            let id = a.run_id?;
-            Some(RunningRun {
-                id,
-                job: a.job.clone(),
-                slot: a.slot.clone(),
-                started_at: a.started_at,
-                pid: pids.get(&id).copied(),
-                attempt: a.attempt,
-            })
-        })
-        .collect();
-    running.sort_by_key(|r| r.id);
-    running
-}
-
-/// One job's line of `slotcron status`; `running`: a run of it holds a seat.
-fn job_status(
-    engine: &Engine,
-    entry: &JobEntry,
-    running: bool,
-    now: chrono::DateTime<Utc>,
-) -> JobStatus {
-    let name = &entry.job.name;
-    JobStatus {
-        name: name.clone(),
-        slot: entry.job.slot.clone(),
-        schedule: entry.job.schedule_text.clone(),
-        state: job_state(engine, entry, running, now),
-        enabled: entry.enabled(),
-        override_enabled: entry.control.enabled_override,
-        next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
-        last_status: entry
-            .summary
-            .last_final
-            .as_ref()
-            .map(|r| r.status.to_string()),
-        last_started_at: entry.summary.last_started_at,
-        consecutive_failures: entry.summary.consecutive_failures,
-        health: crate::stats::health::summary_status(
-            &entry.summary,
-            crate::stats::health::failure_threshold(&entry.job),
-            now,
-        ),
-        memory: engine.job_memory(&entry.job),
     }
 }

@@ -112,6 +112,9 @@ impl JobCounters {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     pub jobs: HashMap<String, JobCounters>,
+    /// Steps the pressure response carried out since the daemon started, by name
+    /// (`throttle`, `freeze`, `requeue`, `thaw`, `lift`; `scheduler::ladder::Action::name`).
+    pub pressure_steps: BTreeMap<&'static str, u64>,
 }
 
 impl Counters {

@@ -174,6 +174,7 @@ fn record(id: i64, status: RunStatus, duration_ms: u64) -> RunRecord {
         queued_at: None,
         wait_ms: None,
         error: None,
+        pressure: None,
     }
 }
 
@@ -228,6 +229,11 @@ fn snapshot() -> Snapshot {
         config_errors: 2,
         alerts_open: BTreeMap::new(),
         history: Default::default(),
+        pressure: crate::metrics::PressureMetrics {
+            steps: BTreeMap::from([("throttle", 4), ("freeze", 2), ("thaw", 1)]),
+            throttled: 3,
+            frozen: 1,
+        },
     }
 }
 
@@ -238,6 +244,24 @@ fn every_series_has_the_snapshots_value() {
     job_series(&text, &s);
     idle_job_series(&s);
     slot_and_daemon_series(&text, &s);
+    pressure_series(&text, &s);
+}
+
+/// The pressure response's steps and the runs it holds.
+fn pressure_series(text: &str, s: &[Sample]) {
+    let step = |name| value(s, "slotcron_pressure_steps_total", &[("step", name)]);
+    assert_eq!(step("throttle"), Some(4.0));
+    assert_eq!(step("freeze"), Some(2.0));
+    assert_eq!(step("thaw"), Some(1.0));
+    assert_eq!(step("lift"), None, "only the steps the snapshot lists");
+    let runs = |state| value(s, "slotcron_pressure_runs", &[("state", state)]);
+    assert_eq!(runs("throttled"), Some(3.0));
+    assert_eq!(runs("frozen"), Some(1.0));
+    assert!(
+        text.contains("# TYPE slotcron_pressure_steps counter\n"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE slotcron_pressure_runs gauge\n"));
 }
 
 /// `backup.db-1`'s series: runs by status, the duration histogram, times and usage.

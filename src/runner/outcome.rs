@@ -91,6 +91,7 @@ pub fn completed(
         duration_ms: duration.as_millis() as u64,
         usage,
         error: None,
+        pressure: None,
     }
 }
 
@@ -122,5 +123,6 @@ pub fn not_started(
         duration_ms: duration.as_millis() as u64,
         usage: RunUsage::default(),
         error: Some(error),
+        pressure: None,
     }
 }

@@ -70,6 +70,7 @@ impl Unrecorded {
                 .queued_at
                 .map(|q| u64::try_from((new.started_at - q).num_milliseconds()).unwrap_or(0)),
             error: done.error.clone(),
+            pressure: done.pressure.map(crate::model::PressureView::ended),
         }
     }
 }
@@ -362,6 +363,7 @@ mod tests {
                 duration_ms: 5,
                 usage: RunUsage::default(),
                 error: None,
+                pressure: None,
             },
         }
     }

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::error::StoreError;
 use crate::model::is_failure;
-use crate::model::{Enforcement, IoStat, RunStatus, RunUsage};
+use crate::model::{Enforcement, IoStat, PressureTimes, PressureView, RunStatus, RunUsage};
 
 /// A run about to start (or being skipped), as the runner knows it before the process exists.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +57,9 @@ pub struct RunCompletion {
     pub usage: RunUsage,
     /// Why the run failed to start or was stopped, in words for the user.
     pub error: Option<String>,
+    /// How long the pressure ladder held it throttled and frozen; `None` when it never
+    /// acted on the run.
+    pub pressure: Option<PressureTimes>,
 }
 
 /// One row of `runs`: the element of `slotcron history --json`. Field names are the JSON
@@ -109,6 +112,10 @@ pub struct RunRecord {
     pub wait_ms: Option<u64>,
     /// Why the run failed to start, was stopped or was skipped.
     pub error: Option<String>,
+    /// What the pressure ladder did to it (ADR 0040): for a finished run, how long it was
+    /// throttled and frozen (`state` and `*_since` null); for a run in progress, the API
+    /// and `status` fill in its live state. `None` when the ladder never acted on it.
+    pub pressure: Option<PressureView>,
 }
 
 /// Which runs `Store::runs` returns.
@@ -291,7 +298,7 @@ pub(crate) const RUN_COLUMNS: &str = "id, job, slot, status, exit_code, signal, 
     finished_at, duration_ms, memory_peak_bytes, memory_limit_bytes, cpu_usage_usec, \
     cpu_user_usec, cpu_system_usec, cpu_throttled_usec, oom_kills, pids_peak, enforcement, \
     trigger, attempt, retry_of, pid, cgroup, log_path, queued_at, error, io_rbytes, io_wbytes, \
-    io_rios, io_wios";
+    io_rios, io_wios, throttled_ms, frozen_ms";
 
 /// Builds a [`RunRecord`] from a row selected with [`RUN_COLUMNS`].
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -321,7 +328,22 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         queued_at,
         wait_ms,
         error: row.get("error")?,
+        pressure: get_pressure(row)?,
     })
+}
+
+/// Reads `throttled_ms` and `frozen_ms`: `None` when the ladder never acted on the run
+/// (both NULL).
+fn get_pressure(row: &Row<'_>) -> rusqlite::Result<Option<PressureView>> {
+    let throttled = get_uint::<u64>(row, "throttled_ms")?;
+    let frozen = get_uint::<u64>(row, "frozen_ms")?;
+    if throttled.is_none() && frozen.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(PressureView::ended(PressureTimes {
+        throttled_ms: throttled.unwrap_or(0),
+        frozen_ms: frozen.unwrap_or(0),
+    })))
 }
 
 #[cfg(test)]

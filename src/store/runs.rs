@@ -118,6 +118,8 @@ impl Store {
             to_int("io_wbytes", done.usage.io.map(|io| io.wbytes))?,
             to_int("io_rios", done.usage.io.map(|io| io.rios))?,
             to_int("io_wios", done.usage.io.map(|io| io.wios))?,
+            to_int("throttled_ms", done.pressure.map(|p| p.throttled_ms))?,
+            to_int("frozen_ms", done.pressure.map(|p| p.frozen_ms))?,
         ];
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let changed = tx
@@ -126,7 +128,8 @@ impl Store {
                  duration_ms = ?6, memory_peak_bytes = ?7, cpu_usage_usec = ?8, \
                  cpu_user_usec = ?9, cpu_system_usec = ?10, cpu_throttled_usec = ?11, \
                  oom_kills = ?12, pids_peak = ?13, error = ?14, io_rbytes = ?15, \
-                 io_wbytes = ?16, io_rios = ?17, io_wios = ?18 \
+                 io_wbytes = ?16, io_rios = ?17, io_wios = ?18, throttled_ms = ?19, \
+                 frozen_ms = ?20 \
                  WHERE id = ?1 AND status = 'running'",
                 params![
                     id,
@@ -147,6 +150,8 @@ impl Store {
                     figures[9],
                     figures[10],
                     figures[11],
+                    figures[12],
+                    figures[13],
                 ],
             )
             .map_err(StoreError::sql(OP))?;

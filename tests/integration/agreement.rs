@@ -54,6 +54,7 @@ fn ran(
             ..RunUsage::default()
         },
         error: None,
+        pressure: None,
     };
     store.finish_run(id, &done).unwrap();
 }

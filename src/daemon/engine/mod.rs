@@ -17,11 +17,10 @@ use crate::clock::SharedClock;
 use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
-use crate::runner::{Enforcer, FrozenClock, Runner};
+use crate::runner::{Enforcer, PressureClock, Runner};
 use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
-use super::machine::MemorySignals;
 use super::registry::Registry;
 
 /// What the daemon's timeline wakes up for.
@@ -83,8 +82,9 @@ pub struct Active {
     pub cancel: Option<oneshot::Sender<()>>,
     /// Its job's priority when it started (the pressure ladder acts on the lowest first).
     pub priority: Priority,
-    /// When the pressure response froze it; its timeout does not count that time.
-    pub frozen: FrozenClock,
+    /// What the pressure response did to it and when: shown live, recorded when it ends,
+    /// and its timeout does not count the time it was frozen.
+    pub pressure: PressureClock,
     /// The first attempt's run id, for retries (queued again with it when requeued).
     pub retry_of: Option<i64>,
     /// Set when the pressure response stopped it to queue it again.
@@ -149,9 +149,7 @@ pub struct Engine {
     pub gate: ProtectGate,
     /// The pressure response's rungs climbed on running runs (`protect.response`).
     pub ladder: Ladder,
-    /// Where the gate and the ladder read the machine's memory (`/proc`, or a test's
-    /// fixed values).
-    pub machine: Arc<dyn MemorySignals>,
+    pub proc_root: PathBuf,
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
     pub events: mpsc::UnboundedSender<RunEvent>,
@@ -189,7 +187,7 @@ impl Engine {
         settings: Arc<Settings>,
         enforcer: Arc<Enforcer>,
         store: Arc<Mutex<Store>>,
-        machine: Arc<dyn MemorySignals>,
+        proc_root: PathBuf,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Engine {
         let admission = Admission::new(
@@ -220,7 +218,7 @@ impl Engine {
             paused: None,
             gate,
             ladder: Ladder::default(),
-            machine,
+            proc_root,
             stopping: false,
             events,
             started_at: clock.now(),

@@ -74,5 +74,6 @@ fn success(finished_at: DateTime<Utc>, duration_ms: u64) -> RunCompletion {
         duration_ms,
         usage: RunUsage::default(),
         error: None,
+        pressure: None,
     }
 }

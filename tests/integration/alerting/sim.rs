@@ -105,6 +105,7 @@ impl Sim {
                 ..RunUsage::default()
             },
             error: None,
+            pressure: None,
         };
         self.store.finish_run(id, &done).expect("run finished");
         let record = self.store.run(id).expect("readable").expect("the run");

@@ -12,12 +12,12 @@ use super::{Schemas, addr, get, post, token};
 use crate::helper::Sandbox;
 
 /// An open event stream.
-struct Stream {
+pub struct Stream {
     reader: BufReader<TcpStream>,
 }
 
 impl Stream {
-    fn open(addr: &str) -> Stream {
+    pub fn open(addr: &str) -> Stream {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
@@ -39,7 +39,7 @@ impl Stream {
 
     /// The next named event and its data; `None` when the stream ends. Chunk-size lines
     /// and comments are passed over.
-    fn next(&mut self) -> Option<(String, Value)> {
+    pub fn next(&mut self) -> Option<(String, Value)> {
         let mut name = None;
         let mut line = String::new();
         loop {
@@ -61,7 +61,8 @@ impl Stream {
         }
     }
 
-    fn until(&mut self, wanted: &str) -> Value {
+    /// The data of the next event named `wanted` (others are passed over).
+    pub fn until(&mut self, wanted: &str) -> Value {
         loop {
             let (name, data) = self
                 .next()

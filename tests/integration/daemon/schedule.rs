@@ -64,6 +64,7 @@ fn ran_two_days_ago(sb: &Sandbox, jobs: &[&str]) {
             duration_ms: 1000,
             usage: RunUsage::default(),
             error: None,
+            pressure: None,
         };
         store.finish_run(id, &done).unwrap();
     }
