@@ -12,9 +12,8 @@ use chrono::{DateTime, Local, Utc};
 use clap::Args;
 
 use crate::config::{Job, Zone, parse_duration};
+use crate::daemon::machine::{MemorySignals, ProcMemory};
 use crate::plan::{Fate, MAX_HOURS, Options, Percentile, Plan, Series, Source, forecast};
-use crate::scheduler::MachineState;
-use crate::scheduler::protect::DEFAULT_PROC_ROOT;
 
 use super::context;
 use super::next::{From, parse_from};
@@ -72,7 +71,7 @@ pub fn plan(config: Option<&Path>, args: &PlanArgs) -> Result<ExitCode> {
     let store = context::existing_store(&loaded)?;
     // A machine that cannot be read plays no reserve.
     let mem_available = || {
-        let state = MachineState::read(Path::new(DEFAULT_PROC_ROOT)).ok()?;
+        let state = ProcMemory::default().machine_state().ok()?;
         state.mem_available
     };
     let plan = forecast(&jobs, settings, store.as_ref(), &options, mem_available)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::model::{AlertKind, PressureView, RunStatus, Severity};
+use crate::model::{AlertKind, PressureView, RunStatus, RunUsage, Severity};
 
 /// How many events a listener may fall behind before it loses the oldest.
 pub const LIVE_BACKLOG: usize = 1024;
@@ -36,7 +36,9 @@ pub enum LiveEvent {
         job: String,
         status: RunStatus,
         duration_ms: Option<u64>,
-        memory_peak_bytes: Option<u64>,
+        /// What the run used, its fields flat in the event's object.
+        #[serde(flatten)]
+        usage: RunUsage,
     },
     /// The pressure response carried out a step on a running run (ADR 0036, 0040).
     RunPressure {
@@ -89,12 +91,21 @@ mod tests {
             job: "backup".into(),
             status: RunStatus::OomKilled,
             duration_ms: Some(1500),
-            memory_peak_bytes: None,
+            usage: RunUsage {
+                memory_peak_bytes: Some(4096),
+                oom_kills: Some(1),
+                ..RunUsage::default()
+            },
         };
         assert_eq!(event.name(), "run_finished");
         assert_eq!(
             serde_json::to_string(&event).unwrap(),
-            r#"{"run_id":7,"job":"backup","status":"oom_killed","duration_ms":1500,"memory_peak_bytes":null}"#
+            concat!(
+                r#"{"run_id":7,"job":"backup","status":"oom_killed","duration_ms":1500,"#,
+                r#""memory_peak_bytes":4096,"cpu_usage_usec":null,"cpu_user_usec":null,"#,
+                r#""cpu_system_usec":null,"cpu_throttled_usec":null,"oom_kills":1,"#,
+                r#""pids_peak":null,"io":null}"#
+            )
         );
         let resolved = LiveEvent::AlertResolved {
             id: 3,

@@ -121,7 +121,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         .admission
         .slots()
         .map(|book| {
-            let slot = engine.settings.slots.get(&book.spec.name);
+            let slot = engine.settings().slots.get(&book.spec.name);
             SlotBook {
                 name: book.spec.name.clone(),
                 max_concurrent: book.spec.max_concurrent,
@@ -137,8 +137,8 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         .collect();
     SlotsReport {
         slots,
-        memory_max: engine.settings.memory_max.map(|m| m.bytes()),
-        enforcement: engine.enforcer.describe(),
+        memory_max: engine.settings().memory_max.map(|m| m.bytes()),
+        enforcement: engine.enforcer().describe(),
         paused: engine.paused.clone(),
     }
 }

@@ -19,7 +19,7 @@ use crate::config::{CatchUp, Concurrency, Job, Schedule, Settings};
 use crate::model::{RunStatus, format_duration};
 use crate::scheduler::due::unmet_dependency;
 use crate::scheduler::{
-    Admission, Decision, DueJob, Floor, LastOutcome, Links, MachineState, Origin, Pending,
+    Admission, Decision, DueJob, Floor, LastOutcome, Links, Look, MachineState, Origin, Pending,
     ProtectGate, Timeline, decide, firing, job_breaker,
 };
 use crate::store::JobSummary;
@@ -380,7 +380,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Whether `protect` holds new runs back now (the gate's own check, on the machine's
+    /// Whether `protect` holds new runs back now (the gate's own look, on the machine's
     /// available memory less what the runs going are predicted to use); each time it
     /// closes is a finding.
     fn protect(&mut self) -> bool {
@@ -392,14 +392,15 @@ impl<'a> Sim<'a> {
             mem_available: self.mem_available.map(|m| m.saturating_sub(used)),
             memory_pressure: None,
         };
-        let reason = self.gate.check(&state);
-        if let Some(why) = &reason
-            && !self.held
-        {
-            let message = format!("new runs held back: {why}");
-            self.found(FindingKind::ProtectHolds, None, message);
+        match self.gate.look(Some(&state), self.held) {
+            Look::Closes(why) => {
+                let message = format!("new runs held back: {why}");
+                self.found(FindingKind::ProtectHolds, None, message);
+                self.held = true;
+            }
+            Look::Opens => self.held = false,
+            Look::StaysClosed | Look::StaysOpen => {}
         }
-        self.held = reason.is_some();
         self.held
     }
 

@@ -26,5 +26,5 @@ pub use due::{Asker, Decision, DueJob, LastOutcome, Off, Origin, decide};
 pub use ladder::{Action, Ladder, Readings, RunView, Signal};
 pub use links::Links;
 pub use policy::{BreakerState, breaker_state, job_breaker, retry_backoff};
-pub use protect::{MachineState, ProtectGate};
+pub use protect::{Look, MachineState, ProtectGate};
 pub use timeline::Timeline;

@@ -178,7 +178,7 @@ impl Engine {
             job: record.job.clone(),
             status: record.status,
             duration_ms: record.duration_ms,
-            memory_peak_bytes: record.memory_peak_bytes,
+            usage: record.usage,
         });
         self.follow_up(&record, now).await;
         self.metrics.observe(&record);

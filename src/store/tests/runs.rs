@@ -1,7 +1,7 @@
 //! Recording runs: the full life of a run, its guards, and listing.
 
 use super::*;
-use crate::cgroup::IoStat;
+use crate::model::{IoStat, RunUsage};
 use crate::store::{RunFilter, RunRecord, StoreError};
 
 #[test]
@@ -61,14 +61,16 @@ fn oom_killed() -> RunCompletion {
         signal: Some(9),
         finished_at: at(12_456),
         duration_ms: 2_333,
-        memory_peak_bytes: Some(536_870_912),
-        cpu_usage_usec: Some(1_900_000),
-        cpu_user_usec: Some(1_500_000),
-        cpu_system_usec: Some(400_000),
-        cpu_throttled_usec: Some(250_000),
-        oom_kills: Some(1),
-        pids_peak: Some(17),
-        io: Some(IO),
+        usage: RunUsage {
+            memory_peak_bytes: Some(536_870_912),
+            cpu_usage_usec: Some(1_900_000),
+            cpu_user_usec: Some(1_500_000),
+            cpu_system_usec: Some(400_000),
+            cpu_throttled_usec: Some(250_000),
+            oom_kills: Some(1),
+            pids_peak: Some(17),
+            io: Some(IO),
+        },
         error: Some("killed by the OOM killer at memory.max".to_owned()),
         pressure: None,
     }
@@ -86,15 +88,17 @@ fn recorded(id: i64, first: i64) -> RunRecord {
         started_at: at(10_123),
         finished_at: Some(at(12_456)),
         duration_ms: Some(2_333),
-        memory_peak_bytes: Some(536_870_912),
+        usage: RunUsage {
+            memory_peak_bytes: Some(536_870_912),
+            cpu_usage_usec: Some(1_900_000),
+            cpu_user_usec: Some(1_500_000),
+            cpu_system_usec: Some(400_000),
+            cpu_throttled_usec: Some(250_000),
+            oom_kills: Some(1),
+            pids_peak: Some(17),
+            io: Some(IO),
+        },
         memory_limit_bytes: Some(536_870_912),
-        cpu_usage_usec: Some(1_900_000),
-        cpu_user_usec: Some(1_500_000),
-        cpu_system_usec: Some(400_000),
-        cpu_throttled_usec: Some(250_000),
-        oom_kills: Some(1),
-        pids_peak: Some(17),
-        io: Some(IO),
         enforcement: Enforcement::Cgroup,
         trigger: "retry".to_owned(),
         attempt: 2,
