@@ -12,7 +12,7 @@ use crate::control::protocol::{
 };
 use crate::scheduler::BreakerState;
 
-use super::engine::{Engine, Origin, Verdict, Wake};
+use super::engine::{Engine, Origin, Verdict};
 use super::registry::JobEntry;
 use super::reload::{Cause, reload};
 
@@ -44,11 +44,11 @@ async fn trigger(engine: &mut Engine, job: String, now: chrono::DateTime<Utc>) -
     if !engine.registry.jobs.contains_key(&job) {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
-    if engine.stopping {
+    if engine.is_stopping() {
         return Outcome::refused(Refusal::Unavailable, "the daemon is stopping");
     }
     match engine.due(&job, Origin::Manual, now, now).await {
-        Verdict::Queued if engine.admission.is_queued(&job) => {
+        Verdict::Queued if engine.is_queued(&job) => {
             Outcome::done(Effect::Queued, format!("`{job}` is queued in its slot"))
         }
         Verdict::Queued => Outcome::done(Effect::Started, format!("`{job}` started")),
@@ -124,7 +124,7 @@ pub fn job_state(
         JobState::Broken
     } else if running {
         JobState::Running
-    } else if engine.admission.is_queued(name) {
+    } else if engine.is_queued(name) {
         JobState::Queued
     } else if !entry.enabled() {
         JobState::Disabled
@@ -136,8 +136,48 @@ pub fn job_state(
     }
 }
 
-/// The runs in progress that have a row, by id, with their pids (from history) and what
-/// the pressure response does to them now.
+/// The whole picture for `slotcron status`.
+pub async fn status(engine: &Engine) -> StatusReport {
+    let now = engine.now();
+    let running = running_runs(engine, now).await;
+    let report = super::query::slots(engine);
+    let slots = report.slots.into_iter().map(SlotStatus::from).collect();
+    let running_jobs = super::query::running_per_job(engine);
+    let jobs = engine
+        .registry
+        .jobs
+        .values()
+        .map(|entry| {
+            let running = running_jobs.contains_key(entry.job.name.as_str());
+            job_status(engine, entry, running, now)
+        })
+        .collect();
+    StatusReport {
+        pid: std::process::id(),
+        started_at: engine.started_at(),
+        enforcement: report.enforcement,
+        cgroup_root: match engine.enforcer().as_ref() {
+            crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
+            crate::runner::Enforcer::Unconfined { .. } => None,
+        },
+        paused: report.paused,
+        history: engine.history_health(),
+        slots,
+        jobs,
+        running,
+        problems: engine
+            .registry
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        problems_omitted: 0,
+        jobs_omitted: 0,
+    }
+}
+
+/// The recorded runs holding a seat, by id, with their main process's pid from history and
+/// what the pressure response does to them now.
 async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<RunningRun> {
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
@@ -149,8 +189,7 @@ async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<Runnin
         })
         .unwrap_or_default();
     let mut running: Vec<RunningRun> = engine
-        .active
-        .values()
+        .active_runs()
         .filter_map(|a| {
             let id = a.run_id?;
             Some(RunningRun {
@@ -168,64 +207,34 @@ async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<Runnin
     running
 }
 
-/// The whole picture for `slotcron status`.
-pub async fn status(engine: &Engine) -> StatusReport {
-    let now = engine.now();
-    let running = running_runs(engine, now).await;
-    let report = super::query::slots(engine);
-    let slots = report.slots.into_iter().map(SlotStatus::from).collect();
-    let running_jobs = super::query::running_per_job(engine);
-    let jobs = engine
-        .registry
-        .jobs
-        .values()
-        .map(|entry| {
-            let name = &entry.job.name;
-            let state = job_state(engine, entry, running_jobs.contains_key(name.as_str()), now);
-            JobStatus {
-                name: name.clone(),
-                slot: entry.job.slot.clone(),
-                schedule: entry.job.schedule_text.clone(),
-                state,
-                enabled: entry.enabled(),
-                override_enabled: entry.control.enabled_override,
-                next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
-                last_status: entry
-                    .summary
-                    .last_final
-                    .as_ref()
-                    .map(|r| r.status.to_string()),
-                last_started_at: entry.summary.last_started_at,
-                consecutive_failures: entry.summary.consecutive_failures,
-                health: crate::stats::health::summary_status(
-                    &entry.summary,
-                    crate::stats::health::failure_threshold(&entry.job),
-                    now,
-                ),
-                memory: engine.job_memory(&entry.job),
-            }
-        })
-        .collect();
-    StatusReport {
-        pid: std::process::id(),
-        started_at: engine.started_at,
-        enforcement: report.enforcement,
-        cgroup_root: match engine.enforcer.as_ref() {
-            crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
-            crate::runner::Enforcer::Unconfined { .. } => None,
-        },
-        paused: report.paused,
-        history: engine.history_health(),
-        slots,
-        jobs,
-        running,
-        problems: engine
-            .registry
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        problems_omitted: 0,
-        jobs_omitted: 0,
+/// One job's line of `slotcron status`; `running`: a run of it holds a seat.
+fn job_status(
+    engine: &Engine,
+    entry: &JobEntry,
+    running: bool,
+    now: chrono::DateTime<Utc>,
+) -> JobStatus {
+    let name = &entry.job.name;
+    JobStatus {
+        name: name.clone(),
+        slot: entry.job.slot.clone(),
+        schedule: entry.job.schedule_text.clone(),
+        state: job_state(engine, entry, running, now),
+        enabled: entry.enabled(),
+        override_enabled: entry.control.enabled_override,
+        next_fire: engine.next_fire(name),
+        last_status: entry
+            .summary
+            .last_final
+            .as_ref()
+            .map(|r| r.status.to_string()),
+        last_started_at: entry.summary.last_started_at,
+        consecutive_failures: entry.summary.consecutive_failures,
+        health: crate::stats::health::summary_status(
+            &entry.summary,
+            crate::stats::health::failure_threshold(&entry.job),
+            now,
+        ),
+        memory: engine.job_memory(&entry.job),
     }
 }

@@ -37,7 +37,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     // Counters continue from history (after recovery, so runs completed `lost` count).
     let bounds = crate::metrics::counters::bucket_bounds_ms();
     let totals = engine.db(move |s| s.run_totals(&bounds)).await?;
-    engine.metrics = crate::metrics::Counters::from_totals(totals);
+    engine.count_from(crate::metrics::Counters::from_totals(totals));
     super::reload::reload(engine, super::reload::Cause::Asked).await;
     load_performance(engine).await?;
     for run in adopted {
@@ -101,9 +101,9 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
 /// Settles what a killed predecessor left: finished runs are completed `lost`; runs still
 /// going are returned, for the caller to adopt (they hold their seats until they end).
 async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
-    let enforcer = engine.enforcer.clone();
+    let enforcer = engine.enforcer().clone();
     let now = engine.now();
-    let found = crate::store::handle::with(&engine.store, move |store| {
+    let found = crate::store::handle::with(engine.store(), move |store| {
         super::recovery::recover(&enforcer, store, now)
     })
     .await
@@ -129,8 +129,8 @@ async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
 /// History cannot be read.
 async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
     use crate::stats::{performance::RECENT_RUNS, recent_medians, verdict};
-    let machine = engine.settings.alerting.judging;
-    let n = engine.settings.health.baseline_runs;
+    let machine = engine.settings().alerting.judging;
+    let n = engine.settings().health.baseline_runs;
     let jobs: Vec<(String, crate::stats::Judging)> = engine
         .registry
         .jobs
@@ -152,7 +152,7 @@ async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
         })
         .await?;
     for (name, performance) in verdicts {
-        engine.metrics.jobs.entry(name).or_default().performance = Some(performance);
+        engine.note_performance(name, performance);
     }
     Ok(())
 }

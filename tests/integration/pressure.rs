@@ -77,7 +77,9 @@ impl Pressured {
             store: Arc::new(Mutex::new(store)),
             control: Some(control),
             http: Some(http),
-            proc_root: proc_root.clone(),
+            machine: Arc::new(slotcron::daemon::machine::ProcMemory::new(
+                proc_root.clone(),
+            )),
             boot_id: None,
             reload_requests,
             notifier: Notifier::disabled(),

@@ -21,6 +21,7 @@ use crate::runner::{Enforcer, PressureClock, Runner};
 use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
+use super::machine::MemorySignals;
 use super::registry::Registry;
 
 /// What the daemon's timeline wakes up for.
@@ -133,51 +134,53 @@ pub enum Verdict {
 
 /// Everything the daemon knows and decides with.
 pub struct Engine {
-    pub settings: Arc<Settings>,
-    pub enforcer: Arc<Enforcer>,
-    pub store: Arc<Mutex<Store>>,
-    pub runner: Runner,
+    settings: Arc<Settings>,
+    enforcer: Arc<Enforcer>,
+    store: Arc<Mutex<Store>>,
+    runner: Runner,
     pub registry: Registry,
-    pub admission: Admission,
-    pub timeline: Timeline<Wake>,
+    admission: Admission,
+    timeline: Timeline<Wake>,
     /// Retries waiting for their backoff, by the key in [`Wake::Retry`].
-    pub retries: HashMap<u64, (String, Origin)>,
+    retries: HashMap<u64, (String, Origin)>,
     /// Runs holding a seat, by token.
-    pub active: HashMap<u64, Active>,
+    active: HashMap<u64, Active>,
     /// Why new runs are held back (`protect`), while they are.
-    pub paused: Option<String>,
-    pub gate: ProtectGate,
+    paused: Option<String>,
+    gate: ProtectGate,
     /// The pressure response's rungs climbed on running runs (`protect.response`).
-    pub ladder: Ladder,
-    pub proc_root: PathBuf,
+    ladder: Ladder,
+    /// Where the gate and the ladder read the machine's memory (`/proc`, or a test's
+    /// fixed values).
+    machine: Arc<dyn MemorySignals>,
     /// No new runs once set: the daemon is stopping.
-    pub stopping: bool,
-    pub events: mpsc::UnboundedSender<RunEvent>,
+    stopping: bool,
+    events: mpsc::UnboundedSender<RunEvent>,
     /// When this daemon started.
-    pub started_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
     /// What each job file parsed to, so a reload reads only changed files.
     pub parse_cache: ParseCache,
     /// Whether the first load has written the jobs table in full.
     pub synced: bool,
     /// Where alerts that were opened or escalated after a run go (to the notification
     /// channels); `None` (the default): they are only stored.
-    pub alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
+    alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
     /// Per-job totals for `/metrics`: from history at start, then every run that ends.
-    pub metrics: crate::metrics::Counters,
+    metrics: crate::metrics::Counters,
     /// Runs and alerts as they happen, for `GET /api/v1/events` (see [`super::live`]).
-    pub live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
+    live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
     /// Whether history was writable when last reported (see [`history`]); starts `true`.
-    pub history_writable: bool,
+    history_writable: bool,
     /// Where a fault of the daemon itself (history not writable) goes to the notification
     /// channels, which need no database; `None`: no channels.
-    pub fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
+    fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
     /// The history file the store has open (see `store::identity`); `None` for a store
     /// in memory, or one never checked.
-    pub db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
+    db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
     /// Tells systemd (`STATUS=`) about such faults; disabled unless the daemon sets it.
-    pub notifier: super::notify::Notifier,
+    notifier: super::notify::Notifier,
     /// Where every time the engine and its runs read comes from (ADR 0038).
-    pub clock: SharedClock,
+    clock: SharedClock,
     next_token: u64,
 }
 
@@ -187,7 +190,7 @@ impl Engine {
         settings: Arc<Settings>,
         enforcer: Arc<Enforcer>,
         store: Arc<Mutex<Store>>,
-        proc_root: PathBuf,
+        machine: Arc<dyn MemorySignals>,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Engine {
         let admission = Admission::new(
@@ -218,7 +221,7 @@ impl Engine {
             paused: None,
             gate,
             ladder: Ladder::default(),
-            proc_root,
+            machine,
             stopping: false,
             events,
             started_at: clock.now(),
@@ -243,6 +246,25 @@ impl Engine {
         self.started_at = clock.now();
         self.clock = clock;
         self
+    }
+
+    /// The same engine telling systemd (`STATUS=`) about its own faults.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: super::notify::Notifier) -> Engine {
+        self.notifier = notifier;
+        self
+    }
+
+    /// From now on, alerts opened or escalated after a run go to `alerts`, and faults of
+    /// the daemon itself (history not writable) to `faults` (both: the notification
+    /// channels' dispatcher).
+    pub fn send_alerts_to(
+        &mut self,
+        alerts: mpsc::UnboundedSender<AlertNotice>,
+        faults: mpsc::UnboundedSender<crate::channels::AlertMessage>,
+    ) {
+        self.alert_sink = Some(alerts);
+        self.fault_sink = Some(faults);
     }
 
     /// The time now, by the engine's clock.
@@ -289,6 +311,13 @@ impl Engine {
                 self.timeline.remove(&key);
             }
         }
+    }
+
+    /// Takes `name` off the timeline and drops its queued runs (its file is gone);
+    /// returns how many were queued.
+    pub fn unschedule(&mut self, name: &str) -> usize {
+        self.timeline.remove(&Wake::Fire(name.to_owned()));
+        self.admission.remove_queued(|p| p.job == name).len()
     }
 
     /// A scheduled time of `name` has come: compute the next one, then handle this one.
@@ -367,6 +396,7 @@ impl Engine {
 }
 
 mod admit;
+mod books;
 #[cfg(test)]
 mod firing_tests;
 pub mod history;
