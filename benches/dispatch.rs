@@ -15,7 +15,6 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -71,7 +70,7 @@ fn main() {
         store: Arc::new(Mutex::new(store)),
         control: None,
         http: None,
-        proc_root: PathBuf::from("/proc"),
+        machine: Arc::new(slotcron::daemon::machine::ProcMemory::default()),
         boot_id: None,
         reload_requests,
         notifier: Notifier::disabled(),

@@ -164,7 +164,7 @@ fn engine(settings: &Settings, db: PathBuf) -> Engine {
         Arc::new(settings.clone()),
         Arc::new(enforcer),
         Arc::new(Mutex::new(store)),
-        PathBuf::from("/proc"),
+        Arc::new(slotcron::daemon::machine::ProcMemory::default()),
         events,
     )
 }

@@ -13,12 +13,12 @@ use tokio::signal::unix::{SignalKind, signal};
 use tracing::{info, warn};
 
 use crate::control::{bind, socket_path};
+use crate::daemon::machine::ProcMemory;
 use crate::daemon::notify::Notifier;
 use crate::daemon::startup::{DEFAULT_BOOT_ID_PATH, read_boot_id};
 use crate::daemon::{self, World};
 use crate::http::ADDR_FILE;
 use crate::runner::{CgroupEnv, Enforcer};
-use crate::scheduler::protect::DEFAULT_PROC_ROOT;
 
 use super::context;
 
@@ -82,7 +82,7 @@ pub fn daemon(config: Option<&Path>, args: &DaemonArgs) -> Result<ExitCode> {
             store: Arc::new(Mutex::new(store)),
             control: Some(listener),
             http,
-            proc_root: PathBuf::from(DEFAULT_PROC_ROOT),
+            machine: Arc::new(ProcMemory::default()),
             boot_id: read_boot_id(Path::new(DEFAULT_BOOT_ID_PATH)),
             reload_requests,
             notifier: Notifier::from_env(),

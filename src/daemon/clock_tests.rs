@@ -57,7 +57,7 @@ impl Setup {
             store: self.store.clone(),
             control: None,
             http: None,
-            proc_root: "/proc".into(),
+            machine: Arc::new(crate::daemon::machine::FixedMemory::default()),
             boot_id: None,
             reload_requests,
             notifier: Notifier::disabled(),

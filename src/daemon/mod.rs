@@ -9,6 +9,7 @@
 //! - [`alerting`]: the alerts a run raises, handed to the notification channels.
 //! - [`control`]: answering `slotcron status/trigger/kill/...` over the socket.
 //! - [`recovery`]: adopting the runs a killed daemon left behind.
+//! - [`machine`]: the machine's memory signals (`/proc`), read for `protect`.
 //! - [`memory`]: returning what a reload freed to the kernel.
 //! - [`notify`]: telling systemd we are ready, alive and stopping.
 //! - [`query`]: the loop's answers to the questions the HTTP server asks through
@@ -26,6 +27,7 @@ pub mod engine;
 mod fd;
 pub use crate::control::live;
 pub mod lock;
+pub mod machine;
 pub mod memory;
 pub mod notify;
 pub mod query;
@@ -39,17 +41,16 @@ pub mod timer;
 pub mod watch;
 
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use crate::clock::SharedClock;
 use crate::config::Settings;
-use crate::control::protocol::Request;
+use crate::control::protocol::{Request, Response};
 use crate::runner::Enforcer;
 use crate::store::{Store, identity};
 
@@ -72,8 +73,8 @@ pub struct World {
     pub control: Option<UnixListener>,
     /// The HTTP listener for `/metrics` (`metrics.listen`), already bound; `None`: off.
     pub http: Option<TcpListener>,
-    /// Where `meminfo` and `pressure/memory` are read (`/proc`).
-    pub proc_root: PathBuf,
+    /// Where the machine's memory signals are read ([`machine::ProcMemory`] on `/proc`).
+    pub machine: Arc<dyn machine::MemorySignals>,
     /// This boot's id (`/proc/sys/kernel/random/boot_id`); `@reboot` jobs run when it
     /// differs from the one stored by the last daemon.
     pub boot_id: Option<String>,
@@ -147,9 +148,9 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         store,
         control,
         http,
-        proc_root,
+        machine,
         boot_id,
-        mut reload_requests,
+        reload_requests,
         notifier,
         clock,
     } = world;
@@ -157,8 +158,8 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .as_ref()
         .map(|listener| http_access(&settings, listener))
         .transpose()?;
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings.clone(), enforcer, store, proc_root, events_tx)
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let mut engine = Engine::new(settings.clone(), enforcer, store, machine, events_tx)
         .with_clock(clock.clone());
     engine.notifier = notifier.clone();
     engine.db_identity = engine
@@ -168,83 +169,115 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();
 
-    let (requests_tx, mut requests) = mpsc::channel(64);
     let stop_server = Shutdown::new();
+    let (requests_tx, requests) = mpsc::channel(64);
     if let Some(listener) = control {
-        tokio::spawn(crate::control::server::serve(
-            listener,
-            requests_tx,
-            stop_server.signal(),
-        ));
+        let serving = crate::control::server::serve(listener, requests_tx, stop_server.signal());
+        tokio::spawn(serving);
     }
-    let (handle, mut queries) = query::EngineHandle::channel();
+    let (handle, queries) = query::EngineHandle::channel();
     let stop_http = Shutdown::new();
     serve_http(http, handle, &engine, access, &stop_http);
-    let mut watch = DirWatch::new(&settings.jobs_dir)
-        .map_err(
-            |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
-        )
-        .ok();
-    let mut timer = WallTimer::new(clock);
-    let mut watchdog = notifier.watchdog_interval().map(tokio::time::interval);
-    let mut reload_at: Option<tokio::time::Instant> = None;
+    let mut inbox = Inbox {
+        events,
+        requests,
+        queries,
+        reload_requests,
+        watch: watch_jobs_dir(&settings),
+        timer: WallTimer::new(clock),
+        watchdog: notifier.watchdog_interval().map(tokio::time::interval),
+        reload_at: None,
+    };
     notifier.ready(&format!("scheduling {} jobs", engine.registry.jobs.len()));
     info!(jobs = engine.registry.jobs.len(), "daemon ready");
 
-    tokio::pin!(shutdown);
-    loop {
-        let deadline = engine.timeline.next_deadline();
-        tokio::select! {
-            biased;
-            () = &mut shutdown => break,
-            Some(event) = events.recv() => match event {
-                RunEvent::Recorded { token, id } => engine.recorded(token, id),
-                RunEvent::Finished { token, result } => engine.finished(token, result).await,
-            },
-            Some((request, reply)) = requests.recv() => {
-                let reloads = matches!(request, Request::Reload);
-                let response = requests::handle(&mut engine, request).await;
-                let _ = reply.send(response);
-                if reloads {
-                    memory::release_freed_memory();
-                }
-            }
-            Some(query) = queries.recv() => query::answer(&mut engine, query).await,
-            Some(()) = reload_requests.recv() => {
-                reload_at = None;
-                reload_and_trim(&mut engine, reload::Cause::Asked).await;
-            }
-            _ = async { watch.as_mut().expect("guarded").changed().await }, if watch.is_some() => {
-                reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
-            }
-            () = async { tokio::time::sleep_until(reload_at.expect("guarded")).await }, if reload_at.is_some() => {
-                reload_at = None;
-                reload_and_trim(&mut engine, reload::Cause::Files).await;
-            }
-            _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
-                notifier.ping();
-            }
-            () = timer.sleep_until(deadline) => wake(&mut engine).await,
-        }
-    }
+    event_loop(&mut engine, &mut inbox, &notifier, shutdown).await;
 
     info!(running = engine.active.len(), "stopping");
     notifier.stopping();
     engine.begin_shutdown().await;
-    drain(
-        &mut engine,
-        &mut events,
-        &mut queries,
-        &notifier,
-        watchdog.as_mut(),
-    )
-    .await;
+    drain(&mut engine, &mut inbox, &notifier).await;
     engine.flush_history_at_shutdown().await;
     stop_server.trigger();
     alerting::stop(&stop_notifying, notifications).await;
     stop_http.trigger();
     info!("stopped");
     Ok(())
+}
+
+/// Everything the event loop waits on besides its deadlines' timer and the stop.
+struct Inbox {
+    /// Runs recorded and finished, from their tasks.
+    events: mpsc::UnboundedReceiver<RunEvent>,
+    /// The control socket's requests, each with where its answer goes.
+    requests: mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+    /// The HTTP server's questions.
+    queries: mpsc::Receiver<query::Query>,
+    /// A message asks for a reload (SIGHUP).
+    reload_requests: mpsc::UnboundedReceiver<()>,
+    /// Changes in `jobs_dir`; `None` when inotify could not watch it.
+    watch: Option<DirWatch>,
+    /// Sleeps until the timeline's next deadline.
+    timer: WallTimer,
+    /// systemd's watchdog period, when systemd asks for pings.
+    watchdog: Option<tokio::time::Interval>,
+    /// When the debounced reload of file changes is due; `None`: none pending.
+    reload_at: Option<tokio::time::Instant>,
+}
+
+/// inotify on `jobs_dir`, or `None` (said in the log) when it cannot be had.
+fn watch_jobs_dir(settings: &Settings) -> Option<DirWatch> {
+    DirWatch::new(&settings.jobs_dir)
+        .map_err(
+            |error| warn!(%error, "job files will be reloaded only on SIGHUP or `slotcron reload`"),
+        )
+        .ok()
+}
+
+/// The daemon's one loop: sleeps until the next deadline or an event and handles it,
+/// until `shutdown` resolves.
+async fn event_loop(
+    engine: &mut Engine,
+    inbox: &mut Inbox,
+    notifier: &Notifier,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let deadline = engine.timeline.next_deadline();
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(event) = inbox.events.recv() => match event {
+                RunEvent::Recorded { token, id } => engine.recorded(token, id),
+                RunEvent::Finished { token, result } => engine.finished(token, result).await,
+            },
+            Some((request, reply)) = inbox.requests.recv() => {
+                let reloads = matches!(request, Request::Reload);
+                let response = requests::handle(engine, request).await;
+                let _ = reply.send(response);
+                if reloads {
+                    memory::release_freed_memory();
+                }
+            }
+            Some(query) = inbox.queries.recv() => query::answer(engine, query).await,
+            Some(()) = inbox.reload_requests.recv() => {
+                inbox.reload_at = None;
+                reload_and_trim(engine, reload::Cause::Asked).await;
+            }
+            _ = async { inbox.watch.as_mut().expect("guarded").changed().await }, if inbox.watch.is_some() => {
+                inbox.reload_at.get_or_insert_with(|| tokio::time::Instant::now() + RELOAD_DEBOUNCE);
+            }
+            () = async { tokio::time::sleep_until(inbox.reload_at.expect("guarded")).await }, if inbox.reload_at.is_some() => {
+                inbox.reload_at = None;
+                reload_and_trim(engine, reload::Cause::Files).await;
+            }
+            _ = async { inbox.watchdog.as_mut().expect("guarded").tick().await }, if inbox.watchdog.is_some() => {
+                notifier.ping();
+            }
+            () = inbox.timer.sleep_until(deadline) => wake(engine).await,
+        }
+    }
 }
 
 /// Starts the HTTP server on `listener`, if any, answering through `handle` until `stop`.
@@ -281,22 +314,16 @@ fn serve_http(
 
 /// After the loop: lets the runs in flight end (recording each), still answering the HTTP
 /// server's questions and pinging the watchdog.
-async fn drain(
-    engine: &mut Engine,
-    events: &mut mpsc::UnboundedReceiver<RunEvent>,
-    queries: &mut mpsc::Receiver<query::Query>,
-    notifier: &Notifier,
-    mut watchdog: Option<&mut tokio::time::Interval>,
-) {
+async fn drain(engine: &mut Engine, inbox: &mut Inbox, notifier: &Notifier) {
     while !engine.active.is_empty() {
         tokio::select! {
-            event = events.recv() => match event {
+            event = inbox.events.recv() => match event {
                 Some(RunEvent::Recorded { token, id }) => engine.recorded(token, id),
                 Some(RunEvent::Finished { token, result }) => engine.finished(token, result).await,
                 None => break,
             },
-            Some(query) = queries.recv() => query::answer(engine, query).await,
-            _ = async { watchdog.as_mut().expect("guarded").tick().await }, if watchdog.is_some() => {
+            Some(query) = inbox.queries.recv() => query::answer(engine, query).await,
+            _ = async { inbox.watchdog.as_mut().expect("guarded").tick().await }, if inbox.watchdog.is_some() => {
                 notifier.ping();
             }
         }

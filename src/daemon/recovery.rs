@@ -156,54 +156,85 @@ pub fn recover(
             out.supervised_elsewhere.push(row.id);
             continue;
         }
-        let Some(found) = cgroup else {
-            if let Some(watched) = live_process(store, &row)? {
-                info!(run_id = row.id, job = %row.job, ?watched, "unconfined run still going after a restart; adopted");
-                out.adopted.push(Adopted {
-                    run_id: row.id,
-                    job: row.job,
-                    slot: row.slot,
-                    started_at: row.started_at,
-                    watched,
-                });
-                continue;
-            }
-            let mut text = NO_CGROUP_TEXT.to_owned();
-            if let Some(pid) = row
-                .pid
-                .filter(|p| Path::new(&format!("/proc/{p}")).exists())
-            {
-                text.push_str(&format!(
-                    " (a process {pid} still exists and is not watched; the pid may have been reused)"
-                ));
-            }
-            warn!(run_id = row.id, job = %row.job, "run without a cgroup left by a crash; recorded lost");
-            store.finish_run(row.id, &lost(row.started_at, None, now, text))?;
-            out.completed.push(row.id);
-            continue;
-        };
-        let populated = found.cgroup.is_populated().unwrap_or_else(|error| {
-            warn!(%error, "reading whether an old run's cgroup has processes");
-            false
-        });
-        if populated {
-            info!(run_id = row.id, job = %row.job, slot = %found.slot, "run still going after a restart; adopted");
-            release_pressure(&found.cgroup, row.id);
-            out.adopted.push(Adopted {
-                run_id: row.id,
-                job: row.job,
-                slot: found.slot,
-                started_at: row.started_at,
-                watched: Watched::Cgroup(found.cgroup),
-            });
-        } else {
-            let stats = cleanup(&found.cgroup);
-            warn!(run_id = row.id, job = %row.job, "run ended while slotcron was down; recorded lost");
-            let done = lost(row.started_at, stats.as_ref(), now, ENDED_TEXT.to_owned());
-            store.finish_run(row.id, &done)?;
-            out.completed.push(row.id);
+        match cgroup {
+            Some(found) => settle_with_cgroup(store, row, found, now, &mut out)?,
+            None => settle_without_cgroup(store, row, now, &mut out)?,
         }
     }
+    remove_orphans(found, &mut out);
+    Ok(out)
+}
+
+/// A `running` row without a cgroup: adopted when its main process still runs (an
+/// unconfined run), otherwise completed `lost` at `now`.
+fn settle_without_cgroup(
+    store: &mut Store,
+    row: RunRecord,
+    now: DateTime<Utc>,
+    out: &mut Recovery,
+) -> Result<(), StoreError> {
+    if let Some(watched) = live_process(store, &row)? {
+        info!(run_id = row.id, job = %row.job, ?watched, "unconfined run still going after a restart; adopted");
+        out.adopted.push(Adopted {
+            run_id: row.id,
+            job: row.job,
+            slot: row.slot,
+            started_at: row.started_at,
+            watched,
+        });
+        return Ok(());
+    }
+    let mut text = NO_CGROUP_TEXT.to_owned();
+    if let Some(pid) = row
+        .pid
+        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+    {
+        text.push_str(&format!(
+            " (a process {pid} still exists and is not watched; the pid may have been reused)"
+        ));
+    }
+    warn!(run_id = row.id, job = %row.job, "run without a cgroup left by a crash; recorded lost");
+    store.finish_run(row.id, &lost(row.started_at, None, now, text))?;
+    out.completed.push(row.id);
+    Ok(())
+}
+
+/// A `running` row with its cgroup: adopted (and released from the pressure response) when
+/// the cgroup has processes, otherwise its figures read, the cgroup removed and the row
+/// completed `lost` at `now`.
+fn settle_with_cgroup(
+    store: &mut Store,
+    row: RunRecord,
+    found: Found,
+    now: DateTime<Utc>,
+    out: &mut Recovery,
+) -> Result<(), StoreError> {
+    let populated = found.cgroup.is_populated().unwrap_or_else(|error| {
+        warn!(%error, "reading whether an old run's cgroup has processes");
+        false
+    });
+    if populated {
+        info!(run_id = row.id, job = %row.job, slot = %found.slot, "run still going after a restart; adopted");
+        release_pressure(&found.cgroup, row.id);
+        out.adopted.push(Adopted {
+            run_id: row.id,
+            job: row.job,
+            slot: found.slot,
+            started_at: row.started_at,
+            watched: Watched::Cgroup(found.cgroup),
+        });
+    } else {
+        let stats = cleanup(&found.cgroup);
+        warn!(run_id = row.id, job = %row.job, "run ended while slotcron was down; recorded lost");
+        let done = lost(row.started_at, stats.as_ref(), now, ENDED_TEXT.to_owned());
+        store.finish_run(row.id, &done)?;
+        out.completed.push(row.id);
+    }
+    Ok(())
+}
+
+/// Run cgroups without a `running` row: killed if populated, then removed.
+fn remove_orphans(found: Vec<Found>, out: &mut Recovery) {
     for orphan in found {
         let path = orphan.cgroup.path().to_path_buf();
         if orphan.cgroup.is_populated().unwrap_or(true) {
@@ -215,7 +246,6 @@ pub fn recover(
         cleanup(&orphan.cgroup);
         out.removed_orphans.push(path);
     }
-    Ok(out)
 }
 
 /// The main process of a row without a cgroup, if it is still the run's: a process with the

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 
 use tracing::{debug, info, warn};
 
-use crate::config::Catalog;
-use crate::store::{JobControl, JobRow, JobSummary, StoreError};
+use crate::config::{Catalog, ParseCache};
+use crate::store::{JobControl, JobRow, JobSummary, Store, StoreError};
 
 use super::engine::{Engine, Wake};
-use super::registry::{job_row, sync_history};
+use super::registry::{Changes, job_row, sync_history};
 
 /// What asked for a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +35,51 @@ pub struct Reloaded {
 /// Loads `jobs_dir` again and takes the result in: new and changed jobs are
 /// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
 pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
-    let settings = engine.settings.clone();
     let first = !engine.synced;
-    if !first && cause == Cause::Files && engine.parse_cache.is_current(&settings.jobs_dir) {
+    if !first && cause == Cause::Files && engine.parse_cache.is_current(&engine.settings.jobs_dir) {
         debug!("reload: no job file changed");
         return no_change(engine);
     }
+    let loaded = match load(engine, first).await {
+        Ok(loaded) => loaded,
+        Err(error) => return failed(engine, &error).await,
+    };
+    let unchanged = engine.synced && !loaded.cache.changed();
+    engine.parse_cache = loaded.cache;
+    if unchanged {
+        debug!("reload: no job file changed");
+        return no_change(engine);
+    }
+    take_in(engine, loaded.catalog, loaded.rows, loaded.stored, first).await
+}
+
+/// What one pass over `jobs_dir` and history found.
+struct Loaded {
+    catalog: Catalog,
+    /// The parse cache after this pass.
+    cache: ParseCache,
+    /// The jobs-table rows of the files parsed again (none on the first load, which writes
+    /// the whole table itself).
+    rows: Vec<JobRow>,
+    /// The stored control and summary of jobs the registry does not have yet.
+    stored: Stored,
+}
+
+/// The stored control and summary of jobs, by name.
+struct Stored {
+    controls: HashMap<String, JobControl>,
+    summaries: HashMap<String, JobSummary>,
+}
+
+/// Reads `jobs_dir` (parsing only what changed) and what history stores about the jobs,
+/// on the history's blocking thread.
+async fn load(engine: &mut Engine, first: bool) -> Result<Loaded, StoreError> {
+    let settings = engine.settings.clone();
+    // The cache goes with the attempt: when it fails, the next reload parses everything.
     let mut cache = std::mem::take(&mut engine.parse_cache);
     let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
     let now = engine.now();
-    let loaded = engine
+    engine
         .db(move |store| {
             let catalog = Catalog::load_dir_cached(&settings.jobs_dir, &settings, &mut cache);
             let mut rows = Vec::new();
@@ -59,88 +94,87 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
                     .map(|job| job_row(job))
                     .collect();
             }
-            let controls = store.job_controls()?;
-            let summaries = if first {
-                store.job_summaries()?
-            } else {
-                let mut map = HashMap::new();
-                for name in catalog
-                    .jobs
-                    .keys()
-                    .filter(|n| known.binary_search(n).is_err())
-                {
-                    let summary = match store.job_summary(name) {
-                        // A job new to history has none yet; its row is written below.
-                        Err(StoreError::UnknownJob { .. }) => JobSummary::default(),
-                        other => other?,
-                    };
-                    map.insert(name.clone(), summary);
-                }
-                map
+            let stored = Stored {
+                controls: store.job_controls()?,
+                summaries: if first {
+                    store.job_summaries()?
+                } else {
+                    summaries_of_new(store, &catalog, &known)?
+                },
             };
             // The page cache filled up reading the jobs table; an idle daemon needs none of
             // it, and the pages come back from the file when next read.
             if let Err(error) = store.release_memory() {
                 warn!(%error, "SQLite kept its cache");
             }
-            Ok((catalog, cache, rows, controls, summaries))
+            Ok(Loaded {
+                catalog,
+                cache,
+                rows,
+                stored,
+            })
         })
-        .await;
-    let (catalog, cache, rows, mut controls, mut summaries) = match loaded {
-        Ok(parts) => parts,
-        Err(error) => {
-            // The cache went with the failed attempt: the next reload parses everything.
-            warn!(%error, "reload failed; keeping the jobs as they were");
-            let message = format!("reload failed: {error}");
-            engine
-                .event("reload_error", None, None, message.clone())
-                .await;
-            return Reloaded {
-                message,
-                changed: false,
-            };
-        }
-    };
-    let unchanged = engine.synced && !cache.changed();
-    engine.parse_cache = cache;
-    if unchanged {
-        debug!("reload: no job file changed");
-        return no_change(engine);
+        .await
+}
+
+/// The stored summaries of the catalog's jobs that are not in `known` (sorted).
+fn summaries_of_new(
+    store: &mut Store,
+    catalog: &Catalog,
+    known: &[String],
+) -> Result<HashMap<String, JobSummary>, StoreError> {
+    let mut map = HashMap::new();
+    for name in catalog
+        .jobs
+        .keys()
+        .filter(|n| known.binary_search(n).is_err())
+    {
+        let summary = match store.job_summary(name) {
+            // A job new to history has none yet; its row is written by the reload.
+            Err(StoreError::UnknownJob { .. }) => JobSummary::default(),
+            other => other?,
+        };
+        map.insert(name.clone(), summary);
     }
-    let problems_before: Vec<String> = engine
-        .registry
-        .problems
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    Ok(map)
+}
+
+/// The reload could not read history: the jobs stay as they were, and the failure is an
+/// event.
+async fn failed(engine: &Engine, error: &StoreError) -> Reloaded {
+    warn!(%error, "reload failed; keeping the jobs as they were");
+    let message = format!("reload failed: {error}");
+    engine
+        .event("reload_error", None, None, message.clone())
+        .await;
+    Reloaded {
+        message,
+        changed: false,
+    }
+}
+
+/// Brings the registry, history's jobs table and the timeline in step with `catalog`,
+/// and records new problems.
+async fn take_in(
+    engine: &mut Engine,
+    catalog: Catalog,
+    rows: Vec<JobRow>,
+    mut stored: Stored,
+    first: bool,
+) -> Reloaded {
+    let problems_before = problems(engine);
     let changes = engine.registry.apply(catalog, |name| {
         (
-            controls.remove(name).unwrap_or_else(JobControl::default),
-            summaries.remove(name).unwrap_or_default(),
+            stored.controls.remove(name).unwrap_or_default(),
+            stored.summaries.remove(name).unwrap_or_default(),
         )
     });
     if !first && (!rows.is_empty() || !changes.removed.is_empty()) {
         write_changes(engine, rows, changes.removed.clone()).await;
     }
     engine.synced = true;
-    let now = engine.now();
-    for name in &changes.removed {
-        engine.timeline.remove(&Wake::Fire(name.clone()));
-        let dropped = engine.admission.remove_queued(|p| &p.job == name);
-        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
-    }
-    for name in &changes.rescheduled {
-        engine.schedule_next(name, now);
-    }
-    for name in &changes.broken {
-        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
-    }
-    let problems: Vec<String> = engine
-        .registry
-        .problems
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    reschedule(engine, &changes);
+    let problems = problems(engine);
     if !problems.is_empty() && problems != problems_before {
         engine
             .event("reload_error", None, None, problems.join("\n"))
@@ -159,6 +193,33 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
         message,
         changed: true,
     }
+}
+
+/// Unschedules removed jobs (dropping their queued runs) and computes the next fire time
+/// of new and changed ones.
+fn reschedule(engine: &mut Engine, changes: &Changes) {
+    let now = engine.now();
+    for name in &changes.removed {
+        engine.timeline.remove(&Wake::Fire(name.clone()));
+        let dropped = engine.admission.remove_queued(|p| &p.job == name);
+        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
+    }
+    for name in &changes.rescheduled {
+        engine.schedule_next(name, now);
+    }
+    for name in &changes.broken {
+        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
+    }
+}
+
+/// The registry's problems, in words.
+fn problems(engine: &Engine) -> Vec<String> {
+    engine
+        .registry
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn no_change(engine: &Engine) -> Reloaded {

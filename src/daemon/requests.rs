@@ -139,6 +139,45 @@ pub fn job_state(
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
     let now = engine.now();
+    let running = running_runs(engine).await;
+    let report = super::query::slots(engine);
+    let slots = report.slots.into_iter().map(SlotStatus::from).collect();
+    let running_jobs = super::query::running_per_job(engine);
+    let jobs = engine
+        .registry
+        .jobs
+        .values()
+        .map(|entry| {
+            let running = running_jobs.contains_key(entry.job.name.as_str());
+            job_status(engine, entry, running, now)
+        })
+        .collect();
+    StatusReport {
+        pid: std::process::id(),
+        started_at: engine.started_at,
+        enforcement: report.enforcement,
+        cgroup_root: match engine.enforcer.as_ref() {
+            crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
+            crate::runner::Enforcer::Unconfined { .. } => None,
+        },
+        paused: report.paused,
+        history: engine.history_health(),
+        slots,
+        jobs,
+        running,
+        problems: engine
+            .registry
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        problems_omitted: 0,
+        jobs_omitted: 0,
+    }
+}
+
+/// The recorded runs holding a seat, by id, with their main process's pid from history.
+async fn running_runs(engine: &Engine) -> Vec<RunningRun> {
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await
@@ -164,60 +203,37 @@ pub async fn status(engine: &Engine) -> StatusReport {
         })
         .collect();
     running.sort_by_key(|r| r.id);
-    let report = super::query::slots(engine);
-    let slots = report.slots.into_iter().map(SlotStatus::from).collect();
-    let running_jobs = super::query::running_per_job(engine);
-    let jobs = engine
-        .registry
-        .jobs
-        .values()
-        .map(|entry| {
-            let name = &entry.job.name;
-            let state = job_state(engine, entry, running_jobs.contains_key(name.as_str()), now);
-            JobStatus {
-                name: name.clone(),
-                slot: entry.job.slot.clone(),
-                schedule: entry.job.schedule_text.clone(),
-                state,
-                enabled: entry.enabled(),
-                override_enabled: entry.control.enabled_override,
-                next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
-                last_status: entry
-                    .summary
-                    .last_final
-                    .as_ref()
-                    .map(|r| r.status.to_string()),
-                last_started_at: entry.summary.last_started_at,
-                consecutive_failures: entry.summary.consecutive_failures,
-                health: crate::stats::health::summary_status(
-                    &entry.summary,
-                    crate::stats::health::failure_threshold(&entry.job),
-                    now,
-                ),
-                memory: engine.job_memory(&entry.job),
-            }
-        })
-        .collect();
-    StatusReport {
-        pid: std::process::id(),
-        started_at: engine.started_at,
-        enforcement: report.enforcement,
-        cgroup_root: match engine.enforcer.as_ref() {
-            crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
-            crate::runner::Enforcer::Unconfined { .. } => None,
-        },
-        paused: report.paused,
-        history: engine.history_health(),
-        slots,
-        jobs,
-        running,
-        problems: engine
-            .registry
-            .problems
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        problems_omitted: 0,
-        jobs_omitted: 0,
+    running
+}
+
+/// One job's line of `slotcron status`; `running`: a run of it holds a seat.
+fn job_status(
+    engine: &Engine,
+    entry: &JobEntry,
+    running: bool,
+    now: chrono::DateTime<Utc>,
+) -> JobStatus {
+    let name = &entry.job.name;
+    JobStatus {
+        name: name.clone(),
+        slot: entry.job.slot.clone(),
+        schedule: entry.job.schedule_text.clone(),
+        state: job_state(engine, entry, running, now),
+        enabled: entry.enabled(),
+        override_enabled: entry.control.enabled_override,
+        next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
+        last_status: entry
+            .summary
+            .last_final
+            .as_ref()
+            .map(|r| r.status.to_string()),
+        last_started_at: entry.summary.last_started_at,
+        consecutive_failures: entry.summary.consecutive_failures,
+        health: crate::stats::health::summary_status(
+            &entry.summary,
+            crate::stats::health::failure_threshold(&entry.job),
+            now,
+        ),
+        memory: engine.job_memory(&entry.job),
     }
 }

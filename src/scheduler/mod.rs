@@ -21,5 +21,5 @@ pub use admission::{
 pub use due::{Asker, Decision, DueJob, LastOutcome, Off, decide};
 pub use ladder::{Action, Ladder, Readings, RunView, Signal};
 pub use policy::{BreakerState, breaker_state, retry_backoff};
-pub use protect::{MachineState, ProtectGate};
+pub use protect::{Look, MachineState, ProtectGate};
 pub use timeline::Timeline;

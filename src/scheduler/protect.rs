@@ -2,17 +2,11 @@
 //! starts (critical jobs excepted). The signals are the kernel's own: `MemAvailable` in
 //! `/proc/meminfo` and the `some avg10` share of `/proc/pressure/memory` (PSI).
 //!
-//! Reading is split from deciding: [`MachineState::read`] takes the proc root as an
-//! argument (tests point it at a temp dir), [`ProtectGate::check`] is a pure function.
+//! Pure: the daemon reads the signals (`crate::daemon::machine`) and asks
+//! [`ProtectGate::look`] what they come to, given whether the gate was closed; it then
+//! carries out the answer (records the change, holds runs back, looks again later).
 
-use std::io;
-use std::path::{Path, PathBuf};
-
-use crate::cgroup::Pressure;
 use crate::config::ByteSize;
-
-/// The proc filesystem of the machine slotcron protects.
-pub const DEFAULT_PROC_ROOT: &str = "/proc";
 
 /// The thresholds of `protect:` in `slotcron.yaml`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -32,67 +26,17 @@ pub struct MachineState {
     pub memory_pressure: Option<f64>,
 }
 
-/// A file of the proc root could not be read or parsed.
-#[derive(Debug, thiserror::Error)]
-#[error("reading {path}: {message}")]
-pub struct ProtectError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-impl MachineState {
-    /// Reads `meminfo` and, if present, `pressure/memory` below `proc_root`.
-    ///
-    /// # Errors
-    /// When `meminfo` cannot be read, or a PSI file that exists cannot be parsed.
-    pub fn read(proc_root: &Path) -> Result<MachineState, ProtectError> {
-        let meminfo = proc_root.join("meminfo");
-        let text = std::fs::read_to_string(&meminfo).map_err(|e| ProtectError {
-            path: meminfo.clone(),
-            message: e.to_string(),
-        })?;
-        let psi = proc_root.join("pressure/memory");
-        let memory_pressure = match std::fs::read_to_string(&psi) {
-            Ok(text) => Some(
-                Pressure::parse(&text)
-                    .map_err(|e| ProtectError {
-                        path: psi,
-                        message: e.to_string(),
-                    })?
-                    .some
-                    .avg10,
-            ),
-            // No PSI on this kernel (or disabled): only the reserve applies.
-            Err(e) if matches!(e.kind(), io::ErrorKind::NotFound) => None,
-            Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => None,
-            Err(e) => {
-                return Err(ProtectError {
-                    path: psi,
-                    message: e.to_string(),
-                });
-            }
-        };
-        Ok(MachineState {
-            mem_available: mem_available(&text),
-            memory_pressure,
-        })
-    }
-}
-
-/// `MemAvailable:` of a `/proc/meminfo` text, in bytes.
-///
-/// ```
-/// use slotcron::scheduler::protect::mem_available;
-/// let text = "MemTotal:       16303428 kB\nMemAvailable:    2048000 kB\n";
-/// assert_eq!(mem_available(text), Some(2048000 * 1024));
-/// assert_eq!(mem_available("MemTotal: 1 kB\n"), None);
-/// ```
-pub fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemAvailable:"))?;
-    let kib: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
-    kib.checked_mul(1024)
+/// What one look at the machine comes to, given whether the gate was closed before.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Look {
+    /// It was open and closes: new runs are held back, for this reason (in words).
+    Closes(String),
+    /// It was closed and opens: the held runs may start.
+    Opens,
+    /// It was closed and stays closed; the reason given when it closed stands.
+    StaysClosed,
+    /// It was open and stays open.
+    StaysOpen,
 }
 
 impl ProtectGate {
@@ -121,6 +65,18 @@ impl ProtectGate {
         }
         None
     }
+
+    /// The gate's next state from the machine's `state` and whether it was `closed`.
+    /// A machine that could not be read (`state` is `None`) holds nothing back: the gate
+    /// protects the session, it does not stop the scheduler on a read error.
+    pub fn look(&self, state: Option<&MachineState>, closed: bool) -> Look {
+        match (closed, state.and_then(|s| self.check(s))) {
+            (false, Some(why)) => Look::Closes(why),
+            (false, None) => Look::StaysOpen,
+            (true, Some(_)) => Look::StaysClosed,
+            (true, None) => Look::Opens,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,54 +85,74 @@ mod tests {
 
     const GIB: u64 = 1 << 30;
 
+    const GATE: ProtectGate = ProtectGate {
+        reserve_memory: Some(ByteSize::new(2 * GIB)),
+        max_memory_pressure: Some(20.0),
+    };
+
+    const CALM: MachineState = MachineState {
+        mem_available: Some(6 * GIB),
+        memory_pressure: Some(0.5),
+    };
+
     #[test]
     fn reserve_and_pressure_each_close_the_gate() {
-        let gate = ProtectGate {
-            reserve_memory: Some(ByteSize::new(2 * GIB)),
-            max_memory_pressure: Some(20.0),
-        };
-        let calm = MachineState {
-            mem_available: Some(6 * GIB),
-            memory_pressure: Some(0.5),
-        };
-        assert_eq!(gate.check(&calm), None);
+        assert_eq!(GATE.check(&CALM), None);
         let short = MachineState {
             mem_available: Some(GIB),
-            ..calm
+            ..CALM
         };
-        let why = gate.check(&short).unwrap();
-        assert!(why.contains("below protect.reserve_memory"), "{why}");
+        assert_eq!(
+            GATE.check(&short).as_deref(),
+            Some("MemAvailable 1G is below protect.reserve_memory 2G")
+        );
         let pressured = MachineState {
             memory_pressure: Some(35.2),
-            ..calm
+            ..CALM
         };
-        let why = gate.check(&pressured).unwrap();
-        assert!(why.contains("35.2%"), "{why}");
+        assert_eq!(
+            GATE.check(&pressured).as_deref(),
+            Some(
+                "memory pressure (PSI some avg10) 35.2% is above \
+                 protect.max_memory_pressure 20%"
+            )
+        );
         assert_eq!(ProtectGate::default().check(&short), None);
+        assert!(!ProtectGate::default().is_active());
+        assert!(GATE.is_active());
     }
 
     #[test]
-    fn reads_a_proc_root_with_and_without_psi() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("meminfo"),
-            "MemTotal: 16000000 kB\nMemFree: 100 kB\nMemAvailable: 1000 kB\n",
-        )
-        .unwrap();
-        let state = MachineState::read(dir.path()).unwrap();
-        assert_eq!(state.mem_available, Some(1_024_000));
-        assert_eq!(state.memory_pressure, None);
-        std::fs::create_dir(dir.path().join("pressure")).unwrap();
-        std::fs::write(
-            dir.path().join("pressure/memory"),
-            "some avg10=42.00 avg60=1.00 avg300=0.00 total=9\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=1\n",
-        )
-        .unwrap();
+    fn the_thresholds_are_strict_and_a_missing_signal_never_closes() {
+        let at_reserve = MachineState {
+            mem_available: Some(2 * GIB),
+            memory_pressure: Some(20.0),
+        };
+        assert_eq!(GATE.check(&at_reserve), None, "exactly at both thresholds");
+        let one_byte_short = MachineState {
+            mem_available: Some(2 * GIB - 1),
+            ..at_reserve
+        };
+        assert!(GATE.check(&one_byte_short).is_some());
+        let no_signals = MachineState::default();
+        assert_eq!(GATE.check(&no_signals), None);
+    }
+
+    #[test]
+    fn a_look_turns_the_state_and_the_gate_before_into_a_change() {
+        let short = MachineState {
+            mem_available: Some(GIB),
+            ..CALM
+        };
         assert_eq!(
-            MachineState::read(dir.path()).unwrap().memory_pressure,
-            Some(42.0)
+            GATE.look(Some(&short), false),
+            Look::Closes("MemAvailable 1G is below protect.reserve_memory 2G".into())
         );
-        let err = MachineState::read(&dir.path().join("missing")).unwrap_err();
-        assert!(err.to_string().contains("missing/meminfo"), "{err}");
+        assert_eq!(GATE.look(Some(&short), true), Look::StaysClosed);
+        assert_eq!(GATE.look(Some(&CALM), true), Look::Opens);
+        assert_eq!(GATE.look(Some(&CALM), false), Look::StaysOpen);
+        // A machine that cannot be read opens a closed gate and keeps an open one open.
+        assert_eq!(GATE.look(None, true), Look::Opens);
+        assert_eq!(GATE.look(None, false), Look::StaysOpen);
     }
 }

@@ -18,7 +18,7 @@ const EDITOR_MIB: u64 = 300;
 
 fn mem_available() -> Result<u64, String> {
     let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| e.to_string())?;
-    slotcron::scheduler::protect::mem_available(&text).ok_or("no MemAvailable".into())
+    slotcron::daemon::machine::mem_available(&text).ok_or("no MemAvailable".into())
 }
 
 fn knob(dir: &Path, name: &str) -> Result<String, String> {

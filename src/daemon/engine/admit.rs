@@ -8,9 +8,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Concurrency, Job};
 use crate::runner::{JobMemory, job_memory};
-use crate::scheduler::{
-    Asker, Decision, DueJob, Floor, LastOutcome, MachineState, Pending, decide, hold,
-};
+use crate::scheduler::{Asker, Decision, DueJob, Floor, LastOutcome, Look, Pending, decide, hold};
 use crate::store::NewRun;
 
 use super::{Engine, Origin, PROTECT_RECHECK, Verdict, Wake};
@@ -201,31 +199,30 @@ impl Engine {
         if !self.gate.is_active() {
             return;
         }
-        let reason = match MachineState::read(&self.proc_root) {
-            Ok(state) => self.gate.check(&state),
+        let state = match self.machine.machine_state() {
+            Ok(state) => Some(state),
             Err(error) => {
                 warn!(%error, "cannot read the machine's memory state; not holding runs back");
                 None
             }
         };
-        let (kind, message) = match (&self.paused, &reason) {
-            (None, Some(why)) => ("deferred", format!("new runs held back: {why}")),
-            (Some(_), None) => ("resumed", "memory recovered; starting held runs".to_owned()),
-            _ => {
-                if reason.is_some() {
-                    self.timeline.set(Wake::Recheck, now + PROTECT_RECHECK);
-                }
-                return;
+        match self.gate.look(state.as_ref(), self.paused.is_some()) {
+            Look::StaysOpen => {}
+            Look::StaysClosed => self.timeline.set(Wake::Recheck, now + PROTECT_RECHECK),
+            Look::Closes(why) => {
+                let message = format!("new runs held back: {why}");
+                warn!(%message, "protect");
+                self.timeline.set(Wake::Recheck, now + PROTECT_RECHECK);
+                self.paused = Some(why);
+                self.event("deferred", None, None, message).await;
             }
-        };
-        if reason.is_some() {
-            warn!(%message, "protect");
-            self.timeline.set(Wake::Recheck, now + PROTECT_RECHECK);
-        } else {
-            info!(%message, "protect");
+            Look::Opens => {
+                let message = "memory recovered; starting held runs".to_owned();
+                info!(%message, "protect");
+                self.paused = None;
+                self.event("resumed", None, None, message).await;
+            }
         }
-        self.paused = reason;
-        self.event(kind, None, None, message).await;
     }
 }
 

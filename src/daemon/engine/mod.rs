@@ -21,6 +21,7 @@ use crate::runner::{Enforcer, FrozenClock, Runner};
 use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
+use super::machine::MemorySignals;
 use super::registry::Registry;
 
 /// What the daemon's timeline wakes up for.
@@ -148,7 +149,9 @@ pub struct Engine {
     pub gate: ProtectGate,
     /// The pressure response's rungs climbed on running runs (`protect.response`).
     pub ladder: Ladder,
-    pub proc_root: PathBuf,
+    /// Where the gate and the ladder read the machine's memory (`/proc`, or a test's
+    /// fixed values).
+    pub machine: Arc<dyn MemorySignals>,
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
     pub events: mpsc::UnboundedSender<RunEvent>,
@@ -186,7 +189,7 @@ impl Engine {
         settings: Arc<Settings>,
         enforcer: Arc<Enforcer>,
         store: Arc<Mutex<Store>>,
-        proc_root: PathBuf,
+        machine: Arc<dyn MemorySignals>,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Engine {
         let admission = Admission::new(
@@ -217,7 +220,7 @@ impl Engine {
             paused: None,
             gate,
             ladder: Ladder::default(),
-            proc_root,
+            machine,
             stopping: false,
             events,
             started_at: clock.now(),

@@ -6,36 +6,20 @@
 //! Sampling starts when a run starts and stops when no run is active and the ladder is
 //! calm. Requeued runs wait in their slot's queue until it is.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::cgroup::{CgroupFs, Hierarchy, Pressure, RunCgroup};
+use crate::cgroup::{CgroupFs, Hierarchy, RunCgroup};
 use crate::config::{ByteSize, Step, format_duration};
 use crate::runner::Enforcer;
 use crate::scheduler::ladder::{Action, Readings, RunView, classify};
-use crate::scheduler::protect::mem_available;
 
 use super::{Active, Engine, REQUEUE_NOTE, REQUEUE_TRIGGER, Wake};
 use crate::model::RunStatus;
 use crate::scheduler::Pending;
 use crate::store::RunRecord;
-
-/// The machine's memory signals below `proc_root`; a file that cannot be read gives no
-/// reading (the response then acts on the others).
-pub fn read_signals(proc_root: &Path) -> Readings {
-    let psi = std::fs::read_to_string(proc_root.join("pressure/memory"))
-        .ok()
-        .and_then(|text| Pressure::parse(&text).ok());
-    let meminfo = std::fs::read_to_string(proc_root.join("meminfo")).ok();
-    Readings {
-        some_avg10: psi.map(|p| p.some.avg10),
-        full_avg10: psi.and_then(|p| p.full).map(|f| f.avg10),
-        mem_available: meminfo.as_deref().and_then(mem_available),
-    }
-}
 
 /// The readings in words, for events and logs.
 fn describe(r: &Readings) -> String {
@@ -77,7 +61,7 @@ impl Engine {
             return;
         }
         let runs = self.pressure_views(tree);
-        let readings = read_signals(&self.proc_root);
+        let readings = self.machine.readings();
         let actions = self.ladder.decide(classify(&response, &readings), &runs);
         for action in actions {
             self.carry_out(tree, action, &readings).await;

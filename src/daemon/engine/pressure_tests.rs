@@ -1,16 +1,17 @@
 //! The pressure response on the fake cgroupfs: real (sleeping) processes whose cgroups the
-//! fake kernel lays out, a proc root in a temp dir whose PSI file the test writes, and
-//! the engine ticked by hand.
+//! fake kernel lays out, memory signals the test sets (`FixedMemory`), and the engine
+//! ticked by hand.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::tests::{Harness, harness};
+use super::tests::{CALM, Harness, harness};
 use super::*;
 use crate::cgroup::fake::FakeFs;
 use crate::cgroup::{CgroupFs, Hierarchy, Limits};
 use crate::model::RunStatus;
 use crate::runner::Runner;
+use crate::scheduler::Readings;
 
 const MIB: u64 = 1 << 20;
 
@@ -21,7 +22,6 @@ struct World {
     h: Harness,
     fake: Arc<FakeFs>,
     tree_root: PathBuf,
-    proc_root: PathBuf,
 }
 
 /// The harness's engine, its runs given cgroups on a fake below `_dir`.
@@ -44,15 +44,10 @@ async fn world(jobs: &[(&str, &str)]) -> World {
         engine.store.clone(),
     );
     engine.enforcer = enforcer;
-    let proc_root = dir.join("proc");
-    std::fs::create_dir_all(proc_root.join("pressure")).unwrap();
-    std::fs::write(proc_root.join("meminfo"), "MemAvailable: 4000000 kB\n").unwrap();
-    engine.proc_root = proc_root.clone();
     let w = World {
         h,
         fake,
         tree_root: root,
-        proc_root,
     };
     w.psi(0.0);
     w
@@ -60,14 +55,10 @@ async fn world(jobs: &[(&str, &str)]) -> World {
 
 impl World {
     fn psi(&self, some: f64) {
-        std::fs::write(
-            self.proc_root.join("pressure/memory"),
-            format!(
-                "some avg10={some:.2} avg60=0.00 avg300=0.00 total=1\n\
-                 full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
-            ),
-        )
-        .unwrap();
+        self.h.machine.set(Readings {
+            some_avg10: Some(some),
+            ..CALM
+        });
     }
 
     fn cgroup(&self, run_id: i64) -> PathBuf {

@@ -1,7 +1,6 @@
 //! The engine's rules with real (unconfined) processes, an in-memory history and the
 //! real clock; each test drives the engine by hand instead of through the event loop.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,17 +9,27 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::config::load_settings;
+use crate::daemon::machine::FixedMemory;
 use crate::daemon::reload::{Cause, reload};
 use crate::model::RunStatus;
-use crate::scheduler::BreakerState;
+use crate::scheduler::{BreakerState, Readings};
 use crate::store::RunFilter;
 use crate::store::SuccessPeaks;
 
 const MIB: u64 = 1 << 20;
 
+/// A machine with memory to spare: 4,000,000 KiB available, no memory pressure.
+pub(super) const CALM: Readings = Readings {
+    some_avg10: Some(0.0),
+    full_avg10: Some(0.0),
+    mem_available: Some(4_000_000 * 1024),
+};
+
 pub(super) struct Harness {
     pub(super) engine: Engine,
     pub(super) events: mpsc::UnboundedReceiver<RunEvent>,
+    /// The machine's memory as the engine sees it: calm until a test sets it.
+    pub(super) machine: Arc<FixedMemory>,
     pub(super) _dir: tempfile::TempDir,
 }
 
@@ -44,7 +53,8 @@ pub(super) async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
     });
     let store = Arc::new(Mutex::new(Store::open_in_memory().unwrap()));
     let (tx, events) = mpsc::unbounded_channel();
-    let mut engine = Engine::new(settings, enforcer, store, Path::new("/proc").into(), tx);
+    let machine = Arc::new(FixedMemory::new(CALM));
+    let mut engine = Engine::new(settings, enforcer, store, machine.clone(), tx);
     reload(&mut engine, Cause::Asked).await;
     assert!(
         engine.registry.problems.is_empty(),
@@ -54,6 +64,7 @@ pub(super) async fn harness(slots: &str, jobs: &[(&str, &str)]) -> Harness {
     Harness {
         engine,
         events,
+        machine,
         _dir: dir,
     }
 }
@@ -359,15 +370,10 @@ async fn an_interval_keeps_its_phase_whatever_the_last_start() {
 
 #[tokio::test]
 async fn protect_holds_back_all_but_critical_runs_until_memory_recovers() {
-    let proc_root = tempfile::tempdir().unwrap();
-    let meminfo = |kib: u64| {
-        std::fs::write(
-            proc_root.path().join("meminfo"),
-            format!("MemTotal: 16000000 kB\nMemAvailable: {kib} kB\n"),
-        )
-        .unwrap();
+    let available = |kib: u64| Readings {
+        mem_available: Some(kib * 1024),
+        ..CALM
     };
-    meminfo(512 * 1024);
     let slots =
         "  default: { max_concurrent: 2, memory_max: 1G }\nprotect: { reserve_memory: 1G }\n";
     let jobs = [
@@ -375,7 +381,7 @@ async fn protect_holds_back_all_but_critical_runs_until_memory_recovers() {
         ("crit", "command: 'true'\npriority: critical\n"),
     ];
     let mut h = harness(slots, &jobs).await;
-    h.engine.proc_root = proc_root.path().to_owned();
+    h.machine.set(available(512 * 1024));
 
     assert_eq!(h.manual("low").await, Verdict::Queued);
     assert!(
@@ -400,7 +406,7 @@ async fn protect_holds_back_all_but_critical_runs_until_memory_recovers() {
     h.settle().await;
     assert!(h.engine.admission.is_queued("low"));
 
-    meminfo(4 * 1024 * 1024);
+    h.machine.set(available(4 * 1024 * 1024));
     h.engine.dispatch(Utc::now()).await;
     assert!(h.engine.paused.is_none());
     assert!(
