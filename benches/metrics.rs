@@ -88,6 +88,7 @@ fn snapshot(jobs: usize) -> Snapshot {
         config_errors: 0,
         alerts_open: BTreeMap::from([("warning".to_owned(), 2)]),
         history: Default::default(),
+        pressure: Default::default(),
     }
 }
 

@@ -508,7 +508,7 @@ fn run_left_by_a_crash_is_adopted_and_completed_lost() -> Result<String, String>
     ensure(record.error.as_deref() == Some(ADOPTED_TEXT), || {
         format!("error text {:?}", record.error)
     })?;
-    let peak = record.memory_peak_bytes.unwrap_or(0);
+    let peak = record.usage.memory_peak_bytes.unwrap_or(0);
     ensure(peak >= 60 * MIB, || format!("memory_peak_bytes {peak}"))?;
     ensure(!cgroup.exists(), || {
         format!("{} left behind", cgroup.display())

@@ -44,7 +44,10 @@ pub fn findings(run: &RunRecord, job: &str, history: &History, judging: &Judging
     let one = |rule: Rule| -> Option<Evidence> {
         let (value, usual) = match rule.figure() {
             Figure::Duration => (run.duration_ms? as f64, baseline.duration_reference()?),
-            Figure::Memory => (run.memory_peak_bytes? as f64, baseline.memory_reference()?),
+            Figure::Memory => (
+                run.usage.memory_peak_bytes? as f64,
+                baseline.memory_reference()?,
+            ),
         };
         judge(rule, value, 1, &usual, judging)
     };

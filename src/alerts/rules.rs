@@ -144,7 +144,7 @@ pub fn resolutions(run: &RunRecord, findings: &[Finding], history: &History) -> 
             | AlertKind::Timeout
             | AlertKind::OomKill
             | AlertKind::ConsecutiveFailures => success,
-            AlertKind::HighMemory => run.memory_peak_bytes.is_some(),
+            AlertKind::HighMemory => run.usage.memory_peak_bytes.is_some(),
             AlertKind::HighDuration => run.duration_ms.is_some(),
             AlertKind::Anomaly | AlertKind::Degraded | AlertKind::TooFast | AlertKind::TooSmall => {
                 judged.contains(&kind)
@@ -193,7 +193,7 @@ fn failure_message(run: &RunRecord) -> String {
 }
 
 fn high_memory(run: &RunRecord, job: &Job) -> Option<Finding> {
-    let peak = run.memory_peak_bytes?;
+    let peak = run.usage.memory_peak_bytes?;
     let id = run.id;
     if let Some(max) = job.alerts.max_memory
         && peak > max.bytes()

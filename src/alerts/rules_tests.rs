@@ -9,7 +9,7 @@ use chrono::DateTime;
 use super::*;
 use crate::alerts::Severity;
 use crate::config::{Settings, parse_job};
-use crate::model::Enforcement;
+use crate::model::{Enforcement, RunUsage};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -37,15 +37,12 @@ fn run(status: RunStatus) -> RunRecord {
         started_at: at(0),
         finished_at: Some(at(10_000)),
         duration_ms: Some(10_000),
-        memory_peak_bytes: Some(100 * MIB),
+        usage: RunUsage {
+            memory_peak_bytes: Some(100 * MIB),
+            oom_kills: Some(0),
+            ..RunUsage::default()
+        },
         memory_limit_bytes: Some(1024 * MIB),
-        cpu_usage_usec: None,
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: Some(0),
-        pids_peak: None,
-        io: None,
         enforcement: Enforcement::Cgroup,
         trigger: "schedule".into(),
         attempt: 1,
@@ -56,6 +53,7 @@ fn run(status: RunStatus) -> RunRecord {
         queued_at: None,
         wait_ms: None,
         error: None,
+        pressure: None,
     }
 }
 
@@ -167,7 +165,7 @@ fn timeout_and_oom_kill() {
     );
     let mut oom = run(RunStatus::OomKilled);
     // At its cap: the peak equals the limit, which `oom_kill` already says.
-    oom.memory_peak_bytes = Some(1024 * MIB);
+    oom.usage.memory_peak_bytes = Some(1024 * MIB);
     assert_eq!(
         eval(&oom, &plain_job(), 1),
         [finding(
@@ -190,7 +188,7 @@ fn high_memory_over_max_memory_or_over_90_percent_of_the_limit() {
         )]
     );
     let mut r = run(RunStatus::Success);
-    r.memory_peak_bytes = Some(950 * MIB);
+    r.usage.memory_peak_bytes = Some(950 * MIB);
     assert_eq!(
         eval(&r, &plain_job(), 0),
         [finding(
@@ -200,10 +198,10 @@ fn high_memory_over_max_memory_or_over_90_percent_of_the_limit() {
         )]
     );
     // 90 % exactly is not above it; without a limit only max_memory counts.
-    r.memory_peak_bytes = Some(1024 * MIB * 9 / 10);
+    r.usage.memory_peak_bytes = Some(1024 * MIB * 9 / 10);
     assert_eq!(eval(&r, &plain_job(), 0), []);
     r.memory_limit_bytes = None;
-    r.memory_peak_bytes = Some(4096 * MIB);
+    r.usage.memory_peak_bytes = Some(4096 * MIB);
     assert_eq!(eval(&r, &plain_job(), 0), []);
 }
 
@@ -292,7 +290,7 @@ fn anomaly_when_unusual_and_material_with_its_evidence() {
 fn faster_or_smaller_is_no_anomaly_and_its_own_kind_only_when_turned_on() {
     let usual = history(4_000_000.0, 1_000.0);
     let mut r = run(RunStatus::Success); // 10 s against 66 minutes
-    r.memory_peak_bytes = Some(10 * MIB);
+    r.usage.memory_peak_bytes = Some(10 * MIB);
     let mut baseline = usual.baseline.clone().unwrap();
     baseline.duration_median_ms = 4_000_000.0;
     baseline.memory_median_bytes = Some((1_000 * MIB) as f64);
@@ -366,7 +364,7 @@ fn a_few_kib_on_a_tiny_job_is_no_alert_the_old_4_4_mib_message() {
     }
     let mut r = run(RunStatus::Success);
     r.duration_ms = Some(9);
-    r.memory_peak_bytes = Some((4.41 * MIB as f64) as u64);
+    r.usage.memory_peak_bytes = Some((4.41 * MIB as f64) as u64);
     assert_eq!(evaluate(&r, &plain_job(), 0, &tiny, &settings()), []);
 }
 

@@ -38,9 +38,9 @@ mod stats;
 #[cfg(test)]
 mod test_support;
 
-pub use controller::cpu::{CpuLimits, CpuMax, CpuStat};
-pub use controller::io::{DevNum, IoLimits, IoMax, IoRates, IoStat};
-pub use controller::memory::{MemoryEvents, MemoryLimits};
+pub use controller::cpu::{CpuLimits, CpuMax};
+pub use controller::io::{DevNum, IoLimits, IoMax, IoRates};
+pub use controller::memory::MemoryLimits;
 pub use controller::pids::PidsLimits;
 pub use controller::{Controller, Limits, cpu, io, memory, pids};
 pub use error::{CgroupError, Op};
@@ -48,7 +48,7 @@ pub use fs::{CgroupFs, KernelFs};
 pub use hierarchy::Hierarchy;
 pub use parse::ParseError;
 pub use run::RunCgroup;
-pub use stats::{Pressure, PressureLine, RunStats, SlotUsage};
+pub use stats::{Pressure, PressureLine, SlotUsage};
 
 /// Where cgroup2 is normally mounted. Only a default: the root is always passed in.
 pub const DEFAULT_MOUNT: &str = "/sys/fs/cgroup";

@@ -22,7 +22,7 @@ use super::knob::{
     self, CGROUP_CONTROLLERS, CGROUP_EVENTS, CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS,
 };
 use super::parse::{parse_controllers, parse_populated, parse_procs};
-use super::stats::RunStats;
+use crate::model::RunUsage;
 
 /// Rounds of SIGKILL in the `kill` fallback before giving up.
 const KILL_ROUNDS: u32 = 100;
@@ -281,8 +281,8 @@ impl RunCgroup {
     ///
     /// # Errors
     /// Missing required knobs ([`CgroupError::ControllerNotEnabled`]), parse and I/O errors.
-    pub fn stats(&self) -> Result<RunStats, CgroupError> {
-        let mut stats = RunStats::default();
+    pub fn stats(&self) -> Result<RunUsage, CgroupError> {
+        let mut stats = RunUsage::default();
         for c in &self.controllers {
             c.read_stats(self.fs.as_ref(), &self.path, &mut stats)?;
         }

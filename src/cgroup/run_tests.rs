@@ -10,7 +10,8 @@ use std::os::unix::process::ExitStatusExt;
 
 use super::*;
 use crate::cgroup::test_support::{Fixture, fixture, my_pid};
-use crate::cgroup::{Hierarchy, Limits, MemoryEvents};
+use crate::cgroup::{Hierarchy, Limits};
+use crate::model::{IoStat, RunUsage};
 
 fn run(fx: &Fixture) -> RunCgroup {
     let slots = vec![("s".to_owned(), Limits::default())];
@@ -229,23 +230,20 @@ fn stats_parse_knob_contents() {
     );
     set(&fx, &run, "pids.peak", "12\n");
     let s = run.stats().expect("stats");
-    assert_eq!(s.memory_peak, Some(256 << 20));
     assert_eq!(
-        s.memory_events,
-        MemoryEvents {
-            low: 0,
-            high: 2,
-            max: 7,
-            oom: 1,
-            oom_kill: 1,
-            oom_group_kill: 1
+        s,
+        RunUsage {
+            memory_peak_bytes: Some(256 << 20),
+            cpu_usage_usec: Some(900),
+            cpu_user_usec: Some(600),
+            cpu_system_usec: Some(300),
+            cpu_throttled_usec: Some(1234),
+            oom_kills: Some(1),
+            pids_peak: Some(12),
+            io: Some(IoStat::default()),
         }
     );
     assert!(s.oom_killed());
-    assert_eq!(s.cpu.usage_usec, 900);
-    assert_eq!(s.cpu.nr_throttled, Some(4));
-    assert_eq!(s.cpu.throttled_usec, Some(1234));
-    assert_eq!(s.pids_peak, Some(12));
 }
 
 #[test]
@@ -257,7 +255,7 @@ fn stats_without_peak_files_are_none() {
         .unwrap();
     fx.fake.remove_knob(&run.path().join("pids.peak")).unwrap();
     let s = run.stats().expect("stats");
-    assert_eq!((s.memory_peak, s.pids_peak), (None, None));
+    assert_eq!((s.memory_peak_bytes, s.pids_peak), (None, None));
     assert!(!s.oom_killed());
 }
 

@@ -1,10 +1,9 @@
-//! What a run or a slot used, as read from its knob files by each controller: the result
-//! types, and the PSI parser that three controllers share (pure, like [`super::parse`]).
+//! What a slot uses now, as read from its knob files by each controller, and the PSI
+//! parser that three controllers share (pure, like [`super::parse`]). What a run used is
+//! [`crate::model::RunUsage`], which the controllers fill the same way.
 
-use super::controller::cpu::CpuStat;
-use super::controller::io::IoStat;
-use super::controller::memory::MemoryEvents;
 use super::parse::{ParseError, parse_psi_fields};
+use crate::model::CpuStat;
 
 /// One line of a PSI file: share of wall time stalled, in percent, and total µs.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -64,27 +63,6 @@ impl Pressure {
             reason: "no \"some\" line",
         })?;
         Ok(Pressure { some, full })
-    }
-}
-
-/// What a finished (or running) run used, each controller filling its part. Read it
-/// before `remove`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunStats {
-    /// `memory.peak` in bytes; `None` on kernels before 5.19 (file absent).
-    pub memory_peak: Option<u64>,
-    pub memory_events: MemoryEvents,
-    pub cpu: CpuStat,
-    /// `pids.peak`; `None` where the file is absent (older kernels).
-    pub pids_peak: Option<u64>,
-    /// `io.stat` summed over devices; `None` where the io controller is not enabled.
-    pub io: Option<IoStat>,
-}
-
-impl RunStats {
-    /// Whether the kernel's OOM killer killed a process of the run.
-    pub fn oom_killed(&self) -> bool {
-        self.memory_events.oom_kill > 0
     }
 }
 

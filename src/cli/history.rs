@@ -9,7 +9,7 @@ use clap::Args;
 use crate::store::{RunFilter, RunRecord};
 
 use super::context;
-use super::table::{bytes, local_time, millis, render};
+use super::table::{bytes, local_time, millis, pressure, render};
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
@@ -44,7 +44,7 @@ pub fn history(config: Option<&Path>, args: &HistoryArgs) -> Result<ExitCode> {
             render(
                 &[
                     "ID", "JOB", "SLOT", "STATUS", "EXIT", "STARTED", "WAIT", "DURATION",
-                    "PEAK MEM", "CPU", "OOM"
+                    "PEAK MEM", "CPU", "OOM", "PRESSURE"
                 ],
                 &rows
             )
@@ -68,8 +68,11 @@ fn row(r: &RunRecord) -> Vec<String> {
         local_time(&r.started_at),
         r.wait_ms.map_or("-".into(), millis),
         r.duration_ms.map_or("-".into(), millis),
-        r.memory_peak_bytes.map_or("-".into(), bytes),
-        r.cpu_usage_usec.map_or("-".into(), |u| millis(u / 1000)),
-        r.oom_kills.map_or("-".into(), |n| n.to_string()),
+        r.usage.memory_peak_bytes.map_or("-".into(), bytes),
+        r.usage
+            .cpu_usage_usec
+            .map_or("-".into(), |u| millis(u / 1000)),
+        r.usage.oom_kills.map_or("-".into(), |n| n.to_string()),
+        pressure(r.pressure.as_ref()),
     ]
 }

@@ -19,7 +19,7 @@ mod run;
 mod signals;
 mod slots;
 mod status;
-mod table;
+pub mod table;
 mod token;
 
 use std::path::PathBuf;

@@ -110,11 +110,13 @@ pub fn summary(r: &RunRecord) -> String {
         .memory_limit_bytes
         .map_or_else(|| "no limit".to_owned(), |l| format!("limit {}", bytes(l)));
     let peak = r
+        .usage
         .memory_peak_bytes
         .map_or_else(|| "unknown".to_owned(), bytes);
     out.push_str(&format!("  peak memory: {peak} ({limit})\n"));
-    if let Some(cpu) = r.cpu_usage_usec {
+    if let Some(cpu) = r.usage.cpu_usage_usec {
         let throttled = r
+            .usage
             .cpu_throttled_usec
             .map(|t| format!(", throttled {}", millis(t / 1000)))
             .unwrap_or_default();
@@ -125,7 +127,9 @@ pub fn summary(r: &RunRecord) -> String {
     }
     out.push_str(&format!(
         "  oom kills:   {}\n",
-        r.oom_kills.map_or("unknown".into(), |n| n.to_string())
+        r.usage
+            .oom_kills
+            .map_or("unknown".into(), |n| n.to_string())
     ));
     out.push_str(&format!("  enforcement: {}\n", r.enforcement));
     if let Some(path) = &r.log_path {

@@ -12,7 +12,7 @@ use clap::Args;
 use crate::control::{JobState, JobStatus, Request, Response, StatusReport, call};
 
 use super::request::{CALL_TIMEOUT, daemon_socket, refused};
-use super::table::{bytes, render, time_in};
+use super::table::{bytes, pressure, render, time_in};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -103,10 +103,16 @@ fn runs_table(report: &StatusReport, time: &impl Fn(&DateTime<Utc>) -> String) -
                 r.pid.map_or("-".into(), |p| p.to_string()),
                 time(&r.started_at),
                 r.attempt.to_string(),
+                pressure(r.pressure.as_ref()),
             ]
         })
         .collect();
-    render(&["RUN", "JOB", "SLOT", "PID", "STARTED", "ATTEMPT"], &runs)
+    render(
+        &[
+            "RUN", "JOB", "SLOT", "PID", "STARTED", "ATTEMPT", "PRESSURE",
+        ],
+        &runs,
+    )
 }
 
 /// Each job's state, next fire and last run.
@@ -195,6 +201,7 @@ fn last(job: &JobStatus, time: &impl Fn(&DateTime<Utc>) -> String) -> String {
 mod tests {
     use super::*;
     use crate::control::{RunningRun, SlotStatus};
+    use crate::model::{PressureState, PressureView};
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().unwrap()
@@ -215,6 +222,36 @@ mod tests {
             health: Default::default(),
             memory: Default::default(),
         }
+    }
+
+    /// Two runs in progress: one untouched, one the pressure response holds frozen.
+    fn running() -> Vec<RunningRun> {
+        vec![
+            RunningRun {
+                id: 17,
+                job: "index".into(),
+                slot: "heavy".into(),
+                started_at: at("2025-03-01T11:00:00Z"),
+                pid: Some(4242),
+                attempt: 2,
+                pressure: None,
+            },
+            RunningRun {
+                id: 18,
+                job: "batch".into(),
+                slot: "heavy".into(),
+                started_at: at("2025-03-01T11:00:00Z"),
+                pid: Some(4243),
+                attempt: 1,
+                pressure: Some(PressureView {
+                    state: Some(PressureState::Frozen),
+                    throttled_since: Some(at("2025-03-01T11:01:00Z")),
+                    frozen_since: Some(at("2025-03-01T11:01:02Z")),
+                    throttled_ms: 62_000,
+                    frozen_ms: 60_000,
+                }),
+            },
+        ]
     }
 
     #[test]
@@ -250,14 +287,7 @@ mod tests {
                 memory_max: 4 << 30,
             }],
             jobs: vec![idle, flaky, disabled],
-            running: vec![RunningRun {
-                id: 17,
-                job: "index".into(),
-                slot: "heavy".into(),
-                started_at: at("2025-03-01T11:00:00Z"),
-                pid: Some(4242),
-                attempt: 2,
-            }],
+            running: running(),
             problems: vec!["jobs.d/bad.yaml: schedule: never fires".into()],
             problems_omitted: 0,
             jobs_omitted: 0,
@@ -271,8 +301,9 @@ paused: new runs are deferred: memory pressure 60% > 40%
 SLOT   RUNNING  QUEUED  MEMORY
 heavy  1/2      4/10    1G/4G
 
-RUN  JOB    SLOT   PID   STARTED              ATTEMPT
-17   index  heavy  4242  2025-03-01 11:00:00  2
+RUN  JOB    SLOT   PID   STARTED              ATTEMPT  PRESSURE
+17   index  heavy  4242  2025-03-01 11:00:00  2        -
+18   batch  heavy  4243  2025-03-01 11:00:00  1        frozen (throttled 1m02s, frozen 1m00s)
 
 JOB     SLOT     STATE                              NEXT FIRE            LAST RUN
 backup  default  idle                               2025-03-02 00:00:00  never

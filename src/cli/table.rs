@@ -65,6 +65,24 @@ pub fn millis(ms: u64) -> String {
     }
 }
 
+/// What the pressure response did to a run, in a table cell: `-` if nothing; else where it
+/// holds the run now, if anywhere, then how long it was throttled and frozen
+/// (`frozen (throttled 30.0s, frozen 12.0s)`, in history `throttled 30.0s, frozen 12.0s`).
+pub fn pressure(view: Option<&crate::model::PressureView>) -> String {
+    let Some(view) = view else {
+        return "-".into();
+    };
+    let times = format!(
+        "throttled {}, frozen {}",
+        millis(view.throttled_ms),
+        millis(view.frozen_ms)
+    );
+    match view.state {
+        Some(state) => format!("{} ({times})", state.as_str()),
+        None => times,
+    }
+}
+
 /// An instant as shown in tables, to the second, in `tz`.
 pub fn time_in<Tz: TimeZone>(t: &DateTime<Utc>, tz: &Tz) -> String
 where
@@ -90,6 +108,25 @@ mod tests {
         assert_eq!(millis(850), "850ms");
         assert_eq!(millis(12_340), "12.3s");
         assert_eq!(millis(245_000), "4m05s");
+    }
+
+    #[test]
+    fn pressure_cells() {
+        use crate::model::{PressureState, PressureTimes, PressureView};
+        assert_eq!(pressure(None), "-");
+        let ended = PressureView::ended(PressureTimes {
+            throttled_ms: 30_000,
+            frozen_ms: 12_000,
+        });
+        assert_eq!(pressure(Some(&ended)), "throttled 30.0s, frozen 12.0s");
+        let live = PressureView {
+            state: Some(PressureState::Frozen),
+            ..ended
+        };
+        assert_eq!(
+            pressure(Some(&live)),
+            "frozen (throttled 30.0s, frozen 12.0s)"
+        );
     }
 
     #[test]

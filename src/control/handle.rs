@@ -3,6 +3,7 @@
 //! here, below both the daemon and the HTTP server, so the server never imports the daemon
 //! that starts it (ADR 0033); the daemon's `query::answer` answers them.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use super::outcome::Outcome;
 use super::protocol::{JobState, Request, SlotStatus};
 use crate::config::Job;
 use crate::metrics::Snapshot;
-use crate::model::JobMemory;
+use crate::model::{JobMemory, PressureView};
 
 /// One job as the engine sees it now: what `GET /api/v1/jobs` adds to the job's history.
 #[derive(Debug, Clone)]
@@ -87,6 +88,8 @@ pub enum Query {
     Slots(oneshot::Sender<SlotsReport>),
     /// Carry out a control request (trigger, kill, enable, disable ...).
     Control(Request, oneshot::Sender<Outcome>),
+    /// What the pressure response does to each run in progress it acted on, by run id.
+    Pressure(oneshot::Sender<HashMap<i64, PressureView>>),
 }
 
 /// How many questions may wait for the event loop before askers wait to ask.
@@ -132,6 +135,14 @@ impl EngineHandle {
     /// [`EngineGone`] once the event loop has stopped.
     pub async fn slots(&self) -> Result<SlotsReport, EngineGone> {
         self.ask(Query::Slots).await
+    }
+
+    /// The pressure response's state of each run in progress it acted on, by run id.
+    ///
+    /// # Errors
+    /// [`EngineGone`] once the event loop has stopped.
+    pub async fn pressure(&self) -> Result<HashMap<i64, PressureView>, EngineGone> {
+        self.ask(Query::Pressure).await
     }
 
     /// Carries out `request` as the control socket would.

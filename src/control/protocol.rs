@@ -182,6 +182,10 @@ pub struct RunningRun {
     pub pid: Option<u32>,
     /// 1 for the first try, 2 for the first retry, ...
     pub attempt: u32,
+    /// What the pressure response does to it now and did so far; `None` when it never
+    /// acted on the run.
+    #[serde(default)]
+    pub pressure: Option<crate::model::PressureView>,
 }
 
 /// Parses one request line (without its newline). The error is the message to send back.
@@ -262,6 +266,13 @@ mod tests {
                 started_at: t("2025-03-01T09:30:00Z"),
                 pid: None,
                 attempt: 2,
+                pressure: Some(crate::model::PressureView {
+                    state: Some(crate::model::PressureState::Frozen),
+                    throttled_since: Some(t("2025-03-01T09:40:00Z")),
+                    frozen_since: Some(t("2025-03-01T09:41:00Z")),
+                    throttled_ms: 120_000,
+                    frozen_ms: 60_000,
+                }),
             }],
             problems: vec!["jobs.d/x.yaml: schedule: never fires".into()],
             problems_omitted: 0,

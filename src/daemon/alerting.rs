@@ -44,7 +44,7 @@ pub fn start(settings: &Settings, engine: &mut Engine) -> (Shutdown, Option<Join
     let (handle, dispatcher) = channels::spawn(settings.notifications.clone(), stop.signal());
     let (sink, mut notices) = mpsc::unbounded_channel::<AlertNotice>();
     let (fault_sink, mut faults) = mpsc::unbounded_channel::<AlertMessage>();
-    let clock = engine.clock.clone();
+    let clock = engine.clock().clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -58,8 +58,7 @@ pub fn start(settings: &Settings, engine: &mut Engine) -> (Shutdown, Option<Join
             }
         }
     });
-    engine.alert_sink = Some(sink);
-    engine.fault_sink = Some(fault_sink);
+    engine.send_alerts_to(sink, fault_sink);
     (stop, Some(dispatcher))
 }
 

@@ -52,7 +52,7 @@ use crate::clock::SharedClock;
 use crate::config::Settings;
 use crate::control::protocol::{Request, Response};
 use crate::runner::Enforcer;
-use crate::store::{Store, identity};
+use crate::store::Store;
 
 use engine::{Engine, RunEvent, Wake};
 use notify::Notifier;
@@ -160,11 +160,9 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         .transpose()?;
     let (events_tx, events) = mpsc::unbounded_channel();
     let mut engine = Engine::new(settings.clone(), enforcer, store, machine, events_tx)
-        .with_clock(clock.clone());
-    engine.notifier = notifier.clone();
-    engine.db_identity = engine
-        .db_file()
-        .and_then(|p| Some((p.clone(), identity::FileId::of(&p)?)));
+        .with_clock(clock.clone())
+        .with_notifier(notifier.clone());
+    engine.watch_history_file();
     let (stop_notifying, notifications) = alerting::start(&settings, &mut engine);
     startup::start(&mut engine, boot_id.as_deref()).await?;
     memory::release_freed_memory();
@@ -288,15 +286,15 @@ fn serve_http(
     access: Option<crate::http::Access>,
     stop: &Shutdown,
 ) {
-    let settings = &engine.settings;
+    let settings = engine.settings();
     if let Some(listener) = listener {
         let mut state =
-            crate::http::AppState::new(handle, &engine.enforcer, Some(engine.store.clone()));
-        state.live = engine.live.clone();
-        state.backlog = Some(engine.runner.backlog().clone());
+            crate::http::AppState::new(handle, engine.enforcer(), Some(engine.store().clone()));
+        state.live = engine.live().clone();
+        state.backlog = Some(engine.backlog().clone());
         state.access = access.unwrap_or_default();
         state.health = settings.health;
-        state.clock = engine.clock.clone();
+        state.clock = engine.clock().clone();
         let limits = crate::http::ServerLimits {
             connections: descriptor_budget(settings).http,
             ..crate::http::ServerLimits::default()

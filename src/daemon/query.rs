@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 
-use crate::metrics::{JobMetrics, SlotMetrics, Snapshot};
+use crate::metrics::{JobMetrics, PressureMetrics, SlotMetrics, Snapshot};
+use crate::model::{PressureState, PressureView};
+use crate::scheduler::ladder::Action;
 use crate::stats::health::{failure_threshold, summary_status};
 
 pub use crate::control::handle::{
@@ -28,6 +30,9 @@ pub async fn answer(engine: &mut Engine, query: Query) {
         }
         Query::Slots(reply) => {
             let _ = reply.send(slots(engine));
+        }
+        Query::Pressure(reply) => {
+            let _ = reply.send(pressure(engine));
         }
         Query::Control(request, reply) => {
             let outcome = if engine.stopping {
@@ -69,6 +74,38 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
         .collect()
 }
 
+/// The pressure response's state of each run in progress it acted on, by run id.
+pub fn pressure(engine: &Engine) -> HashMap<i64, PressureView> {
+    let now = engine.now();
+    engine
+        .active
+        .values()
+        .filter_map(|a| Some((a.run_id?, a.pressure.book().view(now)?)))
+        .collect()
+}
+
+/// The pressure response's steps so far and the runs it holds now, for `/metrics`.
+pub fn pressure_metrics(engine: &Engine) -> PressureMetrics {
+    let held = |state: PressureState| {
+        engine
+            .active
+            .values()
+            .filter(|a| a.pressure.book().holds(state))
+            .count() as u64
+    };
+    PressureMetrics {
+        steps: Action::NAMES
+            .into_iter()
+            .map(|name| {
+                let taken = engine.metrics.pressure_steps.get(name).copied();
+                (name, taken.unwrap_or(0))
+            })
+            .collect(),
+        throttled: held(PressureState::Throttled),
+        frozen: held(PressureState::Frozen),
+    }
+}
+
 /// How many runs of each job are in progress (jobs without one are absent).
 pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
     let mut running: HashMap<&str, u32> = HashMap::new();
@@ -84,7 +121,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         .admission
         .slots()
         .map(|book| {
-            let slot = engine.settings.slots.get(&book.spec.name);
+            let slot = engine.settings().slots.get(&book.spec.name);
             SlotBook {
                 name: book.spec.name.clone(),
                 max_concurrent: book.spec.max_concurrent,
@@ -100,8 +137,8 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         .collect();
     SlotsReport {
         slots,
-        memory_max: engine.settings.memory_max.map(|m| m.bytes()),
-        enforcement: engine.enforcer.describe(),
+        memory_max: engine.settings().memory_max.map(|m| m.bytes()),
+        enforcement: engine.enforcer().describe(),
         paused: engine.paused.clone(),
     }
 }
@@ -147,5 +184,6 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         // Filled in by the scrape from history (a read the event loop does not make).
         alerts_open: Default::default(),
         history: engine.history_health(),
+        pressure: pressure_metrics(engine),
     }
 }

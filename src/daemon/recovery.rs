@@ -43,9 +43,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::cgroup::{CgroupError, Hierarchy, RunCgroup, RunStats};
+use crate::cgroup::{CgroupError, Hierarchy, RunCgroup};
 use crate::clock::SharedClock;
-use crate::model::RunStatus;
+use crate::model::{RunStatus, RunUsage};
 use crate::runner::process::process_start;
 use crate::runner::{Enforcer, cleanup};
 use crate::store::{RunCompletion, RunRecord, Store, StoreError};
@@ -438,7 +438,7 @@ fn terminate(cgroup: &RunCgroup, grace: Duration) {
 /// `finished_at` is when slotcron saw the run over, an upper bound of its real end.
 fn lost(
     started_at: DateTime<Utc>,
-    stats: Option<&RunStats>,
+    stats: Option<&RunUsage>,
     finished_at: DateTime<Utc>,
     error: String,
 ) -> RunCompletion {
@@ -449,15 +449,9 @@ fn lost(
         signal: None,
         finished_at,
         duration_ms: u64::try_from(duration).unwrap_or(0),
-        memory_peak_bytes: stats.and_then(|s| s.memory_peak),
-        cpu_usage_usec: stats.map(|s| s.cpu.usage_usec),
-        cpu_user_usec: stats.map(|s| s.cpu.user_usec),
-        cpu_system_usec: stats.map(|s| s.cpu.system_usec),
-        cpu_throttled_usec: stats.and_then(|s| s.cpu.throttled_usec),
-        oom_kills: stats.map(|s| s.memory_events.oom_kill),
-        pids_peak: stats.and_then(|s| s.pids_peak),
-        io: stats.and_then(|s| s.io),
+        usage: stats.copied().unwrap_or_default(),
         error: Some(error),
+        pressure: None,
     }
 }
 

@@ -126,13 +126,13 @@ fn at(ms: i64) -> DateTime<Utc> {
 
 /// The kernel figures `run_cgroup` sets, as recorded.
 fn assert_figures(row: &RunRecord) {
-    assert_eq!(row.memory_peak_bytes, Some(7_340_032));
-    assert_eq!(row.cpu_usage_usec, Some(900));
-    assert_eq!(row.cpu_user_usec, Some(600));
-    assert_eq!(row.cpu_system_usec, Some(300));
-    assert_eq!(row.cpu_throttled_usec, Some(50));
-    assert_eq!(row.oom_kills, Some(1));
-    assert_eq!(row.pids_peak, Some(3));
+    assert_eq!(row.usage.memory_peak_bytes, Some(7_340_032));
+    assert_eq!(row.usage.cpu_usage_usec, Some(900));
+    assert_eq!(row.usage.cpu_user_usec, Some(600));
+    assert_eq!(row.usage.cpu_system_usec, Some(300));
+    assert_eq!(row.usage.cpu_throttled_usec, Some(50));
+    assert_eq!(row.usage.oom_kills, Some(1));
+    assert_eq!(row.usage.pids_peak, Some(3));
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn row_without_cgroup_is_completed_lost_without_figures() {
     let row = fx.row(id);
     assert_eq!(row.status, RunStatus::Lost);
     assert_eq!(row.exit_code, None);
-    assert_eq!(row.memory_peak_bytes, None);
+    assert_eq!(row.usage.memory_peak_bytes, None);
     assert_eq!(row.error.as_deref(), Some(NO_CGROUP_TEXT));
 }
 
@@ -478,7 +478,7 @@ async fn unconfined_run_still_going_is_adopted_then_completed_lost_when_it_exits
         .unwrap();
     assert_eq!(row.status, RunStatus::Lost);
     assert_eq!(row.error.as_deref(), Some(ADOPTED_TEXT));
-    assert_eq!(row.memory_peak_bytes, None);
+    assert_eq!(row.usage.memory_peak_bytes, None);
 }
 
 #[tokio::test]

@@ -36,7 +36,8 @@ pub struct Reloaded {
 /// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
 pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
     let first = !engine.synced;
-    if !first && cause == Cause::Files && engine.parse_cache.is_current(&engine.settings.jobs_dir) {
+    if !first && cause == Cause::Files && engine.parse_cache.is_current(&engine.settings().jobs_dir)
+    {
         debug!("reload: no job file changed");
         return no_change(engine);
     }
@@ -74,7 +75,7 @@ struct Stored {
 /// Reads `jobs_dir` (parsing only what changed) and what history stores about the jobs,
 /// on the history's blocking thread.
 async fn load(engine: &mut Engine, first: bool) -> Result<Loaded, StoreError> {
-    let settings = engine.settings.clone();
+    let settings = engine.settings().clone();
     // The cache goes with the attempt: when it fails, the next reload parses everything.
     let mut cache = std::mem::take(&mut engine.parse_cache);
     let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();

@@ -139,7 +139,7 @@ pub fn job_state(
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
     let now = engine.now();
-    let running = running_runs(engine).await;
+    let running = running_runs(engine, now).await;
     let report = super::query::slots(engine);
     let slots = report.slots.into_iter().map(SlotStatus::from).collect();
     let running_jobs = super::query::running_per_job(engine);
@@ -154,9 +154,9 @@ pub async fn status(engine: &Engine) -> StatusReport {
         .collect();
     StatusReport {
         pid: std::process::id(),
-        started_at: engine.started_at,
+        started_at: engine.started_at(),
         enforcement: report.enforcement,
-        cgroup_root: match engine.enforcer.as_ref() {
+        cgroup_root: match engine.enforcer().as_ref() {
             crate::runner::Enforcer::Cgroup(tree) => Some(tree.root().to_path_buf()),
             crate::runner::Enforcer::Unconfined { .. } => None,
         },
@@ -176,8 +176,9 @@ pub async fn status(engine: &Engine) -> StatusReport {
     }
 }
 
-/// The recorded runs holding a seat, by id, with their main process's pid from history.
-async fn running_runs(engine: &Engine) -> Vec<RunningRun> {
+/// The recorded runs holding a seat, by id, with their main process's pid from history and
+/// what the pressure response does to them now.
+async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<RunningRun> {
     let pids: HashMap<i64, u32> = engine
         .db(|s| s.running_runs())
         .await
@@ -199,6 +200,7 @@ async fn running_runs(engine: &Engine) -> Vec<RunningRun> {
                 started_at: a.started_at,
                 pid: pids.get(&id).copied(),
                 attempt: a.attempt,
+                pressure: a.pressure.book().view(now),
             })
         })
         .collect();

@@ -101,9 +101,9 @@ fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Opt
 /// Settles what a killed predecessor left: finished runs are completed `lost`; runs still
 /// going are returned, for the caller to adopt (they hold their seats until they end).
 async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
-    let enforcer = engine.enforcer.clone();
+    let enforcer = engine.enforcer().clone();
     let now = engine.now();
-    let found = crate::store::handle::with(&engine.store, move |store| {
+    let found = crate::store::handle::with(engine.store(), move |store| {
         super::recovery::recover(&enforcer, store, now)
     })
     .await
@@ -129,8 +129,8 @@ async fn recover(engine: &mut Engine) -> Result<Vec<Adopted>, DaemonError> {
 /// History cannot be read.
 async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
     use crate::stats::{performance::RECENT_RUNS, recent_medians, verdict};
-    let machine = engine.settings.alerting.judging;
-    let n = engine.settings.health.baseline_runs;
+    let machine = engine.settings().alerting.judging;
+    let n = engine.settings().health.baseline_runs;
     let jobs: Vec<(String, crate::stats::Judging)> = engine
         .registry
         .jobs

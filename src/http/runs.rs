@@ -15,10 +15,26 @@ use super::log::read_tail;
 use super::params::{self, QueryMap};
 use crate::control::outcome::{Outcome, Refusal};
 use crate::control::protocol::Request;
-use crate::store::{RunPage, RunQuery};
+use crate::model::RunStatus;
+use crate::store::{RunPage, RunQuery, RunRecord};
 
 fn page_json(page: RunPage) -> Response {
     Json(json!({"runs": page.runs, "next_before": page.next_before})).into_response()
+}
+
+/// Gives each run in progress among `runs` its live pressure state (what the response
+/// does to it now, which history does not hold until it ends). A stopping engine leaves
+/// them as history has them.
+async fn with_live_pressure(state: &AppState, runs: &mut [RunRecord]) {
+    if !runs.iter().any(|r| r.status == RunStatus::Running) {
+        return;
+    }
+    let Ok(live) = state.engine.pressure().await else {
+        return;
+    };
+    for run in runs.iter_mut().filter(|r| r.status == RunStatus::Running) {
+        run.pressure = live.get(&run.id).copied();
+    }
 }
 
 /// `GET /jobs/{name}/runs?limit=&before=`.
@@ -35,7 +51,7 @@ pub async fn of_job(
         limit: params::limit(&query)?,
     };
     let scheduled = !state.engine.jobs(Some(name.clone())).await?.is_empty();
-    let page = state
+    let mut page = state
         .read(move |store| {
             if !scheduled && !store.job_known(&name)? {
                 return Err(ApiError::not_found(format!("no job named `{name}`")));
@@ -43,6 +59,7 @@ pub async fn of_job(
             Ok(store.run_page(&run_query)?)
         })
         .await?;
+    with_live_pressure(&state, &mut page.runs).await;
     Ok(page_json(page))
 }
 
@@ -58,9 +75,10 @@ pub async fn list(
         before: params::before(&query)?,
         limit: params::limit(&query)?,
     };
-    let page = state
+    let mut page = state
         .read(move |store| Ok(store.run_page(&run_query)?))
         .await?;
+    with_live_pressure(&state, &mut page.runs).await;
     Ok(page_json(page))
 }
 
@@ -77,6 +95,9 @@ pub async fn one(
                 .ok_or_else(|| ApiError::not_found(format!("no run {id}")))
         })
         .await?;
+    let mut runs = [run];
+    with_live_pressure(&state, &mut runs).await;
+    let [run] = runs;
     Ok(Json(run).into_response())
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use crate::cgroup::IoStat;
+use crate::model::IoStat;
 use crate::model::RunStatus;
 use crate::store::{RunRecord, RunTotals};
 
@@ -112,6 +112,9 @@ impl JobCounters {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     pub jobs: HashMap<String, JobCounters>,
+    /// Steps the pressure response carried out since the daemon started, by name
+    /// (`throttle`, `freeze`, `requeue`, `thaw`, `lift`; `scheduler::ladder::Action::name`).
+    pub pressure_steps: BTreeMap<&'static str, u64>,
 }
 
 impl Counters {
@@ -151,9 +154,9 @@ impl Counters {
         *job.runs
             .entry((run.slot.clone(), run.status.as_str()))
             .or_default() += 1;
-        job.cpu_usec += run.cpu_usage_usec.unwrap_or(0);
-        job.oom_kills += run.oom_kills.unwrap_or(0);
-        if let Some(io) = &run.io {
+        job.cpu_usec += run.usage.cpu_usage_usec.unwrap_or(0);
+        job.oom_kills += run.usage.oom_kills.unwrap_or(0);
+        if let Some(io) = &run.usage.io {
             add_io(&mut job.io, io);
         }
         if matches!(run.status, RunStatus::Skipped | RunStatus::Running) {
@@ -163,7 +166,7 @@ impl Counters {
         if run.status == RunStatus::Success {
             job.last_success = job.last_success.max(run.finished_at);
         }
-        if let Some(peak) = run.memory_peak_bytes {
+        if let Some(peak) = run.usage.memory_peak_bytes {
             job.last_memory_peak = Some((run.id, peak));
         }
         if let Some(ms) = run.duration_ms {

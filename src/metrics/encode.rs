@@ -15,7 +15,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::snapshot::{JobMetrics, SlotMetrics, Snapshot};
+use super::snapshot::{JobMetrics, PressureMetrics, SlotMetrics, Snapshot};
 use crate::store::HistoryHealth;
 
 /// The two text formats Prometheus reads. Both come from the same collector; they differ
@@ -104,6 +104,7 @@ impl Collector for Snapshot {
         )?;
         ConstGauge::new(self.config_errors).encode(m)?;
         history_metrics(&mut e, &self.history)?;
+        pressure_metrics(&mut e, &self.pressure)?;
         // A gauge of 1, as client_golang's `go_build_info`: the OpenMetrics `info` type
         // is unknown to the Prometheus text parser (promtool 2.x rejects it).
         let mut m = e.encode_descriptor(
@@ -139,6 +140,34 @@ fn history_metrics(e: &mut DescriptorEncoder, history: &HistoryHealth) -> fmt::R
         MetricType::Counter,
     )?;
     ConstCounter::new(history.dropped).encode(m)
+}
+
+/// The pressure response's steps so far and the runs it holds now (ADR 0036, 0040).
+fn pressure_metrics(e: &mut DescriptorEncoder, pressure: &PressureMetrics) -> fmt::Result {
+    let mut m = e.encode_descriptor(
+        "pressure_steps",
+        "Steps the memory pressure response carried out on running runs since the daemon \
+         started, by step (throttle, freeze, requeue, thaw, lift).",
+        None,
+        MetricType::Counter,
+    )?;
+    for (step, n) in &pressure.steps {
+        ConstCounter::new(*n).encode(m.encode_family(&[("step", *step)])?)?;
+    }
+    let mut m = e.encode_descriptor(
+        "pressure_runs",
+        "Runs in progress the memory pressure response holds now, by state (throttled: \
+         memory.high below their usage; frozen: cgroup.freeze; a run may be both).",
+        None,
+        MetricType::Gauge,
+    )?;
+    for (state, n) in [
+        ("throttled", pressure.throttled),
+        ("frozen", pressure.frozen),
+    ] {
+        ConstGauge::new(n as i64).encode(m.encode_family(&[("state", state)])?)?;
+    }
+    Ok(())
 }
 
 /// Every per-job family, in the order of the exposition.

@@ -24,6 +24,20 @@ pub struct Snapshot {
     pub alerts_open: BTreeMap<String, u64>,
     /// Whether history takes writes, and the runs kept until it does (ADR 0022).
     pub history: crate::store::HistoryHealth,
+    /// What the pressure response did and does (ADR 0036, 0040).
+    pub pressure: PressureMetrics,
+}
+
+/// The pressure response's figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PressureMetrics {
+    /// Steps carried out since the daemon started, by name; every step is listed (0 where
+    /// none was taken), so a rate over it exists before the first one.
+    pub steps: BTreeMap<&'static str, u64>,
+    /// Runs in progress whose `memory.high` the response holds below their usage now.
+    pub throttled: u64,
+    /// Runs in progress the response holds frozen now (they may be throttled as well).
+    pub frozen: u64,
 }
 
 /// One job.

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
-use crate::cgroup::IoStat;
 use crate::model::RunStatus;
+use crate::model::{IoStat, RunUsage};
 use crate::stats::{HealthStatus, Performance};
 use crate::store::{RunRecord, RunTotals};
 
@@ -151,20 +151,19 @@ fn record(id: i64, status: RunStatus, duration_ms: u64) -> RunRecord {
             t("2026-03-01T10:00:00Z") + chrono::Duration::milliseconds(duration_ms as i64),
         ),
         duration_ms: Some(duration_ms),
-        memory_peak_bytes: Some(1_000 + id as u64),
+        usage: RunUsage {
+            memory_peak_bytes: Some(1_000 + id as u64),
+            cpu_usage_usec: Some(250_000),
+            oom_kills: Some(u64::from(status == RunStatus::OomKilled)),
+            io: Some(IoStat {
+                rbytes: 1_000 * id as u64,
+                wbytes: (2 << 20) * id as u64,
+                rios: id as u64,
+                wios: 4 * id as u64,
+            }),
+            ..RunUsage::default()
+        },
         memory_limit_bytes: None,
-        cpu_usage_usec: Some(250_000),
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: Some(u64::from(status == RunStatus::OomKilled)),
-        pids_peak: None,
-        io: Some(IoStat {
-            rbytes: 1_000 * id as u64,
-            wbytes: (2 << 20) * id as u64,
-            rios: id as u64,
-            wios: 4 * id as u64,
-        }),
         enforcement: crate::model::Enforcement::Cgroup,
         trigger: "schedule".into(),
         attempt: 1,
@@ -175,6 +174,7 @@ fn record(id: i64, status: RunStatus, duration_ms: u64) -> RunRecord {
         queued_at: None,
         wait_ms: None,
         error: None,
+        pressure: None,
     }
 }
 
@@ -229,6 +229,11 @@ fn snapshot() -> Snapshot {
         config_errors: 2,
         alerts_open: BTreeMap::new(),
         history: Default::default(),
+        pressure: crate::metrics::PressureMetrics {
+            steps: BTreeMap::from([("throttle", 4), ("freeze", 2), ("thaw", 1)]),
+            throttled: 3,
+            frozen: 1,
+        },
     }
 }
 
@@ -239,6 +244,24 @@ fn every_series_has_the_snapshots_value() {
     job_series(&text, &s);
     idle_job_series(&s);
     slot_and_daemon_series(&text, &s);
+    pressure_series(&text, &s);
+}
+
+/// The pressure response's steps and the runs it holds.
+fn pressure_series(text: &str, s: &[Sample]) {
+    let step = |name| value(s, "slotcron_pressure_steps_total", &[("step", name)]);
+    assert_eq!(step("throttle"), Some(4.0));
+    assert_eq!(step("freeze"), Some(2.0));
+    assert_eq!(step("thaw"), Some(1.0));
+    assert_eq!(step("lift"), None, "only the steps the snapshot lists");
+    let runs = |state| value(s, "slotcron_pressure_runs", &[("state", state)]);
+    assert_eq!(runs("throttled"), Some(3.0));
+    assert_eq!(runs("frozen"), Some(1.0));
+    assert!(
+        text.contains("# TYPE slotcron_pressure_steps counter\n"),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE slotcron_pressure_runs gauge\n"));
 }
 
 /// `backup.db-1`'s series: runs by status, the duration histogram, times and usage.
@@ -442,18 +465,31 @@ fn counters_seeded_from_history_match_counting_the_runs_live() {
         slot: "heavy_2".into(),
         status,
         runs: rs.len() as u64,
-        cpu_usage_usec: rs.iter().filter_map(|r| r.cpu_usage_usec).sum(),
-        oom_kills: rs.iter().filter_map(|r| r.oom_kills).sum(),
+        cpu_usage_usec: rs.iter().filter_map(|r| r.usage.cpu_usage_usec).sum(),
+        oom_kills: rs.iter().filter_map(|r| r.usage.oom_kills).sum(),
         io: IoStat {
-            rbytes: rs.iter().filter_map(|r| r.io).map(|io| io.rbytes).sum(),
-            wbytes: rs.iter().filter_map(|r| r.io).map(|io| io.wbytes).sum(),
-            rios: rs.iter().filter_map(|r| r.io).map(|io| io.rios).sum(),
-            wios: rs.iter().filter_map(|r| r.io).map(|io| io.wios).sum(),
+            rbytes: rs
+                .iter()
+                .filter_map(|r| r.usage.io)
+                .map(|io| io.rbytes)
+                .sum(),
+            wbytes: rs
+                .iter()
+                .filter_map(|r| r.usage.io)
+                .map(|io| io.wbytes)
+                .sum(),
+            rios: rs.iter().filter_map(|r| r.usage.io).map(|io| io.rios).sum(),
+            wios: rs.iter().filter_map(|r| r.usage.io).map(|io| io.wios).sum(),
         },
         last_started_at: rs.iter().map(|r| r.started_at).max(),
         last_finished_at: rs.iter().filter_map(|r| r.finished_at).max(),
         last_id: rs.iter().map(|r| r.id).max().unwrap(),
-        last_memory_peak: rs.iter().max_by_key(|r| r.id).unwrap().memory_peak_bytes,
+        last_memory_peak: rs
+            .iter()
+            .max_by_key(|r| r.id)
+            .unwrap()
+            .usage
+            .memory_peak_bytes,
         durations: rs.len() as u64,
         duration_ms_sum: rs.iter().filter_map(|r| r.duration_ms).sum(),
         duration_le: bounds

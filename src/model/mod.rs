@@ -12,17 +12,24 @@
 //!   [`Performance`]) and the default thresholds behind them.
 //! - [`retention`]: what becomes of old runs ([`RetentionMode`]).
 //! - [`duration`]: how slotcron writes a duration ([`format_duration`]).
+//! - [`pressure`]: one run under the pressure ladder, throttled or frozen, and for how
+//!   long ([`RunPressure`], [`PressureView`]).
+//! - [`usage`]: what a run used ([`RunUsage`]) and the kernel counters it is read from.
 
 pub mod alert;
 pub mod duration;
 pub mod evidence;
 pub mod health;
+pub mod pressure;
 pub mod retention;
 pub mod run;
+pub mod usage;
 
 pub use alert::{AlertKind, Finding, Severity};
 pub use duration::format_duration;
 pub use evidence::{Evidence, Figure, Rule};
 pub use health::{Execution, HealthStatus, Performance};
+pub use pressure::{PressureState, PressureTimes, PressureView, RunPressure};
 pub use retention::RetentionMode;
 pub use run::{Enforcement, JobMemory, RunStatus, Sample, UnknownName, is_failure, is_trouble};
+pub use usage::{CpuStat, IoStat, MemoryEvents, RunUsage};

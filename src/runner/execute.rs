@@ -28,7 +28,7 @@ use super::enforce::Enforcer;
 use super::limits::{effective_limits, run_limits};
 use super::log::{CappedLog, pump_output};
 use super::outcome::{Stopped, completed, not_started};
-use super::pause::FrozenClock;
+use super::pause::PressureClock;
 use super::reap::{Target, Waited, cleanup, joined, signal_group, wait_exit};
 use super::spawn::{Identity, Launch, spawn};
 
@@ -68,9 +68,10 @@ pub struct RunRequest<'a> {
     /// Told the run's id as soon as its history row exists (the daemon needs it to kill
     /// the run on request before it ends).
     pub on_recorded: Option<tokio::sync::oneshot::Sender<i64>>,
-    /// Where the daemon notes when it froze the run: frozen time does not count against
-    /// `limits.timeout`.
-    pub frozen: FrozenClock,
+    /// Where the daemon notes what the pressure ladder does to the run: frozen time does
+    /// not count against `limits.timeout`, and the run's throttled and frozen time is
+    /// recorded when it ends.
+    pub pressure: PressureClock,
 }
 
 impl<'a> RunRequest<'a> {
@@ -84,7 +85,7 @@ impl<'a> RunRequest<'a> {
             queued_at: None,
             dispatched_at: None,
             on_recorded: None,
-            frozen: FrozenClock::default(),
+            pressure: PressureClock::default(),
         }
     }
 }
@@ -244,8 +245,8 @@ impl Runner {
             let _ = tell.send(id);
         }
         let span = info_span!("run", job = %job.name, run_id = id);
-        let completion = match self
-            .execute(id, job, slot, &req.frozen, cancel)
+        let mut completion = match self
+            .execute(id, job, slot, &req.pressure, cancel)
             .instrument(span.clone())
             .await
         {
@@ -260,6 +261,7 @@ impl Runner {
                 )
             }
         };
+        completion.pressure = req.pressure.book().recorded(completion.finished_at);
         let status = completion.status;
         span.in_scope(|| info!(%status, "finished"));
         let kept = Unrecorded {
@@ -337,7 +339,7 @@ impl Runner {
         id: i64,
         job: &Job,
         slot: &Slot,
-        frozen: &FrozenClock,
+        pressure: &PressureClock,
         cancel: impl Future<Output = ()>,
     ) -> Result<RunCompletion, StartFailure> {
         let identity = Identity::resolve(job.user.as_deref(), job.group.as_deref())?;
@@ -378,7 +380,7 @@ impl Runner {
         let mut waiter = tokio::spawn(wait_exit(pid as i32));
         let timeout = async {
             match job.limits.timeout {
-                Some(limit) => frozen.timeout(limit).await,
+                Some(limit) => pressure.timeout(limit).await,
                 None => std::future::pending().await,
             }
         };

@@ -20,6 +20,6 @@ pub use limits::{
 };
 pub use log::CappedLog;
 pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};
-pub use pause::FrozenClock;
+pub use pause::PressureClock;
 pub(crate) use reap::cleanup;
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::cgroup::RunStats;
-use crate::model::RunStatus;
+use crate::model::{RunStatus, RunUsage};
 use crate::store::RunCompletion;
 
 use super::reap::{rusage_peak, timeval_usec};
@@ -64,13 +63,14 @@ pub fn shell_status(exit_code: Option<i32>, signal: Option<i32>) -> i32 {
     }
 }
 
-/// A run's completed record: how it ended, and what it used. The kernel's cgroup figures
-/// where there are some; `wait4`'s rusage for an unconfined run. `waited` is `None` when
-/// waiting for the main process failed (it is then taken as killed).
+/// A run's completed record: how it ended, and what it used: the kernel's cgroup figures
+/// where there are some, `wait4`'s rusage for what they lack (all of it for an unconfined
+/// run, the peak on a kernel without `memory.peak`). `waited` is `None` when waiting for
+/// the main process failed (it is then taken as killed).
 pub fn completed(
     waited: Option<(Ending, libc::rusage)>,
     stopped: Stopped,
-    stats: Option<RunStats>,
+    usage: Option<RunUsage>,
     finished_at: DateTime<Utc>,
     duration: Duration,
 ) -> RunCompletion {
@@ -82,29 +82,30 @@ pub fn completed(
         Ending::Exited(code) => (Some(code), None),
         Ending::Signaled(sig) => (None, Some(sig)),
     };
-    let oom_kills = stats.as_ref().map(|s| s.memory_events.oom_kill);
-    let user = rusage.map(|r| timeval_usec(r.ru_utime));
-    let system = rusage.map(|r| timeval_usec(r.ru_stime));
-    let cpu = stats.as_ref().map(|s| s.cpu);
+    let usage = with_rusage(usage.unwrap_or_default(), rusage.as_ref());
     RunCompletion {
-        status: classify(ending, stopped, oom_kills.unwrap_or(0)),
+        status: classify(ending, stopped, usage.oom_kills.unwrap_or(0)),
         exit_code,
         signal,
         finished_at,
         duration_ms: duration.as_millis() as u64,
-        memory_peak_bytes: stats
-            .as_ref()
-            .and_then(|s| s.memory_peak)
-            .or_else(|| rusage.as_ref().and_then(rusage_peak)),
-        cpu_usage_usec: cpu.map(|c| c.usage_usec).or_else(|| Some(user? + system?)),
-        cpu_user_usec: cpu.map(|c| c.user_usec).or(user),
-        cpu_system_usec: cpu.map(|c| c.system_usec).or(system),
-        cpu_throttled_usec: cpu.and_then(|c| c.throttled_usec),
-        oom_kills,
-        pids_peak: stats.as_ref().and_then(|s| s.pids_peak),
-        io: stats.as_ref().and_then(|s| s.io),
+        usage,
         error: None,
+        pressure: None,
     }
+}
+
+/// `usage` with what it lacks taken from `wait4`'s rusage of the main process.
+fn with_rusage(mut usage: RunUsage, rusage: Option<&libc::rusage>) -> RunUsage {
+    let Some(r) = rusage else {
+        return usage;
+    };
+    let (user, system) = (timeval_usec(r.ru_utime), timeval_usec(r.ru_stime));
+    usage.memory_peak_bytes = usage.memory_peak_bytes.or_else(|| rusage_peak(r));
+    usage.cpu_usage_usec = usage.cpu_usage_usec.or(Some(user + system));
+    usage.cpu_user_usec = usage.cpu_user_usec.or(Some(user));
+    usage.cpu_system_usec = usage.cpu_system_usec.or(Some(system));
+    usage
 }
 
 /// The record of a run that never started.
@@ -120,14 +121,8 @@ pub fn not_started(
         signal: None,
         finished_at,
         duration_ms: duration.as_millis() as u64,
-        memory_peak_bytes: None,
-        cpu_usage_usec: None,
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: None,
-        pids_peak: None,
-        io: None,
+        usage: RunUsage::default(),
         error: Some(error),
+        pressure: None,
     }
 }

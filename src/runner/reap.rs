@@ -13,7 +13,8 @@ use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 use tracing::warn;
 
-use crate::cgroup::{RunCgroup, RunStats};
+use crate::cgroup::RunCgroup;
+use crate::model::RunUsage;
 
 use super::outcome::Ending;
 
@@ -66,7 +67,7 @@ pub fn joined(waited: Result<Waited, tokio::task::JoinError>) -> Waited {
 
 /// Kills what is left in the cgroup, waits for it to empty, reads the kernel's figures and
 /// removes it. Blocking. `None` when the figures could not be read.
-pub fn cleanup(cg: &RunCgroup) -> Option<RunStats> {
+pub fn cleanup(cg: &RunCgroup) -> Option<RunUsage> {
     // Most runs leave nothing behind: one read of `cgroup.events` then saves the kill and
     // the wait (a process cannot enter an empty run cgroup on its own).
     if cg.is_populated().unwrap_or(true) {

@@ -106,6 +106,9 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action's [`Action::name`], in ladder order (up, then down).
+    pub const NAMES: [&'static str; 5] = ["throttle", "freeze", "requeue", "thaw", "lift"];
+
     /// The run it acts on.
     pub fn token(self) -> u64 {
         match self {

@@ -56,15 +56,8 @@ impl Unrecorded {
             started_at: new.started_at,
             finished_at: Some(done.finished_at),
             duration_ms: Some(done.duration_ms),
-            memory_peak_bytes: done.memory_peak_bytes,
             memory_limit_bytes: new.memory_limit_bytes,
-            cpu_usage_usec: done.cpu_usage_usec,
-            cpu_user_usec: done.cpu_user_usec,
-            cpu_system_usec: done.cpu_system_usec,
-            cpu_throttled_usec: done.cpu_throttled_usec,
-            oom_kills: done.oom_kills,
-            pids_peak: done.pids_peak,
-            io: done.io,
+            usage: done.usage,
             enforcement: new.enforcement,
             trigger: new.trigger.clone(),
             attempt: new.attempt,
@@ -77,6 +70,7 @@ impl Unrecorded {
                 .queued_at
                 .map(|q| u64::try_from((new.started_at - q).num_milliseconds()).unwrap_or(0)),
             error: done.error.clone(),
+            pressure: done.pressure.map(crate::model::PressureView::ended),
         }
     }
 }
@@ -322,7 +316,7 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::model::{Enforcement, RunStatus};
+    use crate::model::{Enforcement, RunStatus, RunUsage};
     use crate::store::JobRow;
 
     fn store() -> Store {
@@ -367,15 +361,9 @@ mod tests {
                 signal: None,
                 finished_at: at,
                 duration_ms: 5,
-                memory_peak_bytes: None,
-                cpu_usage_usec: None,
-                cpu_user_usec: None,
-                cpu_system_usec: None,
-                cpu_throttled_usec: None,
-                oom_kills: None,
-                pids_peak: None,
-                io: None,
+                usage: RunUsage::default(),
                 error: None,
+                pressure: None,
             },
         }
     }

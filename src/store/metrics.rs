@@ -8,7 +8,7 @@ use rusqlite::Row;
 
 use super::record::{get_parsed, get_time, get_uint};
 use super::{Store, StoreError};
-use crate::cgroup::IoStat;
+use crate::model::IoStat;
 use crate::model::RunStatus;
 
 /// The finished runs of one job in one slot with one status (`running` rows are not

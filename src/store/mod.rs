@@ -86,6 +86,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../schema/0008_requeued.sql")),
     M::up(include_str!("../../schema/0009_pid_start.sql")),
     M::up(include_str!("../../schema/0010_trouble.sql")),
+    M::up(include_str!("../../schema/0011_pressure_times.sql")),
 ];
 
 /// A connection to the history database.

@@ -14,9 +14,8 @@ use rusqlite::types::Type;
 use serde::Serialize;
 
 use super::error::StoreError;
-use crate::cgroup::IoStat;
 use crate::model::is_failure;
-use crate::model::{Enforcement, RunStatus};
+use crate::model::{Enforcement, IoStat, PressureTimes, PressureView, RunStatus, RunUsage};
 
 /// A run about to start (or being skipped), as the runner knows it before the process exists.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,24 +53,13 @@ pub struct RunCompletion {
     pub finished_at: DateTime<Utc>,
     /// Wall time of the run in milliseconds.
     pub duration_ms: u64,
-    /// `memory.peak` of the run's cgroup (or `ru_maxrss` without enforcement).
-    pub memory_peak_bytes: Option<u64>,
-    /// `cpu.stat` `usage_usec`.
-    pub cpu_usage_usec: Option<u64>,
-    /// `cpu.stat` `user_usec`.
-    pub cpu_user_usec: Option<u64>,
-    /// `cpu.stat` `system_usec`.
-    pub cpu_system_usec: Option<u64>,
-    /// `cpu.stat` `throttled_usec`.
-    pub cpu_throttled_usec: Option<u64>,
-    /// `memory.events` `oom_kill`.
-    pub oom_kills: Option<u64>,
-    /// `pids.peak`.
-    pub pids_peak: Option<u64>,
-    /// `io.stat` summed over devices; `None` without the io controller.
-    pub io: Option<IoStat>,
+    /// What the run used; all `None` for a run that never started.
+    pub usage: RunUsage,
     /// Why the run failed to start or was stopped, in words for the user.
     pub error: Option<String>,
+    /// How long the pressure ladder held it throttled and frozen; `None` when it never
+    /// acted on the run.
+    pub pressure: Option<PressureTimes>,
 }
 
 /// One row of `runs`: the element of `slotcron history --json`. Field names are the JSON
@@ -96,25 +84,12 @@ pub struct RunRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// Wall time in milliseconds; `None` while running and for skipped runs.
     pub duration_ms: Option<u64>,
-    /// `memory.peak` (or `ru_maxrss` without enforcement).
-    pub memory_peak_bytes: Option<u64>,
     /// `memory.max` of the run, if it had one.
     pub memory_limit_bytes: Option<u64>,
-    /// `cpu.stat` `usage_usec`.
-    pub cpu_usage_usec: Option<u64>,
-    /// `cpu.stat` `user_usec`.
-    pub cpu_user_usec: Option<u64>,
-    /// `cpu.stat` `system_usec`.
-    pub cpu_system_usec: Option<u64>,
-    /// `cpu.stat` `throttled_usec`.
-    pub cpu_throttled_usec: Option<u64>,
-    /// `memory.events` `oom_kill`.
-    pub oom_kills: Option<u64>,
-    /// `pids.peak`.
-    pub pids_peak: Option<u64>,
-    /// `io.stat` summed over the run's devices (`rbytes wbytes rios wios`); `None` where
-    /// the io controller was not enabled for it.
-    pub io: Option<IoStat>,
+    /// What the run used (`memory_peak_bytes`, `cpu_*`, `oom_kills`, `pids_peak`, `io` in
+    /// the JSON); all `None` while running and for skipped runs.
+    #[serde(flatten)]
+    pub usage: RunUsage,
     /// Whether the kernel enforced the run's limits.
     pub enforcement: Enforcement,
     /// What started the run (`manual`, `schedule`, `retry`, ...); never empty.
@@ -137,6 +112,10 @@ pub struct RunRecord {
     pub wait_ms: Option<u64>,
     /// Why the run failed to start, was stopped or was skipped.
     pub error: Option<String>,
+    /// What the pressure ladder did to it (ADR 0040): for a finished run, how long it was
+    /// throttled and frozen (`state` and `*_since` null); for a run in progress, the API
+    /// and `status` fill in its live state. `None` when the ladder never acted on it.
+    pub pressure: Option<PressureView>,
 }
 
 /// Which runs `Store::runs` returns.
@@ -276,6 +255,20 @@ pub(crate) static FAILURE_STATUSES_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("({})", names.join(", "))
 });
 
+/// Reads the columns of a run's [`RunUsage`].
+fn get_usage(row: &Row<'_>) -> rusqlite::Result<RunUsage> {
+    Ok(RunUsage {
+        memory_peak_bytes: get_uint(row, "memory_peak_bytes")?,
+        cpu_usage_usec: get_uint(row, "cpu_usage_usec")?,
+        cpu_user_usec: get_uint(row, "cpu_user_usec")?,
+        cpu_system_usec: get_uint(row, "cpu_system_usec")?,
+        cpu_throttled_usec: get_uint(row, "cpu_throttled_usec")?,
+        oom_kills: get_uint(row, "oom_kills")?,
+        pids_peak: get_uint(row, "pids_peak")?,
+        io: get_io(row)?,
+    })
+}
+
 /// Reads the four `io_*` columns: `None` when the run has no io figures (all NULL).
 fn get_io(row: &Row<'_>) -> rusqlite::Result<Option<IoStat>> {
     let [rbytes, wbytes, rios, wios] = [
@@ -305,7 +298,7 @@ pub(crate) const RUN_COLUMNS: &str = "id, job, slot, status, exit_code, signal, 
     finished_at, duration_ms, memory_peak_bytes, memory_limit_bytes, cpu_usage_usec, \
     cpu_user_usec, cpu_system_usec, cpu_throttled_usec, oom_kills, pids_peak, enforcement, \
     trigger, attempt, retry_of, pid, cgroup, log_path, queued_at, error, io_rbytes, io_wbytes, \
-    io_rios, io_wios";
+    io_rios, io_wios, throttled_ms, frozen_ms";
 
 /// Builds a [`RunRecord`] from a row selected with [`RUN_COLUMNS`].
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
@@ -323,15 +316,8 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         started_at,
         finished_at: get_time(row, "finished_at")?,
         duration_ms: get_uint(row, "duration_ms")?,
-        memory_peak_bytes: get_uint(row, "memory_peak_bytes")?,
         memory_limit_bytes: get_uint(row, "memory_limit_bytes")?,
-        cpu_usage_usec: get_uint(row, "cpu_usage_usec")?,
-        cpu_user_usec: get_uint(row, "cpu_user_usec")?,
-        cpu_system_usec: get_uint(row, "cpu_system_usec")?,
-        cpu_throttled_usec: get_uint(row, "cpu_throttled_usec")?,
-        oom_kills: get_uint(row, "oom_kills")?,
-        pids_peak: get_uint(row, "pids_peak")?,
-        io: get_io(row)?,
+        usage: get_usage(row)?,
         enforcement: get_parsed(row, "enforcement")?,
         trigger: row.get("trigger")?,
         attempt: get_uint(row, "attempt")?.unwrap_or(1),
@@ -342,7 +328,22 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         queued_at,
         wait_ms,
         error: row.get("error")?,
+        pressure: get_pressure(row)?,
     })
+}
+
+/// Reads `throttled_ms` and `frozen_ms`: `None` when the ladder never acted on the run
+/// (both NULL).
+fn get_pressure(row: &Row<'_>) -> rusqlite::Result<Option<PressureView>> {
+    let throttled = get_uint::<u64>(row, "throttled_ms")?;
+    let frozen = get_uint::<u64>(row, "frozen_ms")?;
+    if throttled.is_none() && frozen.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(PressureView::ended(PressureTimes {
+        throttled_ms: throttled.unwrap_or(0),
+        frozen_ms: frozen.unwrap_or(0),
+    })))
 }
 
 #[cfg(test)]

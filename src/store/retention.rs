@@ -35,7 +35,7 @@ const ARCHIVED: &str = "id, job, slot, status, trigger, attempt, retry_of, pid, 
      log_path, queued_at, started_at, finished_at, duration_ms, exit_code, signal, \
      memory_peak_bytes, memory_limit_bytes, cpu_usage_usec, cpu_user_usec, cpu_system_usec, \
      cpu_throttled_usec, oom_kills, pids_peak, enforcement, error, io_rbytes, io_wbytes, \
-     io_rios, io_wios";
+     io_rios, io_wios, throttled_ms, frozen_ms";
 
 /// The runs a batch may take: finished, started before the cutoff, and no retry of theirs
 /// is kept. Newest first, so a retry always goes in the same batch as its first attempt

@@ -107,17 +107,19 @@ impl Store {
         }
         let figures = [
             to_int("duration_ms", Some(done.duration_ms))?,
-            to_int("memory_peak_bytes", done.memory_peak_bytes)?,
-            to_int("cpu_usage_usec", done.cpu_usage_usec)?,
-            to_int("cpu_user_usec", done.cpu_user_usec)?,
-            to_int("cpu_system_usec", done.cpu_system_usec)?,
-            to_int("cpu_throttled_usec", done.cpu_throttled_usec)?,
-            to_int("oom_kills", done.oom_kills)?,
-            to_int("pids_peak", done.pids_peak)?,
-            to_int("io_rbytes", done.io.map(|io| io.rbytes))?,
-            to_int("io_wbytes", done.io.map(|io| io.wbytes))?,
-            to_int("io_rios", done.io.map(|io| io.rios))?,
-            to_int("io_wios", done.io.map(|io| io.wios))?,
+            to_int("memory_peak_bytes", done.usage.memory_peak_bytes)?,
+            to_int("cpu_usage_usec", done.usage.cpu_usage_usec)?,
+            to_int("cpu_user_usec", done.usage.cpu_user_usec)?,
+            to_int("cpu_system_usec", done.usage.cpu_system_usec)?,
+            to_int("cpu_throttled_usec", done.usage.cpu_throttled_usec)?,
+            to_int("oom_kills", done.usage.oom_kills)?,
+            to_int("pids_peak", done.usage.pids_peak)?,
+            to_int("io_rbytes", done.usage.io.map(|io| io.rbytes))?,
+            to_int("io_wbytes", done.usage.io.map(|io| io.wbytes))?,
+            to_int("io_rios", done.usage.io.map(|io| io.rios))?,
+            to_int("io_wios", done.usage.io.map(|io| io.wios))?,
+            to_int("throttled_ms", done.pressure.map(|p| p.throttled_ms))?,
+            to_int("frozen_ms", done.pressure.map(|p| p.frozen_ms))?,
         ];
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         // Cached: parsing this statement cost more than running it (issue 15's profile).
@@ -127,7 +129,8 @@ impl Store {
                  duration_ms = ?6, memory_peak_bytes = ?7, cpu_usage_usec = ?8, \
                  cpu_user_usec = ?9, cpu_system_usec = ?10, cpu_throttled_usec = ?11, \
                  oom_kills = ?12, pids_peak = ?13, error = ?14, io_rbytes = ?15, \
-                 io_wbytes = ?16, io_rios = ?17, io_wios = ?18 \
+                 io_wbytes = ?16, io_rios = ?17, io_wios = ?18, throttled_ms = ?19, \
+                 frozen_ms = ?20 \
                  WHERE id = ?1 AND status = 'running'",
             )
             .map_err(StoreError::sql(OP))?;
@@ -151,6 +154,8 @@ impl Store {
                 figures[9],
                 figures[10],
                 figures[11],
+                figures[12],
+                figures[13],
             ])
             .map_err(StoreError::sql(OP))?;
         drop(stmt);

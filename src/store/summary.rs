@@ -86,12 +86,12 @@ impl JobSummary {
         if record.status == RunStatus::Success {
             self.consecutive_failures = 0;
             self.last_failure_at = None;
-            self.success_peaks.push(record.memory_peak_bytes);
+            self.success_peaks.push(record.usage.memory_peak_bytes);
         } else if is_failure(record.status) {
             self.consecutive_failures = (self.consecutive_failures + 1).min(STREAK_SCAN_LIMIT);
             self.last_failure_at = record.finished_at;
         }
-        if is_trouble(record.status, record.oom_kills) {
+        if is_trouble(record.status, record.usage.oom_kills) {
             self.last_trouble_at = self.last_trouble_at.max(record.finished_at);
         }
     }

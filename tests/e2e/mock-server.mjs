@@ -26,7 +26,7 @@ function addRun(job, status, durationMs, peak, agoMs, extra = {}) {
     id, job, slot: 'default', status, exit_code: status === 'success' ? 0 : status === 'failed' ? 3 : null,
     signal: status === 'oom_killed' ? 9 : null, started_at: iso(-agoMs), finished_at: iso(-agoMs + durationMs),
     duration_ms: durationMs, memory_peak_bytes: peak, memory_limit_bytes: 256 << 20, trigger: 'schedule',
-    attempt: 1, wait_ms: 12, error: null, log_path: `state/logs/${job}/${id}.log`, ...extra,
+    attempt: 1, wait_ms: 12, error: null, log_path: `state/logs/${job}/${id}.log`, pressure: null, ...extra,
   });
 }
 for (let i = 0; i < 40; i++) {
@@ -34,6 +34,13 @@ for (let i = 0; i < 40; i++) {
   addRun('report', status, 800 + Math.round(200 * Math.sin(i)) + (i > 34 ? 600 : 0), (90 + (i % 7) * 6) << 20, (40 - i) * 900000);
 }
 addRun('xss<img src=x onerror=alert(1)>', 'failed', 5, 1 << 20, 60000, { error: '<b>not bold</b>' });
+// Runs the pressure response acted on: one that was throttled and frozen for a while, and
+// one it holds frozen now.
+addRun('sync', 'success', 95000, 80 << 20, 3600000, { pressure: { state: null, throttled_since: null, frozen_since: null, throttled_ms: 41000, frozen_ms: 30500 } });
+addRun('sync', 'running', 0, null, 120000, {
+  finished_at: null, duration_ms: null, exit_code: null,
+  pressure: { state: 'frozen', throttled_since: iso(-50000), frozen_since: iso(-45000), throttled_ms: 50000, frozen_ms: 45000 },
+});
 
 const health = (status, execution, performance, baseline = null) => ({
   status, execution, performance, baseline, baseline_missing: baseline ? null : '3 of 10 successful runs',

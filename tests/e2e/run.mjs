@@ -32,6 +32,8 @@ const JOBS = {
   'markup.yaml': `description: Prints markup\ncommand: |\n${MARKUP.map((line) => `  echo '${line}'`).join('\n')}\nschedule: manual\ncategory: e2e\n`,
   // Nothing but the required keys: every optional field is null in the API.
   'bare.yaml': 'command: "true"\nschedule: manual\n',
+  // A run that lasts until it is killed, for the pressure response's marks.
+  'holds.yaml': 'description: Runs until killed\ncommand: "sleep 60"\nschedule: manual\ncategory: pressure\npriority: low\n',
 };
 const ALL_JOBS = [...EXAMPLES, ...Object.keys(JOBS).map((f) => f.replace(/\.yaml$/, ''))].sort();
 /** What a view shows when it prints a missing field instead of handling it. */
@@ -184,6 +186,46 @@ describe('dashboard in headless Chromium against a real daemon', () => {
     const headers = await page.locator('#view thead th').allTextContents();
     const column = headers.findIndex((h) => h.includes('Disk I/O'));
     assert.equal((await row.locator('td').nth(column).textContent()).trim(), '—');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('marks a run the pressure response holds frozen, with how long, until it ends', async () => {
+    // This daemon runs unconfined (enforcement: off, as CI machines may lack cgroup v2), so
+    // nothing here can freeze a run. The run is real, and so is the API's answer; into it
+    // goes the `pressure` a daemon on cgroups gives a frozen run in progress (the shape
+    // tests/integration/pressure.rs asserts on its API), as long as the run is running.
+    const before = (await daemon.api('GET', '/jobs/holds/runs?limit=1')).runs[0]?.id ?? 0;
+    await daemon.api('POST', '/jobs/holds/run');
+    const run = await waitFor('a running run of holds', async () => {
+      const newest = (await daemon.api('GET', '/jobs/holds/runs?limit=1')).runs[0];
+      return newest && newest.id > before && newest.status === 'running' ? newest : undefined;
+    });
+    assert.equal(run.pressure, null, 'an unconfined run is never acted on');
+    const now = Date.now();
+    const frozen = {
+      state: 'frozen', throttled_since: new Date(now - 30000).toISOString(),
+      frozen_since: new Date(now - 12000).toISOString(), throttled_ms: 30000, frozen_ms: 12000,
+    };
+    const { page, problems } = await openPage(browser.context);
+    await page.route(/\/api\/v1\/jobs\/holds\/runs/, async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      for (const r of body.runs) if (r.id === run.id && r.status === 'running') r.pressure = frozen;
+      await route.fulfill({ response, json: body });
+    });
+    await visit(page, '#/jobs/holds', 'job');
+    const row = page.locator('#view tbody tr', { has: page.getByRole('button', { name: `Show the log of run ${run.id}` }) });
+    await row.locator('.badge.status-frozen').waitFor({ timeout: PATIENCE_MS });
+    assert.match(await row.getAttribute('class'), /\bpressure-frozen\b/);
+    const status = row.locator('td').nth(1);
+    assert.equal(await status.locator('.badge.status-running').count(), 1, 'still a run in progress');
+    assert.match(await status.textContent(), /frozen 12\.0 s, throttled 30\.0 s/);
+    // Killed, it ends and no longer looks frozen: the page follows by itself (SSE).
+    await daemon.api('POST', `/runs/${run.id}/kill`);
+    await row.locator('.badge.status-killed').waitFor({ timeout: PATIENCE_MS });
+    assert.equal(await row.locator('.badge.status-frozen').count(), 0);
+    assert.doesNotMatch((await row.getAttribute('class')) ?? '', /pressure-frozen/);
     assert.deepEqual(problems, []);
     await page.close();
   });

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
-use slotcron::model::{Enforcement, RunStatus};
+use slotcron::model::{Enforcement, RunStatus, RunUsage};
 use slotcron::store::{NewRun, RunCompletion, Store};
 
 use crate::api::{addr, request};
@@ -48,15 +48,13 @@ fn ran(
         signal: None,
         finished_at,
         duration_ms: (finished_at - started_at).num_milliseconds() as u64,
-        memory_peak_bytes: peak,
-        cpu_usage_usec: None,
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: Some(oom_kills),
-        pids_peak: None,
-        io: None,
+        usage: RunUsage {
+            memory_peak_bytes: peak,
+            oom_kills: Some(oom_kills),
+            ..RunUsage::default()
+        },
         error: None,
+        pressure: None,
     };
     store.finish_run(id, &done).unwrap();
 }

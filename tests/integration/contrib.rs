@@ -5,7 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use slotcron::metrics::{
-    Counters, Format, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode, encode_as,
+    Counters, Format, JobMetrics, PressureMetrics, SlotLive, SlotMetrics, Snapshot, encode,
+    encode_as,
 };
 use slotcron::model::RunStatus;
 
@@ -49,6 +50,11 @@ fn full_snapshot() -> Snapshot {
         config_errors: 0,
         alerts_open: BTreeMap::from([("warning".to_owned(), 1)]),
         history: Default::default(),
+        pressure: PressureMetrics {
+            steps: BTreeMap::from([("throttle", 1), ("freeze", 1)]),
+            throttled: 1,
+            frozen: 1,
+        },
     }
 }
 
@@ -152,6 +158,7 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         "SlotcronSlotQueuedLong",
         "SlotcronHistoryNotWritable",
         "SlotcronHistoryRunsDropped",
+        "SlotcronRunsFrozenLong",
     ] {
         assert!(rules.contains(&format!("alert: {alert}\n")), "no {alert}");
     }
@@ -159,7 +166,7 @@ fn the_alerting_rules_pass_promtool_and_use_only_exported_metrics() {
         .join("contrib/prometheus/slotcron-rules.yml");
     let (ok, out) = promtool(&["check", "rules", path.to_str().unwrap()], "");
     assert!(ok, "promtool check rules:\n{out}");
-    assert!(out.contains("SUCCESS: 11 rules found"), "{out}");
+    assert!(out.contains("SUCCESS: 12 rules found"), "{out}");
 }
 
 #[test]

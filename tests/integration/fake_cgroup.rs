@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use slotcron::cgroup::DevNum;
 use slotcron::cgroup::fake::FakeFs;
-use slotcron::cgroup::{DevNum, IoStat};
 use slotcron::config::{ByteSize, DeviceMax, IoConfig, Job, Settings, parse_job};
-use slotcron::model::{Enforcement, RunStatus};
+use slotcron::model::{Enforcement, IoStat, RunStatus};
 use slotcron::runner::{Enforcer, RunRequest, Runner};
 use slotcron::store::{JobRow, RunRecord, Store};
 
@@ -150,15 +150,15 @@ fn the_kernels_figures_become_the_runs_history() {
     let record = w.run("hog", &script);
     assert_eq!(record.status, RunStatus::OomKilled, "{record:?}");
     assert_eq!((record.exit_code, record.signal), (None, Some(9)));
-    assert_eq!(record.oom_kills, Some(2));
-    assert_eq!(record.memory_peak_bytes, Some(67_100_000));
-    assert_eq!(record.pids_peak, Some(12));
+    assert_eq!(record.usage.oom_kills, Some(2));
+    assert_eq!(record.usage.memory_peak_bytes, Some(67_100_000));
+    assert_eq!(record.usage.pids_peak, Some(12));
     assert_eq!(
         (
-            record.cpu_usage_usec,
-            record.cpu_user_usec,
-            record.cpu_system_usec,
-            record.cpu_throttled_usec
+            record.usage.cpu_usage_usec,
+            record.usage.cpu_user_usec,
+            record.usage.cpu_system_usec,
+            record.usage.cpu_throttled_usec
         ),
         (Some(900), Some(600), Some(300), Some(4000))
     );
@@ -205,7 +205,7 @@ fn io_limits_reach_the_run_and_io_stat_becomes_its_history() {
     let record = w.run_edited("dd", &script, |job| job.io = Some(vda_io()));
     assert_eq!(record.status, RunStatus::Success, "{record:?}");
     assert_eq!(
-        record.io,
+        record.usage.io,
         Some(IoStat {
             rbytes: 12288,
             wbytes: 10 << 20,
@@ -236,7 +236,7 @@ fn without_io_delegated_a_job_with_io_limits_runs_under_its_other_limits() {
         |job| job.io = Some(vda_io()),
     );
     assert_eq!(record.status, RunStatus::Success, "{record:?}");
-    assert_eq!(record.io, None);
+    assert_eq!(record.usage.io, None);
     let writes = w.writes_to(&w.root.join("jobs/default/run-1"));
     assert!(writes.contains(&("memory.max".to_owned(), "67108864".to_owned())));
     assert!(

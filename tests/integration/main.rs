@@ -24,6 +24,7 @@ mod jobs;
 mod limits;
 mod next;
 mod packaging;
+mod pressure;
 mod promtool;
 mod prune;
 mod robfig;

@@ -9,7 +9,8 @@ use crate::cgroup::error::CgroupError;
 use crate::cgroup::fs::CgroupFs;
 use crate::cgroup::knob;
 use crate::cgroup::parse::{ParseError, parse_flat_keyed};
-use crate::cgroup::stats::{Pressure, RunStats, SlotUsage};
+use crate::cgroup::stats::{Pressure, SlotUsage};
+use crate::model::{CpuStat, RunUsage};
 
 /// `$QUOTA $PERIOD` in microseconds; `max 100000` by default.
 pub const MAX: &str = "cpu.max";
@@ -71,23 +72,11 @@ pub struct CpuLimits {
     pub weight: Option<u32>,
 }
 
-/// `cpu.stat`. The `nr_*`/`throttled_usec` fields exist only where the cpu controller is
-/// enabled, hence `Option`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CpuStat {
-    pub usage_usec: u64,
-    pub user_usec: u64,
-    pub system_usec: u64,
-    pub nr_periods: Option<u64>,
-    pub nr_throttled: Option<u64>,
-    pub throttled_usec: Option<u64>,
-}
-
 impl CpuStat {
     /// Parses `cpu.stat`, ignoring keys it does not know.
     ///
     /// ```
-    /// use slotcron::cgroup::CpuStat;
+    /// use slotcron::model::CpuStat;
     /// let c = CpuStat::parse("usage_usec 10\nuser_usec 7\nsystem_usec 3\n").unwrap();
     /// assert_eq!((c.usage_usec, c.nr_throttled), (10, None));
     /// ```
@@ -152,9 +141,13 @@ impl Controller for Cpu {
         &self,
         fs: &dyn CgroupFs,
         dir: &Path,
-        stats: &mut RunStats,
+        stats: &mut RunUsage,
     ) -> Result<(), CgroupError> {
-        stats.cpu = knob::read_parsed(fs, dir, STAT, CpuStat::parse)?;
+        let cpu = knob::read_parsed(fs, dir, STAT, CpuStat::parse)?;
+        stats.cpu_usage_usec = Some(cpu.usage_usec);
+        stats.cpu_user_usec = Some(cpu.user_usec);
+        stats.cpu_system_usec = Some(cpu.system_usec);
+        stats.cpu_throttled_usec = cpu.throttled_usec;
         Ok(())
     }
 

@@ -6,14 +6,13 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
-use serde::Serialize;
-
 use super::{Controller, KnobFile, Limits, is_max_or_u64};
 use crate::cgroup::error::CgroupError;
 use crate::cgroup::fs::CgroupFs;
 use crate::cgroup::knob;
 use crate::cgroup::parse::{ParseError, parse_nested_keyed};
-use crate::cgroup::stats::{Pressure, RunStats, SlotUsage};
+use crate::cgroup::stats::{Pressure, SlotUsage};
+use crate::model::{IoStat, RunUsage};
 
 /// `MAJ:MIN rbps=.. wbps=.. riops=.. wiops=..` per capped device; `max` is no cap.
 pub const MAX: &str = "io.max";
@@ -168,25 +167,12 @@ pub struct IoLimits {
     pub max: Vec<IoMax>,
 }
 
-/// What a run read and wrote, from `io.stat`, summed over every device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct IoStat {
-    /// Bytes read.
-    pub rbytes: u64,
-    /// Bytes written.
-    pub wbytes: u64,
-    /// Read operations.
-    pub rios: u64,
-    /// Write operations.
-    pub wios: u64,
-}
-
 impl IoStat {
     /// Parses `io.stat`, summing over its devices and ignoring keys it does not know
     /// (`dbytes`, `dios`, ...). An empty file (no io yet) is all zeros.
     ///
     /// ```
-    /// use slotcron::cgroup::IoStat;
+    /// use slotcron::model::IoStat;
     /// let s = IoStat::parse(
     ///     "8:16 rbytes=4096 wbytes=1048576 rios=1 wios=8 dbytes=0 dios=0\n\
     ///      253:0 rbytes=0 wbytes=2097152 rios=0 wios=16 dbytes=0 dios=0\n",
@@ -270,7 +256,7 @@ impl Controller for Io {
         &self,
         fs: &dyn CgroupFs,
         dir: &Path,
-        stats: &mut RunStats,
+        stats: &mut RunUsage,
     ) -> Result<(), CgroupError> {
         stats.io = Some(knob::read_parsed(fs, dir, STAT, IoStat::parse)?);
         Ok(())

@@ -9,7 +9,8 @@ use crate::cgroup::error::CgroupError;
 use crate::cgroup::fs::CgroupFs;
 use crate::cgroup::knob;
 use crate::cgroup::parse::{ParseError, format_max, parse_flat_keyed, parse_max, parse_u64};
-use crate::cgroup::stats::{Pressure, RunStats, SlotUsage};
+use crate::cgroup::stats::{Pressure, SlotUsage};
+use crate::model::{MemoryEvents, RunUsage};
 
 /// Hard cap; at it the kernel reclaims, then OOM-kills inside the cgroup.
 pub const MAX: &str = "memory.max";
@@ -43,28 +44,11 @@ pub struct MemoryLimits {
     pub oom_group: bool,
 }
 
-/// Counters of `memory.events` (hierarchical: they include child cgroups).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemoryEvents {
-    /// Reclaimed below `memory.low` protection.
-    pub low: u64,
-    /// Throttled at `memory.high`.
-    pub high: u64,
-    /// Hit `memory.max`.
-    pub max: u64,
-    /// The OOM condition was reached here (this cgroup's or a descendant's limit).
-    pub oom: u64,
-    /// Processes killed by the OOM killer. Judge "OOM-killed" by this, not by `oom`.
-    pub oom_kill: u64,
-    /// Group kills because of `memory.oom.group` (kernel 5.17+; 0 before).
-    pub oom_group_kill: u64,
-}
-
 impl MemoryEvents {
     /// Parses `memory.events`, ignoring keys it does not know.
     ///
     /// ```
-    /// use slotcron::cgroup::MemoryEvents;
+    /// use slotcron::model::MemoryEvents;
     /// let e = MemoryEvents::parse("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n").unwrap();
     /// assert_eq!((e.max, e.oom_kill, e.oom_group_kill), (3, 1, 0));
     /// ```
@@ -153,10 +137,11 @@ impl Controller for Memory {
         &self,
         fs: &dyn CgroupFs,
         dir: &Path,
-        stats: &mut RunStats,
+        stats: &mut RunUsage,
     ) -> Result<(), CgroupError> {
-        stats.memory_peak = knob::read_parsed_optional(fs, dir, PEAK, parse_u64)?;
-        stats.memory_events = knob::read_parsed(fs, dir, EVENTS, MemoryEvents::parse)?;
+        stats.memory_peak_bytes = knob::read_parsed_optional(fs, dir, PEAK, parse_u64)?;
+        let events = knob::read_parsed(fs, dir, EVENTS, MemoryEvents::parse)?;
+        stats.oom_kills = Some(events.oom_kill);
         Ok(())
     }
 

@@ -25,7 +25,8 @@ use std::path::Path;
 
 use super::error::CgroupError;
 use super::fs::CgroupFs;
-use super::stats::{RunStats, SlotUsage};
+use super::stats::SlotUsage;
+use crate::model::RunUsage;
 
 /// The limits of one cgroup level (the global `jobs`, a slot, or a run): one part per
 /// controller. Each part's default is the kernel's default (unlimited, weight 100).
@@ -97,7 +98,7 @@ pub trait Controller: Send + Sync + fmt::Debug {
         &self,
         fs: &dyn CgroupFs,
         dir: &Path,
-        stats: &mut RunStats,
+        stats: &mut RunUsage,
     ) -> Result<(), CgroupError>;
 
     /// Reads a slot's current use into its part of `usage`.

@@ -8,7 +8,8 @@ use crate::cgroup::error::CgroupError;
 use crate::cgroup::fs::CgroupFs;
 use crate::cgroup::knob;
 use crate::cgroup::parse::{format_max, parse_u64};
-use crate::cgroup::stats::{RunStats, SlotUsage};
+use crate::cgroup::stats::SlotUsage;
+use crate::model::RunUsage;
 
 /// Cap on processes (and threads) in the cgroup.
 pub const MAX: &str = "pids.max";
@@ -59,7 +60,7 @@ impl Controller for Pids {
         &self,
         fs: &dyn CgroupFs,
         dir: &Path,
-        stats: &mut RunStats,
+        stats: &mut RunUsage,
     ) -> Result<(), CgroupError> {
         stats.pids_peak = knob::read_parsed_optional(fs, dir, PEAK, parse_u64)?;
         Ok(())

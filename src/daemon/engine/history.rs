@@ -140,6 +140,14 @@ impl Engine {
 }
 
 impl Engine {
+    /// Remembers which file the history is, so that [`Engine::check_identity`] notices it
+    /// deleted or replaced; a store in memory has none.
+    pub fn watch_history_file(&mut self) {
+        self.db_identity = self
+            .db_file()
+            .and_then(|p| Some((p.clone(), crate::store::identity::FileId::of(&p)?)));
+    }
+
     /// The history's file; `None` for a store in memory.
     pub fn db_file(&self) -> Option<std::path::PathBuf> {
         let store = self

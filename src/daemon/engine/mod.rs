@@ -17,7 +17,7 @@ use crate::clock::SharedClock;
 use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
-use crate::runner::{Enforcer, FrozenClock, Runner};
+use crate::runner::{Enforcer, PressureClock, Runner};
 use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
@@ -83,8 +83,9 @@ pub struct Active {
     pub cancel: Option<oneshot::Sender<()>>,
     /// Its job's priority when it started (the pressure ladder acts on the lowest first).
     pub priority: Priority,
-    /// When the pressure response froze it; its timeout does not count that time.
-    pub frozen: FrozenClock,
+    /// What the pressure response did to it and when: shown live, recorded when it ends,
+    /// and its timeout does not count the time it was frozen.
+    pub pressure: PressureClock,
     /// The first attempt's run id, for retries (queued again with it when requeued).
     pub retry_of: Option<i64>,
     /// Set when the pressure response stopped it to queue it again.
@@ -133,53 +134,53 @@ pub enum Verdict {
 
 /// Everything the daemon knows and decides with.
 pub struct Engine {
-    pub settings: Arc<Settings>,
-    pub enforcer: Arc<Enforcer>,
-    pub store: Arc<Mutex<Store>>,
-    pub runner: Runner,
+    settings: Arc<Settings>,
+    enforcer: Arc<Enforcer>,
+    store: Arc<Mutex<Store>>,
+    runner: Runner,
     pub registry: Registry,
     pub admission: Admission,
     pub timeline: Timeline<Wake>,
     /// Retries waiting for their backoff, by the key in [`Wake::Retry`].
-    pub retries: HashMap<u64, (String, Origin)>,
+    retries: HashMap<u64, (String, Origin)>,
     /// Runs holding a seat, by token.
     pub active: HashMap<u64, Active>,
     /// Why new runs are held back (`protect`), while they are.
     pub paused: Option<String>,
-    pub gate: ProtectGate,
+    gate: ProtectGate,
     /// The pressure response's rungs climbed on running runs (`protect.response`).
-    pub ladder: Ladder,
+    ladder: Ladder,
     /// Where the gate and the ladder read the machine's memory (`/proc`, or a test's
     /// fixed values).
-    pub machine: Arc<dyn MemorySignals>,
+    machine: Arc<dyn MemorySignals>,
     /// No new runs once set: the daemon is stopping.
     pub stopping: bool,
-    pub events: mpsc::UnboundedSender<RunEvent>,
+    events: mpsc::UnboundedSender<RunEvent>,
     /// When this daemon started.
-    pub started_at: DateTime<Utc>,
+    started_at: DateTime<Utc>,
     /// What each job file parsed to, so a reload reads only changed files.
     pub parse_cache: ParseCache,
     /// Whether the first load has written the jobs table in full.
     pub synced: bool,
     /// Where alerts that were opened or escalated after a run go (to the notification
     /// channels); `None` (the default): they are only stored.
-    pub alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
+    alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
     /// Per-job totals for `/metrics`: from history at start, then every run that ends.
     pub metrics: crate::metrics::Counters,
     /// Runs and alerts as they happen, for `GET /api/v1/events` (see [`super::live`]).
-    pub live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
+    live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
     /// Whether history was writable when last reported (see [`history`]); starts `true`.
-    pub history_writable: bool,
+    history_writable: bool,
     /// Where a fault of the daemon itself (history not writable) goes to the notification
     /// channels, which need no database; `None`: no channels.
-    pub fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
+    fault_sink: Option<mpsc::UnboundedSender<crate::channels::AlertMessage>>,
     /// The history file the store has open (see `store::identity`); `None` for a store
     /// in memory, or one never checked.
-    pub db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
+    db_identity: Option<(PathBuf, crate::store::identity::FileId)>,
     /// Tells systemd (`STATUS=`) about such faults; disabled unless the daemon sets it.
-    pub notifier: super::notify::Notifier,
+    notifier: super::notify::Notifier,
     /// Where every time the engine and its runs read comes from (ADR 0038).
-    pub clock: SharedClock,
+    clock: SharedClock,
     next_token: u64,
 }
 
@@ -245,6 +246,60 @@ impl Engine {
         self.started_at = clock.now();
         self.clock = clock;
         self
+    }
+
+    /// The same engine telling systemd (`STATUS=`) about its own faults.
+    #[must_use]
+    pub fn with_notifier(mut self, notifier: super::notify::Notifier) -> Engine {
+        self.notifier = notifier;
+        self
+    }
+
+    /// From now on, alerts opened or escalated after a run go to `alerts`, and faults of
+    /// the daemon itself (history not writable) to `faults` (both: the notification
+    /// channels' dispatcher).
+    pub fn send_alerts_to(
+        &mut self,
+        alerts: mpsc::UnboundedSender<AlertNotice>,
+        faults: mpsc::UnboundedSender<crate::channels::AlertMessage>,
+    ) {
+        self.alert_sink = Some(alerts);
+        self.fault_sink = Some(faults);
+    }
+
+    /// The configuration the engine schedules by.
+    pub fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    /// How runs are confined (cgroups, or unconfined and why).
+    pub fn enforcer(&self) -> &Arc<Enforcer> {
+        &self.enforcer
+    }
+
+    /// The history the engine records to, for readers of their own (the HTTP server).
+    pub fn store(&self) -> &Arc<Mutex<Store>> {
+        &self.store
+    }
+
+    /// The runs' history writes waiting for the database, as the runner keeps them.
+    pub fn backlog(&self) -> &crate::store::SharedBacklog {
+        self.runner.backlog()
+    }
+
+    /// Where the engine reads the time (ADR 0038).
+    pub fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// When this daemon started.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.started_at
+    }
+
+    /// The stream of runs and alerts as they happen (`GET /api/v1/events` subscribes).
+    pub fn live(&self) -> &tokio::sync::broadcast::Sender<super::live::LiveEvent> {
+        &self.live
     }
 
     /// The time now, by the engine's clock.

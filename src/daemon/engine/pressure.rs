@@ -11,8 +11,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::cgroup::{CgroupFs, Hierarchy, RunCgroup};
-use crate::config::{ByteSize, Step, format_duration};
+use crate::cgroup::{CgroupError, CgroupFs, Hierarchy, RunCgroup};
+use crate::config::{ByteSize, OnPressure, Step, format_duration};
+use crate::control::live::LiveEvent;
 use crate::runner::Enforcer;
 use crate::scheduler::ladder::{Action, Readings, RunView, classify};
 
@@ -64,7 +65,7 @@ impl Engine {
         let readings = self.machine.readings();
         let actions = self.ladder.decide(classify(&response, &readings), &runs);
         for action in actions {
-            self.carry_out(tree, action, &readings).await;
+            self.carry_out(tree, action, &readings, now).await;
         }
         self.arm_pressure(now);
         if self.ladder.is_calm() && self.admission.queued_total() > 0 {
@@ -72,21 +73,27 @@ impl Engine {
         }
     }
 
-    /// The active runs the ladder may act on: recorded ones whose cgroup says how much
-    /// memory they use.
+    /// The active runs the ladder may act on: recorded ones with a cgroup. A run whose job
+    /// has left the registry (its file deleted) or whose `memory.current` cannot be read
+    /// stays in view, accepting nothing and using 0 bytes: the ladder would otherwise forget
+    /// the rungs it climbed on it and never thaw it.
     fn pressure_views(&self, tree: &Hierarchy) -> Vec<RunView> {
         let mut views: Vec<RunView> = self
             .active
             .iter()
             .filter_map(|(token, active)| {
                 let cgroup = run_cgroup(tree, &active.slot, active.run_id?);
-                let accepts = self.registry.jobs.get(&active.job)?.job.on_pressure;
+                let accepts = self
+                    .registry
+                    .jobs
+                    .get(&active.job)
+                    .map_or(OnPressure::NONE, |entry| entry.job.on_pressure);
                 Some(RunView {
                     token: *token,
                     priority: active.priority,
                     slot: active.slot.clone(),
                     accepts,
-                    memory_current: cgroup.memory_current().ok()?,
+                    memory_current: cgroup.memory_current().unwrap_or(0),
                 })
             })
             .collect();
@@ -94,8 +101,16 @@ impl Engine {
         views
     }
 
-    /// Writes `action` to its run's cgroup and records it.
-    async fn carry_out(&mut self, tree: &Hierarchy, action: Action, readings: &Readings) {
+    /// Writes `action` to its run's cgroup and notes it on the run's [`PressureClock`];
+    /// then records it (history, live event, `/metrics`), or, if the write failed, forgets
+    /// the run's rungs.
+    async fn carry_out(
+        &mut self,
+        tree: &Hierarchy,
+        action: Action,
+        readings: &Readings,
+        now: DateTime<Utc>,
+    ) {
         let token = action.token();
         let Some(active) = self.active.get_mut(&token) else {
             return;
@@ -104,44 +119,15 @@ impl Engine {
             return;
         };
         let cgroup = run_cgroup(tree, &active.slot, run_id);
-        let (written, what) = match action {
-            Action::Throttle { high, .. } => (
-                cgroup.set_memory_high(Some(high)),
-                format!("throttled: memory.high {}", ByteSize::new(high)),
-            ),
-            Action::Lift { .. } => (
-                cgroup.set_memory_high(None),
-                "throttle lifted: memory.high max".to_owned(),
-            ),
-            Action::Freeze { .. } => {
-                active.frozen.freeze();
-                (cgroup.set_frozen(true), "frozen".to_owned())
-            }
-            Action::Thaw { .. } => {
-                let lasted = active.frozen.thaw();
-                (
-                    cgroup.set_frozen(false),
-                    format!("thawed after {}", format_duration(lasted)),
-                )
-            }
-            Action::Requeue { .. } => {
-                // A run already being stopped (`kill`, `replace`) stays stopped.
-                let Some(cancel) = active.cancel.take() else {
-                    return;
-                };
-                active.requeue = true;
-                // Thawed first, so the run can take its SIGTERM; then stopped as `kill`.
-                active.frozen.thaw();
-                let thawed = cgroup.set_frozen(false);
-                let _ = cancel.send(());
-                (thawed, "stopped to be queued again in its slot".to_owned())
-            }
+        let Some((written, what)) = write_step(&cgroup, active, action, now) else {
+            return;
         };
         let job = active.job.clone();
         let message = format!("{what}; {}", describe(readings));
         match written {
             Ok(()) => {
                 info!(%job, run_id, step = action.name(), %message, "pressure");
+                self.published_step(token, action.name(), &message, now);
                 let kind = format!("pressure_{}", action.name());
                 self.event(&kind, Some(&job), Some(run_id), message).await;
             }
@@ -151,6 +137,32 @@ impl Engine {
                 self.ladder.forget(token);
             }
         }
+    }
+
+    /// A step was carried out on run `token`: it is counted for `/metrics` and published
+    /// on the live events with the run's state after it.
+    fn published_step(
+        &mut self,
+        token: u64,
+        step: &'static str,
+        signals: &str,
+        now: DateTime<Utc>,
+    ) {
+        *self.metrics.pressure_steps.entry(step).or_default() += 1;
+        let Some(active) = self.active.get(&token) else {
+            return;
+        };
+        let Some(run_id) = active.run_id else {
+            return;
+        };
+        self.publish(LiveEvent::RunPressure {
+            run_id,
+            job: active.job.clone(),
+            slot: active.slot.clone(),
+            step,
+            pressure: active.pressure.book().view(now),
+            message: signals.to_owned(),
+        });
     }
 
     /// A run the response stopped has ended: its row becomes `requeued` and it is queued
@@ -193,8 +205,8 @@ impl Engine {
         }
     }
 
-    /// Thaws every run the ladder froze (before stopping them: a frozen process cannot
-    /// take its SIGTERM). `slotcron kill` and shutdown call it.
+    /// Thaws a run the ladder froze (before stopping it: a frozen process cannot take its
+    /// SIGTERM). `slotcron kill` and shutdown call it.
     pub(super) fn thaw_for_stop(&mut self, token: u64) {
         let enforcer = Arc::clone(&self.enforcer);
         let (Enforcer::Cgroup(tree), Some(active)) = (&*enforcer, self.active.get(&token)) else {
@@ -204,11 +216,71 @@ impl Engine {
             return;
         }
         if let Some(run_id) = active.run_id {
-            active.frozen.thaw();
+            let now = self.now();
+            let lasted = active.pressure.thaw(now);
             let _ = run_cgroup(tree, &active.slot, run_id).set_frozen(false);
+            let message = format!("thawed after {} to be stopped", millis_text(lasted));
+            self.published_step(token, "thaw", &message, now);
         }
         self.ladder.forget(token);
     }
+}
+
+/// Writes `action` to `cgroup` and notes it on the run's clock; returns the write's result
+/// and what was done in words, or `None` when there is nothing to do (a run already being
+/// stopped is not requeued).
+fn write_step(
+    cgroup: &RunCgroup,
+    active: &mut Active,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Option<(Result<(), CgroupError>, String)> {
+    let clock = &active.pressure;
+    Some(match action {
+        Action::Throttle { high, .. } => {
+            clock.throttle(now);
+            (
+                cgroup.set_memory_high(Some(high)),
+                format!("throttled: memory.high {}", ByteSize::new(high)),
+            )
+        }
+        Action::Lift { .. } => {
+            let lasted = clock.lift(now);
+            (
+                cgroup.set_memory_high(None),
+                format!(
+                    "throttle lifted after {}: memory.high max",
+                    millis_text(lasted)
+                ),
+            )
+        }
+        Action::Freeze { .. } => {
+            clock.freeze(now);
+            (cgroup.set_frozen(true), "frozen".to_owned())
+        }
+        Action::Thaw { .. } => {
+            let lasted = clock.thaw(now);
+            (
+                cgroup.set_frozen(false),
+                format!("thawed after {}", millis_text(lasted)),
+            )
+        }
+        Action::Requeue { .. } => {
+            // A run already being stopped (`kill`, `replace`) stays stopped.
+            let cancel = active.cancel.take()?;
+            active.requeue = true;
+            // Thawed first, so the run can take its SIGTERM; then stopped as `kill`.
+            active.pressure.thaw(now);
+            let thawed = cgroup.set_frozen(false);
+            let _ = cancel.send(());
+            (thawed, "stopped to be queued again in its slot".to_owned())
+        }
+    })
+}
+
+/// `ms` as slotcron writes a duration (`1m30s`, `250ms`).
+fn millis_text(ms: u64) -> String {
+    format_duration(std::time::Duration::from_millis(ms))
 }
 
 /// The cgroup the runner made for run `run_id` in `slot` (`<slot>/run-<id>`).

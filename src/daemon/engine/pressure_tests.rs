@@ -9,6 +9,7 @@ use super::tests::{CALM, Harness, harness};
 use super::*;
 use crate::cgroup::fake::FakeFs;
 use crate::cgroup::{CgroupFs, Hierarchy, Limits};
+use crate::control::live::LiveEvent;
 use crate::model::RunStatus;
 use crate::runner::Runner;
 use crate::scheduler::Readings;
@@ -148,7 +149,7 @@ async fn a_low_run_is_throttled_then_frozen_then_thawed_and_lifted_a_critical_on
             .find(|(_, a)| a.run_id == Some(low))
             .unwrap()
             .0;
-    assert!(w.h.engine.active[&token].frozen.is_frozen());
+    assert!(w.h.engine.active[&token].pressure.is_frozen());
     w.tick().await;
     w.psi(20.0);
     w.tick().await;
@@ -161,7 +162,7 @@ async fn a_low_run_is_throttled_then_frozen_then_thawed_and_lifted_a_critical_on
     w.tick().await;
     assert_eq!(w.knob(low, "memory.high"), "max", "then lifted");
     assert!(w.h.engine.ladder.is_calm());
-    assert!(!w.h.engine.active[&token].frozen.is_frozen());
+    assert!(!w.h.engine.active[&token].pressure.is_frozen());
 
     assert_eq!(
         w.writes_to(&w.cgroup(crit)),
@@ -260,4 +261,73 @@ async fn a_run_being_killed_is_not_requeued() {
     assert_eq!(w.h.runs("batch")[0].status, RunStatus::Killed);
     assert!(!w.h.engine.admission.is_queued("batch"));
     assert!(w.event_kinds(id).is_empty());
+}
+
+#[tokio::test]
+async fn a_frozen_run_whose_job_file_is_gone_is_still_thawed() {
+    let mut w = world(&[("low", LOW)]).await;
+    w.h.manual("low").await;
+    let low = w.h.wait_recorded("low").await;
+    w.psi(90.0);
+    w.tick().await;
+    w.tick().await;
+    assert_eq!(w.knob(low, "cgroup.freeze"), "1");
+    // The job file was deleted and reloaded away while its run is frozen.
+    w.h.engine.registry.jobs.remove("low");
+    w.tick().await;
+    w.psi(1.0);
+    w.tick().await;
+    assert_eq!(
+        w.knob(low, "cgroup.freeze"),
+        "0",
+        "thawed although unknown now"
+    );
+    w.tick().await;
+    assert_eq!(w.knob(low, "memory.high"), "max");
+    assert!(w.h.engine.ladder.is_calm());
+    w.stop_all().await;
+}
+
+#[tokio::test]
+async fn each_step_is_published_with_the_run_s_state_after_it_and_counted() {
+    let mut w = world(&[("low", LOW)]).await;
+    let mut live = w.h.engine.live.subscribe();
+    w.h.manual("low").await;
+    let low = w.h.wait_recorded("low").await;
+    w.psi(90.0);
+    w.tick().await;
+    w.tick().await;
+    w.psi(1.0);
+    w.tick().await;
+    w.tick().await;
+    let mut steps = Vec::new();
+    while let Ok(event) = live.try_recv() {
+        if let LiveEvent::RunPressure {
+            run_id,
+            step,
+            pressure,
+            ..
+        } = event
+        {
+            assert_eq!(run_id, low);
+            steps.push((step, pressure.and_then(|p| p.state)));
+        }
+    }
+    use crate::model::PressureState::{Frozen, Throttled};
+    assert_eq!(
+        steps,
+        [
+            ("throttle", Some(Throttled)),
+            ("freeze", Some(Frozen)),
+            ("thaw", Some(Throttled)),
+            ("lift", None)
+        ]
+    );
+    let counted = &w.h.engine.metrics.pressure_steps;
+    assert_eq!(
+        ["throttle", "freeze", "thaw", "lift"].map(|s| counted.get(s).copied()),
+        [Some(1); 4]
+    );
+    assert_eq!(counted.get("requeue"), None);
+    w.stop_all().await;
 }

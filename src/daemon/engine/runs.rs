@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
 use crate::model::RunStatus;
-use crate::runner::{FrozenClock, RunRequest};
+use crate::runner::{PressureClock, RunRequest};
 use crate::scheduler::{BreakerState, Pending, retry_backoff};
 use crate::store::RunRecord;
 
@@ -28,7 +28,7 @@ impl Engine {
         // A run is recorded with when it was queued and when admission gave it its seat:
         // wait time is `started_at - queued_at`, the scheduler's doing alone.
         let dispatched_at = self.now();
-        let frozen = FrozenClock::default();
+        let pressure = PressureClock::default();
         self.active.insert(
             token,
             Active {
@@ -41,7 +41,7 @@ impl Engine {
                 memory: run.expected_memory,
                 cancel: Some(cancel_tx),
                 priority: job.priority,
-                frozen: frozen.clone(),
+                pressure: pressure.clone(),
                 retry_of: run.retry_of,
                 requeue: false,
             },
@@ -60,7 +60,7 @@ impl Engine {
                 queued_at,
                 dispatched_at: Some(dispatched_at),
                 on_recorded: Some(id_tx),
-                frozen,
+                pressure,
             };
             let cancel = async {
                 // A dropped sender (the engine gone) must not stop the run.
@@ -108,7 +108,7 @@ impl Engine {
                 memory,
                 cancel: Some(cancel_tx),
                 priority,
-                frozen: FrozenClock::default(),
+                pressure: PressureClock::default(),
                 retry_of: None,
                 requeue: false,
             },
@@ -178,7 +178,7 @@ impl Engine {
             job: record.job.clone(),
             status: record.status,
             duration_ms: record.duration_ms,
-            memory_peak_bytes: record.memory_peak_bytes,
+            usage: record.usage,
         });
         self.metrics.observe(&record);
         if !self.stopping {

@@ -11,17 +11,17 @@ fn run_totals_group_by_job_slot_and_status_with_sums_buckets_and_the_newest_peak
         id
     };
     let mut first = success(at(11_000), 500);
-    first.cpu_usage_usec = Some(1_000);
-    first.memory_peak_bytes = Some(10);
+    first.usage.cpu_usage_usec = Some(1_000);
+    first.usage.memory_peak_bytes = Some(10);
     finish(&mut store, "a", first);
     let mut second = success(at(20_000), 90_000);
-    second.cpu_usage_usec = Some(2_000);
-    second.memory_peak_bytes = Some(20);
+    second.usage.cpu_usage_usec = Some(2_000);
+    second.usage.memory_peak_bytes = Some(20);
     finish(&mut store, "a", second);
     let mut oom = success(at(30_000), 7_000);
     oom.status = RunStatus::OomKilled;
-    oom.oom_kills = Some(2);
-    oom.memory_peak_bytes = Some(30);
+    oom.usage.oom_kills = Some(2);
+    oom.usage.memory_peak_bytes = Some(30);
     finish(&mut store, "a", oom);
     store.start_run(&new_run("b")).unwrap(); // still running: not counted
     store.record_skipped(&new_run("b"), "busy").unwrap();

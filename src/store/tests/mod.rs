@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 
 use super::{JobRow, NewRun, RunCompletion, Store};
-use crate::model::{Enforcement, RunStatus};
+use crate::model::{Enforcement, RunStatus, RunUsage};
 
 /// A store on a fresh file; keep the `TempDir` alive as long as the store.
 fn file_store() -> (TempDir, Store) {
@@ -72,14 +72,8 @@ fn success(finished_at: DateTime<Utc>, duration_ms: u64) -> RunCompletion {
         signal: None,
         finished_at,
         duration_ms,
-        memory_peak_bytes: None,
-        cpu_usage_usec: None,
-        cpu_user_usec: None,
-        cpu_system_usec: None,
-        cpu_throttled_usec: None,
-        oom_kills: None,
-        pids_peak: None,
-        io: None,
+        usage: RunUsage::default(),
         error: None,
+        pressure: None,
     }
 }

@@ -122,15 +122,19 @@ fn archive_mode_moves_the_rows_instead() {
         .unwrap();
     assert_eq!(report.runs, 1);
     assert_eq!(ids(&store), [recent]);
-    let (archived_id, archived_at, duration): (i64, i64, i64) = store
+    let (archived_id, archived_at, duration, frozen): (i64, i64, i64, Option<i64>) = store
         .conn
         .query_row(
-            "SELECT id, archived_at, duration_ms FROM runs_archive",
+            "SELECT id, archived_at, duration_ms, frozen_ms FROM runs_archive",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .unwrap();
     assert_eq!((archived_id, duration), (old, 1_000));
+    assert_eq!(
+        frozen, None,
+        "the column is archived; this run was never frozen"
+    );
     assert_eq!(archived_at, at(31 * DAY).timestamp_millis());
 }
 

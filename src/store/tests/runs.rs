@@ -1,7 +1,7 @@
 //! Recording runs: the full life of a run, its guards, and listing.
 
 use super::*;
-use crate::cgroup::IoStat;
+use crate::model::{IoStat, RunUsage};
 use crate::store::{RunFilter, RunRecord, StoreError};
 
 #[test]
@@ -61,15 +61,18 @@ fn oom_killed() -> RunCompletion {
         signal: Some(9),
         finished_at: at(12_456),
         duration_ms: 2_333,
-        memory_peak_bytes: Some(536_870_912),
-        cpu_usage_usec: Some(1_900_000),
-        cpu_user_usec: Some(1_500_000),
-        cpu_system_usec: Some(400_000),
-        cpu_throttled_usec: Some(250_000),
-        oom_kills: Some(1),
-        pids_peak: Some(17),
-        io: Some(IO),
+        usage: RunUsage {
+            memory_peak_bytes: Some(536_870_912),
+            cpu_usage_usec: Some(1_900_000),
+            cpu_user_usec: Some(1_500_000),
+            cpu_system_usec: Some(400_000),
+            cpu_throttled_usec: Some(250_000),
+            oom_kills: Some(1),
+            pids_peak: Some(17),
+            io: Some(IO),
+        },
         error: Some("killed by the OOM killer at memory.max".to_owned()),
+        pressure: None,
     }
 }
 
@@ -85,15 +88,17 @@ fn recorded(id: i64, first: i64) -> RunRecord {
         started_at: at(10_123),
         finished_at: Some(at(12_456)),
         duration_ms: Some(2_333),
-        memory_peak_bytes: Some(536_870_912),
+        usage: RunUsage {
+            memory_peak_bytes: Some(536_870_912),
+            cpu_usage_usec: Some(1_900_000),
+            cpu_user_usec: Some(1_500_000),
+            cpu_system_usec: Some(400_000),
+            cpu_throttled_usec: Some(250_000),
+            oom_kills: Some(1),
+            pids_peak: Some(17),
+            io: Some(IO),
+        },
         memory_limit_bytes: Some(536_870_912),
-        cpu_usage_usec: Some(1_900_000),
-        cpu_user_usec: Some(1_500_000),
-        cpu_system_usec: Some(400_000),
-        cpu_throttled_usec: Some(250_000),
-        oom_kills: Some(1),
-        pids_peak: Some(17),
-        io: Some(IO),
         enforcement: Enforcement::Cgroup,
         trigger: "retry".to_owned(),
         attempt: 2,
@@ -104,6 +109,7 @@ fn recorded(id: i64, first: i64) -> RunRecord {
         queued_at: Some(at(9_500)),
         wait_ms: Some(623),
         error: Some("killed by the OOM killer at memory.max".to_owned()),
+        pressure: None,
     }
 }
 
@@ -148,6 +154,7 @@ fn run_record_json_has_the_history_field_names_and_rfc3339_times() {
         "queued_at",
         "wait_ms",
         "error",
+        "pressure",
     ];
     let mut sorted = keys.clone();
     sorted.sort_unstable();
@@ -159,6 +166,29 @@ fn run_record_json_has_the_history_field_names_and_rfc3339_times() {
     assert_eq!(json["enforcement"], "cgroup");
     assert_eq!(json["queued_at"], serde_json::Value::Null);
     assert_eq!(json["wait_ms"], serde_json::Value::Null);
+    assert_eq!(json["pressure"], serde_json::Value::Null, "never acted on");
+}
+
+#[test]
+fn a_run_records_how_long_it_was_throttled_and_frozen() {
+    use crate::model::{PressureTimes, PressureView};
+    let (_dir, mut store) = store_with_jobs(&["backup"]);
+    let id = store.start_run(&new_run("backup")).unwrap();
+    let times = PressureTimes {
+        throttled_ms: 42_000,
+        frozen_ms: 30_500,
+    };
+    let done = RunCompletion {
+        pressure: Some(times),
+        ..success(at(90_000), 80_000)
+    };
+    store.finish_run(id, &done).unwrap();
+    let run = store.run(id).unwrap().unwrap();
+    assert_eq!(run.pressure, Some(PressureView::ended(times)));
+    let json = serde_json::to_value(&run).unwrap();
+    assert_eq!(json["pressure"]["throttled_ms"], 42_000);
+    assert_eq!(json["pressure"]["frozen_ms"], 30_500);
+    assert_eq!(json["pressure"]["state"], serde_json::Value::Null);
 }
 
 #[test]

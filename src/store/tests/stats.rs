@@ -20,9 +20,12 @@ fn finished(
     let id = store.start_run(&run).unwrap();
     let done = RunCompletion {
         status,
-        memory_peak_bytes: memory,
-        cpu_usage_usec: Some(duration_ms * 10),
-        oom_kills: Some(u64::from(status == RunStatus::OomKilled)),
+        usage: RunUsage {
+            memory_peak_bytes: memory,
+            cpu_usage_usec: Some(duration_ms * 10),
+            oom_kills: Some(u64::from(status == RunStatus::OomKilled)),
+            ..RunUsage::default()
+        },
         ..success(at(start + duration_ms as i64), duration_ms)
     };
     store.finish_run(id, &done).unwrap();

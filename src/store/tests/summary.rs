@@ -22,7 +22,10 @@ fn ran(store: &mut Store, job: &str, status: RunStatus, start: i64, memory: Opti
             let done = RunCompletion {
                 status,
                 exit_code: (status == RunStatus::Success).then_some(0),
-                memory_peak_bytes: memory,
+                usage: RunUsage {
+                    memory_peak_bytes: memory,
+                    ..RunUsage::default()
+                },
                 ..success(at(start + 100), 100)
             };
             store.finish_run(id, &done).unwrap();
@@ -210,7 +213,7 @@ fn model(runs: &[RunRecord], reset: Option<DateTime<Utc>>) -> JobSummary {
         success_peaks: SuccessPeaks::newest_first(
             runs.iter()
                 .filter(|r| r.status == Success)
-                .map(|r| r.memory_peak_bytes),
+                .map(|r| r.usage.memory_peak_bytes),
         ),
     }
 }
@@ -306,8 +309,11 @@ fn the_daemon_learns_what_the_store_would_say_as_the_old_peak_ages_out() {
         let done = RunCompletion {
             status,
             exit_code: Some(i32::from(status != Success)),
-            memory_peak_bytes: Some(peak),
-            oom_kills: Some(oom_kills),
+            usage: RunUsage {
+                memory_peak_bytes: Some(peak),
+                oom_kills: Some(oom_kills),
+                ..RunUsage::default()
+            },
             ..success(at(start + 100), 100)
         };
         store.finish_run(id, &done).unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use slotcron::alerts::{AlertKind, AlertNotice};
 use slotcron::config::{Job, Settings, parse_job};
-use slotcron::model::{Enforcement, RunStatus};
+use slotcron::model::{Enforcement, RunStatus, RunUsage};
 use slotcron::stats::{Figures, Performance, assess};
 use slotcron::store::{JobRow, NewRun, RunCompletion, Store};
 
@@ -99,15 +99,13 @@ impl Sim {
             signal: None,
             finished_at: self.clock + chrono::Duration::milliseconds(duration_ms as i64),
             duration_ms,
-            memory_peak_bytes: memory.map(|m| m.round().max(0.0) as u64),
-            cpu_usage_usec: None,
-            cpu_user_usec: None,
-            cpu_system_usec: None,
-            cpu_throttled_usec: None,
-            oom_kills: Some(0),
-            pids_peak: None,
-            io: None,
+            usage: RunUsage {
+                memory_peak_bytes: memory.map(|m| m.round().max(0.0) as u64),
+                oom_kills: Some(0),
+                ..RunUsage::default()
+            },
             error: None,
+            pressure: None,
         };
         self.store.finish_run(id, &done).expect("run finished");
         let record = self.store.run(id).expect("readable").expect("the run");

@@ -8,16 +8,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Schemas, addr, post, token};
+use super::{Schemas, addr, get, post, token};
 use crate::helper::Sandbox;
 
 /// An open event stream.
-struct Stream {
+pub struct Stream {
     reader: BufReader<TcpStream>,
 }
 
 impl Stream {
-    fn open(addr: &str) -> Stream {
+    pub fn open(addr: &str) -> Stream {
         let mut stream = TcpStream::connect(addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
@@ -39,7 +39,7 @@ impl Stream {
 
     /// The next named event and its data; `None` when the stream ends. Chunk-size lines
     /// and comments are passed over.
-    fn next(&mut self) -> Option<(String, Value)> {
+    pub fn next(&mut self) -> Option<(String, Value)> {
         let mut name = None;
         let mut line = String::new();
         loop {
@@ -61,7 +61,8 @@ impl Stream {
         }
     }
 
-    fn until(&mut self, wanted: &str) -> Value {
+    /// The data of the next event named `wanted` (others are passed over).
+    pub fn until(&mut self, wanted: &str) -> Value {
         loop {
             let (name, data) = self
                 .next()
@@ -101,6 +102,21 @@ fn a_trigger_streams_started_then_finished_and_shutdown_ends_the_stream() {
     schemas.check("RunFinished", &finished);
     assert_eq!(finished["run_id"], started["run_id"]);
     assert_eq!(finished["status"], "success");
+    // The event carries the run's usage as its record has it, field for field.
+    let record = get(&a, &format!("/api/v1/runs/{}", finished["run_id"])).json();
+    for figure in [
+        "memory_peak_bytes",
+        "cpu_usage_usec",
+        "cpu_user_usec",
+        "cpu_system_usec",
+        "cpu_throttled_usec",
+        "oom_kills",
+        "pids_peak",
+        "io",
+    ] {
+        assert_eq!(finished[figure], record[figure], "{figure}");
+    }
+    assert!(finished["cpu_usage_usec"].is_u64(), "{finished}");
 
     // The daemon stops promptly although the stream is open, and the stream ends.
     let (exit, took) = daemon.stop(Duration::from_secs(10));

@@ -6,7 +6,7 @@
 mod assets;
 mod details;
 mod endpoints;
-mod events;
+pub mod events;
 mod secrets;
 
 use std::io::{Read, Write};

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use slotcron::model::{Enforcement, RunStatus};
+use slotcron::model::{Enforcement, RunStatus, RunUsage};
 use slotcron::store::{NewRun, RunCompletion};
 
 use super::{EVERY_SECOND, finished_runs};
@@ -62,15 +62,9 @@ fn ran_two_days_ago(sb: &Sandbox, jobs: &[&str]) {
             signal: None,
             finished_at: started_at + chrono::Duration::seconds(1),
             duration_ms: 1000,
-            memory_peak_bytes: None,
-            cpu_usage_usec: None,
-            cpu_user_usec: None,
-            cpu_system_usec: None,
-            cpu_throttled_usec: None,
-            oom_kills: None,
-            pids_peak: None,
-            io: None,
+            usage: RunUsage::default(),
             error: None,
+            pressure: None,
         };
         store.finish_run(id, &done).unwrap();
     }

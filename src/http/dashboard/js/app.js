@@ -104,7 +104,7 @@ function setLive(live, why) {
 }
 
 const parse = (data) => { try { return JSON.parse(data); } catch { return null; } };
-const RELOADING = new Set(['run_started', 'run_finished', 'alert_raised', 'alert_resolved']);
+const RELOADING = new Set(['run_started', 'run_finished', 'run_pressure', 'alert_raised', 'alert_resolved']);
 function onEvent({ type, data }) {
   if (RELOADING.has(type)) requestRefresh({ type, data: parse(data) });
   else if (type === 'lagged') requestRefresh(null);

@@ -44,7 +44,7 @@ export const classWord = (word) => String(word ?? 'unknown').toLowerCase().repla
 
 const TONES = {
   ok: ['success', 'healthy', 'ok', 'stable', 'idle', 'resolved'],
-  warn: ['warning', 'overdue', 'timeout', 'killed', 'skipped', 'requeued', 'frozen', 'unstable', 'queued',
+  warn: ['warning', 'overdue', 'timeout', 'killed', 'skipped', 'requeued', 'frozen', 'throttled', 'unstable', 'queued',
     'acknowledged', 'tripped', 'disabled'],
   bad: ['failed', 'critical', 'failing', 'oom_killed', 'degraded', 'error', 'broken', 'lost', 'open'],
   info: ['running', 'info'],

@@ -1,8 +1,9 @@
 // A job's page (#/jobs/<name>): its facts and buttons, duration and peak-memory charts
-// against the baseline, its runs (paged, "Older runs"; disk io where measured) and a run's
-// log tail as text.
+// against the baseline, its runs (paged, "Older runs"; disk io where measured; a run the
+// pressure response holds frozen or throttled marked so, with how long) and a run's log
+// tail as text.
 
-import { $, el, fill, badge } from '../dom.js';
+import { $, el, fill, badge, classWord } from '../dom.js';
 import { fmtBytes, fmtMs, parseDuration, timeEl } from '../format.js';
 import { api, get } from '../api.js';
 import { toast, jobActions } from '../actions.js';
@@ -34,6 +35,27 @@ function ioCell(run) {
   if (!run.io) return '—';
   return [`${fmtBytes(run.io.wbytes)} written`, el('span', { class: 'sub', text: `${fmtBytes(run.io.rbytes)} read` })];
 }
+
+/** What the pressure response did to a run: "frozen 12.0 s, throttled 30.0 s"; '' if nothing. */
+function pressureText(run) {
+  const p = run.pressure;
+  if (!p) return '';
+  const parts = [];
+  if (p.frozen_ms || p.state === 'frozen') parts.push(`frozen ${fmtMs(p.frozen_ms)}`);
+  if (p.throttled_ms || p.state === 'throttled') parts.push(`throttled ${fmtMs(p.throttled_ms)}`);
+  return parts.join(', ');
+}
+
+/** The status cell: the run's status, where the pressure response holds it now, and below
+ *  its exit and how long it was throttled or frozen. */
+function statusCell(run) {
+  const state = run.pressure?.state;
+  const below = [runLabel(run), pressureText(run)].filter(Boolean).join(' · ');
+  return [badge(run.status), state ? [' ', badge(state)] : null, el('span', { class: 'sub', text: below })];
+}
+
+/** A run the pressure response holds now gets its state's class (`pressure-frozen`). */
+const pressureClass = (run) => (run.pressure?.state ? `pressure-${classWord(run.pressure.state)}` : '');
 
 function runLabel(run) {
   if (run.status === 'running') return 'running';
@@ -92,7 +114,7 @@ export const jobView = (name) => {
       key: 'id', label: 'Run', sort: (r) => r.id,
       cell: (r) => el('button', { type: 'button', class: 'link', 'aria-label': `Show the log of run ${r.id}`, text: `#${r.id}`, onclick: () => showLog(r) }),
     },
-    { key: 'status', label: 'Status', sort: (r) => r.status, cell: (r) => [badge(r.status), el('span', { class: 'sub', text: runLabel(r) })] },
+    { key: 'status', label: 'Status', sort: (r) => r.status, cell: statusCell },
     { key: 'trigger', label: 'Trigger', sort: (r) => r.trigger, cell: (r) => [r.trigger ?? '—', r.attempt > 1 ? el('span', { class: 'sub', text: `attempt ${r.attempt}` }) : null] },
     { key: 'started', label: 'Started', sort: (r) => r.started_at, cell: (r) => timeEl(r.started_at) },
     { key: 'duration', label: 'Duration', num: true, sort: (r) => r.duration_ms, cell: (r) => fmtMs(r.duration_ms) },
@@ -146,7 +168,8 @@ export const jobView = (name) => {
         charts = el('div', { class: 'charts', id: 'charts' });
         runsTable = sortableTable(RUN_COLUMNS, {
           caption: `Runs of ${name}`, initial: { key: 'id', dir: -1 }, empty: 'No runs yet.',
-          onRowClick: (r) => showLog(r), rowClass: (r) => (r.id === selected ? 'selected' : null),
+          onRowClick: (r) => showLog(r),
+          rowClass: (r) => [r.id === selected ? 'selected' : '', pressureClass(r)].join(' ').trim() || null,
         });
         logPanel = el('section', { class: 'log-panel', id: 'log', 'aria-live': 'polite' });
         moreButton = el('button', { type: 'button', class: 'more', text: 'Older runs', onclick: loadMore });
