@@ -1,5 +1,5 @@
 //! `slotcron plan`: the next hours forecast through the scheduler's own rules
-//! ([`crate::plan`], ADR 0041), from the job files and what history says; no daemon
+//! ([`crate::plan`], ADR 0042), from the job files and what history says; no daemon
 //! needed. Prints the findings, the slots' peaks, each job's figures and every run, or with
 //! `--json` the [`Plan`] that `GET /api/v1/plan` answers too.
 

@@ -5,7 +5,7 @@
 //! [`hold`](crate::scheduler::hold) for seats, memory budgets, priorities, `blocks:` and
 //! `protect`; [`Links`](crate::scheduler::Links) for `after:` chains;
 //! [`firing`](crate::scheduler::firing) for jitter and the next fire time — with each run
-//! lasting and using what its baseline says ([`estimate`]). ADR 0041 says why it is the
+//! lasting and using what its baseline says ([`estimate`]). ADR 0042 says why it is the
 //! same code and not a copy.
 //!
 //! [`simulate`] is pure: jobs, settings, what history says ([`History`]) and the window in,

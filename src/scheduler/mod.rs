@@ -7,7 +7,7 @@
 //!
 //! The daemon (`crate::daemon`) owns the clock, the processes and the database; it feeds
 //! these types events and carries out what they decide. The forecast (`crate::plan`) feeds
-//! the same types on a virtual clock (ADR 0041). Keeping them pure lets every rule
+//! the same types on a virtual clock (ADR 0042). Keeping them pure lets every rule
 //! be tested with plain values and lets the benchmarks time the decisions alone.
 
 pub mod admission;
