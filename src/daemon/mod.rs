@@ -191,7 +191,7 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
 
     event_loop(&mut engine, &mut inbox, &notifier, shutdown).await;
 
-    info!(running = engine.active.len(), "stopping");
+    info!(running = engine.running_count(), "stopping");
     notifier.stopping();
     engine.begin_shutdown().await;
     drain(&mut engine, &mut inbox, &notifier).await;
@@ -242,7 +242,7 @@ async fn event_loop(
 ) {
     tokio::pin!(shutdown);
     loop {
-        let deadline = engine.timeline.next_deadline();
+        let deadline = engine.next_deadline();
         tokio::select! {
             biased;
             () = &mut shutdown => break,
@@ -313,7 +313,7 @@ fn serve_http(
 /// After the loop: lets the runs in flight end (recording each), still answering the HTTP
 /// server's questions and pinging the watchdog.
 async fn drain(engine: &mut Engine, inbox: &mut Inbox, notifier: &Notifier) {
-    while !engine.active.is_empty() {
+    while engine.running_count() > 0 {
         tokio::select! {
             event = inbox.events.recv() => match event {
                 Some(RunEvent::Recorded { token, id }) => engine.recorded(token, id),
@@ -364,7 +364,7 @@ async fn reload_and_trim(engine: &mut Engine, cause: reload::Cause) {
 /// Handles every deadline that has come.
 async fn wake(engine: &mut Engine) {
     let now = engine.now();
-    for (wake, _) in engine.timeline.pop_due(now) {
+    for wake in engine.take_due(now) {
         match wake {
             Wake::Fire(job) => engine.fire(&job, now).await,
             Wake::Retry(key) => engine.retry(key, now).await,

@@ -16,7 +16,7 @@ pub use crate::control::handle::{
     EngineGone, EngineHandle, JobLive, QUERY_QUEUE, Query, SlotBook, SlotsReport,
 };
 
-use super::engine::{Engine, Wake};
+use super::engine::Engine;
 use super::requests::{self, Outcome, Refusal};
 
 /// Answers one question (on the event loop). Actions are refused once the daemon stops.
@@ -35,7 +35,7 @@ pub async fn answer(engine: &mut Engine, query: Query) {
             let _ = reply.send(pressure(engine));
         }
         Query::Control(request, reply) => {
-            let outcome = if engine.stopping {
+            let outcome = if engine.is_stopping() {
                 Outcome::Refused {
                     why: Refusal::Unavailable,
                     message: "the daemon is stopping".into(),
@@ -65,7 +65,7 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
                 job: entry.job.clone(),
                 state: requests::job_state(engine, entry, n > 0, now),
                 effective_enabled: entry.enabled(),
-                next_run: engine.timeline.get(&Wake::Fire(name.to_owned())),
+                next_run: engine.next_fire(name),
                 running: n,
                 consecutive_failures: entry.summary.consecutive_failures,
                 memory: engine.job_memory(&entry.job),
@@ -78,8 +78,7 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
 pub fn pressure(engine: &Engine) -> HashMap<i64, PressureView> {
     let now = engine.now();
     engine
-        .active
-        .values()
+        .active_runs()
         .filter_map(|a| Some((a.run_id?, a.pressure.book().view(now)?)))
         .collect()
 }
@@ -88,8 +87,7 @@ pub fn pressure(engine: &Engine) -> HashMap<i64, PressureView> {
 pub fn pressure_metrics(engine: &Engine) -> PressureMetrics {
     let held = |state: PressureState| {
         engine
-            .active
-            .values()
+            .active_runs()
             .filter(|a| a.pressure.book().holds(state))
             .count() as u64
     };
@@ -97,7 +95,7 @@ pub fn pressure_metrics(engine: &Engine) -> PressureMetrics {
         steps: Action::NAMES
             .into_iter()
             .map(|name| {
-                let taken = engine.metrics.pressure_steps.get(name).copied();
+                let taken = engine.metrics().pressure_steps.get(name).copied();
                 (name, taken.unwrap_or(0))
             })
             .collect(),
@@ -109,7 +107,7 @@ pub fn pressure_metrics(engine: &Engine) -> PressureMetrics {
 /// How many runs of each job are in progress (jobs without one are absent).
 pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
     let mut running: HashMap<&str, u32> = HashMap::new();
-    for active in engine.active.values() {
+    for active in engine.active_runs() {
         *running.entry(active.job.as_str()).or_default() += 1;
     }
     running
@@ -118,8 +116,7 @@ pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
 /// The slots' books, in configuration order.
 pub fn slots(engine: &Engine) -> SlotsReport {
     let slots = engine
-        .admission
-        .slots()
+        .slot_books()
         .map(|book| {
             let slot = engine.settings().slots.get(&book.spec.name);
             SlotBook {
@@ -139,7 +136,7 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         slots,
         memory_max: engine.settings().memory_max.map(|m| m.bytes()),
         enforcement: engine.enforcer().describe(),
-        paused: engine.paused.clone(),
+        paused: engine.paused().map(str::to_owned),
     }
 }
 
@@ -153,12 +150,12 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         .values()
         .map(|entry| {
             let name = &entry.job.name;
-            let counters = engine.metrics.jobs.get(name).cloned().unwrap_or_default();
+            let counters = engine.metrics().jobs.get(name).cloned().unwrap_or_default();
             let health = summary_status(&entry.summary, failure_threshold(&entry.job), now);
             JobMetrics {
                 name: name.clone(),
                 counters,
-                next_run: engine.timeline.get(&Wake::Fire(name.clone())),
+                next_run: engine.next_fire(name),
                 running: running.get(name.as_str()).copied().unwrap_or(0),
                 health,
                 memory: engine.job_memory(&entry.job),
@@ -166,8 +163,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         })
         .collect();
     let slots = engine
-        .admission
-        .slots()
+        .slot_books()
         .map(|book| SlotMetrics {
             name: book.spec.name.clone(),
             running: book.running,

@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 use crate::config::{Catalog, ParseCache};
 use crate::store::{JobControl, JobRow, JobSummary, Store, StoreError};
 
-use super::engine::{Engine, Wake};
+use super::engine::Engine;
 use super::registry::{Changes, job_row, sync_history};
 
 /// What asked for a reload.
@@ -201,9 +201,8 @@ async fn take_in(
 fn reschedule(engine: &mut Engine, changes: &Changes) {
     let now = engine.now();
     for name in &changes.removed {
-        engine.timeline.remove(&Wake::Fire(name.clone()));
-        let dropped = engine.admission.remove_queued(|p| &p.job == name);
-        info!(job = %name, queued_dropped = dropped.len(), "job file removed; unscheduled");
+        let dropped = engine.unschedule(name);
+        info!(job = %name, queued_dropped = dropped, "job file removed; unscheduled");
     }
     for name in &changes.rescheduled {
         engine.schedule_next(name, now);

@@ -12,7 +12,7 @@ use crate::control::protocol::{
 };
 use crate::scheduler::BreakerState;
 
-use super::engine::{Engine, Origin, Verdict, Wake};
+use super::engine::{Engine, Origin, Verdict};
 use super::registry::JobEntry;
 use super::reload::{Cause, reload};
 
@@ -44,11 +44,11 @@ async fn trigger(engine: &mut Engine, job: String, now: chrono::DateTime<Utc>) -
     if !engine.registry.jobs.contains_key(&job) {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
-    if engine.stopping {
+    if engine.is_stopping() {
         return Outcome::refused(Refusal::Unavailable, "the daemon is stopping");
     }
     match engine.due(&job, Origin::Manual, now, now).await {
-        Verdict::Queued if engine.admission.is_queued(&job) => {
+        Verdict::Queued if engine.is_queued(&job) => {
             Outcome::done(Effect::Queued, format!("`{job}` is queued in its slot"))
         }
         Verdict::Queued => Outcome::done(Effect::Started, format!("`{job}` started")),
@@ -124,7 +124,7 @@ pub fn job_state(
         JobState::Broken
     } else if running {
         JobState::Running
-    } else if engine.admission.is_queued(name) {
+    } else if engine.is_queued(name) {
         JobState::Queued
     } else if !entry.enabled() {
         JobState::Disabled
@@ -189,8 +189,7 @@ async fn running_runs(engine: &Engine, now: chrono::DateTime<Utc>) -> Vec<Runnin
         })
         .unwrap_or_default();
     let mut running: Vec<RunningRun> = engine
-        .active
-        .values()
+        .active_runs()
         .filter_map(|a| {
             let id = a.run_id?;
             Some(RunningRun {
@@ -223,7 +222,7 @@ fn job_status(
         state: job_state(engine, entry, running, now),
         enabled: entry.enabled(),
         override_enabled: entry.control.enabled_override,
-        next_fire: engine.timeline.get(&Wake::Fire(name.clone())),
+        next_fire: engine.next_fire(name),
         last_status: entry
             .summary
             .last_final

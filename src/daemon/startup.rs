@@ -37,7 +37,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     // Counters continue from history (after recovery, so runs completed `lost` count).
     let bounds = crate::metrics::counters::bucket_bounds_ms();
     let totals = engine.db(move |s| s.run_totals(&bounds)).await?;
-    engine.metrics = crate::metrics::Counters::from_totals(totals);
+    engine.count_from(crate::metrics::Counters::from_totals(totals));
     super::reload::reload(engine, super::reload::Cause::Asked).await;
     load_performance(engine).await?;
     for run in adopted {
@@ -152,7 +152,7 @@ async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
         })
         .await?;
     for (name, performance) in verdicts {
-        engine.metrics.jobs.entry(name).or_default().performance = Some(performance);
+        engine.note_performance(name, performance);
     }
     Ok(())
 }

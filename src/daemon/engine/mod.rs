@@ -139,14 +139,14 @@ pub struct Engine {
     store: Arc<Mutex<Store>>,
     runner: Runner,
     pub registry: Registry,
-    pub admission: Admission,
-    pub timeline: Timeline<Wake>,
+    admission: Admission,
+    timeline: Timeline<Wake>,
     /// Retries waiting for their backoff, by the key in [`Wake::Retry`].
     retries: HashMap<u64, (String, Origin)>,
     /// Runs holding a seat, by token.
-    pub active: HashMap<u64, Active>,
+    active: HashMap<u64, Active>,
     /// Why new runs are held back (`protect`), while they are.
-    pub paused: Option<String>,
+    paused: Option<String>,
     gate: ProtectGate,
     /// The pressure response's rungs climbed on running runs (`protect.response`).
     ladder: Ladder,
@@ -154,7 +154,7 @@ pub struct Engine {
     /// fixed values).
     machine: Arc<dyn MemorySignals>,
     /// No new runs once set: the daemon is stopping.
-    pub stopping: bool,
+    stopping: bool,
     events: mpsc::UnboundedSender<RunEvent>,
     /// When this daemon started.
     started_at: DateTime<Utc>,
@@ -166,7 +166,7 @@ pub struct Engine {
     /// channels); `None` (the default): they are only stored.
     alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
     /// Per-job totals for `/metrics`: from history at start, then every run that ends.
-    pub metrics: crate::metrics::Counters,
+    metrics: crate::metrics::Counters,
     /// Runs and alerts as they happen, for `GET /api/v1/events` (see [`super::live`]).
     live: tokio::sync::broadcast::Sender<super::live::LiveEvent>,
     /// Whether history was writable when last reported (see [`history`]); starts `true`.
@@ -267,41 +267,6 @@ impl Engine {
         self.fault_sink = Some(faults);
     }
 
-    /// The configuration the engine schedules by.
-    pub fn settings(&self) -> &Arc<Settings> {
-        &self.settings
-    }
-
-    /// How runs are confined (cgroups, or unconfined and why).
-    pub fn enforcer(&self) -> &Arc<Enforcer> {
-        &self.enforcer
-    }
-
-    /// The history the engine records to, for readers of their own (the HTTP server).
-    pub fn store(&self) -> &Arc<Mutex<Store>> {
-        &self.store
-    }
-
-    /// The runs' history writes waiting for the database, as the runner keeps them.
-    pub fn backlog(&self) -> &crate::store::SharedBacklog {
-        self.runner.backlog()
-    }
-
-    /// Where the engine reads the time (ADR 0038).
-    pub fn clock(&self) -> &SharedClock {
-        &self.clock
-    }
-
-    /// When this daemon started.
-    pub fn started_at(&self) -> DateTime<Utc> {
-        self.started_at
-    }
-
-    /// The stream of runs and alerts as they happen (`GET /api/v1/events` subscribes).
-    pub fn live(&self) -> &tokio::sync::broadcast::Sender<super::live::LiveEvent> {
-        &self.live
-    }
-
     /// The time now, by the engine's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
@@ -346,6 +311,13 @@ impl Engine {
                 self.timeline.remove(&key);
             }
         }
+    }
+
+    /// Takes `name` off the timeline and drops its queued runs (its file is gone);
+    /// returns how many were queued.
+    pub fn unschedule(&mut self, name: &str) -> usize {
+        self.timeline.remove(&Wake::Fire(name.to_owned()));
+        self.admission.remove_queued(|p| p.job == name).len()
     }
 
     /// A scheduled time of `name` has come: compute the next one, then handle this one.
@@ -424,6 +396,7 @@ impl Engine {
 }
 
 mod admit;
+mod books;
 #[cfg(test)]
 mod firing_tests;
 pub mod history;
