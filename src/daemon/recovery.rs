@@ -45,10 +45,9 @@ use tracing::{Instrument, info, info_span, warn};
 
 use crate::cgroup::{CgroupError, Hierarchy, RunCgroup};
 use crate::clock::SharedClock;
-use crate::model::{RunStatus, RunUsage};
 use crate::runner::process::process_start;
-use crate::runner::{Enforcer, cleanup};
-use crate::store::{RunCompletion, RunRecord, Store, StoreError};
+use crate::runner::{Enforcer, cleanup, lost};
+use crate::store::{RunRecord, Store, StoreError};
 
 /// Longest blocking wait of one chunk while watching an adopted run. The async side notices
 /// a stop at once; this bounds how long the blocking thread lingers afterwards.
@@ -194,7 +193,7 @@ fn settle_without_cgroup(
         ));
     }
     warn!(run_id = row.id, job = %row.job, "run without a cgroup left by a crash; recorded lost");
-    store.finish_run(row.id, &lost(row.started_at, None, now, text))?;
+    store.finish_run(row.id, &lost(None, row.started_at, now, text))?;
     out.completed.push(row.id);
     Ok(())
 }
@@ -226,7 +225,7 @@ fn settle_with_cgroup(
     } else {
         let stats = cleanup(&found.cgroup);
         warn!(run_id = row.id, job = %row.job, "run ended while slotcron was down; recorded lost");
-        let done = lost(row.started_at, stats.as_ref(), now, ENDED_TEXT.to_owned());
+        let done = lost(stats, row.started_at, now, ENDED_TEXT.to_owned());
         store.finish_run(row.id, &done)?;
         out.completed.push(row.id);
     }
@@ -334,7 +333,7 @@ pub async fn watch_adopted(
         } else {
             ADOPTED_TEXT
         };
-        let done = lost(started_at, stats.as_ref(), finished_at, text.to_owned());
+        let done = lost(stats, started_at, finished_at, text.to_owned());
         let record = tokio::task::spawn_blocking(move || {
             let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
             store.finish_run(run_id, &done)?;
@@ -431,27 +430,6 @@ fn terminate(cgroup: &RunCgroup, grace: Duration) {
         Ok(true) => {}
         Ok(false) => warn!(?grace, "still running after the kill grace; killing"),
         Err(error) => warn!(%error, "waiting for the adopted run to exit"),
-    }
-}
-
-/// The `lost` completion: exit status unknown, the kernel's figures where there are some.
-/// `finished_at` is when slotcron saw the run over, an upper bound of its real end.
-fn lost(
-    started_at: DateTime<Utc>,
-    stats: Option<&RunUsage>,
-    finished_at: DateTime<Utc>,
-    error: String,
-) -> RunCompletion {
-    let duration = (finished_at - started_at).num_milliseconds().max(0);
-    RunCompletion {
-        status: RunStatus::Lost,
-        exit_code: None,
-        signal: None,
-        finished_at,
-        duration_ms: u64::try_from(duration).unwrap_or(0),
-        usage: stats.copied().unwrap_or_default(),
-        error: Some(error),
-        pressure: None,
     }
 }
 

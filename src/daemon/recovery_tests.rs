@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use super::*;
 use crate::cgroup::fake::FakeFs;
 use crate::cgroup::{CgroupFs, Limits};
-use crate::model::Enforcement;
+use crate::model::{Enforcement, RunStatus};
 use crate::store::{JobRow, NewRun};
 
 /// A fake cgroup2 mount with a delegated root, a store that knows job `backup`.
@@ -297,7 +297,7 @@ fn orphan_cgroups_are_killed_and_removed_other_dirs_left_alone() {
     // A row that was completed, whose cgroup was left.
     let done = fx.running_row();
     fx.store
-        .finish_run(done, &lost(at(10_000), None, at(11_000), "x".into()))
+        .finish_run(done, &lost(None, at(10_000), at(11_000), "x".into()))
         .unwrap();
     let finished = fx.run_cgroup("batch", &format!("run-{done}"));
     let enforcer = fx.enforcer();

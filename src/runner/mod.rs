@@ -19,7 +19,7 @@ pub use limits::{
     job_memory, online_cpus, run_limits, slot_limits,
 };
 pub use log::CappedLog;
-pub use outcome::{Ending, Stopped, classify, completed, not_started, shell_status};
+pub use outcome::{Ending, Stopped, classify, completed, lost, not_started, shell_status};
 pub use pause::PressureClock;
 pub(crate) use reap::cleanup;
 pub use spawn::{DEFAULT_PATH, Identity, IdentityError, environment, working_dir};

@@ -108,6 +108,40 @@ fn with_rusage(mut usage: RunUsage, rusage: Option<&libc::rusage>) -> RunUsage {
     usage
 }
 
+/// The record of a run whose end slotcron did not see (its daemon was killed meanwhile):
+/// status `lost`, exit status unknown, what it used where the kernel still had it (its
+/// cgroup's figures; `None` for a run without a cgroup). `finished_at` is when slotcron saw
+/// the run over, an upper bound of its real end.
+///
+/// ```
+/// use chrono::{Duration, TimeZone, Utc};
+/// use slotcron::model::RunStatus;
+/// let start = Utc.with_ymd_and_hms(2026, 1, 1, 3, 0, 0).unwrap();
+/// let done = slotcron::runner::lost(None, start, start + Duration::seconds(90), "gone".into());
+/// assert_eq!((done.status, done.duration_ms, done.exit_code), (RunStatus::Lost, 90_000, None));
+/// // A clock stepped back since the start makes no negative duration.
+/// let early = slotcron::runner::lost(None, start, start - Duration::seconds(5), "gone".into());
+/// assert_eq!(early.duration_ms, 0);
+/// ```
+pub fn lost(
+    usage: Option<RunUsage>,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    error: String,
+) -> RunCompletion {
+    let duration = (finished_at - started_at).num_milliseconds().max(0);
+    RunCompletion {
+        status: RunStatus::Lost,
+        exit_code: None,
+        signal: None,
+        finished_at,
+        duration_ms: u64::try_from(duration).unwrap_or(0),
+        usage: usage.unwrap_or_default(),
+        error: Some(error),
+        pressure: None,
+    }
+}
+
 /// The record of a run that never started.
 pub fn not_started(
     error: String,
