@@ -72,7 +72,7 @@ fn main() {
         // End to end, the daemon's own reload on a fresh engine and history.
         let mut engine = engine(&settings, setup.path(&format!("state/e2e-{round}.db")));
         first.push(time(|| rt.block_on(reload(&mut engine))).0);
-        assert_eq!(engine.registry.jobs.len(), JOBS);
+        assert_eq!(engine.registry().jobs.len(), JOBS);
         steady.push(time(|| rt.block_on(reload(&mut engine))).0);
         edit(&setup, round);
         one_changed.push(time(|| rt.block_on(reload(&mut engine))).0);

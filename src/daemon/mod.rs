@@ -186,8 +186,8 @@ pub async fn run(world: World, shutdown: impl Future<Output = ()>) -> Result<(),
         watchdog: notifier.watchdog_interval().map(tokio::time::interval),
         reload_at: None,
     };
-    notifier.ready(&format!("scheduling {} jobs", engine.registry.jobs.len()));
-    info!(jobs = engine.registry.jobs.len(), "daemon ready");
+    notifier.ready(&format!("scheduling {} jobs", engine.registry().jobs.len()));
+    info!(jobs = engine.registry().jobs.len(), "daemon ready");
 
     event_loop(&mut engine, &mut inbox, &notifier, shutdown).await;
 

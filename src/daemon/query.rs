@@ -53,8 +53,8 @@ pub fn jobs(engine: &Engine, only: Option<&str>) -> Vec<JobLive> {
     let now = engine.now();
     let running = running_per_job(engine);
     let entries: Vec<_> = match only {
-        Some(name) => engine.registry.jobs.get(name).into_iter().collect(),
-        None => engine.registry.jobs.values().collect(),
+        Some(name) => engine.registry().jobs.get(name).into_iter().collect(),
+        None => engine.registry().jobs.values().collect(),
     };
     entries
         .into_iter()
@@ -145,7 +145,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
     let now = engine.now();
     let running = running_per_job(engine);
     let jobs = engine
-        .registry
+        .registry()
         .jobs
         .values()
         .map(|entry| {
@@ -176,7 +176,7 @@ pub fn snapshot(engine: &Engine) -> Snapshot {
         version: env!("CARGO_PKG_VERSION").to_owned(),
         jobs,
         slots,
-        config_errors: engine.registry.problems.len() as u64,
+        config_errors: engine.registry().problems.len() as u64,
         // Filled in by the scrape from history (a read the event loop does not make).
         alerts_open: Default::default(),
         history: engine.history_health(),

@@ -11,7 +11,7 @@ use crate::config::{Catalog, ParseCache};
 use crate::store::{JobControl, JobRow, JobSummary, Store, StoreError};
 
 use super::engine::Engine;
-use super::registry::{Changes, job_row, sync_history};
+use super::registry::{job_row, sync_history};
 
 /// What asked for a reload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +35,8 @@ pub struct Reloaded {
 /// Loads `jobs_dir` again and takes the result in: new and changed jobs are
 /// (re)scheduled, deleted ones unscheduled, broken ones kept in their last good version.
 pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
-    let first = !engine.synced;
-    if !first && cause == Cause::Files && engine.parse_cache.is_current(&engine.settings().jobs_dir)
-    {
+    let first = !engine.has_loaded_jobs();
+    if !first && cause == Cause::Files && engine.job_files_unchanged() {
         debug!("reload: no job file changed");
         return no_change(engine);
     }
@@ -45,8 +44,8 @@ pub async fn reload(engine: &mut Engine, cause: Cause) -> Reloaded {
         Ok(loaded) => loaded,
         Err(error) => return failed(engine, &error).await,
     };
-    let unchanged = engine.synced && !loaded.cache.changed();
-    engine.parse_cache = loaded.cache;
+    let unchanged = !first && !loaded.cache.changed();
+    engine.keep_parse_cache(loaded.cache);
     if unchanged {
         debug!("reload: no job file changed");
         return no_change(engine);
@@ -77,8 +76,8 @@ struct Stored {
 async fn load(engine: &mut Engine, first: bool) -> Result<Loaded, StoreError> {
     let settings = engine.settings().clone();
     // The cache goes with the attempt: when it fails, the next reload parses everything.
-    let mut cache = std::mem::take(&mut engine.parse_cache);
-    let known: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    let mut cache = engine.take_parse_cache();
+    let known: Vec<String> = engine.registry().jobs.keys().cloned().collect();
     let now = engine.now();
     engine
         .db(move |store| {
@@ -164,7 +163,7 @@ async fn take_in(
     first: bool,
 ) -> Reloaded {
     let problems_before = problems(engine);
-    let changes = engine.registry.apply(catalog, |name| {
+    let changes = engine.take_in(catalog, |name| {
         (
             stored.controls.remove(name).unwrap_or_default(),
             stored.summaries.remove(name).unwrap_or_default(),
@@ -173,8 +172,7 @@ async fn take_in(
     if !first && (!rows.is_empty() || !changes.removed.is_empty()) {
         write_changes(engine, rows, changes.removed.clone()).await;
     }
-    engine.synced = true;
-    reschedule(engine, &changes);
+    engine.reschedule(&changes);
     let problems = problems(engine);
     if !problems.is_empty() && problems != problems_before {
         engine
@@ -183,7 +181,7 @@ async fn take_in(
     }
     let message = format!(
         "{} jobs scheduled ({} new or rescheduled, {} removed, {} kept in their last good version); {} problems",
-        engine.registry.jobs.len(),
+        engine.registry().jobs.len(),
         changes.rescheduled.len(),
         changes.removed.len(),
         changes.broken.len(),
@@ -196,26 +194,10 @@ async fn take_in(
     }
 }
 
-/// Unschedules removed jobs (dropping their queued runs) and computes the next fire time
-/// of new and changed ones.
-fn reschedule(engine: &mut Engine, changes: &Changes) {
-    let now = engine.now();
-    for name in &changes.removed {
-        let dropped = engine.unschedule(name);
-        info!(job = %name, queued_dropped = dropped, "job file removed; unscheduled");
-    }
-    for name in &changes.rescheduled {
-        engine.schedule_next(name, now);
-    }
-    for name in &changes.broken {
-        warn!(job = %name, "job file no longer loads; its last good version stays scheduled");
-    }
-}
-
 /// The registry's problems, in words.
 fn problems(engine: &Engine) -> Vec<String> {
     engine
-        .registry
+        .registry()
         .problems
         .iter()
         .map(ToString::to_string)
@@ -226,7 +208,7 @@ fn no_change(engine: &Engine) -> Reloaded {
     Reloaded {
         message: format!(
             "{} jobs scheduled; no job file changed",
-            engine.registry.jobs.len()
+            engine.registry().jobs.len()
         ),
         changed: false,
     }

@@ -41,7 +41,7 @@ pub async fn decide(engine: &mut Engine, request: Request) -> Outcome {
 }
 
 async fn trigger(engine: &mut Engine, job: String, now: chrono::DateTime<Utc>) -> Outcome {
-    if !engine.registry.jobs.contains_key(&job) {
+    if !engine.registry().jobs.contains_key(&job) {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     if engine.is_stopping() {
@@ -60,7 +60,7 @@ async fn trigger(engine: &mut Engine, job: String, now: chrono::DateTime<Utc>) -
 }
 
 async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome {
-    if !engine.registry.jobs.contains_key(&job) {
+    if !engine.registry().jobs.contains_key(&job) {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
@@ -71,10 +71,7 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome
     {
         return Outcome::refused(Refusal::Failed, format!("recording the override: {error}"));
     }
-    let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
-    entry.control.enabled_override = Some(enabled);
-    let file_says = entry.job.enabled;
-    engine.schedule_next(&job, now);
+    let file_says = (engine.override_enabled(&job, enabled, now)).expect("checked above");
     let word = if enabled { "enabled" } else { "disabled" };
     info!(%job, word, "override");
     Outcome::done(
@@ -84,7 +81,7 @@ async fn set_enabled(engine: &mut Engine, job: String, enabled: bool) -> Outcome
 }
 
 async fn reset(engine: &mut Engine, job: String) -> Outcome {
-    if !engine.registry.jobs.contains_key(&job) {
+    if !engine.registry().jobs.contains_key(&job) {
         return Outcome::refused(Refusal::UnknownJob, format!("no job named `{job}`"));
     }
     let name = job.clone();
@@ -92,11 +89,7 @@ async fn reset(engine: &mut Engine, job: String) -> Outcome {
     if let Err(error) = engine.db(move |s| s.reset_breaker(&name, now)).await {
         return Outcome::refused(Refusal::Failed, format!("recording the reset: {error}"));
     }
-    let entry = engine.registry.jobs.get_mut(&job).expect("checked above");
-    let was = entry.breaker(now);
-    entry.control.breaker_reset_at = Some(now);
-    entry.summary.consecutive_failures = 0;
-    entry.summary.last_failure_at = None;
+    let was = engine.reset_breaker(&job, now).expect("checked above");
     engine
         .event("breaker_reset", Some(&job), None, "reset by hand".into())
         .await;
@@ -144,7 +137,7 @@ pub async fn status(engine: &Engine) -> StatusReport {
     let slots = report.slots.into_iter().map(SlotStatus::from).collect();
     let running_jobs = super::query::running_per_job(engine);
     let jobs = engine
-        .registry
+        .registry()
         .jobs
         .values()
         .map(|entry| {
@@ -166,7 +159,7 @@ pub async fn status(engine: &Engine) -> StatusReport {
         jobs,
         running,
         problems: engine
-            .registry
+            .registry()
             .problems
             .iter()
             .map(ToString::to_string)

@@ -59,9 +59,9 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
             }
         }
     };
-    let names: Vec<String> = engine.registry.jobs.keys().cloned().collect();
+    let names: Vec<String> = engine.registry().jobs.keys().cloned().collect();
     for name in &names {
-        let entry = &engine.registry.jobs[name];
+        let entry = &engine.registry().jobs[name];
         if !entry.enabled() {
             continue;
         }
@@ -85,7 +85,7 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
 /// For `catch_up: once`: the first fire time between the job's last run and now, if any.
 /// A job that never ran has nothing to catch up.
 fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let entry = engine.registry.jobs.get(name)?;
+    let entry = engine.registry().jobs.get(name)?;
     let last = entry.summary.last_started_at?;
     let next = entry.job.next_fire(last)?;
     if next < now {
@@ -132,7 +132,7 @@ async fn load_performance(engine: &mut Engine) -> Result<(), DaemonError> {
     let machine = engine.settings().alerting.judging;
     let n = engine.settings().health.baseline_runs;
     let jobs: Vec<(String, crate::stats::Judging)> = engine
-        .registry
+        .registry()
         .jobs
         .values()
         .map(|e| (e.job.name.clone(), e.job.alerts.judging(&machine)))

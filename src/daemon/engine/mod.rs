@@ -138,7 +138,7 @@ pub struct Engine {
     enforcer: Arc<Enforcer>,
     store: Arc<Mutex<Store>>,
     runner: Runner,
-    pub registry: Registry,
+    registry: Registry,
     admission: Admission,
     timeline: Timeline<Wake>,
     /// Retries waiting for their backoff, by the key in [`Wake::Retry`].
@@ -159,9 +159,9 @@ pub struct Engine {
     /// When this daemon started.
     started_at: DateTime<Utc>,
     /// What each job file parsed to, so a reload reads only changed files.
-    pub parse_cache: ParseCache,
+    parse_cache: ParseCache,
     /// Whether the first load has written the jobs table in full.
-    pub synced: bool,
+    synced: bool,
     /// Where alerts that were opened or escalated after a run go (to the notification
     /// channels); `None` (the default): they are only stored.
     alert_sink: Option<mpsc::UnboundedSender<AlertNotice>>,
@@ -400,6 +400,7 @@ mod books;
 #[cfg(test)]
 mod firing_tests;
 pub mod history;
+mod jobs;
 mod pressure;
 #[cfg(test)]
 mod pressure_tests;
