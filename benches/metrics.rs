@@ -22,10 +22,11 @@ use std::net::TcpStream;
 use std::time::Instant;
 
 use chrono::Utc;
+use slotcron::cgroup::{Pressure, PressureLine, SlotUsage};
 use slotcron::daemon::query::{EngineHandle, Query};
 use slotcron::http::{AppState, serve};
-use slotcron::metrics::{JobCounters, JobMetrics, SlotLive, SlotMetrics, Snapshot, encode};
-use slotcron::model::RunStatus;
+use slotcron::metrics::{JobCounters, JobMetrics, SlotMetrics, Snapshot, encode};
+use slotcron::model::{CpuStat, RunStatus};
 
 use support::{ms, quantile, rounds, row};
 
@@ -76,13 +77,13 @@ fn snapshot(jobs: usize) -> Snapshot {
                 running: 3,
                 queued: 1,
                 max_concurrent: 5,
-                live: Some(SlotLive {
-                    memory_current: 1 << 30,
-                    memory_max: Some(3 << 30),
-                    cpu_usage_usec: 1_000_000,
-                    cpu_throttled_usec: Some(1_000),
-                    memory_pressure_avg10: Some(0.25),
-                }),
+                live: Some(live(
+                    1 << 30,
+                    Some(3 << 30),
+                    1_000_000,
+                    Some(1_000),
+                    Some(0.25),
+                )),
             })
             .collect(),
         config_errors: 0,
@@ -190,4 +191,31 @@ fn main() {
         quantile(&scrapes, 0.99),
         Some(TARGET_MS),
     );
+}
+
+/// A slot's cgroup figures as `/metrics` reads them: memory, cpu and memory PSI.
+fn live(
+    memory_current: u64,
+    memory_max: Option<u64>,
+    usage_usec: u64,
+    throttled_usec: Option<u64>,
+    memory_avg10: Option<f64>,
+) -> SlotUsage {
+    SlotUsage {
+        memory_current,
+        memory_max,
+        cpu: CpuStat {
+            usage_usec,
+            throttled_usec,
+            ..CpuStat::default()
+        },
+        memory_pressure: memory_avg10.map(|avg10| Pressure {
+            some: PressureLine {
+                avg10,
+                ..PressureLine::default()
+            },
+            full: None,
+        }),
+        ..SlotUsage::default()
+    }
 }

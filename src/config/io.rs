@@ -3,8 +3,10 @@
 //!
 //! Two steps, kept apart: [`parse`] checks the text alone (pure), [`resolve`] then asks
 //! the system which device each `device:` names (a path such as `/dev/vda`, or its number
-//! `253:0`) through [`BlockDevices`], so tests pass their own devices and loading can move
-//! every system lookup to one place.
+//! `253:0`) through [`BlockDevices`], so tests pass their own devices. A job file's `io:`
+//! is resolved with its other lookups (`resolve.rs`), a slot's while the settings are
+//! loaded, both through the same `System`. What the kernel is then told is
+//! `runner::limits`' part (`io_limits`), as for every other knob.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use serde::Serialize;
 use super::fields::Fields;
 use super::raw::{RawIo, RawIoMax};
 use super::units::Scalar;
-use crate::cgroup::io::{DevNum, IoLimits, IoMax, IoRates, MAX_WEIGHT};
+use crate::cgroup::io::{DevNum, IoRates, MAX_WEIGHT};
 
 /// The largest `riops`/`wiops` accepted (a billion operations a second: no disk is near).
 pub const MAX_IOPS: u64 = 1_000_000_000;
@@ -45,35 +47,6 @@ pub struct DeviceMax {
 
 fn display<S: serde::Serializer>(v: &DevNum, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
-}
-
-impl DeviceMax {
-    /// Its caps as `io.max` takes them.
-    pub fn rates(&self) -> IoRates {
-        IoRates {
-            rbps: self.rbps,
-            wbps: self.wbps,
-            riops: self.riops,
-            wiops: self.wiops,
-        }
-    }
-}
-
-impl IoConfig {
-    /// The io controller's knobs for this configuration.
-    pub fn limits(&self) -> IoLimits {
-        IoLimits {
-            weight: self.weight,
-            max: self
-                .max
-                .iter()
-                .map(|m| IoMax {
-                    device: m.number,
-                    rates: m.rates(),
-                })
-                .collect(),
-        }
-    }
 }
 
 /// How `device:` names a device, before it is resolved.
@@ -284,12 +257,6 @@ pub fn resolve(
         weight: spec.weight,
         max,
     })
-}
-
-/// Parses and resolves `io:` against this machine's devices.
-pub fn load(f: &mut Fields<'_>, prefix: &str, raw: Option<&RawIo>) -> Option<IoConfig> {
-    let spec = parse(f, prefix, raw)?;
-    resolve(f, prefix, spec, &SystemDevices)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
-use crate::config::{Problems, Settings, parse_job};
+use crate::config::{Problems, Settings, System, parse_job};
 
 /// A machine with the block devices given (path -> number), and `/dev/null`.
 struct Devices(BTreeMap<&'static str, DevNum>);
@@ -65,9 +65,6 @@ fn a_path_and_a_number_resolve_to_the_same_device_and_sizes_take_units() {
     let by_number = load("max: [{ device: 254:0, rbps: 1048576 }]\n").unwrap();
     assert_eq!(by_number.max[0].number, VDA);
     assert_eq!(by_number.max[0].rbps, Some(1 << 20));
-    let limits = io.limits();
-    assert_eq!(limits.max[0].device, VDA);
-    assert_eq!(limits.max[0].rates.wbps, Some(10 << 20));
     // The job's JSON keeps the device as written and its number.
     let json = serde_json::to_value(&io).unwrap();
     assert_eq!(json["max"][0]["device"], "/dev/vda");
@@ -214,4 +211,33 @@ fn slots_and_jobs_take_io_and_name_their_fields() {
     )
     .unwrap();
     assert_eq!(job.io.map(|io| io.weight), Some(Some(50)));
+}
+
+#[test]
+fn a_slots_devices_are_looked_up_on_the_system_it_is_given() {
+    let machine = machine();
+    let system = System {
+        accounts: &crate::config::FixedAccounts::default(),
+        devices: &machine,
+    };
+    let path = Path::new("/etc/slotcron/slotcron.yaml");
+    let settings = Settings::parse_on(
+        path,
+        "slots:\n  default: { memory_max: 1G, io: { max: [{ device: /dev/vda, wbps: 5M }] } }\n",
+        system,
+    )
+    .unwrap();
+    let io = settings.slots["default"].io.as_ref().unwrap();
+    assert_eq!((io.max[0].number, io.max[0].wbps), (VDA, Some(5 << 20)));
+    let err = Settings::parse_on(
+        path,
+        "slots:\n  default: { memory_max: 1G, io: { max: [{ device: /dev/vdb, wbps: 5M }] } }\n",
+        system,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("field `slots.default.io.max[0].device`: no such device: No such file or directory (value: `/dev/vdb`)"),
+        "{err}"
+    );
 }

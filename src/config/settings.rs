@@ -16,6 +16,7 @@ use super::problem::{Problem, Problems};
 use super::raw::{
     RawAlerting, RawConfig, RawDiscover, RawMetrics, RawProtect, RawRetention, RawSlot,
 };
+use super::resolve::System;
 use super::units::{ByteSize, Scalar, format_duration};
 use crate::baseline::effect::Judging;
 use crate::channels::ChannelSpec;
@@ -284,7 +285,7 @@ impl Settings {
     pub fn load(path: &Path, state_dir: Option<&Path>) -> Result<Settings, Problems> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Problems(vec![Problem::file(path, format!("cannot read: {e}"))]))?;
-        Settings::parse_with(path, &text, state_dir)
+        Settings::parse_with(path, &text, state_dir, System::THIS_MACHINE)
     }
 
     /// Validates the text of a `slotcron.yaml` that lives at `path`.
@@ -292,11 +293,26 @@ impl Settings {
     /// # Errors
     /// Every problem in the text, each naming the field and value.
     pub fn parse(path: &Path, text: &str) -> Result<Settings, Problems> {
-        Settings::parse_with(path, text, None)
+        Settings::parse_with(path, text, None, System::THIS_MACHINE)
     }
 
-    /// As [`Settings::parse`], with an unset `state_dir` becoming `state_dir` when given.
-    fn parse_with(path: &Path, text: &str, state_dir: Option<&Path>) -> Result<Settings, Problems> {
+    /// As [`Settings::parse`], with the slots' `io.max` devices looked up on `system`
+    /// rather than this machine (ADR 0039), so a test passes its own devices.
+    ///
+    /// # Errors
+    /// Every problem in the text and every device `system` does not know, each naming the
+    /// field and value.
+    pub fn parse_on(path: &Path, text: &str, system: System<'_>) -> Result<Settings, Problems> {
+        Settings::parse_with(path, text, None, system)
+    }
+
+    /// As [`Settings::parse_on`], with an unset `state_dir` becoming `state_dir` when given.
+    fn parse_with(
+        path: &Path,
+        text: &str,
+        state_dir: Option<&Path>,
+        system: System<'_>,
+    ) -> Result<Settings, Problems> {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
@@ -311,7 +327,7 @@ impl Settings {
         let cgroup_root = cgroup_root(&mut f, cgroup.root.as_deref());
         let memory_max =
             f.size_at_least("cgroup.memory_max", cgroup.memory_max.as_ref(), MIN_MEMORY);
-        let slots = slots(&mut f, raw.slots, defaults.slots);
+        let slots = slots(&mut f, raw.slots, defaults.slots, system);
         let alerting = alerting(&mut f, raw.alerting.as_ref());
         let health = health(
             &mut f,
@@ -394,12 +410,13 @@ fn slots(
     f: &mut Fields<'_>,
     raw: Option<BTreeMap<String, RawSlot>>,
     builtin: BTreeMap<String, Slot>,
+    system: System<'_>,
 ) -> BTreeMap<String, Slot> {
     let slots: BTreeMap<String, Slot> = match raw {
         None => builtin,
         Some(raw_slots) => raw_slots
             .into_iter()
-            .filter_map(|(name, raw)| slot(f, &name, &raw).map(|s| (name, s)))
+            .filter_map(|(name, raw)| slot(f, &name, &raw, system).map(|s| (name, s)))
             .collect(),
     };
     if !slots.contains_key("default") && f.problems.is_empty() {
@@ -425,7 +442,9 @@ fn retention_mode(f: &mut Fields<'_>, written: Option<&str>) -> RetentionMode {
     .unwrap_or(RetentionMode::Delete)
 }
 
-fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
+/// One slot of `slots:`, its `io.max` devices looked up on `system`; `None` when it has
+/// problems (recorded in `f`).
+fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot, system: System<'_>) -> Option<Slot> {
     let before = f.problems.len();
     let valid_name = !name.is_empty()
         && name
@@ -466,7 +485,8 @@ fn slot(f: &mut Fields<'_>, name: &str, raw: &RawSlot) -> Option<Slot> {
         raw.queue_limit.as_ref(),
         0..=u64::from(MAX_QUEUE_LIMIT),
     );
-    let io = io::load(f, &field("io"), raw.io.as_ref());
+    let io = io::parse(f, &field("io"), raw.io.as_ref())
+        .and_then(|spec| io::resolve(f, &field("io"), spec, system.devices));
     if let (Some(high), Some(max)) = (memory_high, memory_max)
         && high > max
     {

@@ -33,35 +33,23 @@ pub struct JobLive {
     pub memory: JobMemory,
 }
 
-/// One slot's seats and limits as the engine has them (no cgroup figures).
+/// One slot's seats and limits as the engine has them (no cgroup figures): what
+/// `slotcron status` shows of it, and the limits `GET /api/v1/slots` adds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlotBook {
-    pub name: String,
-    pub max_concurrent: u32,
-    pub running: u32,
-    pub queued: u32,
-    pub queue_limit: u32,
-    /// `memory_max` of the slot, bytes.
-    pub memory_max: u64,
-    /// Memory promised to the runs in progress, bytes.
-    pub memory_reserved: u64,
+    /// Seats, queue and memory, as the control socket's status carries them (the one copy
+    /// of the slot's `memory_max` on the way out).
+    pub status: SlotStatus,
+    /// The slot's `cpu_max_percent`.
     pub cpu_max_percent: f64,
-    /// `None`: unlimited.
+    /// The slot's `pids_max`; `None`: unlimited.
     pub pids_max: Option<u64>,
 }
 
 impl From<SlotBook> for SlotStatus {
     /// The part of a slot's books that `slotcron status` shows.
     fn from(book: SlotBook) -> SlotStatus {
-        SlotStatus {
-            name: book.name,
-            running: book.running,
-            max_concurrent: book.max_concurrent,
-            queued: book.queued,
-            queue_limit: book.queue_limit,
-            memory_reserved: book.memory_reserved,
-            memory_max: book.memory_max,
-        }
+        book.status
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use crate::control::SlotStatus;
 use crate::metrics::{JobMetrics, PressureMetrics, SlotMetrics, Snapshot};
 use crate::model::{PressureState, PressureView};
 use crate::scheduler::ladder::Action;
@@ -120,13 +121,15 @@ pub fn slots(engine: &Engine) -> SlotsReport {
         .map(|book| {
             let slot = engine.settings().slots.get(&book.spec.name);
             SlotBook {
-                name: book.spec.name.clone(),
-                max_concurrent: book.spec.max_concurrent,
-                running: book.running,
-                queued: book.queue_len() as u32,
-                queue_limit: book.spec.queue_limit,
-                memory_max: book.spec.memory_budget,
-                memory_reserved: book.reserved,
+                status: SlotStatus {
+                    name: book.spec.name.clone(),
+                    max_concurrent: book.spec.max_concurrent,
+                    running: book.running,
+                    queued: book.queue_len() as u32,
+                    queue_limit: book.spec.queue_limit,
+                    memory_max: book.spec.memory_budget,
+                    memory_reserved: book.reserved,
+                },
                 cpu_max_percent: slot.map_or(100.0, |s| s.cpu_max_percent),
                 pids_max: slot.and_then(|s| s.pids_max),
             }

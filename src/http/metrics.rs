@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use tracing::debug;
 
 use super::AppState;
-use crate::metrics::{self, Format, SlotLive};
+use crate::metrics::{self, Format};
 
 pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let format = Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()));
@@ -23,7 +23,7 @@ pub(super) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         if let Some(tree) = &state.cgroup {
             for slot in &mut snapshot.slots {
                 match tree.slot_usage(&slot.name) {
-                    Ok(usage) => slot.live = Some(SlotLive::from(&usage)),
+                    Ok(usage) => slot.live = Some(usage),
                     Err(error) => debug!(slot = %slot.name, %error, "slot figures unreadable"),
                 }
             }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::ApiError;
 use crate::cgroup::{Pressure, SlotUsage};
+use crate::control::SlotStatus;
 use crate::control::handle::SlotBook;
 
 /// Reads closer together than this reuse the previous `cpu_percent` (a rate over a few
@@ -135,20 +136,29 @@ pub async fn body(state: &AppState) -> Result<SlotsBody, ApiError> {
             .map(|book: SlotBook| {
                 let live = tree.as_ref().and_then(|tree| {
                     let usage = tree
-                        .slot_usage(&book.name)
-                        .map_err(|e| tracing::debug!(slot = %book.name, error = %e, "slot figures unreadable"))
+                        .slot_usage(&book.status.name)
+                        .map_err(|e| tracing::debug!(slot = %book.status.name, error = %e, "slot figures unreadable"))
                         .ok()?;
-                    let percent = cpu.percent(&book.name, usage.cpu.usage_usec, Instant::now());
+                    let percent = cpu.percent(&book.status.name, usage.cpu.usage_usec, Instant::now());
                     Some(live(&usage, percent))
                 });
+                let SlotStatus {
+                    name,
+                    running,
+                    max_concurrent,
+                    queued,
+                    queue_limit,
+                    memory_reserved,
+                    memory_max,
+                } = book.status;
                 SlotJson {
-                    name: book.name,
-                    max_concurrent: book.max_concurrent,
-                    running: book.running,
-                    queued: book.queued,
-                    queue_limit: book.queue_limit,
-                    memory_max_bytes: book.memory_max,
-                    memory_reserved_bytes: book.memory_reserved,
+                    name,
+                    max_concurrent,
+                    running,
+                    queued,
+                    queue_limit,
+                    memory_max_bytes: memory_max,
+                    memory_reserved_bytes: memory_reserved,
                     cpu_max_percent: book.cpu_max_percent,
                     pids_max: book.pids_max,
                     live,

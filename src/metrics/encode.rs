@@ -431,7 +431,7 @@ fn slot_metrics(e: &mut DescriptorEncoder, slots: &[SlotMetrics]) -> fmt::Result
         "CPU time used in the slot's cgroup (cpu.stat usage_usec).",
         Some(&Unit::Seconds),
         MetricType::Counter,
-        |s| s.live.as_ref().map(|l| l.cpu_usage_usec as f64 / 1e6),
+        |s| s.live.as_ref().map(|l| l.cpu.usage_usec as f64 / 1e6),
     )?;
     per_slot(
         e,
@@ -440,7 +440,7 @@ fn slot_metrics(e: &mut DescriptorEncoder, slots: &[SlotMetrics]) -> fmt::Result
         "Time the slot's cgroup was throttled by its CPU limit (cpu.stat throttled_usec).",
         Some(&Unit::Seconds),
         MetricType::Counter,
-        |s| s.live.as_ref()?.cpu_throttled_usec.map(|t| t as f64 / 1e6),
+        |s| s.live.as_ref()?.cpu.throttled_usec.map(|t| t as f64 / 1e6),
     )?;
     per_slot(
         e,
@@ -449,7 +449,7 @@ fn slot_metrics(e: &mut DescriptorEncoder, slots: &[SlotMetrics]) -> fmt::Result
         "Share of the last 10 s some of the slot's tasks stalled on memory, percent (PSI).",
         None,
         MetricType::Gauge,
-        |s| s.live.as_ref()?.memory_pressure_avg10,
+        |s| Some(s.live.as_ref()?.memory_pressure?.some.avg10),
     )
 }
 

@@ -18,7 +18,7 @@ pub mod snapshot;
 pub use counters::{Counters, DURATION_BUCKETS, DurationHistogram, JobCounters};
 pub use encode::{CONTENT_TYPE, Format, encode, encode_as};
 pub use health::{degraded_value, health_value};
-pub use snapshot::{JobMetrics, PressureMetrics, SlotLive, SlotMetrics, Snapshot};
+pub use snapshot::{JobMetrics, PressureMetrics, SlotMetrics, Snapshot};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! What one scrape shows. The event loop fills it from the engine's books without I/O
 //! (see `daemon::query`); the HTTP handler then adds what the kernel says about each slot
-//! ([`SlotLive`], read on a blocking thread) and encodes it.
+//! ([`SlotUsage`], read on a blocking thread) and encodes it.
 
 use std::collections::BTreeMap;
 
@@ -62,31 +62,7 @@ pub struct SlotMetrics {
     pub running: u32,
     pub queued: u32,
     pub max_concurrent: u32,
-    /// What its cgroup says; `None` when runs are unconfined or it could not be read.
-    pub live: Option<SlotLive>,
-}
-
-/// A slot's cgroup, read at scrape time.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SlotLive {
-    pub memory_current: u64,
-    /// `None`: unlimited (`max`).
-    pub memory_max: Option<u64>,
-    pub cpu_usage_usec: u64,
-    /// `None` where the cpu controller does not report it.
-    pub cpu_throttled_usec: Option<u64>,
-    /// PSI `some avg10` of `memory.pressure`; `None` where PSI is off.
-    pub memory_pressure_avg10: Option<f64>,
-}
-
-impl From<&SlotUsage> for SlotLive {
-    fn from(u: &SlotUsage) -> SlotLive {
-        SlotLive {
-            memory_current: u.memory_current,
-            memory_max: u.memory_max,
-            cpu_usage_usec: u.cpu.usage_usec,
-            cpu_throttled_usec: u.cpu.throttled_usec,
-            memory_pressure_avg10: u.memory_pressure.map(|p| p.some.avg10),
-        }
-    }
+    /// What its cgroup says, read at scrape time; `None` when runs are unconfined or it
+    /// could not be read.
+    pub live: Option<SlotUsage>,
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::cgroup::{Pressure, PressureLine, SlotUsage};
 use crate::model::RunStatus;
-use crate::model::{IoStat, RunUsage};
+use crate::model::{CpuStat, IoStat, RunUsage};
 use crate::stats::{HealthStatus, Performance};
 use crate::store::{RunRecord, RunTotals};
 
@@ -212,13 +213,13 @@ fn snapshot() -> Snapshot {
                 running: 1,
                 queued: 3,
                 max_concurrent: 2,
-                live: Some(SlotLive {
-                    memory_current: 123_456,
-                    memory_max: Some(4 << 30),
-                    cpu_usage_usec: 1_500_000,
-                    cpu_throttled_usec: Some(250_000),
-                    memory_pressure_avg10: Some(1.25),
-                }),
+                live: Some(live(
+                    123_456,
+                    Some(4 << 30),
+                    1_500_000,
+                    Some(250_000),
+                    Some(1.25),
+                )),
             },
             SlotMetrics {
                 name: "default".into(),
@@ -556,4 +557,31 @@ fn the_classic_format_is_chosen_only_for_clients_that_ask_for_text_plain_alone()
         "{text}"
     );
     assert!(!text.contains("# EOF"));
+}
+
+/// A slot's cgroup figures as `/metrics` reads them: memory, cpu and memory PSI.
+fn live(
+    memory_current: u64,
+    memory_max: Option<u64>,
+    usage_usec: u64,
+    throttled_usec: Option<u64>,
+    memory_avg10: Option<f64>,
+) -> SlotUsage {
+    SlotUsage {
+        memory_current,
+        memory_max,
+        cpu: CpuStat {
+            usage_usec,
+            throttled_usec,
+            ..CpuStat::default()
+        },
+        memory_pressure: memory_avg10.map(|avg10| Pressure {
+            some: PressureLine {
+                avg10,
+                ..PressureLine::default()
+            },
+            full: None,
+        }),
+        ..SlotUsage::default()
+    }
 }

@@ -7,7 +7,9 @@
 
 use serde::Serialize;
 
-use crate::cgroup::{CpuLimits, CpuMax, IoLimits, Limits, MemoryLimits, PidsLimits};
+use crate::cgroup::{
+    CpuLimits, CpuMax, IoLimits, IoMax, IoRates, Limits, MemoryLimits, PidsLimits,
+};
 use crate::config::{ByteSize, IoConfig, Job, Settings, Slot};
 pub use crate::model::JobMemory;
 
@@ -91,9 +93,27 @@ fn cpu_max(cores: f64) -> CpuMax {
     }
 }
 
-/// `io:` as the io controller's knobs; none when absent.
+/// `io:` as the io controller's knobs (each device by its number); none when absent.
 fn io_limits(io: Option<&IoConfig>) -> IoLimits {
-    io.map(IoConfig::limits).unwrap_or_default()
+    let Some(io) = io else {
+        return IoLimits::default();
+    };
+    IoLimits {
+        weight: io.weight,
+        max: io
+            .max
+            .iter()
+            .map(|m| IoMax {
+                device: m.number,
+                rates: IoRates {
+                    rbps: m.rbps,
+                    wbps: m.wbps,
+                    riops: m.riops,
+                    wiops: m.wiops,
+                },
+            })
+            .collect(),
+    }
 }
 
 /// The level of the tree a limit is set at.

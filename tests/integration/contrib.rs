@@ -4,11 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use slotcron::cgroup::{Pressure, PressureLine, SlotUsage};
 use slotcron::metrics::{
-    Counters, Format, JobMetrics, PressureMetrics, SlotLive, SlotMetrics, Snapshot, encode,
-    encode_as,
+    Counters, Format, JobMetrics, PressureMetrics, SlotMetrics, Snapshot, encode, encode_as,
 };
-use slotcron::model::RunStatus;
+use slotcron::model::{CpuStat, RunStatus};
 
 use crate::promtool::promtool;
 
@@ -38,13 +38,7 @@ fn full_snapshot() -> Snapshot {
         }],
         slots: vec![SlotMetrics {
             name: "default".into(),
-            live: Some(SlotLive {
-                memory_current: 1,
-                memory_max: Some(2),
-                cpu_usage_usec: 3,
-                cpu_throttled_usec: Some(4),
-                memory_pressure_avg10: Some(0.5),
-            }),
+            live: Some(live(1, Some(2), 3, Some(4), Some(0.5))),
             ..SlotMetrics::default()
         }],
         config_errors: 0,
@@ -179,4 +173,31 @@ fn every_metric_passes_promtool_check_metrics() {
         text.contains("slotcron_slot_memory_pressure_avg10{slot=\"default\"} 0.5\n"),
         "{text}"
     );
+}
+
+/// A slot's cgroup figures as `/metrics` reads them: memory, cpu and memory PSI.
+fn live(
+    memory_current: u64,
+    memory_max: Option<u64>,
+    usage_usec: u64,
+    throttled_usec: Option<u64>,
+    memory_avg10: Option<f64>,
+) -> SlotUsage {
+    SlotUsage {
+        memory_current,
+        memory_max,
+        cpu: CpuStat {
+            usage_usec,
+            throttled_usec,
+            ..CpuStat::default()
+        },
+        memory_pressure: memory_avg10.map(|avg10| Pressure {
+            some: PressureLine {
+                avg10,
+                ..PressureLine::default()
+            },
+            full: None,
+        }),
+        ..SlotUsage::default()
+    }
 }

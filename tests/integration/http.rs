@@ -9,6 +9,7 @@ use std::sync::Arc;
 use slotcron::cgroup::fake::FakeFs;
 use slotcron::cgroup::{cpu, memory};
 use slotcron::config::Settings;
+use slotcron::control::SlotStatus;
 use slotcron::daemon::query::{EngineHandle, Query, SlotBook, SlotsReport};
 use slotcron::http::{AppState, serve};
 use slotcron::metrics::{SlotMetrics, Snapshot};
@@ -64,13 +65,15 @@ fn slot_figures_come_from_the_slot_cgroups_at_scrape_time() {
                 Query::Metrics(reply) => reply,
                 Query::Slots(reply) => {
                     let book = |name: &str| SlotBook {
-                        name: name.into(),
-                        max_concurrent: 5,
-                        running: 1,
-                        queued: 2,
-                        queue_limit: 100,
-                        memory_max: 3 << 30,
-                        memory_reserved: 1 << 30,
+                        status: SlotStatus {
+                            name: name.into(),
+                            max_concurrent: 5,
+                            running: 1,
+                            queued: 2,
+                            queue_limit: 100,
+                            memory_max: 3 << 30,
+                            memory_reserved: 1 << 30,
+                        },
                         cpu_max_percent: 80.0,
                         pids_max: None,
                     };
