@@ -23,7 +23,7 @@ pub use admission::{
     Admission, Admitted, Floor, Hold, Pending, QueueFull, REQUEUE_TRIGGER, SlotBook, SlotSpec, hold,
 };
 pub use due::{Asker, Decision, DueJob, LastOutcome, Off, Origin, decide};
-pub use ladder::{Action, Ladder, Readings, RunView, Signal};
+pub use ladder::{Action, Ladder, Readings, RunView, Signal, SlotReading, SlotReadings};
 pub use links::Links;
 pub use policy::{BreakerState, breaker_state, job_breaker, retry_backoff};
 pub use protect::{Look, MachineState, ProtectGate};
