@@ -58,6 +58,27 @@ fn main() {
         );
     });
     let daemon = daemon_runs(&slotcron, dir.path(), &config);
+    let fixed = without_aslr(|| {
+        let version = time_each(runs.min(50), || {
+            let status = Command::new(&slotcron)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+        let run = time_each(runs.min(50), || {
+            let status = Command::new(&slotcron)
+                .arg("--config")
+                .arg(&config)
+                .args(["run", "t"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        });
+        (version, run)
+    });
 
     println!("floor bench, one VM boot, per run of /bin/true (mean ms)");
     let row = |name: &str, d: Duration| {
@@ -80,6 +101,23 @@ fn main() {
         ms(run) - ms(version),
         (ms(run) - ms(version)) / ms(floor)
     );
+    if let Some((version, run)) = fixed {
+        println!("with address randomization off (qemu then reuses the code it translated):");
+        row("`slotcron --version` (start-up)", version);
+        row("`slotcron run t`", run);
+    }
+}
+
+/// `f`'s result with the guest's address randomization off, restored after; `None` where
+/// it cannot be switched. Under TCG, qemu translates guest code per virtual address: a
+/// program loaded at a new random address each time is translated again each time.
+fn without_aslr<T>(f: impl FnOnce() -> T) -> Option<T> {
+    const KNOB: &str = "/proc/sys/kernel/randomize_va_space";
+    let before = std::fs::read_to_string(KNOB).ok()?;
+    std::fs::write(KNOB, "0").ok()?;
+    let result = f();
+    let _ = std::fs::write(KNOB, before.trim());
+    Some(result)
 }
 
 /// `runs` minimal enforced runs, mean time each.

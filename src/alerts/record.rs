@@ -59,7 +59,12 @@ pub fn record_run(
     settings: &AlertSettings,
     now: DateTime<Utc>,
 ) -> Result<RunAlerts, StoreError> {
-    let streak = store.job_summary(&record.job)?.consecutive_failures;
+    // A success ends every streak; only a run that did not succeed asks history for it.
+    let streak = if record.status == crate::model::RunStatus::Success {
+        0
+    } else {
+        store.job_summary(&record.job)?.consecutive_failures
+    };
     let findings = evaluate(record, job, streak, history, settings);
     let mut notices = Vec::new();
     for finding in &findings {

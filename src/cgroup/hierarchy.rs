@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::controller::{self, Controller, Limits};
 use super::error::CgroupError;
+use super::fresh::Fresh;
 use super::fs::CgroupFs;
 use super::knob::{self, CGROUP_CONTROLLERS, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
 use super::parse::parse_controllers;
@@ -170,7 +171,13 @@ impl Hierarchy {
         }
         let mut limits = limits.clone();
         limits.memory.oom_group = true;
-        if let Err(e) = apply(self.fs.as_ref(), &path, &limits, &self.controllers) {
+        // Just made: its knobs hold the kernel's defaults, which need not be written again.
+        let fresh = Fresh {
+            inner: self.fs.as_ref(),
+            dir: &path,
+            controllers: &self.controllers,
+        };
+        if let Err(e) = apply(&fresh, &path, &limits, &self.controllers) {
             if let Err(rm) = self.fs.remove_dir(&path) {
                 tracing::warn!(cgroup = %path.display(), error = %rm, "cannot remove half-made run cgroup");
             }

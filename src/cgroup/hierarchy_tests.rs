@@ -312,7 +312,8 @@ fn knob_absent_means_controller_not_enabled_and_run_is_cleaned_up() {
     match &err {
         CgroupError::ControllerNotEnabled { path, controller } => {
             assert_eq!(controller, "memory");
-            assert_eq!(path, &slot.join("r1/memory.high"));
+            // The first knob written: a fresh run's defaults (`memory.high` max) are not.
+            assert_eq!(path, &slot.join("r1/memory.oom.group"));
         }
         other => panic!("unexpected {other:?}"),
     }

@@ -27,6 +27,7 @@ pub mod controller;
 mod error;
 pub mod fake;
 pub mod freezer;
+mod fresh;
 mod fs;
 mod hierarchy;
 pub mod knob;

@@ -299,14 +299,18 @@ impl Runner {
         let record = run.record();
         if run.has_row {
             let (id, done) = (run.id, run.completion.clone());
-            match self.db(move |s| s.finish_run(id, &done)).await {
-                Ok(()) => {
+            // The row as stored (with its pid and cgroup), read in the same visit.
+            let finished = self.db(move |s| {
+                s.finish_run(id, &done)?;
+                Ok(s.run(id).ok().flatten())
+            });
+            match finished.await {
+                Ok(stored) => {
                     self.backlog
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
                         .wrote();
-                    let read = self.db(move |s| s.run(id)).await;
-                    return Ok(read.ok().flatten().unwrap_or(record));
+                    return Ok(stored.unwrap_or(record));
                 }
                 Err(RunnerError::Store(error)) if is_unwritable(&error) => {
                     warn!(job = %run.new.job, run_id = id, %error,
@@ -355,7 +359,17 @@ impl Runner {
         let pid = child.id();
         let log_path = log.path().display().to_string();
         let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
-        self.record_process(id, pid, cgroup_path, log_path).await;
+        // Recorded beside the run, not before it: waiting for the process need not wait
+        // for history (joined before the run is completed).
+        let recording = {
+            let runner = self.clone();
+            tokio::spawn(
+                async move {
+                    runner.record_process(id, pid, cgroup_path, log_path).await;
+                }
+                .instrument(tracing::Span::current()),
+            )
+        };
         info!(pid, "started");
         let pump = tokio::spawn(pump_output(output, log));
         let clock = Instant::now();
@@ -400,6 +414,7 @@ impl Runner {
             );
         }
         let waited = waited.map_err(|error| warn!(%error, "waiting for the run's process"));
+        let _ = recording.await;
         Ok(completed(
             waited.ok(),
             stopped,
@@ -441,11 +456,8 @@ impl Runner {
         }
         let recorded = self
             .db(move |s| {
-                s.set_run_process(id, Some(pid), cgroup_path.as_deref(), Some(&log_path))?;
-                match super::process::process_start(pid) {
-                    Some(ticks) => s.set_run_pid_start(id, ticks),
-                    None => Ok(()),
-                }
+                let ticks = super::process::process_start(pid);
+                s.set_run_started(id, pid, ticks, cgroup_path.as_deref(), &log_path)
             })
             .await;
         if let Err(error) = recorded {

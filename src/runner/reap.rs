@@ -68,13 +68,17 @@ pub fn joined(waited: Result<Waited, tokio::task::JoinError>) -> Waited {
 /// Kills what is left in the cgroup, waits for it to empty, reads the kernel's figures and
 /// removes it. Blocking. `None` when the figures could not be read.
 pub fn cleanup(cg: &RunCgroup) -> Option<RunUsage> {
-    if let Err(error) = cg.kill() {
-        warn!(%error, "killing what is left of the run");
-    }
-    match cg.wait_empty(EMPTY_TIMEOUT) {
-        Ok(true) => {}
-        Ok(false) => warn!(cgroup = %cg.path().display(), "run cgroup did not empty in time"),
-        Err(error) => warn!(%error, "waiting for the run cgroup to empty"),
+    // Most runs leave nothing behind: one read of `cgroup.events` then saves the kill and
+    // the wait (a process cannot enter an empty run cgroup on its own).
+    if cg.is_populated().unwrap_or(true) {
+        if let Err(error) = cg.kill() {
+            warn!(%error, "killing what is left of the run");
+        }
+        match cg.wait_empty(EMPTY_TIMEOUT) {
+            Ok(true) => {}
+            Ok(false) => warn!(cgroup = %cg.path().display(), "run cgroup did not empty in time"),
+            Err(error) => warn!(%error, "waiting for the run cgroup to empty"),
+        }
     }
     let stats = cg
         .stats()

@@ -179,6 +179,18 @@ impl Store {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
+        // Most runs find nothing open: one read of the index of open alerts then spares
+        // the write transaction (issue 15: it cost a fifth of a run's follow-up).
+        let open: bool = self
+            .conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM alerts WHERE job = ?1 AND resolved_at IS NULL)",
+            )
+            .and_then(|mut stmt| stmt.query_row([job], |row| row.get(0)))
+            .map_err(StoreError::sql(OP))?;
+        if !open {
+            return Ok(Vec::new());
+        }
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let mut resolved = Vec::new();
         {

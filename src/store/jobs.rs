@@ -132,8 +132,8 @@ impl Store {
 /// Whether `job` is a row of `jobs` (removed or not).
 fn job_exists(conn: &Connection, job: &str) -> Result<bool, StoreError> {
     const OP: &str = "checking a job name";
-    conn.query_row("SELECT 1 FROM jobs WHERE name = ?1", [job], |_| Ok(()))
-        .optional()
+    conn.prepare_cached("SELECT 1 FROM jobs WHERE name = ?1")
+        .and_then(|mut stmt| stmt.query_row([job], |_| Ok(())).optional())
         .map(|found| found.is_some())
         .map_err(StoreError::sql(OP))
 }

@@ -77,11 +77,11 @@ impl Store {
         const OP: &str = "recording a run's process";
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         let changed = tx
-            .execute(
+            .prepare_cached(
                 "UPDATE runs SET pid = coalesce(?2, pid), cgroup = coalesce(?3, cgroup), \
                  log_path = coalesce(?4, log_path) WHERE id = ?1 AND status = 'running'",
-                params![id, pid, cgroup, log_path],
             )
+            .and_then(|mut stmt| stmt.execute(params![id, pid, cgroup, log_path]))
             .map_err(StoreError::sql(OP))?;
         if changed == 0 {
             return Err(not_running(&tx, id));
@@ -122,8 +122,9 @@ impl Store {
             to_int("frozen_ms", done.pressure.map(|p| p.frozen_ms))?,
         ];
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
-        let changed = tx
-            .execute(
+        // Cached: parsing this statement cost more than running it (issue 15's profile).
+        let mut stmt = tx
+            .prepare_cached(
                 "UPDATE runs SET status = ?2, exit_code = ?3, signal = ?4, finished_at = ?5, \
                  duration_ms = ?6, memory_peak_bytes = ?7, cpu_usage_usec = ?8, \
                  cpu_user_usec = ?9, cpu_system_usec = ?10, cpu_throttled_usec = ?11, \
@@ -131,30 +132,33 @@ impl Store {
                  io_wbytes = ?16, io_rios = ?17, io_wios = ?18, throttled_ms = ?19, \
                  frozen_ms = ?20 \
                  WHERE id = ?1 AND status = 'running'",
-                params![
-                    id,
-                    done.status.as_str(),
-                    done.exit_code,
-                    done.signal,
-                    to_ms(done.finished_at),
-                    figures[0],
-                    figures[1],
-                    figures[2],
-                    figures[3],
-                    figures[4],
-                    figures[5],
-                    figures[6],
-                    figures[7],
-                    done.error,
-                    figures[8],
-                    figures[9],
-                    figures[10],
-                    figures[11],
-                    figures[12],
-                    figures[13],
-                ],
             )
             .map_err(StoreError::sql(OP))?;
+        let changed = stmt
+            .execute(params![
+                id,
+                done.status.as_str(),
+                done.exit_code,
+                done.signal,
+                to_ms(done.finished_at),
+                figures[0],
+                figures[1],
+                figures[2],
+                figures[3],
+                figures[4],
+                figures[5],
+                figures[6],
+                figures[7],
+                done.error,
+                figures[8],
+                figures[9],
+                figures[10],
+                figures[11],
+                figures[12],
+                figures[13],
+            ])
+            .map_err(StoreError::sql(OP))?;
+        drop(stmt);
         if changed == 0 {
             return Err(not_running(&tx, id));
         }
@@ -237,11 +241,13 @@ impl Store {
         let finished_at = (status != RunStatus::Running).then_some(run.started_at);
         let tx = self.conn.transaction().map_err(StoreError::sql(OP))?;
         check_references(&tx, run)?;
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO runs (job, slot, status, trigger, attempt, retry_of, enforcement, \
              memory_limit_bytes, queued_at, started_at, finished_at, error) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
                 run.job,
                 run.slot,
                 status.as_str(),
@@ -254,8 +260,8 @@ impl Store {
                 to_ms(run.started_at),
                 finished_at.map(to_ms),
                 error,
-            ],
-        )
+            ])
+        })
         .map_err(StoreError::sql(OP))?;
         let id = tx.last_insert_rowid();
         tx.commit().map_err(StoreError::sql(OP))?;
@@ -274,7 +280,7 @@ fn check_references(tx: &Transaction<'_>, run: &NewRun) -> Result<(), StoreError
 }
 
 /// The error for an update that matched no running run: which of the two reasons it is.
-fn not_running(tx: &Transaction<'_>, id: i64) -> StoreError {
+pub(super) fn not_running(tx: &Transaction<'_>, id: i64) -> StoreError {
     match run_status(tx, id) {
         Ok(None) => StoreError::NoSuchRun { id },
         Ok(Some(status)) => StoreError::NotRunning { id, status },
@@ -302,10 +308,8 @@ pub(super) fn require_run(
 pub(super) fn run_status(tx: &Transaction<'_>, id: i64) -> Result<Option<RunStatus>, StoreError> {
     const OP: &str = "reading a run's status";
     let text: Option<String> = tx
-        .query_row("SELECT status FROM runs WHERE id = ?1", [id], |row| {
-            row.get(0)
-        })
-        .optional()
+        .prepare_cached("SELECT status FROM runs WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([id], |row| row.get(0)).optional())
         .map_err(StoreError::sql(OP))?;
     text.map(|t| {
         t.parse().map_err(|e| StoreError::Sql {

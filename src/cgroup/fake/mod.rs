@@ -18,7 +18,9 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
 
 use super::fs::{CgroupFs, list_child_dirs};
-use super::knob::{CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL};
+use super::knob::{
+    CGROUP_EVENTS, CGROUP_FREEZE, CGROUP_KILL, CGROUP_PROCS, CGROUP_SUBTREE_CONTROL,
+};
 use kernel::{err, knob_write, replace};
 
 mod kernel;
@@ -148,6 +150,14 @@ impl CgroupFs for FakeFs {
 
     fn read(&self, path: &Path) -> io::Result<String> {
         self.check_inside(path)?;
+        // A child enters its cgroup by writing to `cgroup.procs` through an fd the fake
+        // never sees; the kernel's `populated` follows the processes, so it is worked out
+        // from the pids now.
+        if path.file_name().is_some_and(|n| n == CGROUP_EVENTS)
+            && let Some(dir) = path.parent()
+        {
+            self.update_populated(dir)?;
+        }
         fs::read_to_string(path)
     }
 

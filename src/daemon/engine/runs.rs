@@ -180,14 +180,18 @@ impl Engine {
             duration_ms: record.duration_ms,
             usage: record.usage,
         });
-        self.follow_up(&record, now).await;
         self.metrics.observe(&record);
         if !self.stopping {
             self.after_run(&record, now).await;
         }
         self.check_identity(now).await;
         self.flush_history(now).await;
+        // The freed seat goes to the next run before this one's alerts and baseline are
+        // worked out: nothing admission decides depends on them (issue 15). The yield lets
+        // a run just started record its row before the follow-up takes the history.
         self.dispatch(now).await;
+        tokio::task::yield_now().await;
+        self.follow_up(&record, now).await;
     }
 
     /// Updates the job's summary with a finished run, as the store would compute it
