@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::Pressure;
 use super::controller::{self, Controller, Limits};
 use super::error::CgroupError;
 use super::fresh::Fresh;
@@ -222,6 +223,22 @@ impl Hierarchy {
             c.read_usage(self.fs.as_ref(), &dir, &mut usage)?;
         }
         Ok(usage)
+    }
+
+    /// A slot's own `memory.pressure` (PSI), alone: what the pressure response reads each
+    /// period. `None` where the file is absent (memory not enabled for the slot).
+    ///
+    /// # Errors
+    /// [`CgroupError::UnknownSlot`], parse and I/O errors (with the path; a kernel with
+    /// PSI off answers EOPNOTSUPP).
+    pub fn slot_memory_pressure(&self, slot: &str) -> Result<Option<Pressure>, CgroupError> {
+        let dir = self.known_slot(slot)?;
+        knob::read_parsed_optional(
+            self.fs.as_ref(),
+            &dir,
+            controller::memory::PRESSURE,
+            Pressure::parse,
+        )
     }
 }
 

@@ -165,6 +165,19 @@ pub struct Response {
     pub full_avg10: Option<Band<f64>>,
     /// `MemAvailable`: act below, clear above (`clear > act`).
     pub mem_available: Option<Band<ByteSize>>,
+    /// PSI `some avg10` of each slot's own `memory.pressure`, percent, as `some_avg10`; a
+    /// slot past it climbs the ladder on its own runs only.
+    pub slot_some_avg10: Option<Band<f64>>,
+    /// PSI `full avg10` of each slot's `memory.pressure`, as `slot_some_avg10`.
+    pub slot_full_avg10: Option<Band<f64>>,
+}
+
+impl Response {
+    /// Whether a slot's own `memory.pressure` is a signal (then it is read each period
+    /// for the slots with runs in progress).
+    pub fn reads_slots(&self) -> bool {
+        self.slot_some_avg10.is_some() || self.slot_full_avg10.is_some()
+    }
 }
 
 /// `protect.response:`; `None` when absent or unusable (then with problems).
@@ -188,14 +201,23 @@ pub fn response(f: &mut Fields<'_>, raw: Option<&RawResponse>) -> Option<Respons
     let some_avg10 = psi_band(f, "some_avg10", raw.some_avg10.as_ref());
     let full_avg10 = psi_band(f, "full_avg10", raw.full_avg10.as_ref());
     let mem_available = available_band(f, raw.mem_available.as_ref());
-    let none_given =
-        raw.some_avg10.is_none() && raw.full_avg10.is_none() && raw.mem_available.is_none();
+    let slot_some_avg10 = psi_band(f, "slot_some_avg10", raw.slot_some_avg10.as_ref());
+    let slot_full_avg10 = psi_band(f, "slot_full_avg10", raw.slot_full_avg10.as_ref());
+    let none_given = [
+        &raw.some_avg10,
+        &raw.full_avg10,
+        &raw.mem_available,
+        &raw.slot_some_avg10,
+        &raw.slot_full_avg10,
+    ]
+    .iter()
+    .all(|band| band.is_none());
     if none_given {
         f.problem(
             "protect.response",
             "{}",
-            "needs at least one signal: some_avg10, full_avg10 or mem_available \
-             (e.g. `some_avg10: { act: 40, clear: 10 }`)",
+            "needs at least one signal: some_avg10, full_avg10, mem_available, \
+             slot_some_avg10 or slot_full_avg10 (e.g. `some_avg10: { act: 40, clear: 10 }`)",
         );
     }
     (f.problems.len() == before).then_some(Response {
@@ -203,6 +225,8 @@ pub fn response(f: &mut Fields<'_>, raw: Option<&RawResponse>) -> Option<Respons
         some_avg10,
         full_avg10,
         mem_available,
+        slot_some_avg10,
+        slot_full_avg10,
     })
 }
 

@@ -135,3 +135,33 @@ fn a_band_without_hysteresis_or_a_bad_period_is_named_with_its_value() {
     let err = settings("protect:\n  response: { psi: 3 }\n").unwrap_err();
     assert!(err.contains("unknown field `psi`"), "{err}");
 }
+
+#[test]
+fn a_slot_band_alone_is_a_response_and_named_by_its_field_when_wrong() {
+    let r = settings("protect:\n  response:\n    slot_some_avg10: { act: 60 }\n")
+        .unwrap()
+        .protect
+        .response
+        .unwrap();
+    assert_eq!(
+        r.slot_some_avg10,
+        Some(Band {
+            act: 60.0,
+            clear: 30.0
+        })
+    );
+    assert_eq!((r.slot_full_avg10, r.some_avg10), (None, None));
+    assert!(r.reads_slots());
+    let machine_only = settings("protect:\n  response: { some_avg10: { act: 40 } }\n")
+        .unwrap()
+        .protect
+        .response
+        .unwrap();
+    assert!(!machine_only.reads_slots());
+    let err =
+        settings("protect:\n  response:\n    slot_full_avg10: { act: 5, clear: 5 }\n").unwrap_err();
+    assert!(
+        err.contains("field `protect.response.slot_full_avg10.clear`: must be below `act` (5)"),
+        "{err}"
+    );
+}

@@ -135,6 +135,8 @@ pub struct RawResponse {
     pub some_avg10: Option<RawBand>,
     pub full_avg10: Option<RawBand>,
     pub mem_available: Option<RawBand>,
+    pub slot_some_avg10: Option<RawBand>,
+    pub slot_full_avg10: Option<RawBand>,
 }
 
 /// A threshold with hysteresis: `{ act: 40, clear: 10 }`.

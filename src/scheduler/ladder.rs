@@ -2,9 +2,12 @@
 //! machine runs short of memory. Pure: the daemon reads the signals and the runs, asks
 //! [`Ladder::decide`], and carries out the [`Action`]s through the cgroup layer.
 //!
-//! - [`classify`] turns the readings into [`Signal::Act`], [`Signal::Hold`] or
+//! - [`classify`] turns the machine's readings into [`Signal::Act`], [`Signal::Hold`] or
 //!   [`Signal::Clear`] with `protect.response`'s bands: any signal past its `act` acts,
 //!   all back past `clear` clear, anything in between holds (the hysteresis).
+//!   [`classify_slot`] does the same for one slot's own `memory.pressure`, and [`combine`]
+//!   makes one signal of them: a slot that acts alone ([`Signal::ActIn`]) climbs the
+//!   ladder only on its own runs; coming down needs the machine and every slot clear.
 //! - On `Act`, one rung is climbed per period: every run that accepts a step is throttled
 //!   before any is frozen, and every one frozen before any is requeued; within a step the
 //!   lowest priority goes first, then the largest user of memory, then the oldest run
@@ -14,8 +17,9 @@
 //! - Requeued runs are gone; the daemon starts them again once [`Ladder::is_calm`].
 
 use std::cmp::Reverse;
+use std::collections::BTreeMap;
 
-use crate::config::{OnPressure, Priority, Response, Step};
+use crate::config::{Band, OnPressure, Priority, Response, Step};
 
 /// The fraction of its current usage a throttled run's `memory.high` is set to: low enough
 /// that the kernel reclaims at once, high enough that the run still makes progress.
@@ -34,41 +38,106 @@ pub struct Readings {
     pub mem_available: Option<u64>,
 }
 
+/// One slot's `memory.pressure` (the PSI of its cgroup) at one moment; `None` where the
+/// file gives no reading.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SlotReading {
+    /// `some avg10`, percent.
+    pub some_avg10: Option<f64>,
+    /// `full avg10`, percent.
+    pub full_avg10: Option<f64>,
+}
+
+/// The slots' readings, by slot name: only the slots read this period (those with runs in
+/// progress, when `protect.response` has a slot band).
+pub type SlotReadings = BTreeMap<String, SlotReading>;
+
 /// What the readings say, through `protect.response`'s bands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
-    /// A signal is past its `act`: climb one rung.
+    /// A machine signal is past its `act`: climb one rung, on any run.
     Act,
+    /// Only these slots' own `memory.pressure` is past its `act`: climb one rung on a run
+    /// of one of them.
+    ActIn(Vec<String>),
     /// Between the bands: stay.
     Hold,
     /// Every signal is back past its `clear`: come down one rung.
     Clear,
 }
 
-/// Classifies `r` by `response`'s bands. A signal without a reading neither acts nor
-/// keeps the ladder from clearing.
+/// Classifies the machine's readings `r` by `response`'s bands. A signal without a reading
+/// neither acts nor keeps the ladder from clearing.
 pub fn classify(response: &Response, r: &Readings) -> Signal {
     let psi = [
         (response.some_avg10, r.some_avg10),
         (response.full_avg10, r.full_avg10),
     ];
-    let psi = psi
-        .into_iter()
-        .filter_map(|(band, value)| Some((band?, value?)));
     let available = response
         .mem_available
         .zip(r.mem_available)
         .map(|(band, value)| (band.act.bytes(), band.clear.bytes(), value));
-    let mut act = false;
-    let mut clear = true;
-    for (band, value) in psi {
-        act |= value > band.act;
-        clear &= value < band.clear;
-    }
+    let (mut act, mut clear) = psi_verdict(&psi);
     if let Some((act_below, clear_above, value)) = available {
         act |= value < act_below;
         clear &= value > clear_above;
     }
+    verdict(act, clear)
+}
+
+/// Classifies one slot's `memory.pressure` by the slot bands (`slot_some_avg10`,
+/// `slot_full_avg10`).
+pub fn classify_slot(response: &Response, r: &SlotReading) -> Signal {
+    let psi = [
+        (response.slot_some_avg10, r.some_avg10),
+        (response.slot_full_avg10, r.full_avg10),
+    ];
+    let (act, clear) = psi_verdict(&psi);
+    verdict(act, clear)
+}
+
+/// The one signal for this period: the machine's `Act` acts everywhere; else the slots
+/// that act are where the ladder climbs; it comes down only when the machine and every
+/// slot read clear; anything else holds.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use slotcron::scheduler::ladder::{Signal, combine};
+/// let slots = BTreeMap::from([("a".to_owned(), Signal::Act), ("b".to_owned(), Signal::Clear)]);
+/// assert_eq!(combine(Signal::Clear, &slots), Signal::ActIn(vec!["a".to_owned()]));
+/// assert_eq!(combine(Signal::Act, &slots), Signal::Act);
+/// assert_eq!(combine(Signal::Clear, &BTreeMap::new()), Signal::Clear);
+/// ```
+pub fn combine(machine: Signal, slots: &BTreeMap<String, Signal>) -> Signal {
+    if machine == Signal::Act {
+        return Signal::Act;
+    }
+    let acting: Vec<String> = slots
+        .iter()
+        .filter(|(_, s)| **s == Signal::Act)
+        .map(|(name, _)| name.clone())
+        .collect();
+    if !acting.is_empty() {
+        Signal::ActIn(acting)
+    } else if machine == Signal::Clear && slots.values().all(|s| *s == Signal::Clear) {
+        Signal::Clear
+    } else {
+        Signal::Hold
+    }
+}
+
+/// Whether any PSI reading is above its band's `act`, and whether all are below `clear`
+/// (readings or bands missing are skipped).
+fn psi_verdict(psi: &[(Option<Band<f64>>, Option<f64>)]) -> (bool, bool) {
+    let (mut act, mut clear) = (false, true);
+    for (band, value) in psi.iter().filter_map(|(b, v)| Some(((*b)?, (*v)?))) {
+        act |= value > band.act;
+        clear &= value < band.clear;
+    }
+    (act, clear)
+}
+
+fn verdict(act: bool, clear: bool) -> Signal {
     match (act, clear) {
         (true, _) => Signal::Act,
         (false, true) => Signal::Clear,
@@ -174,7 +243,11 @@ impl Ladder {
         match signal {
             Signal::Act => {
                 self.pressed = true;
-                self.climb(runs).into_iter().collect()
+                self.climb(runs, None).into_iter().collect()
+            }
+            Signal::ActIn(slots) => {
+                self.pressed = true;
+                self.climb(runs, Some(&slots)).into_iter().collect()
             }
             Signal::Hold => Vec::new(),
             Signal::Clear => {
@@ -189,10 +262,13 @@ impl Ladder {
         }
     }
 
-    fn climb(&mut self, runs: &[RunView]) -> Option<Action> {
+    /// One rung up, on a run of `slots` if given (a slot's own pressure), else on any run.
+    fn climb(&mut self, runs: &[RunView], slots: Option<&[String]>) -> Option<Action> {
+        let in_scope = |r: &RunView| slots.is_none_or(|s| s.contains(&r.slot));
         for step in Step::ALL {
             let mut candidates: Vec<&RunView> = runs
                 .iter()
+                .filter(|r| in_scope(r))
                 .filter(|r| r.priority != Priority::Critical && r.accepts.accepts(step))
                 .filter(|r| !self.holds(r.token, step) && !self.requeued.contains(&r.token))
                 .collect();

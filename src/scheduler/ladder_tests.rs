@@ -1,5 +1,7 @@
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::config::{Band, ByteSize};
 
@@ -17,6 +19,11 @@ fn response() -> Response {
             act: ByteSize::new(100 * MIB),
             clear: ByteSize::new(300 * MIB),
         }),
+        slot_some_avg10: Some(Band {
+            act: 60.0,
+            clear: 20.0,
+        }),
+        slot_full_avg10: None,
     }
 }
 
@@ -193,4 +200,92 @@ fn the_same_inputs_give_the_same_actions() {
         }]
     );
     assert_eq!(decide(), decide());
+}
+
+fn in_slot(slot: &str, token: u64, priority: Priority, mib: u64) -> RunView {
+    RunView {
+        slot: slot.into(),
+        ..run(token, priority, OnPressure::DEFAULT, mib)
+    }
+}
+
+fn slot_psi(some: f64) -> SlotReading {
+    SlotReading {
+        some_avg10: Some(some),
+        full_avg10: Some(99.0),
+    }
+}
+
+#[test]
+fn a_slot_s_own_pressure_acts_clears_and_holds_by_the_slot_bands() {
+    let r = response();
+    assert_eq!(classify_slot(&r, &slot_psi(61.0)), Signal::Act);
+    assert_eq!(classify_slot(&r, &slot_psi(30.0)), Signal::Hold);
+    assert_eq!(
+        classify_slot(&r, &slot_psi(19.0)),
+        Signal::Clear,
+        "its full avg10 has no band"
+    );
+    assert_eq!(classify_slot(&r, &SlotReading::default()), Signal::Clear);
+    // The machine's bands do not apply to a slot, nor the slot's to the machine.
+    assert_eq!(classify(&r, &read(50.0, 500)), Signal::Act);
+    assert_eq!(classify_slot(&r, &slot_psi(50.0)), Signal::Hold);
+}
+
+#[test]
+fn one_slot_s_pressure_climbs_on_its_own_runs_only_and_all_must_clear() {
+    let runs = [
+        in_slot("heavy", 1, Priority::Medium, 500),
+        in_slot("light", 2, Priority::Low, 900),
+        in_slot("heavy", 3, Priority::Low, 100),
+    ];
+    let heavy = || {
+        BTreeMap::from([
+            ("heavy".to_owned(), Signal::Act),
+            ("light".into(), Signal::Clear),
+        ])
+    };
+    let signal = combine(Signal::Clear, &heavy());
+    assert_eq!(signal, Signal::ActIn(vec!["heavy".into()]));
+    let mut ladder = Ladder::default();
+    let mut taken = Vec::new();
+    for _ in 0..5 {
+        taken.extend(ladder.decide(signal.clone(), &runs));
+    }
+    // The low run of `light`, the lowest of all, is never touched: its slot is calm.
+    assert_eq!(
+        taken,
+        [
+            Action::Throttle {
+                token: 3,
+                high: 90 * MIB
+            },
+            Action::Throttle {
+                token: 1,
+                high: 450 * MIB
+            },
+            Action::Freeze { token: 3 },
+            Action::Freeze { token: 1 },
+        ]
+    );
+    let light_holds = BTreeMap::from([
+        ("heavy".to_owned(), Signal::Clear),
+        ("light".into(), Signal::Hold),
+    ]);
+    assert_eq!(
+        combine(Signal::Clear, &light_holds),
+        Signal::Hold,
+        "a slot in its gap"
+    );
+    assert_eq!(combine(Signal::Hold, &BTreeMap::new()), Signal::Hold);
+    assert_eq!(
+        combine(Signal::Act, &heavy()),
+        Signal::Act,
+        "the machine acts everywhere"
+    );
+    assert_eq!(
+        ladder.decide(Signal::Clear, &runs),
+        [Action::Thaw { token: 1 }],
+        "coming down is the ladder's, whatever made it climb"
+    );
 }

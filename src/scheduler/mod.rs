@@ -19,7 +19,7 @@ pub use admission::{
     Admission, Admitted, Floor, Hold, Pending, QueueFull, REQUEUE_TRIGGER, SlotBook, SlotSpec, hold,
 };
 pub use due::{Asker, Decision, DueJob, LastOutcome, Off, decide};
-pub use ladder::{Action, Ladder, Readings, RunView, Signal};
+pub use ladder::{Action, Ladder, Readings, RunView, Signal, SlotReading, SlotReadings};
 pub use policy::{BreakerState, breaker_state, retry_backoff};
 pub use protect::{Look, MachineState, ProtectGate};
 pub use timeline::Timeline;

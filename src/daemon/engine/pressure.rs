@@ -6,33 +6,53 @@
 //! Sampling starts when a run starts and stops when no run is active and the ladder is
 //! calm. Requeued runs wait in their slot's queue until it is.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::cgroup::{CgroupError, CgroupFs, Hierarchy, RunCgroup};
-use crate::config::{ByteSize, OnPressure, Step, format_duration};
+use crate::config::{ByteSize, OnPressure, Response, Step, format_duration};
 use crate::control::live::LiveEvent;
 use crate::runner::Enforcer;
-use crate::scheduler::ladder::{Action, Readings, RunView, classify};
+use crate::scheduler::ladder::{
+    Action, Readings, RunView, Signal, SlotReading, SlotReadings, classify, classify_slot, combine,
+};
 
 use super::{Active, Engine, REQUEUE_NOTE, REQUEUE_TRIGGER, Wake};
 use crate::model::RunStatus;
 use crate::scheduler::Pending;
 use crate::store::RunRecord;
 
-/// The readings in words, for events and logs.
-fn describe(r: &Readings) -> String {
+/// The readings in words, for events and logs: the machine's, then each slot's read.
+fn describe(r: &Readings, slots: &SlotReadings) -> String {
     let percent = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}%"));
     let available = r
         .mem_available
         .map_or("-".to_owned(), |b| ByteSize::new(b).to_string());
-    format!(
+    let mut text = format!(
         "PSI memory some avg10 {}, full avg10 {}, MemAvailable {available}",
         percent(r.some_avg10),
         percent(r.full_avg10)
-    )
+    );
+    for (slot, psi) in slots {
+        text.push_str(&format!(
+            "; slot {slot} memory.pressure some avg10 {}, full avg10 {}",
+            percent(psi.some_avg10),
+            percent(psi.full_avg10)
+        ));
+    }
+    text
+}
+
+/// The signal for this period: the machine's readings and each slot's through their bands.
+fn judge(response: &Response, machine: &Readings, slots: &SlotReadings) -> Signal {
+    let by_slot = slots
+        .iter()
+        .map(|(name, r)| (name.clone(), classify_slot(response, r)))
+        .collect();
+    combine(classify(response, machine), &by_slot)
 }
 
 impl Engine {
@@ -63,14 +83,41 @@ impl Engine {
         }
         let runs = self.pressure_views(tree);
         let readings = self.machine.readings();
-        let actions = self.ladder.decide(classify(&response, &readings), &runs);
+        let slots = self.slot_readings(tree, &response);
+        let actions = self
+            .ladder
+            .decide(judge(&response, &readings, &slots), &runs);
+        let why = describe(&readings, &slots);
         for action in actions {
-            self.carry_out(tree, action, &readings, now).await;
+            self.carry_out(tree, action, &why, now).await;
         }
         self.arm_pressure(now);
         if self.ladder.is_calm() && self.admission.queued_total() > 0 {
             self.dispatch(now).await;
         }
+    }
+
+    /// Each slot's own `memory.pressure`, for the slots with runs in progress, when a slot
+    /// band is set (else nothing is read). A slot whose file cannot be read has no reading.
+    fn slot_readings(&self, tree: &Hierarchy, response: &Response) -> SlotReadings {
+        if !response.reads_slots() {
+            return SlotReadings::new();
+        }
+        let slots: BTreeSet<&str> = self.active.values().map(|a| a.slot.as_str()).collect();
+        slots
+            .into_iter()
+            .map(|slot| {
+                let psi = tree.slot_memory_pressure(slot).unwrap_or_else(|error| {
+                    debug!(slot, %error, "reading the slot's memory.pressure");
+                    None
+                });
+                let reading = SlotReading {
+                    some_avg10: psi.map(|p| p.some.avg10),
+                    full_avg10: psi.and_then(|p| p.full).map(|f| f.avg10),
+                };
+                (slot.to_owned(), reading)
+            })
+            .collect()
     }
 
     /// The active runs the ladder may act on: recorded ones with a cgroup. A run whose job
@@ -104,13 +151,7 @@ impl Engine {
     /// Writes `action` to its run's cgroup and notes it on the run's [`PressureClock`];
     /// then records it (history, live event, `/metrics`), or, if the write failed, forgets
     /// the run's rungs.
-    async fn carry_out(
-        &mut self,
-        tree: &Hierarchy,
-        action: Action,
-        readings: &Readings,
-        now: DateTime<Utc>,
-    ) {
+    async fn carry_out(&mut self, tree: &Hierarchy, action: Action, why: &str, now: DateTime<Utc>) {
         let token = action.token();
         let Some(active) = self.active.get_mut(&token) else {
             return;
@@ -123,7 +164,7 @@ impl Engine {
             return;
         };
         let job = active.job.clone();
-        let message = format!("{what}; {}", describe(readings));
+        let message = format!("{what}; {why}");
         match written {
             Ok(()) => {
                 info!(%job, run_id, step = action.name(), %message, "pressure");

@@ -27,7 +27,12 @@ struct World {
 
 /// The harness's engine, its runs given cgroups on a fake below `_dir`.
 async fn world(jobs: &[(&str, &str)]) -> World {
-    let mut h = harness(SLOTS, jobs).await;
+    world_with(SLOTS, &["default"], jobs).await
+}
+
+/// As [`world`], with `config` after `slots:` and these slots laid out on the fake.
+async fn world_with(config: &str, slots: &[&str], jobs: &[(&str, &str)]) -> World {
+    let mut h = harness(config, jobs).await;
     let dir = h._dir.path().to_path_buf();
     let fake =
         Arc::new(FakeFs::new_root(&dir.join("cgroup2"), &["cpu", "memory", "pids"]).unwrap());
@@ -35,7 +40,10 @@ async fn world(jobs: &[(&str, &str)]) -> World {
         .add_delegated("slotcron.service", &["cpu", "memory", "pids"])
         .unwrap();
     let fs: Arc<dyn CgroupFs> = fake.clone();
-    let slots = vec![("default".to_owned(), Limits::default())];
+    let slots: Vec<_> = slots
+        .iter()
+        .map(|s| ((*s).to_owned(), Limits::default()))
+        .collect();
     let tree = Hierarchy::prepare(fs, &root, false, &Limits::default(), &slots).unwrap();
     let enforcer = Arc::new(Enforcer::Cgroup(tree));
     let engine = &mut h.engine;
@@ -63,11 +71,25 @@ impl World {
     }
 
     fn cgroup(&self, run_id: i64) -> PathBuf {
-        self.tree_root.join(format!("jobs/default/run-{run_id}"))
+        self.cgroup_in("default", run_id)
+    }
+
+    fn cgroup_in(&self, slot: &str, run_id: i64) -> PathBuf {
+        self.tree_root.join(format!("jobs/{slot}/run-{run_id}"))
     }
 
     fn knob(&self, run_id: i64, knob: &str) -> String {
         self.fake.knob(&self.cgroup(run_id).join(knob)).unwrap()
+    }
+
+    /// Sets `slot`'s own `memory.pressure` to `some` percent (`some avg10`).
+    fn slot_psi(&self, slot: &str, some: f64) {
+        let path = self.tree_root.join(format!("jobs/{slot}/memory.pressure"));
+        let text = format!(
+            "some avg10={some:.2} avg60=0.00 avg300=0.00 total=1\n\
+             full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+        );
+        self.fake.set_knob(&path, &text).unwrap();
     }
 
     async fn tick(&mut self) {
@@ -329,5 +351,76 @@ async fn each_step_is_published_with_the_run_s_state_after_it_and_counted() {
         [Some(1); 4]
     );
     assert_eq!(counted.get("requeue"), None);
+    w.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_slot_s_own_pressure_acts_on_its_runs_alone() {
+    let config = "  default: { max_concurrent: 4, memory_max: 4G }\n  \
+        heavy: { max_concurrent: 4, memory_max: 4G }\n\
+        protect:\n  response: { period: 1s, slot_some_avg10: { act: 50, clear: 10 } }\n";
+    let jobs = [
+        ("calm", "command: sleep 30\npriority: low\n"),
+        ("big", "command: sleep 30\npriority: medium\nslot: heavy\n"),
+    ];
+    let mut w = world_with(config, &["default", "heavy"], &jobs).await;
+    w.h.manual("calm").await;
+    w.h.manual("big").await;
+    let calm = w.h.wait_recorded("calm").await;
+    let big = w.h.wait_recorded("big").await;
+    let big_dir = w.cgroup_in("heavy", big);
+    w.fake
+        .set_knob(&big_dir.join("memory.current"), &format!("{}\n", 100 * MIB))
+        .unwrap();
+    let calm_writes = w.writes_to(&w.cgroup(calm));
+    // The machine's own PSI is no signal here, however high.
+    w.psi(95.0);
+    w.slot_psi("heavy", 70.0);
+    w.tick().await;
+    w.tick().await;
+    assert_eq!(
+        w.fake.knob(&big_dir.join("memory.high")).unwrap(),
+        (90 * MIB).to_string()
+    );
+    assert_eq!(w.fake.knob(&big_dir.join("cgroup.freeze")).unwrap(), "1");
+    assert_eq!(
+        w.writes_to(&w.cgroup(calm)),
+        calm_writes,
+        "the calm slot's low run: untouched"
+    );
+    let (_, throttled) = &w.event_kinds(big)[0];
+    assert!(
+        throttled.contains("slot heavy memory.pressure some avg10 70.0%"),
+        "{throttled}"
+    );
+    w.slot_psi("heavy", 30.0);
+    w.tick().await;
+    assert_eq!(
+        w.fake.knob(&big_dir.join("cgroup.freeze")).unwrap(),
+        "1",
+        "in its gap: held"
+    );
+    w.slot_psi("heavy", 5.0);
+    w.tick().await;
+    w.tick().await;
+    assert_eq!(w.fake.knob(&big_dir.join("cgroup.freeze")).unwrap(), "0");
+    assert_eq!(w.fake.knob(&big_dir.join("memory.high")).unwrap(), "max");
+    assert!(w.h.engine.ladder.is_calm());
+    w.stop_all().await;
+}
+
+#[tokio::test]
+async fn without_a_slot_band_no_slot_file_is_read() {
+    let mut w = world(&[("low", LOW)]).await;
+    w.h.manual("low").await;
+    w.h.wait_recorded("low").await;
+    let slot_psi = w.tree_root.join("jobs/default/memory.pressure");
+    // Unparsable: read, it would show in the event; it is not read.
+    w.fake.set_knob(&slot_psi, "garbage\n").unwrap();
+    w.psi(60.0);
+    w.tick().await;
+    let low = w.h.runs("low")[0].id;
+    let (_, throttled) = &w.event_kinds(low)[0];
+    assert!(!throttled.contains("slot default"), "{throttled}");
     w.stop_all().await;
 }
