@@ -2,7 +2,7 @@
 //! `12.3 s`, `4.41 MiB` against `4.45 MiB`, never "4.4 MiB against a usual 4.4 MiB". One
 //! home for alert messages and evidence, so every place that shows them agrees.
 
-use super::effect::Figure;
+use crate::model::Figure;
 
 /// A figure's amount: a duration in milliseconds or a size in bytes.
 ///

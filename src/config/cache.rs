@@ -12,6 +12,19 @@ use std::sync::Arc;
 
 use super::job::Job;
 
+/// A job file by name: `*.yaml` or `*.yml`, not hidden (editors' swap and temp files are).
+pub(super) fn is_job_file(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_none_or(|n| n.starts_with('.'));
+    let yaml = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    );
+    yaml && !hidden
+}
+
 /// What identifies one version of a file's content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Stamp {
@@ -84,7 +97,7 @@ impl ParseCache {
         let mut count = 0;
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
-            if !super::catalog::is_job_file(&path) {
+            if !is_job_file(&path) {
                 continue;
             }
             count += 1;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::cache::{ParseCache, Stamp};
+use super::cache::{ParseCache, Stamp, is_job_file};
 use super::graph::{self, Edge};
 use super::job::Job;
 use super::job_parse::ParsedJob;
@@ -222,19 +222,6 @@ pub fn why_not_a_folder(path: &Path) -> Option<String> {
 /// The fields whose names a job waits on, in the order problems name them.
 fn waits_on(job: &Job) -> impl Iterator<Item = (&'static str, &Vec<String>)> {
     [("depends_on", &job.depends_on), ("after", &job.after)].into_iter()
-}
-
-/// A job file by name: `*.yaml` or `*.yml`, not hidden (editors' swap and temp files are).
-pub(super) fn is_job_file(path: &Path) -> bool {
-    let hidden = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .is_none_or(|n| n.starts_with('.'));
-    let yaml = matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    );
-    yaml && !hidden
 }
 
 /// Fewer files than this are parsed on the calling thread: threads cost more than they save.

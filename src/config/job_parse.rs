@@ -95,7 +95,11 @@ impl ParsedJob {
         let jitter = policy::jitter(&mut f, raw.jitter.as_ref());
         let catch_up = policy::catch_up(&mut f, raw.catch_up.as_deref());
         let breaker = policy::breaker(&mut f, raw.breaker.as_ref());
-        let on_pressure = pressure::on_pressure(&mut f, raw.on_pressure.as_deref(), priority);
+        let on_pressure = pressure::on_pressure(
+            &mut f,
+            raw.on_pressure.as_deref(),
+            priority == Priority::Critical,
+        );
         not_itself(&mut f, &name, [&raw.depends_on, &raw.blocks, &raw.after]);
         let user = not_empty(&mut f, "user", raw.user);
         let group = not_empty(&mut f, "group", raw.group);

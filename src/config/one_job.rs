@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::catalog::{Catalog, is_job_file, read_and_parse};
+use super::cache::is_job_file;
+use super::catalog::{Catalog, read_and_parse};
 use super::job::valid_name;
 use super::settings::Settings;
 

@@ -10,7 +10,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::fields::Fields;
-use super::job::Priority;
 use super::raw::{RawBand, RawResponse};
 use super::units::{ByteSize, duration_text, format_duration};
 
@@ -103,11 +102,12 @@ impl Serialize for OnPressure {
     }
 }
 
-/// `on_pressure:` of a job of `priority`. Absent: [`OnPressure::DEFAULT`], or
-/// [`OnPressure::NONE`] for a critical job; a critical job that lists a step is a problem.
-pub fn on_pressure(f: &mut Fields<'_>, raw: Option<&[String]>, priority: Priority) -> OnPressure {
+/// `on_pressure:` of a job, `critical` when its `priority` is. Absent:
+/// [`OnPressure::DEFAULT`], or [`OnPressure::NONE`] for a critical job; a critical job that
+/// lists a step is a problem.
+pub fn on_pressure(f: &mut Fields<'_>, raw: Option<&[String]>, critical: bool) -> OnPressure {
     let Some(names) = raw else {
-        return if priority == Priority::Critical {
+        return if critical {
             OnPressure::NONE
         } else {
             OnPressure::DEFAULT
@@ -132,7 +132,7 @@ pub fn on_pressure(f: &mut Fields<'_>, raw: Option<&[String]>, priority: Priorit
             Step::Requeue => accepted.requeue = true,
         }
     }
-    if priority == Priority::Critical && accepted != OnPressure::NONE {
+    if critical && accepted != OnPressure::NONE {
         f.problem(
             "on_pressure",
             format!("[{}]", names.join(", ")),

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 
-use crate::control::SlotStatus;
 use crate::metrics::{JobMetrics, PressureMetrics, SlotMetrics, Snapshot};
 use crate::model::{PressureState, PressureView};
 use crate::scheduler::ladder::Action;
@@ -18,7 +17,7 @@ pub use crate::control::handle::{
 };
 
 use super::engine::Engine;
-use super::requests::{self, Outcome, Refusal};
+use super::requests::{self, Outcome, Refusal, running_per_job, slots};
 
 /// Answers one question (on the event loop). Actions are refused once the daemon stops.
 pub async fn answer(engine: &mut Engine, query: Query) {
@@ -102,44 +101,6 @@ pub fn pressure_metrics(engine: &Engine) -> PressureMetrics {
             .collect(),
         throttled: held(PressureState::Throttled),
         frozen: held(PressureState::Frozen),
-    }
-}
-
-/// How many runs of each job are in progress (jobs without one are absent).
-pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
-    let mut running: HashMap<&str, u32> = HashMap::new();
-    for active in engine.active_runs() {
-        *running.entry(active.job.as_str()).or_default() += 1;
-    }
-    running
-}
-
-/// The slots' books, in configuration order.
-pub fn slots(engine: &Engine) -> SlotsReport {
-    let slots = engine
-        .slot_books()
-        .map(|book| {
-            let slot = engine.settings().slots.get(&book.spec.name);
-            SlotBook {
-                status: SlotStatus {
-                    name: book.spec.name.clone(),
-                    max_concurrent: book.spec.max_concurrent,
-                    running: book.running,
-                    queued: book.queue_len() as u32,
-                    queue_limit: book.spec.queue_limit,
-                    memory_max: book.spec.memory_budget,
-                    memory_reserved: book.reserved,
-                },
-                cpu_max_percent: slot.map_or(100.0, |s| s.cpu_max_percent),
-                pids_max: slot.and_then(|s| s.pids_max),
-            }
-        })
-        .collect();
-    SlotsReport {
-        slots,
-        memory_max: engine.settings().memory_max.map(|m| m.bytes()),
-        enforcement: engine.enforcer().describe(),
-        paused: engine.paused().map(str::to_owned),
     }
 }
 

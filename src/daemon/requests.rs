@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use tracing::info;
 
+use crate::control::handle::{SlotBook, SlotsReport};
 use crate::control::protocol::{
     JobState, JobStatus, Request, Response, RunningRun, SlotStatus, StatusReport,
 };
@@ -129,13 +130,51 @@ pub fn job_state(
     }
 }
 
+/// How many runs of each job are in progress (jobs without one are absent).
+pub fn running_per_job(engine: &Engine) -> HashMap<&str, u32> {
+    let mut running: HashMap<&str, u32> = HashMap::new();
+    for active in engine.active_runs() {
+        *running.entry(active.job.as_str()).or_default() += 1;
+    }
+    running
+}
+
+/// The slots' books, in configuration order.
+pub fn slots(engine: &Engine) -> SlotsReport {
+    let slots = engine
+        .slot_books()
+        .map(|book| {
+            let slot = engine.settings().slots.get(&book.spec.name);
+            SlotBook {
+                status: SlotStatus {
+                    name: book.spec.name.clone(),
+                    max_concurrent: book.spec.max_concurrent,
+                    running: book.running,
+                    queued: book.queue_len() as u32,
+                    queue_limit: book.spec.queue_limit,
+                    memory_max: book.spec.memory_budget,
+                    memory_reserved: book.reserved,
+                },
+                cpu_max_percent: slot.map_or(100.0, |s| s.cpu_max_percent),
+                pids_max: slot.and_then(|s| s.pids_max),
+            }
+        })
+        .collect();
+    SlotsReport {
+        slots,
+        memory_max: engine.settings().memory_max.map(|m| m.bytes()),
+        enforcement: engine.enforcer().describe(),
+        paused: engine.paused().map(str::to_owned),
+    }
+}
+
 /// The whole picture for `slotcron status`.
 pub async fn status(engine: &Engine) -> StatusReport {
     let now = engine.now();
     let running = running_runs(engine, now).await;
-    let report = super::query::slots(engine);
+    let report = slots(engine);
     let slots = report.slots.into_iter().map(SlotStatus::from).collect();
-    let running_jobs = super::query::running_per_job(engine);
+    let running_jobs = running_per_job(engine);
     let jobs = engine
         .registry()
         .jobs

@@ -8,8 +8,6 @@ use chrono::{DateTime, Utc};
 use crate::model::{RunStatus, RunUsage};
 use crate::store::RunCompletion;
 
-use super::reap::{rusage_peak, timeval_usec};
-
 /// How the main process ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -140,6 +138,17 @@ pub fn lost(
         error: Some(error),
         pressure: None,
     }
+}
+
+/// A `timeval` (rusage's times) in microseconds; a negative part counts as 0.
+fn timeval_usec(tv: libc::timeval) -> u64 {
+    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
+}
+
+/// Without a cgroup, the best peak figure is the largest resident set of the process and
+/// its waited-for children (`ru_maxrss`, KiB).
+fn rusage_peak(usage: &libc::rusage) -> Option<u64> {
+    (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
 }
 
 /// The record of a run that never started.

@@ -153,13 +153,3 @@ pub fn wait4(pid: i32) -> Waited {
     };
     Ok((ending, usage))
 }
-
-pub fn timeval_usec(tv: libc::timeval) -> u64 {
-    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
-}
-
-/// Without a cgroup, the best peak figure is the largest resident set of the process and
-/// its waited-for children (`ru_maxrss`, KiB).
-pub fn rusage_peak(usage: &libc::rusage) -> Option<u64> {
-    (usage.ru_maxrss > 0).then(|| usage.ru_maxrss as u64 * 1024)
-}
