@@ -372,9 +372,7 @@ impl<'a> Sim<'a> {
         let replaces = |job: &str| {
             (index.get(job)).is_some_and(|&j| jobs[j].job.concurrency == Concurrency::Replace)
         };
-        let admitted = self
-            .admission
-            .admit_on(&floor, replaces, |a, b| links.blocks(a, b));
+        let admitted = self.admission.admit_on(&floor, replaces, links);
         for run in admitted {
             self.begin(run.0);
         }

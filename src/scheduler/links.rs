@@ -3,7 +3,7 @@
 //! jobs in one pass; the daemon's registry and the forecast (`crate::plan`) ask the same
 //! [`Links`], so a chain or a block means the same to both.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::config::Job;
 
@@ -13,12 +13,10 @@ pub struct Links {
     /// For each job, the jobs that name it in `after:` (started when it succeeds), in the
     /// order the jobs were given.
     followers: HashMap<String, Vec<String>>,
-    /// Each `blocks:` entry as (job, blocked), as written; [`Links::blocks`] reads it both
-    /// ways.
-    blocked: HashSet<(String, String)>,
-    /// Jobs on either side of a `blocks:` entry; admission looks for conflicts only for
-    /// these, so the common case costs one hash probe per queued run.
-    blocking: HashSet<String>,
+    /// For each job on either side of a `blocks:` entry, the jobs it may not run beside
+    /// (`blocks:` read both ways). Admission asks for every queued run against every
+    /// running one, so a job without an entry costs one hash probe and no comparison.
+    apart: HashMap<String, Vec<String>>,
 }
 
 impl Links {
@@ -27,9 +25,8 @@ impl Links {
         let mut links = Links::default();
         for job in jobs {
             for blocked in &job.blocks {
-                links.blocking.insert(job.name.clone());
-                links.blocking.insert(blocked.clone());
-                links.blocked.insert((job.name.clone(), blocked.clone()));
+                links.keep_apart(&job.name, blocked);
+                links.keep_apart(blocked, &job.name);
             }
             for leader in &job.after {
                 links
@@ -42,18 +39,26 @@ impl Links {
         links
     }
 
+    fn keep_apart(&mut self, a: &str, b: &str) {
+        let others = self.apart.entry(a.to_owned()).or_default();
+        if !others.iter().any(|o| o == b) {
+            others.push(b.to_owned());
+        }
+    }
+
     /// The jobs that start when `leader` succeeds (`after: [leader]`).
     pub fn followers(&self, leader: &str) -> &[String] {
         self.followers.get(leader).map_or(&[], Vec::as_slice)
     }
 
+    /// The jobs `job` may not run beside (`blocks:` either way); empty for most jobs.
+    pub fn apart_from(&self, job: &str) -> &[String] {
+        self.apart.get(job).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether `a` and `b` may not run at the same time (`blocks:` either way).
     pub fn blocks(&self, a: &str, b: &str) -> bool {
-        if !self.blocking.contains(a) {
-            return false;
-        }
-        let pair = |x: &str, y: &str| self.blocked.contains(&(x.to_owned(), y.to_owned()));
-        pair(a, b) || pair(b, a)
+        self.apart_from(a).iter().any(|o| o == b)
     }
 }
 
@@ -83,5 +88,7 @@ mod tests {
         assert!(links.followers("c").is_empty());
         assert!(links.blocks("a", "b") && links.blocks("b", "a"));
         assert!(!links.blocks("a", "a") && !links.blocks("a", "c") && !links.blocks("c", "d"));
+        assert_eq!(links.apart_from("b"), ["a"]);
+        assert!(links.apart_from("c").is_empty());
     }
 }

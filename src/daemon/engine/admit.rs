@@ -183,8 +183,7 @@ impl Engine {
         let replaces = |job: &str| {
             (registry.jobs.get(job)).is_some_and(|e| e.job.concurrency == Concurrency::Replace)
         };
-        let admitted =
-            (self.admission).admit_on(&floor, replaces, |a, b| registry.links.blocks(a, b));
+        let admitted = (self.admission).admit_on(&floor, replaces, &registry.links);
         for run in admitted {
             self.start(run.0);
         }

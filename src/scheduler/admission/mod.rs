@@ -15,6 +15,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Priority, Settings};
 
+use super::Links;
+
 mod hold;
 pub use hold::{Floor, Hold, REQUEUE_TRIGGER, hold};
 
@@ -237,14 +239,19 @@ impl Admission {
 
     /// Takes every queued run that may start now on `floor`: [`Admission::admit`] with
     /// [`hold`] as its test. `replaces(job)`: whether the job has `concurrency: replace`;
-    /// `blocks(a, b)`: whether jobs `a` and `b` may not run at the same time.
+    /// `links`: which jobs may not run at the same time (`blocks:`).
     pub fn admit_on(
         &mut self,
         floor: &Floor<'_>,
         replaces: impl Fn(&str) -> bool,
-        blocks: impl Fn(&str, &str) -> bool,
+        links: &Links,
     ) -> Vec<Admitted> {
-        self.admit(|run, so_far| hold(run, replaces(&run.job), floor, so_far, &blocks).is_none())
+        self.admit(|run, so_far| {
+            // One lookup per run, not one per running job: most jobs block nothing.
+            let apart = links.apart_from(&run.job);
+            let blocks = |_: &str, other: &str| apart.iter().any(|o| o == other);
+            hold(run, replaces(&run.job), floor, so_far, blocks).is_none()
+        })
     }
 
     /// Counts a run that is already going (adopted after a restart) against its slot.
