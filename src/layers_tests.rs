@@ -40,8 +40,8 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "after a run, exports, how the daemon is asked",
-        &["followup", "export", "control"],
+        "after a run, exports, how the daemon is asked, the forecast",
+        &["followup", "export", "control", "plan"],
     ),
     ("HTTP server (the daemon starts it)", &["http"]),
     ("daemon", &["daemon"]),

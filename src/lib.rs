@@ -21,6 +21,8 @@
 //! - [`gate`]: admission of connections within a budget, evicting the longest-idle.
 //! - [`control`]: how the daemon is asked: the Unix-socket protocol, server and client, and
 //!   the handle, outcomes and live events the HTTP server shares with the daemon.
+//! - [`plan`]: the forecast: the next hours played through the scheduler's own rules on a
+//!   virtual clock, each run lasting what its baseline says.
 //! - [`followup`]: what history does with a finished run (alerts, baseline), for every run.
 //! - [`alerts`]: rules that turn finished runs into alerts, and the alerts' lifecycle.
 //! - [`discover`]: finds scripts in folders and proposes a disabled job file for each.
@@ -56,6 +58,7 @@ pub mod jobfiles;
 pub mod metrics;
 pub mod model;
 pub mod owner_only;
+pub mod plan;
 pub mod printable;
 pub mod retention;
 pub mod runner;

@@ -13,6 +13,7 @@ mod history;
 mod import;
 mod jobs;
 mod next;
+mod plan;
 mod prune;
 mod request;
 mod run;
@@ -73,6 +74,9 @@ pub enum Command {
     Prune(prune::PruneArgs),
     /// Show a job's next fire times, in its zone and in UTC.
     Next(next::NextArgs),
+    /// Forecast the next hours (default 24) through the scheduler's own rules: each run's
+    /// queue time, start, end and wait, each slot's peaks, and what to look at.
+    Plan(plan::PlanArgs),
     /// Ask the running daemon for its slots, runs in progress, jobs and problems.
     Status(status::StatusArgs),
     /// Ask the daemon to queue a run of a job now.
@@ -127,6 +131,7 @@ pub fn execute(cli: Cli) -> ExitCode {
         Command::History(args) => history::history(config, &args),
         Command::Daemon(args) => daemon::daemon(config, &args),
         Command::Next(args) => next::next(config, &args),
+        Command::Plan(args) => plan::plan(config, &args),
         Command::Prune(args) => prune::prune(config, &args),
         Command::Status(args) => status::status(config, &args),
         Command::Trigger(a) => request::send(config, &Request::Trigger { job: a.job }),

@@ -200,7 +200,7 @@ fn render(subject: &Subject, times: &[DateTime<Utc>]) -> String {
 }
 
 /// `--from`: RFC 3339, or a wall-clock `YYYY-MM-DD HH:MM[:SS]` (a `T` may stand for the space).
-fn parse_from(text: &str) -> Result<From, String> {
+pub(super) fn parse_from(text: &str) -> Result<From, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(From::Instant(at.with_timezone(&Utc)));
     }

@@ -295,6 +295,12 @@ fn serve_http(
         state.access = access.unwrap_or_default();
         state.health = settings.health;
         state.clock = engine.clock().clone();
+        state.settings = Some(settings.clone());
+        // The engine's own reader, so a test's fixed memory is the forecast's too.
+        let machine = engine.machine().clone();
+        state.mem_available = Some(crate::http::plan::MemAvailable(Arc::new(move || {
+            machine.machine_state().ok()?.mem_available
+        })));
         let limits = crate::http::ServerLimits {
             connections: descriptor_budget(settings).http,
             ..crate::http::ServerLimits::default()

@@ -3,14 +3,14 @@
 //! last good version scheduled (and its error shown by `status`); a deleted file
 //! unschedules its job.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use crate::config::{Catalog, Job, Problem};
-use crate::scheduler::{BreakerState, breaker_state};
+use crate::scheduler::{BreakerState, Links, job_breaker};
 use crate::store::{JobControl, JobRow, JobSummary, Store, StoreError, SyncSummary};
 
 /// One scheduled job.
@@ -44,21 +44,12 @@ impl JobEntry {
 
     /// The file's `enabled:`, unless `slotcron enable/disable` overrides it.
     pub fn enabled(&self) -> bool {
-        self.control.enabled_override.unwrap_or(self.job.enabled)
+        self.control.enabled(self.job.enabled)
     }
 
     /// The job's circuit breaker at `now` (always closed without `breaker:`).
     pub fn breaker(&self, now: DateTime<Utc>) -> BreakerState {
-        match &self.job.breaker {
-            None => BreakerState::Closed,
-            Some(b) => breaker_state(
-                b.failures,
-                b.cooldown,
-                self.summary.consecutive_failures,
-                self.summary.last_failure_at,
-                now,
-            ),
-        }
+        job_breaker(self.job.breaker.as_ref(), &self.summary, now)
     }
 }
 
@@ -82,11 +73,8 @@ pub struct Registry {
     pub jobs: BTreeMap<String, JobEntry>,
     /// Problems of the last load (files that did not load, bad references).
     pub problems: Vec<Problem>,
-    /// For each job, the jobs that name it in `after:` (started when it succeeds).
-    pub followers: HashMap<String, Vec<String>>,
-    /// Jobs on either side of a `blocks:` relation; admission looks for conflicts only
-    /// for these, so the common case costs nothing per running run.
-    pub blocking: HashSet<String>,
+    /// `after:` chains and `blocks:` between the jobs.
+    pub links: Links,
 }
 
 impl Registry {
@@ -147,34 +135,13 @@ impl Registry {
             }
         }
         self.problems = catalog.problems;
-        self.followers = HashMap::new();
-        self.blocking = HashSet::new();
-        for entry in self.jobs.values() {
-            if !entry.job.blocks.is_empty() {
-                self.blocking.insert(entry.job.name.clone());
-                self.blocking.extend(entry.job.blocks.iter().cloned());
-            }
-            for leader in &entry.job.after {
-                self.followers
-                    .entry(leader.clone())
-                    .or_default()
-                    .push(entry.job.name.clone());
-            }
-        }
+        self.links = Links::new(self.jobs.values().map(|entry| &*entry.job));
         changes
     }
 
     /// Whether `a` and `b` may not run at the same time (`blocks:` either way).
     pub fn blocks(&self, a: &str, b: &str) -> bool {
-        if !self.blocking.contains(a) {
-            return false;
-        }
-        let names = |x: &str, y: &str| {
-            self.jobs
-                .get(x)
-                .is_some_and(|e| e.job.blocks.iter().any(|n| n == y))
-        };
-        names(a, b) || names(b, a)
+        self.links.blocks(a, b)
     }
 }
 
@@ -280,7 +247,7 @@ mod tests {
             no_state,
         );
         assert_eq!(first.added, ["a", "b"]);
-        assert_eq!(reg.followers["a"], ["b"]);
+        assert_eq!(reg.links.followers("a"), ["b"]);
 
         let second = reg.apply(
             catalog(&[
@@ -310,7 +277,7 @@ mod tests {
         assert_eq!(third.removed, ["b"]);
         assert_eq!(third.rescheduled, ["a"], "the schedule changed");
         assert!(reg.jobs["a"].broken.is_none());
-        assert!(reg.followers.is_empty());
+        assert!(reg.links.followers("a").is_empty());
     }
 
     #[test]

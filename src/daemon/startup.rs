@@ -3,9 +3,10 @@
 //! put every job's next fire time on the timeline.
 
 use chrono::{DateTime, Utc};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::{CatchUp, Schedule};
+use crate::scheduler::firing;
 
 use super::DaemonError;
 use super::engine::{Engine, Origin};
@@ -82,20 +83,11 @@ pub async fn start(engine: &mut Engine, boot_id: Option<&str>) -> Result<(), Dae
     Ok(())
 }
 
-/// For `catch_up: once`: the first fire time between the job's last run and now, if any.
-/// A job that never ran has nothing to catch up.
+/// For `catch_up: once`: the first fire time between the job's last run and now, if any
+/// ([`firing::missed_fire`]).
 fn missed_since_last_run(engine: &Engine, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let entry = engine.registry().jobs.get(name)?;
-    let last = entry.summary.last_started_at?;
-    let next = entry.job.next_fire(last)?;
-    if next < now {
-        Some(next)
-    } else {
-        if next < last {
-            warn!(job = %name, "next fire time before the last run; clock moved back?");
-        }
-        None
-    }
+    firing::missed_fire(&entry.job, entry.summary.last_started_at, now)
 }
 
 /// Settles what a killed predecessor left: finished runs are completed `lost`; runs still

@@ -26,6 +26,7 @@ mod jobs;
 pub mod log;
 mod metrics;
 pub mod params;
+pub mod plan;
 mod runs;
 pub mod server;
 mod slots;
@@ -94,6 +95,11 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// The daemon's clock (ADR 0038): health is judged and alerts acknowledged by it.
     pub clock: crate::clock::SharedClock,
+    /// The daemon's configuration, for the forecast (`GET /plan` answers 503 without it).
+    pub settings: Option<Arc<crate::config::Settings>>,
+    /// Reads the machine's `MemAvailable` for the forecast's `protect.reserve_memory`;
+    /// `None`: the forecast plays no reserve.
+    pub mem_available: Option<plan::MemAvailable>,
 }
 
 impl AppState {
@@ -129,6 +135,8 @@ impl AppState {
             cpu: Arc::default(),
             stopping: watch::channel(false).1,
             clock: crate::clock::system(),
+            settings: None,
+            mem_available: None,
         }
     }
 
@@ -192,6 +200,7 @@ fn api(state: &AppState) -> Router<AppState> {
         .route("/runs/{id}/log", get(runs::log))
         .route("/runs/{id}/kill", post(runs::kill))
         .route("/slots", get(slots::slots))
+        .route("/plan", get(plan::plan))
         .route("/alerts", get(alerts::list))
         .route("/alerts/{id}/ack", post(alerts::ack))
         .fallback(api_not_found)

@@ -59,18 +59,36 @@ pub fn before(query: &QueryMap) -> Result<Option<i64>, ApiError> {
 
 /// `since`: an RFC 3339 time.
 pub fn since(query: &QueryMap) -> Result<Option<DateTime<Utc>>, ApiError> {
+    time(query, "since")
+}
+
+/// `from` (of `GET /plan`): an RFC 3339 time.
+pub fn from(query: &QueryMap) -> Result<Option<DateTime<Utc>>, ApiError> {
+    time(query, "from")
+}
+
+/// `name`: an RFC 3339 time, or 400 naming it.
+fn time(query: &QueryMap, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
     query
-        .get("since")
+        .get(name)
         .map(|text| {
             DateTime::parse_from_rfc3339(text)
                 .map(|t| t.with_timezone(&Utc))
                 .map_err(|e| {
                     ApiError::bad_request(format!(
-                        "`since` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got `{text}` ({e})"
+                        "`{name}` must be an RFC 3339 time such as 2026-01-31T12:00:00Z, got `{text}` ({e})"
                     ))
                 })
         })
         .transpose()
+}
+
+/// `hours` (of `GET /plan`): 1 to [`MAX_HOURS`](crate::plan::MAX_HOURS), default
+/// [`DEFAULT_HOURS`](crate::plan::DEFAULT_HOURS).
+pub fn hours(query: &QueryMap) -> Result<u32, ApiError> {
+    let (default, max) = (crate::plan::DEFAULT_HOURS, crate::plan::MAX_HOURS);
+    // At most MAX_HOURS (a u32), so the cast keeps the value.
+    bounded(query, "hours", default.into(), max.into()).map(|n| n as u32)
 }
 
 /// `status`: a run status word.
@@ -119,11 +137,16 @@ pub fn log_bytes(query: &QueryMap) -> Result<u64, ApiError> {
 
 /// `reveal_env`: `true` or `false` (default).
 pub fn reveal_env(query: &QueryMap) -> Result<bool, ApiError> {
-    match query.get("reveal_env").map(String::as_str) {
+    flag(query, "reveal_env")
+}
+
+/// `name`: `true` or `false` (default), or 400 naming it.
+pub fn flag(query: &QueryMap, name: &str) -> Result<bool, ApiError> {
+    match query.get(name).map(String::as_str) {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(other) => Err(ApiError::bad_request(format!(
-            "`reveal_env` must be true or false, got `{other}`"
+            "`{name}` must be true or false, got `{other}`"
         ))),
     }
 }
@@ -186,5 +209,21 @@ mod tests {
             StatusCode::UNPROCESSABLE_ENTITY
         );
         assert_eq!(id("id", "x1").unwrap_err().status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn the_plans_hours_from_and_flags_are_checked() {
+        assert_eq!(hours(&q(&[])).unwrap(), 24);
+        assert_eq!(hours(&q(&[("hours", "168")])).unwrap(), 168);
+        assert_eq!(
+            hours(&q(&[("hours", "169")])).unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let err = from(&q(&[("from", "tonight")])).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert!(err.message.starts_with("`from` must be"), "{}", err.message);
+        assert!(flag(&q(&[("pessimistic", "true")]), "pessimistic").unwrap());
+        let err = flag(&q(&[("catch_up", "yes")]), "catch_up").unwrap_err();
+        assert_eq!(err.message, "`catch_up` must be true or false, got `yes`");
     }
 }

@@ -22,6 +22,53 @@ pub enum Asker {
     Manual,
 }
 
+/// Why a job came due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Schedule,
+    CatchUp,
+    Reboot,
+    Manual,
+    /// `after:` this job succeeded.
+    After(String),
+    /// Attempt `attempt` of the run `retry_of`.
+    Retry {
+        attempt: u32,
+        retry_of: i64,
+    },
+}
+
+impl Origin {
+    /// What a run started for it records as its trigger (`schedule`, `after:<job>`, ...).
+    pub fn trigger(&self) -> String {
+        match self {
+            Origin::Schedule => "schedule".into(),
+            Origin::CatchUp => "catch_up".into(),
+            Origin::Reboot => "reboot".into(),
+            Origin::Manual => "manual".into(),
+            Origin::After(leader) => format!("after:{leader}"),
+            Origin::Retry { .. } => "retry".into(),
+        }
+    }
+
+    /// Who asked, as far as [`decide`] cares.
+    pub fn asker(&self) -> Asker {
+        match self {
+            Origin::Manual => Asker::Manual,
+            Origin::Retry { .. } => Asker::Retry,
+            _ => Asker::Schedule,
+        }
+    }
+
+    /// The attempt number and the first attempt's run id of a run started for it.
+    pub fn attempt(&self) -> (u32, Option<i64>) {
+        match self {
+            Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
+            _ => (1, None),
+        }
+    }
+}
+
 /// A job's newest run that has ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastOutcome {

@@ -4,6 +4,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::Breaker;
+use crate::store::JobSummary;
+
 /// Longest wait between retries unless `retry_delay` itself is longer (Kubernetes caps its
 /// Job backoff at six minutes too).
 pub const MAX_RETRY_BACKOFF: Duration = Duration::from_secs(6 * 60);
@@ -59,6 +62,25 @@ pub fn breaker_state(
         BreakerState::Open { until }
     } else {
         BreakerState::Trial
+    }
+}
+
+/// The breaker of a job with `breaker:` (always closed without it) whose history says
+/// `summary`, at `now`.
+pub fn job_breaker(
+    breaker: Option<&Breaker>,
+    summary: &JobSummary,
+    now: DateTime<Utc>,
+) -> BreakerState {
+    match breaker {
+        None => BreakerState::Closed,
+        Some(b) => breaker_state(
+            b.failures,
+            b.cooldown,
+            summary.consecutive_failures,
+            summary.last_failure_at,
+            now,
+        ),
     }
 }
 

@@ -39,6 +39,16 @@ pub enum Look {
     StaysOpen,
 }
 
+impl From<&crate::config::Protect> for ProtectGate {
+    /// The thresholds of `protect:`.
+    fn from(protect: &crate::config::Protect) -> ProtectGate {
+        ProtectGate {
+            reserve_memory: protect.reserve_memory,
+            max_memory_pressure: protect.max_memory_pressure,
+        }
+    }
+}
+
 impl ProtectGate {
     /// Whether any threshold is set.
     pub fn is_active(&self) -> bool {

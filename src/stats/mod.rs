@@ -89,8 +89,7 @@ impl Figures {
             enabled: self
                 .controls
                 .get(name)
-                .and_then(|c| c.enabled_override)
-                .unwrap_or(enabled),
+                .map_or(enabled, |c| c.enabled(enabled)),
             overdue_grace: self.settings.overdue_grace,
             judging: self.settings.judging,
         }

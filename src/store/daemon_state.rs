@@ -28,6 +28,13 @@ pub struct JobControl {
     pub baseline_since_run_id: Option<i64>,
 }
 
+impl JobControl {
+    /// Whether a job whose file says `file_enabled` is enabled: the override, else the file.
+    pub fn enabled(&self, file_enabled: bool) -> bool {
+        self.enabled_override.unwrap_or(file_enabled)
+    }
+}
+
 /// Deletes `job`'s `job_controls` row if none of its settings is set any more.
 const DELETE_IF_EMPTY: &str = "DELETE FROM job_controls WHERE job = ?1 AND enabled_override IS NULL \
      AND breaker_reset_at IS NULL AND baseline_since_run_id IS NULL";

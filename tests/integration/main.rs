@@ -24,6 +24,7 @@ mod jobs;
 mod limits;
 mod next;
 mod packaging;
+mod plan;
 mod pressure;
 mod promtool;
 mod prune;

@@ -8,7 +8,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{Concurrency, Job};
 use crate::runner::{JobMemory, job_memory};
-use crate::scheduler::{Asker, Decision, DueJob, Floor, LastOutcome, Look, Pending, decide, hold};
+use crate::scheduler::{Decision, DueJob, Floor, LastOutcome, Look, Pending, decide};
 use crate::store::NewRun;
 
 use super::{Engine, Origin, PROTECT_RECHECK, Verdict, Wake};
@@ -36,7 +36,7 @@ impl Engine {
             Decision::Replace => self.replace(name),
             Decision::Queue => {}
         }
-        let (attempt, retry_of) = attempt_of(&origin);
+        let (attempt, retry_of) = origin.attempt();
         let pending = Pending {
             job: name.to_owned(),
             slot: job.slot.clone(),
@@ -75,11 +75,7 @@ impl Engine {
             })
         };
         Some(DueJob {
-            asker: match origin {
-                Origin::Manual => Asker::Manual,
-                Origin::Retry { .. } => Asker::Retry,
-                _ => Asker::Schedule,
-            },
+            asker: origin.asker(),
             enabled: entry.enabled(),
             breaker: entry.breaker(now),
             concurrency: entry.job.concurrency,
@@ -143,7 +139,7 @@ impl Engine {
         reason: String,
     ) -> Verdict {
         info!(job = %job.name, %reason, "skipped");
-        let (attempt, retry_of) = attempt_of(origin);
+        let (attempt, retry_of) = origin.attempt();
         let new = NewRun {
             job: job.name.clone(),
             slot: job.slot.clone(),
@@ -184,11 +180,11 @@ impl Engine {
             calm: self.ladder.is_calm(),
             running: &running,
         };
-        let admitted = self.admission.admit(|run, so_far| {
-            let replace = (registry.jobs.get(&run.job))
-                .is_some_and(|e| e.job.concurrency == Concurrency::Replace);
-            hold(run, replace, &floor, so_far, |a, b| registry.blocks(a, b)).is_none()
-        });
+        let replaces = |job: &str| {
+            (registry.jobs.get(job)).is_some_and(|e| e.job.concurrency == Concurrency::Replace)
+        };
+        let admitted =
+            (self.admission).admit_on(&floor, replaces, |a, b| registry.links.blocks(a, b));
         for run in admitted {
             self.start(run.0);
         }
@@ -223,13 +219,5 @@ impl Engine {
                 self.event("resumed", None, None, message).await;
             }
         }
-    }
-}
-
-/// The attempt number and first attempt's run id of a run started for `origin`.
-fn attempt_of(origin: &Origin) -> (u32, Option<i64>) {
-    match origin {
-        Origin::Retry { attempt, retry_of } => (*attempt, Some(*retry_of)),
-        _ => (1, None),
     }
 }

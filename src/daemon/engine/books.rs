@@ -38,6 +38,12 @@ impl Engine {
         self.runner.backlog()
     }
 
+    /// Where the gate and the ladder read the machine's memory (the forecast of
+    /// `GET /api/v1/plan` too).
+    pub fn machine(&self) -> &Arc<dyn crate::daemon::machine::MemorySignals> {
+        &self.machine
+    }
+
     /// Where the engine reads the time (ADR 0038).
     pub fn clock(&self) -> &SharedClock {
         &self.clock

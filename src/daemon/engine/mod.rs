@@ -18,7 +18,7 @@ use crate::config::Priority;
 use crate::config::{ParseCache, Settings};
 use crate::model::Enforcement;
 use crate::runner::{Enforcer, PressureClock, Runner};
-use crate::scheduler::{Admission, Ladder, ProtectGate, SlotSpec, Timeline};
+use crate::scheduler::{Admission, Ladder, ProtectGate, Timeline, firing};
 use crate::store::{NewEvent, RunRecord, Store, StoreError};
 
 use super::machine::MemorySignals;
@@ -92,34 +92,7 @@ pub struct Active {
     pub requeue: bool,
 }
 
-/// Why a job came due.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    Schedule,
-    CatchUp,
-    Reboot,
-    Manual,
-    /// `after:` this job succeeded.
-    After(String),
-    /// Attempt `attempt` of the run `retry_of`.
-    Retry {
-        attempt: u32,
-        retry_of: i64,
-    },
-}
-
-impl Origin {
-    pub(super) fn trigger(&self) -> String {
-        match self {
-            Origin::Schedule => "schedule".into(),
-            Origin::CatchUp => "catch_up".into(),
-            Origin::Reboot => "reboot".into(),
-            Origin::Manual => "manual".into(),
-            Origin::After(leader) => format!("after:{leader}"),
-            Origin::Retry { .. } => "retry".into(),
-        }
-    }
-}
+pub use crate::scheduler::Origin;
 
 /// What became of a job that came due.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,19 +166,8 @@ impl Engine {
         machine: Arc<dyn MemorySignals>,
         events: mpsc::UnboundedSender<RunEvent>,
     ) -> Engine {
-        let admission = Admission::new(
-            settings.slots.values().map(|slot| SlotSpec {
-                name: slot.name.clone(),
-                max_concurrent: slot.max_concurrent,
-                memory_budget: slot.memory_max.bytes(),
-                queue_limit: slot.queue_limit,
-            }),
-            settings.memory_max.map(|m| m.bytes()),
-        );
-        let gate = ProtectGate {
-            reserve_memory: settings.protect.reserve_memory,
-            max_memory_pressure: settings.protect.max_memory_pressure,
-        };
+        let admission = Admission::for_settings(&settings);
+        let gate = ProtectGate::from(&settings.protect);
         let runner = Runner::new(settings.clone(), enforcer.clone(), store.clone());
         let clock = crate::clock::system();
         Engine {
@@ -286,26 +248,23 @@ impl Engine {
     /// Computes `name`'s next fire time after `after` and puts it on the timeline (with
     /// jitter), or takes it off for jobs that are disabled or have no fire times.
     pub fn schedule_next(&mut self, name: &str, after: DateTime<Utc>) {
+        let next = (self.registry.jobs.get(name)).and_then(|entry| entry.job.next_fire(after));
+        self.schedule_at(name, next);
+    }
+
+    /// Puts `name`'s fire time `next` on the timeline (with jitter), or takes the job off
+    /// for `None` and while it is disabled.
+    fn schedule_at(&mut self, name: &str, next: Option<DateTime<Utc>>) {
         let key = Wake::Fire(name.to_owned());
         let Some(entry) = self.registry.jobs.get_mut(name) else {
             self.timeline.remove(&key);
             return;
         };
-        // Never from the last start: a run that started late would move the next fire
-        // to just after the one already planned (`@every` fired twice). An interval's
-        // phase is its schedule's, fixed to the epoch (ADR 0025).
-        entry.next_nominal = if entry.enabled() {
-            entry.job.next_fire(after)
-        } else {
-            None
-        };
+        entry.next_nominal = next.filter(|_| entry.enabled());
         match entry.next_nominal {
             Some(at) => {
-                let jitter = entry.job.jitter.map_or(chrono::Duration::zero(), |max| {
-                    let ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
-                    chrono::Duration::milliseconds(fastrand::u64(0..=ms) as i64)
-                });
-                self.timeline.set(key, at + jitter);
+                let deadline = firing::jittered(at, entry.job.jitter, firing::random_jitter);
+                self.timeline.set(key, deadline);
             }
             None => {
                 self.timeline.remove(&key);
@@ -334,19 +293,11 @@ impl Engine {
     pub(super) fn take_fire(&mut self, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let entry = self.registry.jobs.get(name)?;
         let nominal = entry.next_nominal.unwrap_or(now);
-        // The next time follows this one (an interval keeps its phase even when we woke a
-        // little late). After a suspend several times may have passed: they make this one
-        // run, and the next is the first one after now.
-        self.schedule_next(name, nominal);
-        if self
-            .registry
-            .jobs
-            .get(name)
-            .and_then(|e| e.next_nominal)
-            .is_some_and(|next| next <= now)
-        {
-            self.schedule_next(name, now);
-        }
+        // Never from the last start: a run that started late would move the next fire to
+        // just after the one already planned (`@every` fired twice). An interval's phase
+        // is its schedule's, fixed to the epoch (ADR 0025).
+        let next = firing::next_after_due(&entry.job, nominal, now);
+        self.schedule_at(name, next);
         Some(nominal)
     }
 

@@ -332,12 +332,7 @@ impl Engine {
                 .await;
         }
         if record.status == RunStatus::Success {
-            let followers = self
-                .registry
-                .followers
-                .get(&record.job)
-                .cloned()
-                .unwrap_or_default();
+            let followers = self.registry.links.followers(&record.job).to_vec();
             for follower in followers {
                 let verdict = self
                     .due(&follower, Origin::After(record.job.clone()), now, now)

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::config::Priority;
+use crate::config::{Priority, Settings};
 
 mod hold;
 pub use hold::{Floor, Hold, REQUEUE_TRIGGER, hold};
@@ -131,6 +131,20 @@ impl Admission {
         }
     }
 
+    /// Empty books for the slots of `settings` and its `cgroup.memory_max`: the books the
+    /// daemon keeps, and the ones the forecast (`crate::plan`) plays on.
+    pub fn for_settings(settings: &Settings) -> Self {
+        Admission::new(
+            settings.slots.values().map(|slot| SlotSpec {
+                name: slot.name.clone(),
+                max_concurrent: slot.max_concurrent,
+                memory_budget: slot.memory_max.bytes(),
+                queue_limit: slot.queue_limit,
+            }),
+            settings.memory_max.map(|m| m.bytes()),
+        )
+    }
+
     /// The slot books, by name.
     pub fn slots(&self) -> impl Iterator<Item = &SlotBook> {
         self.slots.values()
@@ -219,6 +233,18 @@ impl Admission {
             admitted.push(Admitted(run));
         }
         admitted
+    }
+
+    /// Takes every queued run that may start now on `floor`: [`Admission::admit`] with
+    /// [`hold`] as its test. `replaces(job)`: whether the job has `concurrency: replace`;
+    /// `blocks(a, b)`: whether jobs `a` and `b` may not run at the same time.
+    pub fn admit_on(
+        &mut self,
+        floor: &Floor<'_>,
+        replaces: impl Fn(&str) -> bool,
+        blocks: impl Fn(&str, &str) -> bool,
+    ) -> Vec<Admitted> {
+        self.admit(|run, so_far| hold(run, replaces(&run.job), floor, so_far, &blocks).is_none())
     }
 
     /// Counts a run that is already going (adopted after a restart) against its slot.

@@ -7,6 +7,7 @@ mod assets;
 mod details;
 mod endpoints;
 pub mod events;
+mod plan;
 mod secrets;
 
 use std::io::{Read, Write};
