@@ -76,7 +76,7 @@ impl ParsedJob {
 
     /// Checks a deserialized job file against the slots of `settings`; every problem
     /// names the field and value.
-    pub fn from_raw(file: &Path, raw: RawJob, settings: &Settings) -> ParsedJob {
+    fn from_raw(file: &Path, raw: RawJob, settings: &Settings) -> ParsedJob {
         let mut f = Fields::new(file);
         let (retries, retry_delay) = retries(&mut f, &raw);
         let name = job_name(&mut f, file, raw.name);
@@ -410,7 +410,6 @@ fn not_empty(f: &mut Fields<'_>, field: &str, value: Option<String>) -> Option<S
     value
 }
 
-/// `working_dir:` as written: a string without NUL (whether it exists is checked where
 /// `working_dir` and `env_file`, each relative to the job file's folder `file.parent()`.
 fn paths(
     f: &mut Fields<'_>,
@@ -426,6 +425,7 @@ fn paths(
     (dir, env_file)
 }
 
+/// `working_dir:` as written: a string without NUL (whether it exists is checked where
 /// the catalog reads the disk).
 fn working_dir(f: &mut Fields<'_>, value: Option<Scalar>) -> Option<String> {
     match value? {
