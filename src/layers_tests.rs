@@ -4,7 +4,8 @@
 //! `src/` (comments and test files skipped), maps each file to its top-level module and
 //! lists every import that breaks the rule with its file and line.
 //!
-//! A new top-level module must be given a layer here, or the test fails.
+//! A new top-level module must be given a layer here, or the test fails; and the picture
+//! of the layers in `README.md` (`## Design`) must match [`LAYERS`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -334,5 +335,49 @@ fn an_upward_import_a_cycle_and_an_unplaced_module_are_each_reported() {
             "cycle: high -> low (src/high/mod.rs:1), low -> high (src/low.rs:3)",
             "cycle: high -> side (src/high/peer.rs:1), side -> high (src/side.rs:1)",
         ]
+    );
+}
+
+/// The layers the picture under `## Design` in `readme` draws, lowest first: a line of
+/// module names indented by one space starts a layer, one indented by three continues it,
+/// and a run of three spaces ends the names (the description follows).
+fn readme_layers(readme: &str) -> Vec<Vec<String>> {
+    let design = readme.split("## Design").nth(1).unwrap_or_default();
+    let picture = design.split("```").nth(1).unwrap_or_default();
+    let mut layers: Vec<Vec<String>> = Vec::new();
+    for line in picture.lines() {
+        let indent = line.len() - line.trim_start().len();
+        let names = line.trim_start().split("   ").next().unwrap_or_default();
+        let names = names.split_whitespace().map(str::to_owned);
+        match indent {
+            1 => layers.push(names.collect()),
+            3 => layers
+                .last_mut()
+                .expect("a layer to continue")
+                .extend(names),
+            _ => {}
+        }
+    }
+    layers.reverse();
+    layers
+}
+
+#[test]
+fn the_readme_draws_the_layers_the_test_enforces() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let enforced: Vec<Vec<String>> = LAYERS
+        .iter()
+        .map(|(_, modules)| modules.iter().map(|m| (*m).to_owned()).collect())
+        .collect();
+    assert_eq!(
+        readme_layers(&readme),
+        enforced,
+        "README.md's picture under `## Design` differs from LAYERS (ADR 0033)"
+    );
+    let drawn = "## Design\n\n```\n b   top\n a  c   middle\n   d\n model\n```\n";
+    assert_eq!(
+        readme_layers(drawn),
+        [vec!["model"], vec!["a", "c", "d"], vec!["b"]]
     );
 }

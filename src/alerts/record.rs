@@ -43,9 +43,10 @@ pub struct RunAlerts {
 /// Evaluates `record` (a finished run of `job`) against `history` (the job's baseline and
 /// newest successes, this run included) and stores the outcome in one go: every finding is
 /// raised (reopening an alert resolved within `alerting.flap_window`), then the job's open
-/// alerts that the run shows to be over are resolved. The failure streak is read from the store (`Store::job_summary`), so it
-/// counts runs recorded by every process and honours `slotcron reset`. Returns the
-/// notices to send, in finding order, and the alerts the run resolved.
+/// alerts that the run shows to be over are resolved. The failure streak is read from the
+/// store (`Store::job_summary`), so it counts runs recorded by every process and honours
+/// `slotcron reset`. Returns the notices to send, in finding order, and the alerts the run
+/// resolved.
 ///
 /// # Errors
 ///

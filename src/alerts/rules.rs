@@ -154,9 +154,10 @@ pub fn resolutions(run: &RunRecord, findings: &[Finding], history: &History) -> 
         .collect()
 }
 
-/// The `overdue` rule (the daemon asks when a queued run reaches its deadline): the job was due at `due_at` and no run has
-/// started since (`last_started_at` is before it, or there is none), `overdue_grace` or
-/// more after it. `None` while the job is within its grace or has started.
+/// The `overdue` rule (the daemon asks when a queued run reaches its deadline): the job was
+/// due at `due_at` and no run has started since (`last_started_at` is before it, or there
+/// is none), `overdue_grace` or more after it. `None` while the job is within its grace or
+/// has started.
 pub fn overdue(
     due_at: DateTime<Utc>,
     last_started_at: Option<DateTime<Utc>>,

@@ -1,6 +1,7 @@
 //! `type: command`: a program run with the alert in `SLOTCRON_ALERT_*` environment
-//! variables (`SLOTCRON_ALERT_EVIDENCE` is the evidence's JSON array) and as JSON on stdin. It runs in its own process group, so when the timeout
-//! ends the whole group (a shell script and whatever it started) is killed.
+//! variables (`SLOTCRON_ALERT_EVIDENCE` is the evidence's JSON array) and as JSON on
+//! stdin. It runs in its own process group, so when the timeout ends the whole group (a
+//! shell script and whatever it started) is killed.
 
 use std::process::Stdio;
 use std::time::Duration;

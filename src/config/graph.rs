@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 /// One edge: from a job to a job it names in `field`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge<'a> {
+    /// The field that names the other job: `depends_on` or `after`.
     pub field: &'static str,
+    /// The job named; one that is not in the graph is ignored.
     pub to: &'a str,
 }
 

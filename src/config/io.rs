@@ -39,9 +39,13 @@ pub struct DeviceMax {
     /// Its number.
     #[serde(serialize_with = "display")]
     pub number: DevNum,
+    /// Bytes read per second.
     pub rbps: Option<u64>,
+    /// Bytes written per second.
     pub wbps: Option<u64>,
+    /// Read operations per second.
     pub riops: Option<u64>,
+    /// Write operations per second.
     pub wiops: Option<u64>,
 }
 
@@ -61,6 +65,7 @@ pub enum DeviceRef {
 /// `io:` parsed, its devices not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IoSpec {
+    /// `io.weight`, 1 to 10000; `None`: the kernel's 100.
     pub weight: Option<u16>,
     /// `(device as written, how it names a device, caps)`, in file order.
     pub max: Vec<(String, DeviceRef, IoRates)>,

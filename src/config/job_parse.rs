@@ -76,8 +76,9 @@ impl ParsedJob {
 
     /// Checks a deserialized job file against the slots of `settings`; every problem
     /// names the field and value.
-    pub fn from_raw(file: &Path, raw: RawJob, settings: &Settings) -> ParsedJob {
+    fn from_raw(file: &Path, raw: RawJob, settings: &Settings) -> ParsedJob {
         let mut f = Fields::new(file);
+        let (retries, retry_delay) = retries(&mut f, &raw);
         let name = job_name(&mut f, file, raw.name);
         let command = command(&mut f, raw.command);
         let schedule_text = raw.schedule.unwrap_or_else(|| "manual".to_owned());
@@ -90,8 +91,6 @@ impl ParsedJob {
         let concurrency = concurrency(&mut f, raw.concurrency.as_deref());
         let env = env(&mut f, raw.env);
         let alerts = alerts(&mut f, &raw.alerts);
-        let retries = f.integer("retries", raw.retries.as_ref(), 0..=100);
-        let retry_delay = f.duration("retry_delay", raw.retry_delay.as_ref());
         let jitter = policy::jitter(&mut f, raw.jitter.as_ref());
         let catch_up = policy::catch_up(&mut f, raw.catch_up.as_deref());
         let breaker = policy::breaker(&mut f, raw.breaker.as_ref());
@@ -139,8 +138,8 @@ impl ParsedJob {
             limits,
             io: None,
             weights,
-            retries: retries.unwrap_or(0) as u32,
-            retry_delay: retry_delay.unwrap_or(Duration::from_secs(10)),
+            retries,
+            retry_delay,
             concurrency,
             depends_on: raw.depends_on,
             blocks: raw.blocks,
@@ -157,6 +156,16 @@ impl ParsedJob {
             lookups,
         }
     }
+}
+
+/// `retries:` (0 to 100, default 0) and `retry_delay:` (default 10 s).
+fn retries(f: &mut Fields, raw: &RawJob) -> (u32, Duration) {
+    let retries = f.integer("retries", raw.retries.as_ref(), 0..=100);
+    let delay = f.duration("retry_delay", raw.retry_delay.as_ref());
+    (
+        retries.unwrap_or(0) as u32,
+        delay.unwrap_or(Duration::from_secs(10)),
+    )
 }
 
 /// `name:`, or the file name without its extension; a name safe in paths and cgroups.
@@ -401,7 +410,6 @@ fn not_empty(f: &mut Fields<'_>, field: &str, value: Option<String>) -> Option<S
     value
 }
 
-/// `working_dir:` as written: a string without NUL (whether it exists is checked where
 /// `working_dir` and `env_file`, each relative to the job file's folder `file.parent()`.
 fn paths(
     f: &mut Fields<'_>,
@@ -417,6 +425,7 @@ fn paths(
     (dir, env_file)
 }
 
+/// `working_dir:` as written: a string without NUL (whether it exists is checked where
 /// the catalog reads the disk).
 fn working_dir(f: &mut Fields<'_>, value: Option<Scalar>) -> Option<String> {
     match value? {

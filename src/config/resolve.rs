@@ -37,7 +37,9 @@ impl Accounts for SystemAccounts {
 /// A fixed set of accounts, for tests: only the names listed exist.
 #[derive(Debug, Clone, Default)]
 pub struct FixedAccounts {
+    /// The users that exist; every other name is unknown.
     pub users: Vec<String>,
+    /// The groups that exist; every other name is unknown.
     pub groups: Vec<String>,
 }
 
@@ -54,7 +56,9 @@ impl Accounts for FixedAccounts {
 /// Everything resolution asks of the system.
 #[derive(Clone, Copy)]
 pub struct System<'a> {
+    /// Who `user:` and `group:` may name.
     pub accounts: &'a dyn Accounts,
+    /// Which block devices `io.max` may name (a job's and a slot's).
     pub devices: &'a dyn BlockDevices,
 }
 

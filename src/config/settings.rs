@@ -160,7 +160,8 @@ impl Default for AlertSettings {
     }
 }
 
-/// The built-in slots: `default` 5 / 3 GiB / 80 %, `heavy` 2 / 4 GiB / 90 %, `light` 10 / 1 GiB / 50 %.
+/// The built-in slots (seats, `memory_max`, `cpu_max_percent`): `default` 5, 3 GiB, 80 %;
+/// `heavy` 2, 4 GiB, 90 %; `light` 10, 1 GiB, 50 %.
 pub fn builtin_slots() -> BTreeMap<String, Slot> {
     [
         Slot::builtin("default", 5, 3, 80.0),

@@ -15,7 +15,8 @@ pub enum Figure {
     Memory,
 }
 
-/// A direction of change on a figure, each with its own thresholds (its thresholds: `baseline::effect::Effect`).
+/// A direction of change on a figure, each with its own thresholds (its thresholds:
+/// `baseline::effect::Effect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {

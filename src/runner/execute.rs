@@ -18,7 +18,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::cgroup::RunCgroup;
 use crate::clock::SharedClock;
 use crate::config::{Job, Settings, Slot};
-use crate::model::Enforcement;
+use crate::model::{Enforcement, RunUsage};
 use crate::store::backlog::is_unwritable;
 use crate::store::{
     Backlog, NewRun, RunCompletion, RunRecord, SharedBacklog, Store, StoreError, Unrecorded,
@@ -361,15 +361,7 @@ impl Runner {
         let cgroup_path = cgroup.as_ref().map(|cg| cg.path().display().to_string());
         // Recorded beside the run, not before it: waiting for the process need not wait
         // for history (joined before the run is completed).
-        let recording = {
-            let runner = self.clone();
-            tokio::spawn(
-                async move {
-                    runner.record_process(id, pid, cgroup_path, log_path).await;
-                }
-                .instrument(tracing::Span::current()),
-            )
-        };
+        let recording = self.record_beside(id, pid, cgroup_path, log_path);
         info!(pid, "started");
         let pump = tokio::spawn(pump_output(output, log));
         let clock = Instant::now();
@@ -402,10 +394,7 @@ impl Runner {
         signal_group(target.session, Signal::SIGKILL);
         drop(target);
         let stats = match cgroup {
-            Some(cg) => tokio::task::spawn_blocking(move || cleanup(&cg))
-                .await
-                .ok()
-                .flatten(),
+            Some(cg) => read_and_remove(cg).await,
             None => None,
         };
         if tokio::time::timeout(DRAIN_TIMEOUT, pump).await.is_err() {
@@ -422,6 +411,24 @@ impl Runner {
             finished_at,
             clock.elapsed(),
         ))
+    }
+
+    /// Records the started process in history in a task beside the run (joined before
+    /// the run is completed), so waiting for the process need not wait for history.
+    fn record_beside(
+        &self,
+        id: i64,
+        pid: u32,
+        cgroup_path: Option<String>,
+        log_path: String,
+    ) -> JoinHandle<()> {
+        let runner = self.clone();
+        tokio::spawn(
+            async move {
+                runner.record_process(id, pid, cgroup_path, log_path).await;
+            }
+            .instrument(tracing::Span::current()),
+        )
     }
 
     /// The run's own cgroup under its slot's, with its limits; `None` when unconfined.
@@ -548,4 +555,12 @@ impl Runner {
         .expect("history task panicked");
         Ok(result?)
     }
+}
+
+/// Empties the run's cgroup, reads the kernel's figures and removes it, off the async threads.
+async fn read_and_remove(cg: Arc<RunCgroup>) -> Option<RunUsage> {
+    tokio::task::spawn_blocking(move || cleanup(&cg))
+        .await
+        .ok()
+        .flatten()
 }

@@ -7,6 +7,10 @@
 //! kept in memory while the database cannot take writes (`backlog`); the start's
 //! `quick_check` and the daily backup (`backup`).
 //!
+//! Async code reaches the store through [`handle::with`] (ADR 0038), which runs the work
+//! on tokio's blocking pool under the shared `Store`'s lock, so no SQLite call runs on an
+//! async thread; the daemon's engine, its crash recovery and the HTTP server all use it.
+//!
 //! One [`Store`] is one SQLite connection. The database is opened in WAL mode with a 5 s
 //! busy timeout, so several `slotcron run` processes, each with its own `Store`, can write
 //! to one file at once: readers never block, and a writer waits for another writer's short

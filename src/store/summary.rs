@@ -197,10 +197,10 @@ impl Store {
 ///   entries of `runs_job_id`;
 /// - `streak`: the counted failures from `floor` up, in one pass, and the newest one's id.
 ///
-/// The other columns are correlated subqueries that read a few entries from the newest
-/// end of `runs_job_id` or `runs_job_success`, or one from `runs_job_trouble` (schema 10:
-/// troubled runs only, by end, so the newest is its last entry for the job). No step reads a job's runs before its last
-/// success, or more than [`STREAK_SCAN_LIMIT`] after it.
+/// The other columns are correlated subqueries that read a few entries from the newest end
+/// of `runs_job_id` or `runs_job_success`, or one from `runs_job_trouble` (schema 10:
+/// troubled runs only, by end, so the newest is its last entry for the job). No step reads
+/// a job's runs before its last success, or more than [`STREAK_SCAN_LIMIT`] after it.
 pub(super) fn summary_sql(filter: &str) -> String {
     let offset = STREAK_SCAN_LIMIT - 1;
     let failures = &*FAILURE_STATUSES_SQL;
